@@ -1,0 +1,3 @@
+from . import server
+from . import models
+from . import wizards

@@ -1,0 +1,393 @@
+from datetime import date, timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import email_normalize
+
+from . import ipai_tenant_lifecycle as lifecycle
+from . import ipai_tenant_naming as naming
+
+TENANT_TYPES = [
+    ("platform_owner", "Platform Owner"),
+    ("provider", "Provider"),
+    ("client", "Client"),
+    ("internal", "Internal"),
+]
+# Only these types may have sub-tenants.
+PARENT_TYPES = ("platform_owner", "provider")
+# Fields whose before/after values go into the audit trail on every write.
+AUDITED_FIELDS = (
+    "code",
+    "name",
+    "tenant_type",
+    "parent_id",
+    "plan_id",
+    "server_id",
+    "state",
+    "admin_email",
+    "trial_end",
+    "superset_workspace",
+)
+KANBAN_COLORS = {
+    lifecycle.DRAFT: 0,
+    lifecycle.PROVISIONING: 4,
+    lifecycle.ACTIVE: 10,
+    lifecycle.SUSPENDED: 2,
+    lifecycle.ARCHIVED: 8,
+    lifecycle.FAILED: 1,
+}
+BASE_DOMAIN_PARAM = "ipai_tenant_core.base_domain"
+
+
+class IpaiTenant(models.Model):
+    _name = "ipai.tenant"
+    _description = "Tenant"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _parent_store = True
+    _order = "parent_path, code"
+    _rec_names_search = ["name", "code"]
+
+    code = fields.Char(
+        required=True,
+        tracking=True,
+        help="Lowercase letters, digits and '-', 2 to 30 characters, starting "
+        "with a letter. Names the tenant's database, schema and host name.",
+    )
+    name = fields.Char(required=True, tracking=True)
+    tenant_type = fields.Selection(
+        TENANT_TYPES, string="Type", required=True, default="client", tracking=True
+    )
+    parent_id = fields.Many2one(
+        "ipai.tenant",
+        string="Provider",
+        index=True,
+        ondelete="restrict",
+        tracking=True,
+        domain=[("tenant_type", "in", PARENT_TYPES)],
+    )
+    parent_path = fields.Char(index=True)
+    child_ids = fields.One2many("ipai.tenant", "parent_id", string="Sub-tenants")
+    subtenant_count = fields.Integer(compute="_compute_subtenant_count")
+    state = fields.Selection(
+        lifecycle.STATES,
+        default=lifecycle.DRAFT,
+        required=True,
+        readonly=True,
+        tracking=True,
+        copy=False,
+    )
+    kanban_color = fields.Integer(compute="_compute_kanban_color")
+    database_name = fields.Char(compute="_compute_derived_names", store=True)
+    analytics_schema = fields.Char(compute="_compute_derived_names", store=True)
+    primary_domain = fields.Char(compute="_compute_primary_domain")
+    domain_ids = fields.One2many(
+        "ipai.tenant.domain", "tenant_id", string="Custom domains"
+    )
+    superset_workspace = fields.Char(help="Superset workspace holding this tenant's dashboards.")
+    industry = fields.Char()
+    country_id = fields.Many2one("res.country")
+    admin_email = fields.Char(
+        string="Admin e-mail", help="Login of the tenant database's administrator."
+    )
+    plan_id = fields.Many2one(
+        "ipai.tenant.plan",
+        required=True,
+        tracking=True,
+        ondelete="restrict",
+        default=lambda self: self.env.ref(
+            "ipai_tenant_core.plan_trial", raise_if_not_found=False
+        ),
+    )
+    server_id = fields.Many2one(
+        "ipai.tenant.server",
+        string="Database server",
+        ondelete="restrict",
+        default=lambda self: self.env["ipai.tenant.server"]._default_server(),
+    )
+    trial_end = fields.Date(compute="_compute_trial_end", store=True, readonly=False)
+    assignment_ids = fields.One2many("ipai.tenant.assignment", "tenant_id", string="Team")
+    job_ids = fields.One2many("ipai.tenant.job", "tenant_id", string="Jobs")
+    job_count = fields.Integer(compute="_compute_job_count")
+    audit_count = fields.Integer(compute="_compute_audit_count")
+    # Filled by the usage reports of the tenant database.
+    user_count = fields.Integer(readonly=True)
+    storage_mb = fields.Float(string="Storage (MB)", readonly=True)
+    last_sync = fields.Datetime(readonly=True)
+
+    _sql_constraints = [
+        ("code_unique", "unique(code)", "Another tenant already uses this code."),
+    ]
+
+    # ------------------------------------------------------------------ compute
+
+    @api.depends("code")
+    def _compute_derived_names(self):
+        for tenant in self:
+            valid = tenant.code and not naming.code_problem(tenant.code)
+            tenant.database_name = naming.database_name(tenant.code) if valid else False
+            tenant.analytics_schema = naming.schema_name(tenant.code) if valid else False
+
+    @api.depends("code")
+    def _compute_primary_domain(self):
+        base_domain = self._base_domain()
+        for tenant in self:
+            tenant.primary_domain = f"{tenant.code}.{base_domain}" if tenant.code else False
+
+    @api.depends("plan_id")
+    def _compute_trial_end(self):
+        for tenant in self:
+            if not tenant.trial_end and tenant.plan_id.trial_days:
+                tenant.trial_end = fields.Date.context_today(tenant) + timedelta(
+                    days=tenant.plan_id.trial_days
+                )
+
+    @api.depends("state")
+    def _compute_kanban_color(self):
+        for tenant in self:
+            tenant.kanban_color = KANBAN_COLORS.get(tenant.state, 0)
+
+    def _compute_subtenant_count(self):
+        counts = self._count_by_tenant("ipai.tenant", "parent_id")
+        for tenant in self:
+            tenant.subtenant_count = counts.get(tenant.id, 0)
+
+    def _compute_job_count(self):
+        counts = self._count_by_tenant("ipai.tenant.job", "tenant_id")
+        for tenant in self:
+            tenant.job_count = counts.get(tenant.id, 0)
+
+    def _compute_audit_count(self):
+        counts = self._count_by_tenant("ipai.audit.log", "tenant_id")
+        for tenant in self:
+            tenant.audit_count = counts.get(tenant.id, 0)
+
+    def _count_by_tenant(self, model, field):
+        groups = self.env[model]._read_group(
+            [(field, "in", self.ids)], groupby=[field], aggregates=["__count"]
+        )
+        return {tenant.id: count for tenant, count in groups}
+
+    @api.model
+    def _base_domain(self):
+        return (
+            self.env["ir.config_parameter"].sudo().get_param(BASE_DOMAIN_PARAM) or "localhost"
+        )
+
+    # -------------------------------------------------------------- constraints
+
+    @api.constrains("code")
+    def _check_code(self):
+        for tenant in self:
+            problem = naming.code_problem(tenant.code, self.env.cr.dbname)
+            if problem:
+                raise ValidationError(problem)
+
+    @api.constrains("admin_email")
+    def _check_admin_email(self):
+        for tenant in self:
+            if tenant.admin_email and not email_normalize(tenant.admin_email):
+                raise ValidationError(
+                    _("'%s' is not a valid e-mail address.", tenant.admin_email)
+                )
+
+    @api.constrains("parent_id", "tenant_type")
+    def _check_hierarchy(self):
+        if self._has_cycle():
+            raise ValidationError(_("A tenant cannot be its own provider, even indirectly."))
+        for tenant in self:
+            parent = tenant.parent_id
+            if parent and parent.tenant_type not in PARENT_TYPES:
+                raise ValidationError(
+                    _(
+                        "%(parent)s is a %(type)s tenant and cannot have sub-tenants; "
+                        "only platform owners and providers can.",
+                        parent=parent.display_name,
+                        type=dict(TENANT_TYPES)[parent.tenant_type],
+                    )
+                )
+            if tenant.tenant_type not in PARENT_TYPES and tenant.child_ids:
+                raise ValidationError(
+                    _(
+                        "%s has sub-tenants, so it must stay a provider or platform owner.",
+                        tenant.display_name,
+                    )
+                )
+            if tenant.tenant_type == "platform_owner" and parent:
+                raise ValidationError(_("The platform owner cannot have a provider."))
+
+    # --------------------------------------------------------------------- CRUD
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("state", lifecycle.DRAFT) != lifecycle.DRAFT:
+                raise UserError(_("A new tenant always starts in draft."))
+            self._check_parent_in_reach(vals.get("parent_id"))
+        tenants = super().create(vals_list)
+        for tenant in tenants:
+            tenant._audit("create", {f: (False, tenant._audit_value(f)) for f in AUDITED_FIELDS})
+        return tenants
+
+    def write(self, vals):
+        if "state" in vals:
+            for tenant in self:
+                problem = lifecycle.transition_problem(tenant.state, vals["state"])
+                if problem:
+                    raise UserError(problem)
+        if "code" in vals:
+            started = self.filtered(lambda t: t.state != lifecycle.DRAFT and t.code != vals["code"])
+            if started:
+                raise UserError(
+                    _("The code of a provisioned tenant cannot change: it names its database.")
+                )
+        if "parent_id" in vals:
+            self._check_parent_in_reach(vals["parent_id"])
+            self._check_no_cycle(vals["parent_id"])
+        audited = [f for f in AUDITED_FIELDS if f in vals]
+        before = {t.id: {f: t._audit_value(f) for f in audited} for t in self}
+        result = super().write(vals)
+        for tenant in self:
+            changes = {
+                f: (before[tenant.id][f], tenant._audit_value(f))
+                for f in audited
+                if before[tenant.id][f] != tenant._audit_value(f)
+            }
+            if changes:
+                tenant._audit("write", changes)
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_drafts(self):
+        if any(t.state != lifecycle.DRAFT for t in self):
+            raise UserError(
+                _("Only draft tenants can be deleted; archive the others so their history stays.")
+            )
+
+    def unlink(self):
+        for tenant in self:
+            tenant._audit("unlink", {"code": (tenant.code, False)})
+        return super().unlink()
+
+    def _check_parent_in_reach(self, parent_id):
+        """Provider managers may only attach tenants inside their own subtree."""
+        if self.env.su or self.env.user.has_group("ipai_tenant_core.group_platform_manager"):
+            return
+        reach = self.env.user.ipai_managed_tenant_ids
+        parent = self.browse(parent_id).sudo() if parent_id else self.browse()
+        if not parent or not (parent | parent._ancestors()) & reach:
+            raise AccessError(
+                _("You can only place tenants under a provider tenant you manage.")
+            )
+
+    def _check_no_cycle(self, parent_id):
+        # Checked before the write: Odoo's parent store would otherwise stop
+        # with a bare "Recursion Detected." while updating parent_path.
+        if parent_id and parent_id in self.sudo().search([("id", "child_of", self.ids)]).ids:
+            raise ValidationError(_("A tenant cannot be its own provider, even indirectly."))
+
+    def _ancestors(self):
+        ids = [int(i) for i in self.parent_path.split("/") if i] if self.parent_path else []
+        return self.browse(ids)
+
+    # -------------------------------------------------------------------- audit
+
+    def _audit_value(self, field_name):
+        value = self[field_name]
+        if isinstance(value, models.BaseModel):
+            return value.display_name or False
+        if isinstance(value, date):
+            return value.isoformat()
+        return value
+
+    def _audit(self, action, changes=None):
+        self.ensure_one()
+        self.env["ipai.audit.log"]._record(self, action, changes or {})
+
+    # ------------------------------------------------------------------ actions
+
+    def _ensure_action_allowed(self, action, label):
+        for tenant in self:
+            problem = lifecycle.action_problem(action, tenant.state, label)
+            if problem:
+                raise UserError(_("%(tenant)s: %(problem)s", tenant=tenant.code, problem=problem))
+
+    def action_provision(self):
+        self._ensure_action_allowed("provision", _("Provisioning"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "create")
+            tenant.state = lifecycle.PROVISIONING
+        return True
+
+    def action_suspend(self):
+        self._ensure_action_allowed("suspend", _("Suspending"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "suspend")
+        return True
+
+    def action_reactivate(self):
+        self._ensure_action_allowed("reactivate", _("Reactivating"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "reactivate")
+        return True
+
+    def action_archive_tenant(self):
+        self._ensure_action_allowed("archive", _("Archiving"))
+        for tenant in self:
+            if tenant.state == lifecycle.DRAFT:
+                # Nothing was ever created for a draft: no job needed.
+                tenant.state = lifecycle.ARCHIVED
+            else:
+                tenant.env["ipai.tenant.job"]._enqueue(tenant, "archive")
+        return True
+
+    def action_upgrade_to_provider(self):
+        for tenant in self:
+            if tenant.tenant_type != "client":
+                raise UserError(_("Only client tenants can be upgraded to provider."))
+        self._ensure_action_allowed("upgrade_to_provider", _("Upgrading to provider"))
+        self.write({"tenant_type": "provider"})
+        return True
+
+    def action_open_change_plan(self):
+        self.ensure_one()
+        self._ensure_action_allowed("change_plan", _("Changing the plan"))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Change plan"),
+            "res_model": "ipai.tenant.change.plan",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_tenant_id": self.id, "default_plan_id": self.plan_id.id},
+        }
+
+    def action_open_clone(self):
+        self.ensure_one()
+        self._ensure_action_allowed("clone", _("Cloning"))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Clone tenant"),
+            "res_model": "ipai.tenant.clone",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_source_id": self.id},
+        }
+
+    def action_view_subtenants(self):
+        return self._open_related("ipai.tenant", [("parent_id", "=", self.id)], _("Sub-tenants"))
+
+    def action_view_jobs(self):
+        return self._open_related("ipai.tenant.job", [("tenant_id", "=", self.id)], _("Jobs"))
+
+    def action_view_audit(self):
+        return self._open_related("ipai.audit.log", [("tenant_id", "=", self.id)], _("Audit trail"))
+
+    def _open_related(self, model, domain, name):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": model,
+            "view_mode": "list,form",
+            "domain": domain,
+            "context": {"default_parent_id": self.id} if model == self._name else {},
+        }

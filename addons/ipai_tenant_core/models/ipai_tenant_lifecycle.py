@@ -1,0 +1,62 @@
+"""The tenant state machine, in plain Python.
+
+Every state change goes through ``transition_problem`` on the server, so a
+button hidden in a view is never the only guard.
+"""
+
+DRAFT = "draft"
+PROVISIONING = "provisioning"
+ACTIVE = "active"
+SUSPENDED = "suspended"
+ARCHIVED = "archived"
+FAILED = "failed"
+
+STATES = [
+    (DRAFT, "Draft"),
+    (PROVISIONING, "Provisioning"),
+    (ACTIVE, "Active"),
+    (SUSPENDED, "Suspended"),
+    (ARCHIVED, "Archived"),
+    (FAILED, "Failed"),
+]
+
+TRANSITIONS = {
+    DRAFT: {PROVISIONING, ARCHIVED},
+    PROVISIONING: {ACTIVE, FAILED},
+    ACTIVE: {SUSPENDED, PROVISIONING, ARCHIVED, FAILED},
+    SUSPENDED: {ACTIVE, ARCHIVED, FAILED},
+    FAILED: {PROVISIONING, ARCHIVED},
+    ARCHIVED: set(),
+}
+
+# Which states each operator action may start from.
+ACTION_SOURCES = {
+    "provision": {DRAFT, FAILED},
+    "suspend": {ACTIVE},
+    "reactivate": {SUSPENDED},
+    "archive": {ACTIVE, SUSPENDED, FAILED, DRAFT},
+    "clone": {ACTIVE},
+    "change_plan": {DRAFT, ACTIVE, SUSPENDED},
+    "upgrade_to_provider": {DRAFT, PROVISIONING, ACTIVE, SUSPENDED},
+}
+
+STATE_LABELS = dict(STATES)
+
+
+def transition_problem(current, target):
+    """Return why ``current`` may not move to ``target``, or None."""
+    if current == target:
+        return None
+    if target not in TRANSITIONS.get(current, ()):
+        return (
+            f"A tenant in state '{STATE_LABELS[current]}' cannot move to "
+            f"'{STATE_LABELS[target]}'."
+        )
+    return None
+
+
+def action_problem(action, current, label):
+    if current not in ACTION_SOURCES[action]:
+        allowed = ", ".join(sorted(STATE_LABELS[s] for s in ACTION_SOURCES[action]))
+        return f"{label} is only possible for tenants in state: {allowed}."
+    return None

@@ -1,0 +1,65 @@
+"""Rules for tenant codes and the PostgreSQL/DNS names derived from them.
+
+Codes end up in database, role, schema and host names, so they are validated
+here before they reach any SQL, and the derived names are computed, never
+typed by a user.
+"""
+
+import re
+
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+RESERVED_CODES = frozenset(
+    {
+        "admin",
+        "api",
+        "mail",
+        "odoo",
+        "pg",
+        "postgres",
+        "root",
+        "superset",
+        "template",
+        "template0",
+        "template1",
+        "www",
+    }
+)
+DATABASE_PREFIX = "odoo_"
+SCHEMA_PREFIX = "tenant_"
+PG_IDENTIFIER_MAX_BYTES = 63
+HOSTNAME_PATTERN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def code_problem(code, platform_database=None):
+    """Return why ``code`` is not acceptable, or None when it is."""
+    if not code:
+        return "A tenant code is required."
+    if not CODE_PATTERN.match(code):
+        return (
+            f"Tenant code '{code}' is invalid: use 2 to 30 lowercase letters, digits "
+            "or '-', starting with a letter."
+        )
+    if code.endswith("-") or "--" in code:
+        return f"Tenant code '{code}' may not end with '-' or contain '--'."
+    if code in RESERVED_CODES:
+        return f"Tenant code '{code}' is reserved."
+    if platform_database and platform_database in (code, database_name(code)):
+        return f"Tenant code '{code}' would reuse the platform database name."
+    return None
+
+
+def database_name(code):
+    name = f"{DATABASE_PREFIX}{code}"
+    assert len(name.encode()) <= PG_IDENTIFIER_MAX_BYTES
+    return name
+
+
+def schema_name(code):
+    # Hyphens are legal in quoted identifiers but awkward in BI tools.
+    return f"{SCHEMA_PREFIX}{code.replace('-', '_')}"
+
+
+def is_valid_hostname(hostname):
+    return bool(hostname and HOSTNAME_PATTERN.match(hostname))

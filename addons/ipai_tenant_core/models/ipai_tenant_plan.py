@@ -1,0 +1,80 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+# The tenant-side addons every tenant database gets, whatever its plan.
+TENANT_BASE_MODULES = ("base", "web", "mail")
+
+
+class IpaiTenantPlan(models.Model):
+    _name = "ipai.tenant.plan"
+    _description = "Tenant plan"
+    _order = "sequence, price_monthly, id"
+
+    code = fields.Char(required=True)
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    currency_id = fields.Many2one(
+        "res.currency", required=True, default=lambda self: self.env.ref("base.USD")
+    )
+    price_monthly = fields.Monetary(string="Monthly price", currency_field="currency_id")
+    price_annual = fields.Monetary(string="Annual price", currency_field="currency_id")
+    max_companies = fields.Integer(string="Companies", default=1)
+    max_users = fields.Integer(string="Users", default=3)
+    max_users_per_company = fields.Integer(string="Users per company", default=3)
+    max_transactions_month = fields.Integer(string="Transactions per month", default=100)
+    max_storage_gb = fields.Float(string="Storage (GB)", default=1.0)
+    api_rate_limit = fields.Integer(
+        string="API rate limit", default=60, help="Requests per minute allowed on the API."
+    )
+    trial_days = fields.Integer(help="Length of the free trial of tenants on this plan.")
+    feature_bi = fields.Boolean(string="Embedded BI")
+    feature_api = fields.Boolean(string="API access")
+    feature_custom_domain = fields.Boolean(string="Custom domains")
+    feature_white_label = fields.Boolean(string="White label")
+    feature_sub_tenants = fields.Boolean(string="Sub-tenants")
+    module_ids = fields.Many2many(
+        "ir.module.module",
+        string="Modules",
+        help="Odoo modules installed in the database of a tenant on this plan, "
+        "on top of base, web, mail and the tenant-side addons.",
+    )
+    tenant_ids = fields.One2many("ipai.tenant", "plan_id", string="Tenants")
+    tenant_count = fields.Integer(compute="_compute_tenant_count")
+
+    _sql_constraints = [
+        ("code_unique", "unique(code)", "Another plan already uses this code."),
+        (
+            "limits_positive",
+            "CHECK(max_companies >= 1 AND max_users >= 1 AND max_users_per_company >= 1 "
+            "AND max_transactions_month >= 0 AND max_storage_gb >= 0 AND trial_days >= 0 "
+            "AND api_rate_limit >= 0)",
+            "Plan limits must be positive: at least one company and one user.",
+        ),
+        (
+            "prices_positive",
+            "CHECK(COALESCE(price_monthly, 0) >= 0 AND COALESCE(price_annual, 0) >= 0)",
+            "Plan prices cannot be negative.",
+        ),
+    ]
+
+    @api.constrains("max_users", "max_users_per_company")
+    def _check_user_limits(self):
+        for plan in self:
+            if plan.max_users_per_company > plan.max_users:
+                raise ValidationError(
+                    _("%s: users per company cannot exceed the plan's users.", plan.name)
+                )
+
+    def _compute_tenant_count(self):
+        groups = self.env["ipai.tenant"]._read_group(
+            [("plan_id", "in", self.ids)], groupby=["plan_id"], aggregates=["__count"]
+        )
+        counts = {plan.id: count for plan, count in groups}
+        for plan in self:
+            plan.tenant_count = counts.get(plan.id, 0)
+
+    def _module_names(self):
+        """The full, sorted module set of a tenant database on this plan."""
+        self.ensure_one()
+        return sorted(set(TENANT_BASE_MODULES) | set(self.module_ids.mapped("name")))

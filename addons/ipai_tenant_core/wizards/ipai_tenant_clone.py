@@ -1,0 +1,52 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..models import ipai_tenant_naming as naming
+
+
+class IpaiTenantClone(models.TransientModel):
+    _name = "ipai.tenant.clone"
+    _description = "Clone a tenant"
+
+    source_id = fields.Many2one("ipai.tenant", string="Source tenant", required=True, readonly=True)
+    code = fields.Char(string="New code", required=True)
+    name = fields.Char(string="New name", required=True)
+    with_data = fields.Boolean(
+        help="Copy the business data and files too (neutralized). Otherwise only "
+        "the module set is reproduced in an empty database."
+    )
+
+    @api.constrains("code")
+    def _check_code(self):
+        for wizard in self:
+            problem = naming.code_problem(wizard.code, self.env.cr.dbname)
+            if problem:
+                raise ValidationError(problem)
+
+    def action_clone(self):
+        self.ensure_one()
+        source = self.source_id
+        source._ensure_action_allowed("clone", _("Cloning"))
+        clone = self.env["ipai.tenant"].create(
+            {
+                "code": self.code,
+                "name": self.name,
+                "tenant_type": source.tenant_type if source.tenant_type != "platform_owner" else "client",
+                "parent_id": source.parent_id.id,
+                "plan_id": source.plan_id.id,
+                "server_id": source.server_id.id,
+                "admin_email": source.admin_email,
+                "industry": source.industry,
+                "country_id": source.country_id.id,
+            }
+        )
+        self.env["ipai.tenant.job"]._enqueue(
+            clone, "clone", {"source_code": source.code, "with_data": self.with_data}
+        )
+        clone.state = "provisioning"
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "ipai.tenant",
+            "res_id": clone.id,
+            "view_mode": "form",
+        }

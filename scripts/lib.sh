@@ -1,0 +1,46 @@
+# Shared shell helpers and settings for the scripts the Makefile calls.
+# Sourced, never executed. Every setting can be overridden from the environment.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL_DIR="$REPO_ROOT/.local"          # git-ignored machine state
+LOCAL_ENV="$LOCAL_DIR/env"             # generated secrets, mode 0600
+VENV="${IPAI_VENV:-$REPO_ROOT/.venv}"
+PY="$VENV/bin/python"
+
+export PGHOST="${PGHOST:-127.0.0.1}"
+export PGPORT="${PGPORT:-5432}"
+export ODOO_SRC="${ODOO_SRC:-/opt/odoo/18.0}"
+
+die() { echo "error: $*" >&2; exit 1; }
+say() { echo "==> $*"; }
+
+# Secrets generated once per machine live in .local/env; values already in the
+# environment win, so CI or an operator can inject their own.
+load_local_env() {
+    if [[ -f "$LOCAL_ENV" ]]; then
+        local line key
+        while IFS= read -r line; do
+            [[ -z "$line" || "$line" == \#* ]] && continue
+            key="${line%%=*}"
+            [[ -n "${!key:-}" ]] || export "$line"
+        done <"$LOCAL_ENV"
+    fi
+    export IPAI_DB_USER="${IPAI_DB_USER:-ipai}"
+    export IPAI_PLATFORM_DB="${IPAI_PLATFORM_DB:-ipai_platform}"
+    export IPAI_HTTP_HOST="${IPAI_HTTP_HOST:-127.0.0.1}"
+    export IPAI_HTTP_PORT="${IPAI_HTTP_PORT:-8069}"
+    export IPAI_ODOO_CONF="${IPAI_ODOO_CONF:-$LOCAL_DIR/odoo.conf}"
+    # libpq reads PGPASSWORD, so the password never has to sit in odoo.conf.
+    export PGPASSWORD="${IPAI_DB_PASSWORD:-}"
+}
+
+# A stamp file records the hash of an expensive step's inputs, so a rerun skips
+# the step while its inputs are unchanged.
+stamp_ok() { [[ -f "$LOCAL_DIR/stamps/$1" && "$(cat "$LOCAL_DIR/stamps/$1")" == "$2" ]]; }
+stamp_set() { mkdir -p "$LOCAL_DIR/stamps"; echo "$2" >"$LOCAL_DIR/stamps/$1"; }
+
+# The Odoo source tree the bootstrap settled on (ODOO_SRC or the fallback clone).
+odoo_src() { cat "$LOCAL_DIR/odoo-src-path" 2>/dev/null || echo "$ODOO_SRC"; }

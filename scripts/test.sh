@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make test`: bootstrap, build a throwaway database with the addons
+# installed, copy it as the integration tests' template, run every test in one
+# pytest session (addon tests through pytest-odoo, then tests/), drop it all.
+# Extra arguments go to pytest, e.g. `scripts/test.sh -k audit`.
+source "$(dirname "$0")/lib.sh"
+
+"$REPO_ROOT/scripts/bootstrap.sh" --test
+load_local_env
+ODOO_BIN="$(odoo_src)/odoo-bin"
+RUN_ID="ipai_test_$$"
+UNIT_DB="${RUN_ID}_unit"
+export IPAI_TEST_TEMPLATE_DB="${RUN_ID}_tpl"
+export IPAI_TEST_RUN_ID="$RUN_ID"
+FILESTORE="$REPO_ROOT/.local/data/filestore"
+TEST_MODULES="ipai_tenant_core"
+
+psql_ipai() { psql -qAtX -v ON_ERROR_STOP=1 -U "$IPAI_DB_USER" -d postgres "$@"; }
+drop_run_databases() {  # $1: a run id; drops its databases and filestores
+    local db
+    for db in $(psql_ipai -c "select datname from pg_database where datname like '${1}\_%'"); do
+        psql_ipai -c "drop database if exists \"$db\" with (force)" >/dev/null
+        rm -rf "${FILESTORE:?}/$db"
+    done
+}
+# Runs killed with -9 leave databases behind; their process is gone, so
+# anything named after a dead pid is fair game.
+drop_stale_runs() {
+    local db pid
+    for db in $(psql_ipai -c "select datname from pg_database where datname ~ '^ipai_test_[0-9]+_'"); do
+        pid="${db#ipai_test_}"; pid="${pid%%_*}"
+        kill -0 "$pid" 2>/dev/null || drop_run_databases "ipai_test_$pid"
+    done
+}
+cleanup() { drop_run_databases "$RUN_ID"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+drop_stale_runs
+say "installing $TEST_MODULES into the throwaway database $UNIT_DB"
+"$PY" "$ODOO_BIN" -c "$IPAI_ODOO_CONF" -d "$UNIT_DB" -i "$TEST_MODULES" \
+    --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
+psql_ipai -c "create database \"$IPAI_TEST_TEMPLATE_DB\" template \"$UNIT_DB\""
+[[ -d "$FILESTORE/$UNIT_DB" ]] && cp -a "$FILESTORE/$UNIT_DB" "$FILESTORE/$IPAI_TEST_TEMPLATE_DB"
+
+say "running the tests"
+cd "$REPO_ROOT"
+set +e
+"$VENV/bin/pytest" addons tests \
+    --odoo-config "$IPAI_ODOO_CONF" --odoo-database "$UNIT_DB" --odoo-log-level warn \
+    --odoo-extra test-enable "$@"
+status=$?
+exit $status

@@ -1,0 +1,93 @@
+"""Fixtures of the integration tests: a platform database copied from the
+template scripts/test.sh built (or installed here when run on their own), a
+real Odoo server on it, and a headless Chromium."""
+
+import os
+import secrets
+
+import pytest
+
+from .support import (
+    ARTIFACTS,
+    LOCAL_DIR,
+    JsonRpc,
+    OdooServer,
+    copy_database,
+    database_exists,
+    drop_database,
+    install_database,
+    set_admin_password,
+)
+
+RUN_ID = os.environ.get("IPAI_TEST_RUN_ID", f"ipai_test_{os.getpid()}")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def template_db():
+    name = os.environ.get("IPAI_TEST_TEMPLATE_DB") or f"{RUN_ID}_tpl"
+    if not database_exists(name):
+        install_database(name, "ipai_tenant_core")
+    return name
+
+
+@pytest.fixture(scope="session")
+def admin_password():
+    return secrets.token_urlsafe(12)
+
+
+@pytest.fixture(scope="session")
+def platform_db(template_db, admin_password):
+    name = f"{RUN_ID}_platform"
+    drop_database(name)
+    copy_database(template_db, name)
+    set_admin_password(name, admin_password)
+    yield name
+    drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def platform_server(platform_db):
+    server = OdooServer(platform_db, LOCAL_DIR / "logs" / f"{platform_db}.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_rpc(platform_server, admin_password):
+    return JsonRpc(platform_server.url, platform_server.dbname, "admin", admin_password)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

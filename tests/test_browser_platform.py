@@ -1,0 +1,40 @@
+"""A platform admin in a real (headless Chromium) browser."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def login(page, server, login, password):
+    page.goto(f"{server.url}/web/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".o_main_navbar")
+
+
+def test_admin_logs_in_and_opens_the_tenant_menu(page, platform_server, admin_password, artifacts):
+    login(page, platform_server, "admin", admin_password)
+    page.goto(f"{platform_server.url}/odoo/tenants")
+    page.wait_for_selector(".o_kanban_record:has-text('TBWA Philippines')")
+    assert page.locator(".o_breadcrumb").inner_text().strip().startswith("Tenants")
+    shot = artifacts / "platform-tenant-kanban.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_manager_creates_a_tenant_in_the_form_and_sees_it_in_the_kanban(
+    page, platform_server, admin_password, artifacts
+):
+    login(page, platform_server, "admin", admin_password)
+    page.goto(f"{platform_server.url}/odoo/tenants/new")
+    page.fill(".o_field_widget[name=name] input", "Browser Made Ltd")
+    page.fill(".o_field_widget[name=code] input", "browser-made")
+    page.click(".o_form_button_save")
+    page.wait_for_selector(".o_form_saved, .o_form_status_indicator_buttons.invisible", state="attached")
+    page.wait_for_selector(".o_field_widget[name=database_name]:has-text('odoo_browser-made')")
+    page.goto(f"{platform_server.url}/odoo/tenants")
+    card = page.locator(".o_kanban_group:has-text('Draft') .o_kanban_record:has-text('Browser Made Ltd')")
+    card.wait_for()
+    page.screenshot(path=str(artifacts / "platform-tenant-created.png"), full_page=True)
+    assert card.count() == 1
