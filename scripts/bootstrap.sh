@@ -19,7 +19,7 @@ can_apt() { command -v apt-get >/dev/null && { [[ $(id -u) -eq 0 ]] || sudo -n t
 APT_UPDATED=0
 apt_install() {
     if [[ $APT_UPDATED -eq 0 ]]; then as_root apt-get update -qq; APT_UPDATED=1; fi
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@"
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 ensure_local_secrets() {
@@ -57,6 +57,9 @@ resolve_odoo_src() {
     echo "$ODOO_SRC" >"$LOCAL_DIR/odoo-src-path"
 }
 
+# pip, minus the warnings about this machine's extra package indexes.
+pip_install() { "$PY" -m pip install -q "$@" 2> >(grep -v 'is ignored: it is neither' >&2); }
+
 ensure_venv() {
     [[ -x "$PY" ]] || { say "creating virtual environment .venv"; python3 -m venv "$VENV"; }
     local key
@@ -65,16 +68,17 @@ ensure_venv() {
     say "installing Odoo 18 and Python dependencies into .venv (first run takes a few minutes)"
     # psycopg2 builds against libpq; Debian ships its headers in libpq-dev.
     if ! command -v pg_config >/dev/null && can_apt; then apt_install libpq-dev gcc python3-dev; fi
-    "$PY" -m pip install -q --upgrade "pip<25" "setuptools<70" "setuptools_scm<8" wheel
+    pip_install --upgrade "pip<25" "setuptools<70" "setuptools_scm<8" wheel
     # Odoo pins cbor2 5.4.2, whose sdist build needs pkg_resources and
     # setuptools_scm from the venv (no build isolation).
-    "$PY" -m pip install -q --no-build-isolation "cbor2==5.4.2"
+    pip_install --no-build-isolation "cbor2==5.4.2"
     # python-ldap only serves auth_ldap, which we never install; skipping it
-    # spares every machine the OpenLDAP and SASL headers.
-    grep -v '^python-ldap' "$ODOO_SRC/requirements.txt" >"$LOCAL_DIR/odoo-requirements.txt"
-    "$PY" -m pip install -q -r "$LOCAL_DIR/odoo-requirements.txt"
-    "$PY" -m pip install -q --no-deps --no-build-isolation -e "$ODOO_SRC"
-    "$PY" -m pip install -q -r "$REPO_ROOT/requirements.txt"
+    # spares every machine the OpenLDAP and SASL headers. gevent and greenlet
+    # come from our requirements.txt (see the note there).
+    grep -vE '^(python-ldap|gevent|greenlet)\b' "$ODOO_SRC/requirements.txt" >"$LOCAL_DIR/odoo-requirements.txt"
+    pip_install -r "$LOCAL_DIR/odoo-requirements.txt"
+    pip_install --no-deps --no-build-isolation -e "$ODOO_SRC"
+    pip_install -r "$REPO_ROOT/requirements.txt"
     stamp_set python-deps "$key"
 }
 

@@ -11,5 +11,5 @@ import sys
 password = os.environ.get("IPAI_ADMIN_PASSWORD")
 if not password:
     sys.exit("IPAI_ADMIN_PASSWORD is not set")
-env.ref("base.user_admin").password = password  # noqa: F821
-env.cr.commit()  # noqa: F821
+env.ref("base.user_admin").password = password
+env.cr.commit()

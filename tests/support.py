@@ -63,16 +63,34 @@ def drop_database(name):
 
 def install_database(name, modules):
     subprocess.run(
-        [sys.executable, str(odoo_bin()), "-c", str(ODOO_CONF), "-d", name, "-i", modules,
-         "--stop-after-init", "--workers=0", "--max-cron-threads=0", "--log-level=warn"],
+        [
+            sys.executable,
+            str(odoo_bin()),
+            "-c",
+            str(ODOO_CONF),
+            "-d",
+            name,
+            "-i",
+            modules,
+            "--stop-after-init",
+            "--workers=0",
+            "--max-cron-threads=0",
+            "--log-level=warn",
+        ],
         check=True,
     )
 
 
 def set_admin_password(dbname, password):
     subprocess.run(
-        [str(Path(sys.executable).parent / "click-odoo"), "-c", str(ODOO_CONF), "-d", dbname,
-         str(REPO_ROOT / "scripts" / "set_admin_password.py")],
+        [
+            str(Path(sys.executable).parent / "click-odoo"),
+            "-c",
+            str(ODOO_CONF),
+            "-d",
+            dbname,
+            str(REPO_ROOT / "scripts" / "set_admin_password.py"),
+        ],
         check=True,
         env={**os.environ, "IPAI_ADMIN_PASSWORD": password},
     )
@@ -98,9 +116,19 @@ class OdooServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
-            [sys.executable, str(odoo_bin()), "-c", str(ODOO_CONF), "-d", self.dbname,
-             f"--db-filter=^{self.dbname}$", f"--http-port={self.port}",
-             f"--gevent-port={free_port()}", "--workers=2", "--max-cron-threads=1"],
+            [
+                sys.executable,
+                str(odoo_bin()),
+                "-c",
+                str(ODOO_CONF),
+                "-d",
+                self.dbname,
+                f"--db-filter=^{self.dbname}$",
+                f"--http-port={self.port}",
+                f"--gevent-port={free_port()}",
+                "--workers=2",
+                "--max-cron-threads=1",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -31,10 +31,14 @@ def test_manager_creates_a_tenant_in_the_form_and_sees_it_in_the_kanban(
     page.fill(".o_field_widget[name=name] input", "Browser Made Ltd")
     page.fill(".o_field_widget[name=code] input", "browser-made")
     page.click(".o_form_button_save")
-    page.wait_for_selector(".o_form_saved, .o_form_status_indicator_buttons.invisible", state="attached")
+    page.wait_for_selector(
+        ".o_form_saved, .o_form_status_indicator_buttons.invisible", state="attached"
+    )
     page.wait_for_selector(".o_field_widget[name=database_name]:has-text('odoo_browser-made')")
     page.goto(f"{platform_server.url}/odoo/tenants")
-    card = page.locator(".o_kanban_group:has-text('Draft') .o_kanban_record:has-text('Browser Made Ltd')")
+    card = page.locator(
+        ".o_kanban_group:has-text('Draft') .o_kanban_record:has-text('Browser Made Ltd')"
+    )
     card.wait_for()
     page.screenshot(path=str(artifacts / "platform-tenant-created.png"), full_page=True)
     assert card.count() == 1

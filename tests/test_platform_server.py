@@ -36,9 +36,7 @@ class TestProviderIsolationOverRpc:
 
     @pytest.fixture(scope="class")
     def providers(self, admin_rpc, platform_server):
-        platform_id = admin_rpc.call(
-            "ipai.tenant", "search", [("code", "=", "platform")]
-        )[0]
+        platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
         ids = {}
         for code, kind, parent in (
             ("rpc-prov-a", "provider", "platform"),
@@ -70,11 +68,13 @@ class TestProviderIsolationOverRpc:
             "create",
             {"user_id": user_id, "tenant_id": ids["rpc-prov-a"], "role": "manager"},
         )
-        manager = JsonRpc(platform_server.url, platform_server.dbname, "rpc-manager-a", "rpc-manager-a-pass")
+        manager = JsonRpc(
+            platform_server.url, platform_server.dbname, "rpc-manager-a", "rpc-manager-a-pass"
+        )
         return ids, manager
 
     def test_search_read_returns_only_own_subtree(self, providers):
-        ids, manager = providers
+        _ids, manager = providers
         codes = {t["code"] for t in manager.call("ipai.tenant", "search_read", [], ["code"])}
         assert codes == {"rpc-prov-a", "rpc-client-a"}
 
@@ -92,7 +92,5 @@ class TestProviderIsolationOverRpc:
         _ids, manager = providers
         found = manager.call("ipai.tenant", "name_search", "rpc-client")
         assert [name for _id, name in found] == ["RPC-CLIENT-A"]
-        groups = manager.call(
-            "ipai.tenant", "read_group", [], ["tenant_type"], ["tenant_type"]
-        )
+        groups = manager.call("ipai.tenant", "read_group", [], ["tenant_type"], ["tenant_type"])
         assert sum(g["tenant_type_count"] for g in groups) == 2

@@ -1,3 +1,1 @@
-from . import server
-from . import models
-from . import wizards
+from . import models, server, wizards

@@ -25,5 +25,4 @@
         "views/ipai_tenant_menus.xml",
     ],
     "application": True,
-    "installable": True,
 }

@@ -1,8 +1,10 @@
-from . import ipai_audit_log
-from . import ipai_tenant_plan
-from . import ipai_tenant_server
-from . import ipai_tenant
-from . import ipai_tenant_domain
-from . import ipai_tenant_assignment
-from . import ipai_tenant_job
-from . import res_users
+from . import (
+    ipai_audit_log,
+    ipai_tenant,
+    ipai_tenant_assignment,
+    ipai_tenant_domain,
+    ipai_tenant_job,
+    ipai_tenant_plan,
+    ipai_tenant_server,
+    res_users,
+)

@@ -9,7 +9,7 @@ superuser included; entries are only ever created through ``_record``.
 import hashlib
 import json
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 GENESIS_HASH = "0" * 64
@@ -26,7 +26,7 @@ class IpaiAuditLog(models.Model):
     sequence = fields.Integer(readonly=True, index=True)
     tenant_id = fields.Many2one("ipai.tenant", readonly=True, index=True, ondelete="set null")
     tenant_code = fields.Char(readonly=True, help="Kept when the tenant itself is gone.")
-    user_id = fields.Many2one("res.users", string="User", readonly=True, ondelete="set null")
+    user_id = fields.Many2one("res.users", readonly=True, ondelete="set null")
     user_login = fields.Char(readonly=True)
     action = fields.Char(readonly=True, required=True)
     changes = fields.Json(string="Changed values", readonly=True)
@@ -92,14 +92,15 @@ class IpaiAuditLog(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.context.get("ipai_audit_append"):
-            raise UserError(_("Audit entries are written by the platform only."))
+            raise UserError(self.env._("Audit entries are written by the platform only."))
         return super().create(vals_list)
 
-    def write(self, vals):
-        raise UserError(_("The audit trail is append-only: entries cannot be changed."))
+    def write(self, vals):  # pylint: disable=method-required-super
+        raise UserError(self.env._("The audit trail is append-only: entries cannot be changed."))
 
-    def unlink(self):
-        raise UserError(_("The audit trail is append-only: entries cannot be deleted."))
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(self.env._("The audit trail is append-only: entries cannot be deleted."))
 
     @api.model
     def _verify_chain(self):
@@ -125,7 +126,7 @@ class IpaiAuditLog(models.Model):
     def action_verify_chain(self):
         broken = self.sudo()._verify_chain()
         if broken:
-            message = _(
+            message = self.env._(
                 "The audit trail is broken at entry #%(seq)s (%(action)s on %(tenant)s).",
                 seq=broken.sequence,
                 action=broken.action,
@@ -133,7 +134,7 @@ class IpaiAuditLog(models.Model):
             )
             kind = "danger"
         else:
-            message = _("The audit trail is intact.")
+            message = self.env._("The audit trail is intact.")
             kind = "success"
         return {
             "type": "ir.actions.client",

@@ -1,6 +1,6 @@
 from datetime import date, timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import email_normalize
 
@@ -80,9 +80,7 @@ class IpaiTenant(models.Model):
     database_name = fields.Char(compute="_compute_derived_names", store=True)
     analytics_schema = fields.Char(compute="_compute_derived_names", store=True)
     primary_domain = fields.Char(compute="_compute_primary_domain")
-    domain_ids = fields.One2many(
-        "ipai.tenant.domain", "tenant_id", string="Custom domains"
-    )
+    domain_ids = fields.One2many("ipai.tenant.domain", "tenant_id", string="Custom domains")
     superset_workspace = fields.Char(help="Superset workspace holding this tenant's dashboards.")
     industry = fields.Char()
     country_id = fields.Many2one("res.country")
@@ -94,9 +92,7 @@ class IpaiTenant(models.Model):
         required=True,
         tracking=True,
         ondelete="restrict",
-        default=lambda self: self.env.ref(
-            "ipai_tenant_core.plan_trial", raise_if_not_found=False
-        ),
+        default=lambda self: self.env.ref("ipai_tenant_core.plan_trial", raise_if_not_found=False),
     )
     server_id = fields.Many2one(
         "ipai.tenant.server",
@@ -169,9 +165,7 @@ class IpaiTenant(models.Model):
 
     @api.model
     def _base_domain(self):
-        return (
-            self.env["ir.config_parameter"].sudo().get_param(BASE_DOMAIN_PARAM) or "localhost"
-        )
+        return self.env["ir.config_parameter"].sudo().get_param(BASE_DOMAIN_PARAM) or "localhost"
 
     # -------------------------------------------------------------- constraints
 
@@ -187,18 +181,20 @@ class IpaiTenant(models.Model):
         for tenant in self:
             if tenant.admin_email and not email_normalize(tenant.admin_email):
                 raise ValidationError(
-                    _("'%s' is not a valid e-mail address.", tenant.admin_email)
+                    self.env._("'%s' is not a valid e-mail address.", tenant.admin_email)
                 )
 
     @api.constrains("parent_id", "tenant_type")
     def _check_hierarchy(self):
         if self._has_cycle():
-            raise ValidationError(_("A tenant cannot be its own provider, even indirectly."))
+            raise ValidationError(
+                self.env._("A tenant cannot be its own provider, even indirectly.")
+            )
         for tenant in self:
             parent = tenant.parent_id
             if parent and parent.tenant_type not in PARENT_TYPES:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(parent)s is a %(type)s tenant and cannot have sub-tenants; "
                         "only platform owners and providers can.",
                         parent=parent.display_name,
@@ -207,13 +203,13 @@ class IpaiTenant(models.Model):
                 )
             if tenant.tenant_type not in PARENT_TYPES and tenant.child_ids:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%s has sub-tenants, so it must stay a provider or platform owner.",
                         tenant.display_name,
                     )
                 )
             if tenant.tenant_type == "platform_owner" and parent:
-                raise ValidationError(_("The platform owner cannot have a provider."))
+                raise ValidationError(self.env._("The platform owner cannot have a provider."))
 
     # --------------------------------------------------------------------- CRUD
 
@@ -221,7 +217,7 @@ class IpaiTenant(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             if vals.get("state", lifecycle.DRAFT) != lifecycle.DRAFT:
-                raise UserError(_("A new tenant always starts in draft."))
+                raise UserError(self.env._("A new tenant always starts in draft."))
             self._check_parent_in_reach(vals.get("parent_id"))
         tenants = super().create(vals_list)
         for tenant in tenants:
@@ -238,7 +234,9 @@ class IpaiTenant(models.Model):
             started = self.filtered(lambda t: t.state != lifecycle.DRAFT and t.code != vals["code"])
             if started:
                 raise UserError(
-                    _("The code of a provisioned tenant cannot change: it names its database.")
+                    self.env._(
+                        "The code of a provisioned tenant cannot change: it names its database."
+                    )
                 )
         if "parent_id" in vals:
             self._check_parent_in_reach(vals["parent_id"])
@@ -260,7 +258,9 @@ class IpaiTenant(models.Model):
     def _unlink_only_drafts(self):
         if any(t.state != lifecycle.DRAFT for t in self):
             raise UserError(
-                _("Only draft tenants can be deleted; archive the others so their history stays.")
+                self.env._(
+                    "Only draft tenants can be deleted; archive the others so their history stays."
+                )
             )
 
     def unlink(self):
@@ -276,14 +276,16 @@ class IpaiTenant(models.Model):
         parent = self.browse(parent_id).sudo() if parent_id else self.browse()
         if not parent or not (parent | parent._ancestors()) & reach:
             raise AccessError(
-                _("You can only place tenants under a provider tenant you manage.")
+                self.env._("You can only place tenants under a provider tenant you manage.")
             )
 
     def _check_no_cycle(self, parent_id):
         # Checked before the write: Odoo's parent store would otherwise stop
         # with a bare "Recursion Detected." while updating parent_path.
         if parent_id and parent_id in self.sudo().search([("id", "child_of", self.ids)]).ids:
-            raise ValidationError(_("A tenant cannot be its own provider, even indirectly."))
+            raise ValidationError(
+                self.env._("A tenant cannot be its own provider, even indirectly.")
+            )
 
     def _ancestors(self):
         ids = [int(i) for i in self.parent_path.split("/") if i] if self.parent_path else []
@@ -309,29 +311,31 @@ class IpaiTenant(models.Model):
         for tenant in self:
             problem = lifecycle.action_problem(action, tenant.state, label)
             if problem:
-                raise UserError(_("%(tenant)s: %(problem)s", tenant=tenant.code, problem=problem))
+                raise UserError(
+                    self.env._("%(tenant)s: %(problem)s", tenant=tenant.code, problem=problem)
+                )
 
     def action_provision(self):
-        self._ensure_action_allowed("provision", _("Provisioning"))
+        self._ensure_action_allowed("provision", self.env._("Provisioning"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "create")
             tenant.state = lifecycle.PROVISIONING
         return True
 
     def action_suspend(self):
-        self._ensure_action_allowed("suspend", _("Suspending"))
+        self._ensure_action_allowed("suspend", self.env._("Suspending"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "suspend")
         return True
 
     def action_reactivate(self):
-        self._ensure_action_allowed("reactivate", _("Reactivating"))
+        self._ensure_action_allowed("reactivate", self.env._("Reactivating"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "reactivate")
         return True
 
     def action_archive_tenant(self):
-        self._ensure_action_allowed("archive", _("Archiving"))
+        self._ensure_action_allowed("archive", self.env._("Archiving"))
         for tenant in self:
             if tenant.state == lifecycle.DRAFT:
                 # Nothing was ever created for a draft: no job needed.
@@ -343,17 +347,17 @@ class IpaiTenant(models.Model):
     def action_upgrade_to_provider(self):
         for tenant in self:
             if tenant.tenant_type != "client":
-                raise UserError(_("Only client tenants can be upgraded to provider."))
-        self._ensure_action_allowed("upgrade_to_provider", _("Upgrading to provider"))
+                raise UserError(self.env._("Only client tenants can be upgraded to provider."))
+        self._ensure_action_allowed("upgrade_to_provider", self.env._("Upgrading to provider"))
         self.write({"tenant_type": "provider"})
         return True
 
     def action_open_change_plan(self):
         self.ensure_one()
-        self._ensure_action_allowed("change_plan", _("Changing the plan"))
+        self._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
         return {
             "type": "ir.actions.act_window",
-            "name": _("Change plan"),
+            "name": self.env._("Change plan"),
             "res_model": "ipai.tenant.change.plan",
             "view_mode": "form",
             "target": "new",
@@ -362,10 +366,10 @@ class IpaiTenant(models.Model):
 
     def action_open_clone(self):
         self.ensure_one()
-        self._ensure_action_allowed("clone", _("Cloning"))
+        self._ensure_action_allowed("clone", self.env._("Cloning"))
         return {
             "type": "ir.actions.act_window",
-            "name": _("Clone tenant"),
+            "name": self.env._("Clone tenant"),
             "res_model": "ipai.tenant.clone",
             "view_mode": "form",
             "target": "new",
@@ -373,13 +377,19 @@ class IpaiTenant(models.Model):
         }
 
     def action_view_subtenants(self):
-        return self._open_related("ipai.tenant", [("parent_id", "=", self.id)], _("Sub-tenants"))
+        return self._open_related(
+            "ipai.tenant", [("parent_id", "=", self.id)], self.env._("Sub-tenants")
+        )
 
     def action_view_jobs(self):
-        return self._open_related("ipai.tenant.job", [("tenant_id", "=", self.id)], _("Jobs"))
+        return self._open_related(
+            "ipai.tenant.job", [("tenant_id", "=", self.id)], self.env._("Jobs")
+        )
 
     def action_view_audit(self):
-        return self._open_related("ipai.audit.log", [("tenant_id", "=", self.id)], _("Audit trail"))
+        return self._open_related(
+            "ipai.audit.log", [("tenant_id", "=", self.id)], self.env._("Audit trail")
+        )
 
     def _open_related(self, model, domain, name):
         self.ensure_one()

@@ -21,7 +21,11 @@ class IpaiTenantAssignment(models.Model):
     role = fields.Selection(ROLES, required=True, default="member")
 
     _sql_constraints = [
-        ("user_tenant_unique", "unique(user_id, tenant_id)", "This user already has a role on this tenant."),
+        (
+            "user_tenant_unique",
+            "unique(user_id, tenant_id)",
+            "This user already has a role on this tenant.",
+        ),
     ]
 
     # Record rules read the assignments through res.users; their cached

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from . import ipai_tenant_naming as naming
@@ -28,9 +28,11 @@ class IpaiTenantDomain(models.Model):
         base_domain = self.env["ipai.tenant"]._base_domain()
         for domain in self:
             if not naming.is_valid_hostname(domain.name):
-                raise ValidationError(_("'%s' is not a valid host name.", domain.name))
+                raise ValidationError(self.env._("'%s' is not a valid host name.", domain.name))
             if domain.name.endswith("." + base_domain) or domain.name == base_domain:
                 raise ValidationError(
-                    _("%s is under the platform's own domain; use a host name of your own.",
-                      domain.name)
+                    self.env._(
+                        "%s is under the platform's own domain; use a host name of your own.",
+                        domain.name,
+                    )
                 )

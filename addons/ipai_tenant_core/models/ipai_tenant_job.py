@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 JOB_TYPES = [
@@ -63,7 +63,7 @@ class IpaiTenantJob(models.Model):
         )
         if open_job:
             raise UserError(
-                _(
+                self.env._(
                     "Tenant %(tenant)s already has an open job (%(job)s, %(state)s); "
                     "wait for it to finish.",
                     tenant=tenant.code,

@@ -49,8 +49,7 @@ def transition_problem(current, target):
         return None
     if target not in TRANSITIONS.get(current, ()):
         return (
-            f"A tenant in state '{STATE_LABELS[current]}' cannot move to "
-            f"'{STATE_LABELS[target]}'."
+            f"A tenant in state '{STATE_LABELS[current]}' cannot move to '{STATE_LABELS[target]}'."
         )
     return None
 

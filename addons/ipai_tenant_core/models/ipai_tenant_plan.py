@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 # The tenant-side addons every tenant database gets, whatever its plan.
@@ -63,7 +63,7 @@ class IpaiTenantPlan(models.Model):
         for plan in self:
             if plan.max_users_per_company > plan.max_users:
                 raise ValidationError(
-                    _("%s: users per company cannot exceed the plan's users.", plan.name)
+                    self.env._("%s: users per company cannot exceed the plan's users.", plan.name)
                 )
 
     def _compute_tenant_count(self):

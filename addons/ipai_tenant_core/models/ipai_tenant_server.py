@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -28,7 +28,7 @@ class IpaiTenantServer(models.Model):
     def _check_host(self):
         for server in self:
             if server.host and any(c.isspace() for c in server.host):
-                raise ValidationError(_("A server host cannot contain spaces."))
+                raise ValidationError(self.env._("A server host cannot contain spaces."))
 
     def _compute_tenant_count(self):
         groups = self.env["ipai.tenant"]._read_group(
@@ -44,7 +44,7 @@ class IpaiTenantServer(models.Model):
     @api.model
     def _default_server(self):
         """The active server with the most free room, by sequence on a tie."""
-        servers = self.search([])
+        servers = self.search([], limit=1000)
         free = [(s.capacity - s.tenant_count, -s.sequence, -s.id, s) for s in servers]
         free = [item for item in free if item[0] > 0]
         return max(free, key=lambda item: item[:3])[3] if free else self.browse()

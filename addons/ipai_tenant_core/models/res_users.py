@@ -6,7 +6,9 @@ from .ipai_tenant_assignment import MANAGING_ROLES
 class ResUsers(models.Model):
     _inherit = "res.users"
 
-    ipai_assignment_ids = fields.One2many("ipai.tenant.assignment", "user_id", string="Tenant roles")
+    ipai_assignment_ids = fields.One2many(
+        "ipai.tenant.assignment", "user_id", string="Tenant roles"
+    )
     ipai_managed_tenant_ids = fields.Many2many(
         "ipai.tenant",
         compute="_compute_ipai_managed_tenant_ids",
@@ -17,8 +19,10 @@ class ResUsers(models.Model):
     def _compute_ipai_managed_tenant_ids(self):
         # Record rules evaluate this for the current user, who may not read
         # the assignments table; the result only ever names their own tenants.
-        assignments = self.env["ipai.tenant.assignment"].sudo().search(
-            [("user_id", "in", self.ids), ("role", "in", MANAGING_ROLES)]
+        assignments = (
+            self.env["ipai.tenant.assignment"]
+            .sudo()
+            .search([("user_id", "in", self.ids), ("role", "in", MANAGING_ROLES)])
         )
         for user in self:
             user.ipai_managed_tenant_ids = assignments.filtered(

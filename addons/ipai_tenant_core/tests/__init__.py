@@ -1,6 +1,8 @@
-from . import test_tenant_code
-from . import test_tenant_lifecycle
-from . import test_tenant_hierarchy
-from . import test_tenant_security
-from . import test_audit_log
-from . import test_tenant_plan
+from . import (
+    test_audit_log,
+    test_tenant_code,
+    test_tenant_hierarchy,
+    test_tenant_lifecycle,
+    test_tenant_plan,
+    test_tenant_security,
+)

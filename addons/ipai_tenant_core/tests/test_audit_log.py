@@ -15,7 +15,9 @@ class TestAuditLog(TenantCase):
     def test_creation_and_jobs_are_recorded(self):
         tenant = self.make_tenant("acme")
         tenant.action_provision()
-        actions = self.env["ipai.audit.log"].search([("tenant_id", "=", tenant.id)]).mapped("action")
+        actions = (
+            self.env["ipai.audit.log"].search([("tenant_id", "=", tenant.id)]).mapped("action")
+        )
         self.assertEqual(sorted(actions), ["create", "job:create", "write"])
 
     def test_entries_cannot_be_changed_or_deleted_even_by_superuser(self):
@@ -26,7 +28,9 @@ class TestAuditLog(TenantCase):
         with self.assertRaises(UserError):
             entry.unlink()
         with self.assertRaises(UserError):
-            self.env["ipai.audit.log"].sudo().create({"action": "forged", "logged_at": "2026-01-01"})
+            self.env["ipai.audit.log"].sudo().create(
+                {"action": "forged", "logged_at": "2026-01-01"}
+            )
         self.assertNotEqual(entry.action, "forged")
 
     def test_chain_is_intact_and_detects_tampering(self):

@@ -1,7 +1,6 @@
-from psycopg2 import IntegrityError
-
 from odoo.exceptions import ValidationError
 from odoo.tools import mute_logger
+from psycopg2 import IntegrityError
 
 from ..models import ipai_tenant_naming as naming
 from .common import TenantCase

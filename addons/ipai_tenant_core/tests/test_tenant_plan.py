@@ -1,7 +1,6 @@
-from psycopg2 import IntegrityError
-
 from odoo.exceptions import ValidationError
 from odoo.tools import mute_logger
+from psycopg2 import IntegrityError
 
 from .common import TenantCase
 
@@ -19,7 +18,12 @@ class TestTenantPlan(TenantCase):
             plan = self.env["ipai.tenant.plan"].search([("code", "=", code)])
             with self.subTest(plan=code):
                 self.assertEqual(
-                    (plan.price_monthly, plan.max_companies, plan.max_users, plan.max_transactions_month),
+                    (
+                        plan.price_monthly,
+                        plan.max_companies,
+                        plan.max_users,
+                        plan.max_transactions_month,
+                    ),
                     limits,
                 )
         provider = self.env.ref("ipai_tenant_core.plan_provider")
@@ -31,7 +35,9 @@ class TestTenantPlan(TenantCase):
     @mute_logger("odoo.sql_db")
     def test_negative_limits_are_refused(self):
         with self.assertRaises(IntegrityError), self.cr.savepoint():
-            self.env["ipai.tenant.plan"].create({"code": "broken", "name": "Broken", "max_users": 0})
+            self.env["ipai.tenant.plan"].create(
+                {"code": "broken", "name": "Broken", "max_users": 0}
+            )
 
     def test_users_per_company_cannot_exceed_users(self):
         with self.assertRaises(ValidationError):

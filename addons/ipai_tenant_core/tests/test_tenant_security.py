@@ -9,8 +9,12 @@ class TestTenantSecurity(TenantCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.provider_a = cls.make_tenant("prov-a", tenant_type="provider", parent_id=cls.platform.id)
-        cls.provider_b = cls.make_tenant("prov-b", tenant_type="provider", parent_id=cls.platform.id)
+        cls.provider_a = cls.make_tenant(
+            "prov-a", tenant_type="provider", parent_id=cls.platform.id
+        )
+        cls.provider_b = cls.make_tenant(
+            "prov-b", tenant_type="provider", parent_id=cls.platform.id
+        )
         cls.client_a = cls.make_tenant("client-a", parent_id=cls.provider_a.id)
         cls.client_b = cls.make_tenant("client-b", parent_id=cls.provider_b.id)
         cls.manager_a = cls.make_provider_manager("manager_a", cls.provider_a)
@@ -46,7 +50,9 @@ class TestTenantSecurity(TenantCase):
         self.assertFalse(audit.filtered(lambda e: e.tenant_code == "client-b"))
 
     def test_provider_manager_creates_only_inside_own_subtree(self):
-        child = self.as_a.create({"code": "a-new", "name": "A new", "parent_id": self.provider_a.id})
+        child = self.as_a.create(
+            {"code": "a-new", "name": "A new", "parent_id": self.provider_a.id}
+        )
         self.assertEqual(child.parent_id, self.provider_a)
         with self.assertRaises(AccessError):
             self.as_a.create({"code": "b-new", "name": "B new", "parent_id": self.provider_b.id})
@@ -65,7 +71,9 @@ class TestTenantSecurity(TenantCase):
     def test_platform_user_reads_all_but_changes_nothing(self):
         from odoo.tests import new_test_user
 
-        reader = new_test_user(self.env, login="reader", groups="ipai_tenant_core.group_platform_user")
+        reader = new_test_user(
+            self.env, login="reader", groups="ipai_tenant_core.group_platform_user"
+        )
         as_reader = self.Tenant.with_user(reader)
         self.assertIn(self.client_b, as_reader.search([]))
         with self.assertRaises(AccessError):

@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 
@@ -13,9 +13,9 @@ class IpaiTenantChangePlan(models.TransientModel):
     def action_apply(self):
         self.ensure_one()
         tenant = self.tenant_id
-        tenant._ensure_action_allowed("change_plan", _("Changing the plan"))
+        tenant._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
         if self.plan_id == tenant.plan_id:
-            raise UserError(_("%s is already on this plan.", tenant.code))
+            raise UserError(self.env._("%s is already on this plan.", tenant.code))
         tenant.plan_id = self.plan_id
         # A provisioned database must learn its new limits; a draft has none yet.
         if tenant.state != "draft":

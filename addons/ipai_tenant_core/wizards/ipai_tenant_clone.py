@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..models import ipai_tenant_naming as naming
@@ -26,12 +26,14 @@ class IpaiTenantClone(models.TransientModel):
     def action_clone(self):
         self.ensure_one()
         source = self.source_id
-        source._ensure_action_allowed("clone", _("Cloning"))
+        source._ensure_action_allowed("clone", self.env._("Cloning"))
         clone = self.env["ipai.tenant"].create(
             {
                 "code": self.code,
                 "name": self.name,
-                "tenant_type": source.tenant_type if source.tenant_type != "platform_owner" else "client",
+                "tenant_type": source.tenant_type
+                if source.tenant_type != "platform_owner"
+                else "client",
                 "parent_id": source.parent_id.id,
                 "plan_id": source.plan_id.id,
                 "server_id": source.server_id.id,
