@@ -5,6 +5,8 @@ from . import (
     ipai_tenant_domain,
     ipai_tenant_job,
     ipai_tenant_plan,
+    ipai_tenant_secret,
     ipai_tenant_server,
+    ipai_tenant_template,
     res_users,
 )

@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import email_normalize
 
+from ..provisioning import crypto, pg
 from . import ipai_tenant_lifecycle as lifecycle
 from . import ipai_tenant_naming as naming
 
@@ -37,6 +38,10 @@ KANBAN_COLORS = {
     lifecycle.FAILED: 1,
 }
 BASE_DOMAIN_PARAM = "ipai_tenant_core.base_domain"
+DATABASE_PREFIX_PARAM = "ipai_tenant_core.database_prefix"
+ROLE_PREFIX_PARAM = "ipai_tenant_core.role_prefix"
+PUBLIC_SCHEME_PARAM = "ipai_tenant_core.public_scheme"
+PUBLIC_PORT_PARAM = "ipai_tenant_core.public_port"
 
 
 class IpaiTenant(models.Model):
@@ -78,7 +83,11 @@ class IpaiTenant(models.Model):
     )
     kanban_color = fields.Integer(compute="_compute_kanban_color")
     database_name = fields.Char(compute="_compute_derived_names", store=True)
+    db_role = fields.Char(string="Database role", compute="_compute_derived_names", store=True)
     analytics_schema = fields.Char(compute="_compute_derived_names", store=True)
+    secret_ids = fields.One2many("ipai.tenant.secret", "tenant_id", groups="base.group_system")
+    admin_password_available = fields.Boolean(compute="_compute_admin_password_available")
+    url = fields.Char(string="URL", compute="_compute_primary_domain")
     primary_domain = fields.Char(compute="_compute_primary_domain")
     domain_ids = fields.One2many("ipai.tenant.domain", "tenant_id", string="Custom domains")
     superset_workspace = fields.Char(help="Superset workspace holding this tenant's dashboards.")
@@ -118,16 +127,52 @@ class IpaiTenant(models.Model):
 
     @api.depends("code")
     def _compute_derived_names(self):
+        database_prefix, role_prefix = self._name_prefixes()
         for tenant in self:
-            valid = tenant.code and not naming.code_problem(tenant.code)
-            tenant.database_name = naming.database_name(tenant.code) if valid else False
+            valid = tenant.code and not naming.code_problem(
+                tenant.code, database_prefix=database_prefix
+            )
+            if tenant.database_name and tenant.state not in (False, lifecycle.DRAFT):
+                continue  # names of a provisioned tenant never move
+            tenant.database_name = (
+                naming.database_name(tenant.code, database_prefix) if valid else False
+            )
+            tenant.db_role = naming.role_name(tenant.code, role_prefix) if valid else False
             tenant.analytics_schema = naming.schema_name(tenant.code) if valid else False
+
+    @api.model
+    def _name_prefixes(self):
+        params = self.env["ir.config_parameter"].sudo()
+        return (
+            params.get_param(DATABASE_PREFIX_PARAM) or naming.DATABASE_PREFIX,
+            params.get_param(ROLE_PREFIX_PARAM) or naming.ROLE_PREFIX,
+        )
 
     @api.depends("code")
     def _compute_primary_domain(self):
         base_domain = self._base_domain()
+        params = self.env["ir.config_parameter"].sudo()
+        scheme = params.get_param(PUBLIC_SCHEME_PARAM) or "http"
+        port = params.get_param(PUBLIC_PORT_PARAM) or ""
         for tenant in self:
             tenant.primary_domain = f"{tenant.code}.{base_domain}" if tenant.code else False
+            suffix = f":{port}" if port else ""
+            tenant.url = f"{scheme}://{tenant.primary_domain}{suffix}" if tenant.code else False
+
+    def _compute_admin_password_available(self):
+        secrets = (
+            self.env["ipai.tenant.secret"]
+            .sudo()
+            .search(
+                [
+                    ("tenant_id", "in", self.ids),
+                    ("kind", "=", "admin_password"),
+                    ("revealed", "=", False),
+                ]
+            )
+        )
+        for tenant in self:
+            tenant.admin_password_available = tenant in secrets.tenant_id
 
     @api.depends("plan_id")
     def _compute_trial_end(self):
@@ -171,8 +216,9 @@ class IpaiTenant(models.Model):
 
     @api.constrains("code")
     def _check_code(self):
+        database_prefix = self._name_prefixes()[0]
         for tenant in self:
-            problem = naming.code_problem(tenant.code, self.env.cr.dbname)
+            problem = naming.code_problem(tenant.code, self.env.cr.dbname, database_prefix)
             if problem:
                 raise ValidationError(problem)
 
@@ -344,6 +390,38 @@ class IpaiTenant(models.Model):
                 tenant.env["ipai.tenant.job"]._enqueue(tenant, "archive")
         return True
 
+    def action_drop(self):
+        self._ensure_action_allowed("drop", self.env._("Dropping"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "drop")
+        return True
+
+    def action_backup(self):
+        self._ensure_action_allowed("suspend", self.env._("Backing up"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "backup")
+        return True
+
+    def action_reveal_admin_password(self):
+        """Show the tenant administrator's generated password, once."""
+        self.ensure_one()
+        self.check_access("write")
+        password = self._reveal_secret_once("admin_password")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Administrator of %s", self.code),
+                "message": self.env._(
+                    "Login: %(login)s\nPassword: %(password)s\nThis is the only time it is shown.",
+                    login=self.admin_email or "admin",
+                    password=password,
+                ),
+                "sticky": True,
+                "type": "warning",
+            },
+        }
+
     def action_upgrade_to_provider(self):
         for tenant in self:
             if tenant.tenant_type != "client":
@@ -390,6 +468,98 @@ class IpaiTenant(models.Model):
         return self._open_related(
             "ipai.audit.log", [("tenant_id", "=", self.id)], self.env._("Audit trail")
         )
+
+    # -------------------------------------------------- provisioning engine
+
+    def _pg_server(self):
+        """Where this tenant's database lives, as the engine connects to it."""
+        self.ensure_one()
+        server = self.server_id or self.env["ipai.tenant.server"]._default_server()
+        return server._pg_server()
+
+    @api.model
+    def _new_code_problem(self, code):
+        """Why a new tenant cannot take ``code`` (None if it can), checked
+        before anything is created: syntax, duplicates and a database of that
+        name that is not a tenant's."""
+        database_prefix = self._name_prefixes()[0]
+        problem = naming.code_problem(code, self.env.cr.dbname, database_prefix)
+        if problem:
+            return problem
+        if self.sudo().search_count([("code", "=", code)]):
+            return self.env._("A tenant with code '%s' already exists.", code)
+        dbname = naming.database_name(code, database_prefix)
+        server = self.env["ipai.tenant.server"].sudo()._default_server()
+        if server and pg.database_exists(server._pg_server(), dbname):
+            return self.env._(
+                "A database named %s already exists and is not a tenant's; choose another code.",
+                dbname,
+            )
+        return None
+
+    def _public_url(self):
+        self.ensure_one()
+        return self.url
+
+    def _tenant_side_config(self):
+        """What the tenant database must know about itself (ipai_tenant_client)."""
+        self.ensure_one()
+        plan = self.plan_id
+        return {
+            "code": self.code,
+            "name": self.name,
+            "state": "suspended" if self.state == lifecycle.SUSPENDED else "active",
+            "plan": plan.code,
+            "plan_name": plan.name,
+            "trial_end": fields.Date.to_string(self.trial_end) if self.trial_end else "",
+            "limits": {
+                "companies": plan.max_companies,
+                "users": plan.max_users,
+                "users_per_company": plan.max_users_per_company,
+                "transactions_month": plan.max_transactions_month,
+                "storage_gb": plan.max_storage_gb,
+                "api_rate_limit": plan.api_rate_limit,
+            },
+            "features": {
+                "bi": plan.feature_bi,
+                "api": plan.feature_api,
+                "custom_domain": plan.feature_custom_domain,
+                "white_label": plan.feature_white_label,
+            },
+        }
+
+    def _set_state_from_engine(self, state):
+        self.ensure_one()
+        if self.state != state:
+            self.state = state
+
+    def _check_no_other_open_job(self, job):
+        others = self.job_ids.filtered(lambda j: j.state in ("queued", "running") and j != job)
+        if others:
+            raise UserError(
+                self.env._("Tenant %s already has an open job; wait for it.", self.code)
+            )
+
+    def _store_secret(self, kind, plaintext, one_time=False):
+        self.ensure_one()
+        self.env["ipai.tenant.secret"].sudo()._put(self, kind, crypto.encrypt(plaintext), one_time)
+
+    def _reveal_secret_once(self, kind):
+        secret = self.env["ipai.tenant.secret"].sudo()._take(self, kind)
+        if not secret:
+            raise UserError(
+                self.env._("This password was already shown, or the tenant has none yet.")
+            )
+        self._audit("secret:revealed", {"kind": (False, kind)})
+        return crypto.decrypt(secret)
+
+    def _secret(self, kind):
+        """Decrypted credential for the platform's own use (never shown)."""
+        token = self.env["ipai.tenant.secret"].sudo()._get(self, kind)
+        return crypto.decrypt(token) if token else None
+
+    def _forget_secrets(self):
+        self.env["ipai.tenant.secret"].sudo().search([("tenant_id", "in", self.ids)]).unlink()
 
     def _open_related(self, model, domain, name):
         self.ensure_one()

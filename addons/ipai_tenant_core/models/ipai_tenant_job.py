@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..provisioning import operations, runner
+
 JOB_TYPES = [
     ("create", "Create"),
     ("clone", "Clone"),
@@ -35,9 +37,18 @@ class IpaiTenantJob(models.Model):
         "res.users", default=lambda self: self.env.user, readonly=True
     )
     params = fields.Json(help="Operation parameters, e.g. the source tenant of a clone.")
+    step_ids = fields.One2many("ipai.tenant.job.step", "job_id", string="Steps")
+    progress = fields.Float(compute="_compute_progress")
+    current_step = fields.Char(compute="_compute_progress")
+    attempts = fields.Integer(readonly=True)
+    max_attempts = fields.Integer(default=5, readonly=True)
+    next_retry_at = fields.Datetime(readonly=True)
     error = fields.Text(readonly=True)
+    template_id = fields.Many2one("ipai.tenant.template", readonly=True)
+    backup_path = fields.Char(readonly=True)
     date_started = fields.Datetime(readonly=True)
     date_finished = fields.Datetime(readonly=True)
+    duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 2))
 
     # At most one open job per tenant, enforced by PostgreSQL itself so two
     # concurrent requests cannot both slip through.
@@ -55,9 +66,21 @@ class IpaiTenantJob(models.Model):
         for job in self:
             job.name = f"{labels.get(job.job_type, '')} {job.tenant_id.code or ''}".strip()
 
+    @api.depends("step_ids.state")
+    def _compute_progress(self):
+        for job in self:
+            steps = job.step_ids.sorted("sequence")
+            done = len(steps.filtered(lambda s: s.state == "done"))
+            job.progress = 100.0 * done / len(steps) if steps else 0.0
+            current = steps.filtered(lambda s: s.state != "done")[:1]
+            job.current_step = current.label if current and job.state in OPEN_STATES else False
+
+    # ---------------------------------------------------------------- queue
+
     @api.model
     def _enqueue(self, tenant, job_type, params=None):
-        """Queue ``job_type`` for ``tenant``, refusing a second open job."""
+        """Queue ``job_type`` for ``tenant``, refusing a second open job, and
+        wake the runner."""
         open_job = self.search(
             [("tenant_id", "=", tenant.id), ("state", "in", OPEN_STATES)], limit=1
         )
@@ -71,6 +94,129 @@ class IpaiTenantJob(models.Model):
                     state=dict(JOB_STATES)[open_job.state],
                 )
             )
-        job = self.create({"tenant_id": tenant.id, "job_type": job_type, "params": params or {}})
+        steps = operations.steps_for(job_type, params)
+        job = self.create(
+            {
+                "tenant_id": tenant.id,
+                "job_type": job_type,
+                "params": params or {},
+                "step_ids": [
+                    fields.Command.create({"sequence": index, "name": name, "label": label})
+                    for index, (name, label, _function) in enumerate(steps, start=1)
+                ],
+            }
+        )
         tenant._audit(f"job:{job_type}", {"job": (False, job.id)})
+        self.env.ref("ipai_tenant_core.ir_cron_run_tenant_jobs").sudo()._trigger()
         return job
+
+    def action_retry(self):
+        for job in self:
+            if job.state != "failed":
+                raise UserError(self.env._("Only failed jobs can be retried."))
+            job.tenant_id._check_no_other_open_job(job)
+            job.step_ids.filtered(lambda s: s.state != "done").write({"state": "pending"})
+            job.write({"state": "queued", "attempts": 0, "next_retry_at": False, "error": False})
+            job.tenant_id._audit("job:retry", {"job": (False, job.id)})
+        self.env.ref("ipai_tenant_core.ir_cron_run_tenant_jobs").sudo()._trigger()
+        return True
+
+    def action_cancel(self):
+        for job in self:
+            if job.state != "queued" or job.step_ids.filtered(lambda s: s.state != "pending"):
+                raise UserError(self.env._("Only a job that has not started can be cancelled."))
+            job.state = "cancelled"
+            if job.tenant_id.state == "provisioning" and job.job_type in ("create", "clone"):
+                job.tenant_id._set_state_from_engine("draft")
+        return True
+
+    @api.model
+    def _cron_run_jobs(self, limit=10):
+        """Run due jobs, and resume those whose worker died."""
+        job_ids = runner.pending_job_ids(self.env.cr, limit)
+        # Release the row locks: each runner takes its own job, guarded by an
+        # advisory lock that outlives its per-step commits.
+        self.env.cr.commit()
+        for done, job_id in enumerate(job_ids, start=1):
+            runner.JobRunner(self.env.registry, job_id).run()
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(job_ids) - done)
+        return len(job_ids)
+
+    def _run_now(self, on_progress=None):
+        """Run this job in the current process (the command line uses it);
+        returns the state it reached, or None when a live worker has it."""
+        self.ensure_one()
+        return runner.JobRunner(self.env.registry, self.id, on_progress).run()
+
+    # ----------------------------------------------------- engine callbacks
+
+    def _lock_row(self):
+        self.env.cr.execute(
+            "SELECT id FROM ipai_tenant_job WHERE id = %s FOR NO KEY UPDATE", [self.id]
+        )
+
+    def _engine_start(self):
+        self.write(
+            {
+                "state": "running",
+                "attempts": self.attempts + 1,
+                "date_started": self.date_started or fields.Datetime.now(),
+                "next_retry_at": False,
+            }
+        )
+        running_state = operations.RUNNING_STATES.get(self.job_type)
+        if running_state and self.tenant_id.state != running_state:
+            self.tenant_id._set_state_from_engine(running_state)
+
+    def _engine_finish(self):
+        now = fields.Datetime.now()
+        self.write(
+            {
+                "state": "done",
+                "error": False,
+                "date_finished": now,
+                "duration": sum(self.step_ids.mapped("duration")),
+            }
+        )
+        self.tenant_id._audit(f"job:{self.job_type}:done", {"job": (False, self.id)})
+
+    def _engine_retry_later(self, message, retry_at):
+        self.write({"state": "queued", "error": message, "next_retry_at": retry_at})
+        self.step_ids.filtered(lambda s: s.state == "failed").write({"state": "pending"})
+
+    def _engine_fail(self, message, undo_lines):
+        if undo_lines:
+            message += "\n\nCleaned up:\n" + "\n".join(undo_lines)
+            # Everything this job made is gone: a retry starts from the top.
+            self.step_ids.write({"state": "pending"})
+        self.write({"state": "failed", "error": message, "date_finished": fields.Datetime.now()})
+        self.tenant_id._set_state_from_engine("failed")
+        self.tenant_id._audit(f"job:{self.job_type}:failed", {"error": (False, message[:500])})
+
+
+class IpaiTenantJobStep(models.Model):
+    _name = "ipai.tenant.job.step"
+    _description = "Tenant job step"
+    _order = "job_id, sequence"
+
+    job_id = fields.Many2one("ipai.tenant.job", required=True, ondelete="cascade", index=True)
+    sequence = fields.Integer(required=True)
+    name = fields.Char(required=True, help="Step code in the engine.")
+    label = fields.Char(required=True)
+    state = fields.Selection(
+        [("pending", "Pending"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+        default="pending",
+        required=True,
+    )
+    log = fields.Text()
+    date_started = fields.Datetime()
+    duration = fields.Float(string="Duration (s)", digits=(16, 3))
+
+    def _engine_begin(self):
+        self.write({"state": "running", "date_started": fields.Datetime.now()})
+
+    def _engine_done(self, log, duration):
+        self.write({"state": "done", "log": log, "duration": duration})
+
+    def _engine_failed(self, message, detail):
+        self.write({"state": "failed", "log": f"{message}\n\n{detail}"})

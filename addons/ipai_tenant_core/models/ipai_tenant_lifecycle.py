@@ -25,7 +25,8 @@ TRANSITIONS = {
     PROVISIONING: {ACTIVE, FAILED},
     ACTIVE: {SUSPENDED, PROVISIONING, ARCHIVED, FAILED},
     SUSPENDED: {ACTIVE, ARCHIVED, FAILED},
-    FAILED: {PROVISIONING, ARCHIVED},
+    # The engine brings a failed tenant to wherever its retried job ends.
+    FAILED: {PROVISIONING, ACTIVE, SUSPENDED, ARCHIVED},
     ARCHIVED: set(),
 }
 
@@ -35,6 +36,7 @@ ACTION_SOURCES = {
     "suspend": {ACTIVE},
     "reactivate": {SUSPENDED},
     "archive": {ACTIVE, SUSPENDED, FAILED, DRAFT},
+    "drop": {ACTIVE, SUSPENDED, FAILED},
     "clone": {ACTIVE},
     "change_plan": {DRAFT, ACTIVE, SUSPENDED},
     "upgrade_to_provider": {DRAFT, PROVISIONING, ACTIVE, SUSPENDED},

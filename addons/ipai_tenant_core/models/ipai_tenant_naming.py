@@ -25,6 +25,7 @@ RESERVED_CODES = frozenset(
     }
 )
 DATABASE_PREFIX = "odoo_"
+ROLE_PREFIX = "tenant_"
 SCHEMA_PREFIX = "tenant_"
 PG_IDENTIFIER_MAX_BYTES = 63
 HOSTNAME_PATTERN = re.compile(
@@ -32,7 +33,7 @@ HOSTNAME_PATTERN = re.compile(
 )
 
 
-def code_problem(code, platform_database=None):
+def code_problem(code, platform_database=None, database_prefix=DATABASE_PREFIX):
     """Return why ``code`` is not acceptable, or None when it is."""
     if not code:
         return "A tenant code is required."
@@ -45,14 +46,22 @@ def code_problem(code, platform_database=None):
         return f"Tenant code '{code}' may not end with '-' or contain '--'."
     if code in RESERVED_CODES:
         return f"Tenant code '{code}' is reserved."
-    if platform_database and platform_database in (code, database_name(code)):
+    if platform_database and platform_database in (code, database_name(code, database_prefix)):
         return f"Tenant code '{code}' would reuse the platform database name."
     return None
 
 
-def database_name(code):
-    name = f"{DATABASE_PREFIX}{code}"
-    assert len(name.encode()) <= PG_IDENTIFIER_MAX_BYTES
+def database_name(code, prefix=DATABASE_PREFIX):
+    return _identifier(f"{prefix}{code}")
+
+
+def role_name(code, prefix=ROLE_PREFIX):
+    return _identifier(f"{prefix}{code.replace('-', '_')}")
+
+
+def _identifier(name):
+    if len(name.encode()) > PG_IDENTIFIER_MAX_BYTES:
+        raise ValueError(f"{name} is longer than PostgreSQL's 63-byte identifier limit")
     return name
 
 

@@ -1,5 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import config
+
+from ..provisioning import pg
 
 
 class IpaiTenantServer(models.Model):
@@ -48,3 +51,14 @@ class IpaiTenantServer(models.Model):
         free = [(s.capacity - s.tenant_count, -s.sequence, -s.id, s) for s in servers]
         free = [item for item in free if item[0] > 0]
         return max(free, key=lambda item: item[:3])[3] if free else self.browse()
+
+    def _pg_server(self):
+        """Connection settings of this server for the provisioning engine:
+        Odoo's own when no host is set, with Odoo's role either way."""
+        self.ensure_one()
+        return pg.Server(
+            host=self.host or config["db_host"] or None,
+            port=(self.port if self.host else config["db_port"]) or None,
+            user=config["db_user"],
+            password=config["db_password"] or None,
+        )

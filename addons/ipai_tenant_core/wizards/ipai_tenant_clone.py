@@ -1,7 +1,5 @@
-from odoo import api, fields, models
-from odoo.exceptions import ValidationError
-
-from ..models import ipai_tenant_naming as naming
+from odoo import fields, models
+from odoo.exceptions import UserError
 
 
 class IpaiTenantClone(models.TransientModel):
@@ -16,17 +14,13 @@ class IpaiTenantClone(models.TransientModel):
         "the module set is reproduced in an empty database."
     )
 
-    @api.constrains("code")
-    def _check_code(self):
-        for wizard in self:
-            problem = naming.code_problem(wizard.code, self.env.cr.dbname)
-            if problem:
-                raise ValidationError(problem)
-
     def action_clone(self):
         self.ensure_one()
         source = self.source_id
         source._ensure_action_allowed("clone", self.env._("Cloning"))
+        problem = self.env["ipai.tenant"]._new_code_problem(self.code)
+        if problem:
+            raise UserError(problem)
         clone = self.env["ipai.tenant"].create(
             {
                 "code": self.code,

@@ -1,0 +1,1 @@
+from . import ipai_tenant_settings, ir_http, res_users

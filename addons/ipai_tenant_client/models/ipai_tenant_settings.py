@@ -1,0 +1,47 @@
+"""This database's tenant settings, as pushed by the platform.
+
+The control plane writes ``ipai_tenant.*`` system parameters with plain SQL
+and bumps Odoo's cache signal; reads here go through ir.config_parameter's
+ormcache, so checking them on every request costs a dictionary lookup.
+"""
+
+import json
+
+from odoo import api, models
+
+PREFIX = "ipai_tenant."
+SUSPENDED = "suspended"
+
+
+class IpaiTenantSettings(models.AbstractModel):
+    _name = "ipai.tenant.settings"
+    _description = "Tenant settings pushed by the platform"
+
+    @api.model
+    def _param(self, key, default=None):
+        return self.env["ir.config_parameter"].sudo().get_param(PREFIX + key, default)
+
+    @api.model
+    def _get(self):
+        return {
+            "code": self._param("code"),
+            "name": self._param("name"),
+            "state": self._param("state", "active"),
+            "plan": self._param("plan"),
+            "plan_name": self._param("plan_name"),
+            "trial_end": self._param("trial_end") or None,
+            "limits": json.loads(self._param("limits") or "{}"),
+            "features": json.loads(self._param("features") or "{}"),
+        }
+
+    @api.model
+    def _is_suspended(self):
+        return self._param("state") == SUSPENDED
+
+    @api.model
+    def _suspended_message(self):
+        return self.env._(
+            "The workspace %s is suspended. Your data is kept; please contact your "
+            "provider to reactivate it.",
+            self._param("name") or self._param("code") or "",
+        )

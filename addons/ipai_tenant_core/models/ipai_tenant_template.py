@@ -1,0 +1,69 @@
+import psycopg2
+from odoo import api, fields, models
+
+from ..provisioning import templates
+from ..provisioning.errors import RetryableError
+
+TEMPLATE_PREFIX_PARAM = "ipai_tenant_core.template_prefix"
+
+
+class IpaiTenantTemplate(models.Model):
+    _name = "ipai.tenant.template"
+    _description = "Tenant template database"
+    _order = "id desc"
+    _rec_name = "database_name"
+
+    key = fields.Char(required=True, readonly=True, index=True)
+    database_name = fields.Char(required=True, readonly=True)
+    module_names = fields.Char(required=True, readonly=True, help="Comma-separated, sorted.")
+    state = fields.Selection(
+        [("new", "New"), ("ready", "Ready")],
+        default="new",
+        required=True,
+        readonly=True,
+    )
+    size_mb = fields.Float(string="Size (MB)", readonly=True)
+    built_at = fields.Datetime(readonly=True)
+
+    _sql_constraints = [("key_unique", "unique(key)", "One template per module set.")]
+
+    @api.model
+    def _for_modules(self, module_names):
+        key = templates.template_key(module_names)
+        template = self.search([("key", "=", key)], limit=1)
+        if not template:
+            prefix = (
+                self.env["ir.config_parameter"].sudo().get_param(TEMPLATE_PREFIX_PARAM)
+                or "ipai_tpl_"
+            )
+            values = {
+                "key": key,
+                "database_name": f"{prefix}{key}",
+                "module_names": ",".join(sorted(module_names)),
+            }
+            try:
+                with self.env.cr.savepoint():
+                    template = self.create(values)
+            except psycopg2.IntegrityError as exc:
+                raise RetryableError("another job is creating this template") from exc
+        return template
+
+    def _module_list(self):
+        return self.module_names.split(",")
+
+    def _lock_for_build(self):
+        """Hold this template's row while building it; a second job asking
+        at the same time gets LockNotAvailable, which the runner retries."""
+        self.env.cr.execute(
+            "SELECT id FROM ipai_tenant_template WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+            [self.id],
+        )
+
+    def _mark_ready(self, size_bytes):
+        self.write(
+            {
+                "state": "ready",
+                "size_mb": size_bytes / 1024 / 1024,
+                "built_at": fields.Datetime.now(),
+            }
+        )

@@ -1,0 +1,54 @@
+"""Filestores follow their databases: copied with them, removed with them.
+
+Odoo never rewrites a filestore file in place (names are content hashes), so
+a copy may share files with its source through hard links: instant and free
+of extra disk, and safe when either side later deletes a file.
+"""
+
+import os
+import shutil
+
+from odoo.tools import config
+
+
+def path(dbname):
+    return config.filestore(dbname)
+
+
+def copy(source_db, target_db):
+    """Copy ``source_db``'s filestore to ``target_db``; atomic via rename, so
+    a rerun after a crash either finds the finished copy or starts over."""
+    source, target = path(source_db), path(target_db)
+    if os.path.isdir(target) or not os.path.isdir(source):
+        return False
+    staging = f"{target}.ipai-partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, copy_function=_link_or_copy)
+    os.rename(staging, target)
+    return True
+
+
+def move(source_db, target_db):
+    source, target = path(source_db), path(target_db)
+    if os.path.isdir(source) and not os.path.isdir(target):
+        os.rename(source, target)
+
+
+def remove(dbname):
+    target = path(dbname)
+    for leftover in (target, f"{target}.ipai-partial"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def size(dbname):
+    total = 0
+    for root, _dirs, files in os.walk(path(dbname)):
+        total += sum(os.path.getsize(os.path.join(root, name)) for name in files)
+    return total
+
+
+def _link_or_copy(src, dst):
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

@@ -1,0 +1,333 @@
+"""The steps of each job type, in order.
+
+Every step is idempotent: the runner may call it again after a crash at any
+point, so each one checks what already exists before acting. A step gets a
+``StepContext`` and returns nothing; it logs what it did through ``ctx.log``.
+"""
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+from odoo.tools import config
+
+from . import crypto, filestore, pg, templates, tenant_db
+from .errors import PermanentError, RetryableError
+
+TENANT_SIDE_MODULES = ("ipai_tenant_client",)
+
+
+@dataclass
+class StepContext:
+    env: object  # the platform's odoo.api.Environment for this step
+    job: object
+    tenant: object
+    server: pg.Server
+    lines: list = field(default_factory=list)
+
+    def log(self, message):
+        self.lines.append(message)
+
+    @property
+    def params(self):
+        return self.job.params or {}
+
+    @property
+    def database(self):
+        return self.tenant.database_name
+
+    @property
+    def mark(self):
+        return f"tenant:{self.tenant.code}"
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_request(ctx):
+    """Refuse a database name that belongs to something that is not this tenant."""
+    crypto.ensure_key()
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark is None:
+        ctx.log(f"database name {ctx.database} is free")
+    elif mark == pg.OWNER_MARK + ctx.mark:
+        ctx.log(f"database {ctx.database} already belongs to this tenant; resuming")
+    else:
+        raise PermanentError(
+            f"A database named {ctx.database} already exists and is not this tenant's; "
+            "nothing was changed."
+        )
+    if ctx.job.job_type == "clone":
+        source = _clone_source(ctx)
+        if source.state not in ("active", "suspended"):
+            raise PermanentError(f"The source tenant {source.code} has no database to copy.")
+
+
+def _clone_source(ctx):
+    source = ctx.env["ipai.tenant"].search([("code", "=", ctx.params.get("source_code"))])
+    if not source:
+        raise PermanentError(f"Source tenant {ctx.params.get('source_code')} does not exist.")
+    return source
+
+
+# -------------------------------------------------------------- database
+
+
+def module_set(tenant):
+    return sorted(set(tenant.plan_id._module_names()) | set(TENANT_SIDE_MODULES))
+
+
+def ensure_template(ctx):
+    template = ctx.env["ipai.tenant.template"]._for_modules(module_set(ctx.tenant))
+    ctx.job.template_id = template
+    if template.state == "ready" and pg.database_exists(ctx.server, template.database_name):
+        ctx.log(f"using template {template.database_name}")
+        return
+    template._lock_for_build()
+    templates.build(ctx.server, template.database_name, template._module_list(), ctx.log)
+    template._mark_ready(pg.database_size(ctx.server, template.database_name))
+
+
+def create_database(ctx):
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark not in (None, "", pg.OWNER_MARK + ctx.mark):
+        raise PermanentError(f"{ctx.database} now belongs to something else; nothing was changed.")
+    if mark is not None:
+        # Ours, or unmarked because a run died between CREATE and COMMENT:
+        # check_request proved the name free when this job started.
+        ctx.log(f"database {ctx.database} already exists")
+    else:
+        source = _copy_source_database(ctx)
+        pg.create_database_from(ctx.server, ctx.database, source)
+        ctx.log(f"created {ctx.database} from {source}")
+    pg.mark_database(ctx.server, ctx.database, ctx.mark)
+
+
+def _copy_source_database(ctx):
+    if ctx.job.job_type == "clone" and ctx.params.get("with_data"):
+        return _clone_source(ctx).database_name
+    if not ctx.job.template_id:
+        raise PermanentError("No template was prepared for this job.")
+    return ctx.job.template_id.database_name
+
+
+def copy_filestore(ctx):
+    source = _copy_source_database(ctx)
+    if filestore.copy(source, ctx.database):
+        ctx.log(f"copied the filestore of {source}")
+    else:
+        ctx.log("filestore already in place (or none to copy)")
+
+
+def neutralize(ctx):
+    if not (ctx.job.job_type == "clone" and ctx.params.get("with_data")):
+        ctx.log("a fresh database from a template has nothing to neutralize")
+        return
+    tenant_db.neutralize(ctx.database)
+    ctx.log("neutralized the copied data (mail servers, crons, providers)")
+
+
+def reset_identity(ctx):
+    tenant_db.reset_identity(ctx.server, ctx.database, ctx.tenant._public_url())
+    ctx.log(f"new database uuid and secret; web.base.url = {ctx.tenant._public_url()}")
+
+
+def configure_tenant(ctx):
+    tenant_db.push_tenant_config(ctx.server, ctx.database, ctx.tenant._tenant_side_config())
+    ctx.log(f"pushed plan {ctx.tenant.plan_id.code} and settings")
+
+
+def set_admin(ctx):
+    login = ctx.tenant.admin_email or "admin"
+    password = crypto.new_password()
+    tenant_db.set_admin(ctx.server, ctx.database, login, password, name=ctx.tenant.name)
+    ctx.tenant._store_secret("admin_password", password, one_time=True)
+    ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
+
+
+def create_role(ctx):
+    role = ctx.tenant.db_role
+    password = crypto.new_password()
+    pg.ensure_login_role(ctx.server, role, password)
+    pg.restrict_connect(ctx.server, ctx.database, role)
+    ctx.tenant._store_secret("db_role_password", password)
+    # Tenant roles must not reach the platform database either.
+    pg.restrict_connect(ctx.server, ctx.env.cr.dbname)
+    ctx.log(f"role {role} may connect to {ctx.database} only")
+
+
+def create_schema(ctx):
+    pg.ensure_schema(ctx.server, ctx.database, ctx.tenant.analytics_schema, ctx.tenant.db_role)
+    ctx.log(f"analytics schema {ctx.tenant.analytics_schema} ready")
+
+
+# -------------------------------------------------------------- life cycle
+
+
+def push_state(state):
+    def step(ctx):
+        tenant_db.push_tenant_config(ctx.server, ctx.database, {"state": state})
+        ctx.log(f"tenant database told it is {state}")
+
+    step.__name__ = f"push_state_{state}"
+    return step
+
+
+def backup(ctx):
+    """pg_dump (custom format) plus a tar of the filestore, written under a
+    partial name and renamed when complete."""
+    folder = os.path.join(config["data_dir"], "backups", ctx.tenant.code)
+    os.makedirs(folder, exist_ok=True)
+    stamp = ctx.job.create_date.strftime("%Y%m%d-%H%M%S")
+    dump = os.path.join(folder, f"{ctx.database}-{stamp}.dump")
+    if not os.path.exists(dump):
+        _pg_dump(ctx.server, ctx.database, dump)
+    archive_base = os.path.join(folder, f"{ctx.database}-{stamp}-filestore")
+    if os.path.isdir(filestore.path(ctx.database)) and not os.path.exists(archive_base + ".tar.gz"):
+        partial = shutil.make_archive(
+            archive_base + ".partial", "gztar", filestore.path(ctx.database)
+        )
+        os.rename(partial, archive_base + ".tar.gz")
+    ctx.job.backup_path = dump
+    ctx.log(f"backup written to {dump}")
+
+
+def _pg_dump(server, dbname, target):
+    partial = target + ".partial"
+    env = dict(os.environ)
+    if server.password:
+        env["PGPASSWORD"] = server.password
+    command = ["pg_dump", "-Fc", "-f", partial, "-U", server.user, "-d", dbname]
+    if server.host:
+        command += ["-h", server.host]
+    if server.port:
+        command += ["-p", str(server.port)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RetryableError(f"pg_dump failed: {result.stderr.strip()[-500:]}")
+    os.rename(partial, target)
+
+
+def drop_database(ctx):
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark is None:
+        ctx.log(f"database {ctx.database} already gone")
+        return
+    if mark != pg.OWNER_MARK + ctx.mark:
+        raise PermanentError(
+            f"Refusing to drop {ctx.database}: it is not marked as this tenant's database."
+        )
+    pg.drop_database(ctx.server, ctx.database)
+    ctx.log(f"dropped database {ctx.database}")
+
+
+def drop_role(ctx):
+    pg.drop_role(ctx.server, ctx.tenant.db_role)
+    ctx.tenant._forget_secrets()
+    ctx.log(f"dropped role {ctx.tenant.db_role}")
+
+
+def remove_filestore(ctx):
+    filestore.remove(ctx.database)
+    ctx.log("removed the filestore")
+
+
+def upgrade_modules(ctx):
+    modules = module_set(ctx.tenant)
+    templates.odoo_modules(ctx.database, modules, update=True)
+    ctx.log(f"updated {', '.join(modules)}")
+
+
+def final_state(state):
+    def step(ctx):
+        ctx.tenant._set_state_from_engine(state)
+        ctx.log(f"tenant is {state}")
+
+    step.__name__ = f"final_state_{state}"
+    return step
+
+
+# ------------------------------------------------------------------ plans
+
+_PROVISION_TAIL = [
+    ("create_database", "Create the database", create_database),
+    ("copy_filestore", "Copy the filestore", copy_filestore),
+    ("neutralize", "Neutralize copied data", neutralize),
+    ("reset_identity", "Give it its own identity", reset_identity),
+    ("configure_tenant", "Push plan and settings", configure_tenant),
+    ("set_admin", "Set the administrator", set_admin),
+    ("create_role", "Create the database role", create_role),
+    ("create_schema", "Create the analytics schema", create_schema),
+    ("activate", "Activate the tenant", final_state("active")),
+]
+
+_REMOVAL = [
+    ("drop_database", "Drop the database", drop_database),
+    ("drop_role", "Drop the database role", drop_role),
+    ("remove_filestore", "Remove the filestore", remove_filestore),
+    ("archive", "Archive the tenant", final_state("archived")),
+]
+
+PLANS = {
+    "create": [
+        ("check_request", "Check the request", check_request),
+        ("ensure_template", "Prepare the template", ensure_template),
+        *_PROVISION_TAIL,
+    ],
+    "clone": [
+        ("check_request", "Check the request", check_request),
+        ("ensure_template", "Prepare the template", ensure_template),
+        *_PROVISION_TAIL,
+    ],
+    "clone_data": [("check_request", "Check the request", check_request), *_PROVISION_TAIL],
+    "suspend": [
+        ("push_state", "Block the tenant's users", push_state("suspended")),
+        ("suspend", "Mark suspended", final_state("suspended")),
+    ],
+    "reactivate": [
+        ("push_state", "Let the tenant's users in", push_state("active")),
+        ("reactivate", "Mark active", final_state("active")),
+    ],
+    "change_plan": [("configure_tenant", "Push the new plan", configure_tenant)],
+    "upgrade": [("upgrade_modules", "Update the modules", upgrade_modules)],
+    "backup": [("backup", "Back up database and filestore", backup)],
+    "archive": [("backup", "Back up database and filestore", backup), *_REMOVAL],
+    "drop": _REMOVAL,
+}
+
+# Where a job type leaves the tenant while it runs, and what a permanent
+# failure must undo so that nothing half-made survives.
+RUNNING_STATES = {"create": "provisioning", "clone": "provisioning"}
+UNDO_ON_FAILURE = {"create", "clone"}
+
+
+def plan_key(job_type, params):
+    if job_type == "clone" and (params or {}).get("with_data"):
+        return "clone_data"
+    return job_type
+
+
+def steps_for(job_type, params=None):
+    return PLANS[plan_key(job_type, params)]
+
+
+def step_function(job_type, params, name):
+    for step_name, _label, function in steps_for(job_type, params):
+        if step_name == name:
+            return function
+    raise PermanentError(f"Unknown step {name} for a {job_type} job.")
+
+
+def undo_partial_tenant(ctx):
+    """After a permanent failure of a create or clone: remove whatever this
+    tenant got (database, role, filestore) so a retry starts clean."""
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark == pg.OWNER_MARK + ctx.mark:
+        pg.drop_database(ctx.server, ctx.database)
+        ctx.log(f"removed the partial database {ctx.database}")
+    filestore.remove(ctx.database)
+    if ctx.tenant.db_role and pg.role_exists(ctx.server, ctx.tenant.db_role):
+        pg.drop_role(ctx.server, ctx.tenant.db_role)
+        ctx.log(f"removed role {ctx.tenant.db_role}")
+    ctx.tenant._forget_secrets()

@@ -1,0 +1,165 @@
+"""PostgreSQL operations on a database server, in autocommit.
+
+Identifiers only ever reach SQL through ``psycopg2.sql.Identifier`` and
+values through parameters or ``sql.Literal``; callers validate names first.
+"""
+
+import contextlib
+from dataclasses import dataclass
+
+import psycopg2
+from psycopg2 import sql
+
+# COMMENT ON DATABASE marks what the platform created, so a database of the
+# same name made by someone else is never mistaken for a tenant's.
+OWNER_MARK = "ipai:"
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str | None
+    port: int | None
+    user: str
+    password: str | None = None
+
+    @contextlib.contextmanager
+    def connect(self, dbname="postgres", user=None, password=None):
+        conn = psycopg2.connect(
+            dbname=dbname,
+            host=self.host or None,
+            port=self.port or None,
+            user=user or self.user,
+            password=password if user else self.password,
+            connect_timeout=10,
+            application_name="ipai-provisioning",
+        )
+        conn.autocommit = True
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def execute(self, query, params=None, dbname="postgres"):
+        with self.connect(dbname) as conn, conn.cursor() as cr:
+            cr.execute(query, params)
+            return cr.fetchall() if cr.description else None
+
+
+def database_exists(server, name):
+    return bool(server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]))
+
+
+def database_mark(server, name):
+    """The platform's mark on ``name`` (e.g. 'ipai:tenant:acme'), '' if unmarked,
+    None if the database does not exist."""
+    rows = server.execute(
+        """SELECT coalesce(shobj_description(oid, 'pg_database'), '')
+             FROM pg_database WHERE datname = %s""",
+        [name],
+    )
+    return rows[0][0] if rows else None
+
+
+def mark_database(server, name, mark):
+    server.execute(
+        sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            sql.Identifier(name), sql.Literal(OWNER_MARK + mark)
+        )
+    )
+
+
+def terminate_connections(server, name):
+    server.execute(
+        """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = %s AND pid <> pg_backend_pid()""",
+        [name],
+    )
+
+
+def create_database_from(server, name, template):
+    """CREATE DATABASE ``name`` as a copy of ``template``; PostgreSQL refuses
+    while anyone is connected to the template, so connections are closed."""
+    terminate_connections(server, template)
+    server.execute(
+        sql.SQL("CREATE DATABASE {} WITH TEMPLATE {} OWNER {}").format(
+            sql.Identifier(name), sql.Identifier(template), sql.Identifier(server.user)
+        )
+    )
+
+
+def rename_database(server, old, new):
+    terminate_connections(server, old)
+    server.execute(
+        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(old), sql.Identifier(new))
+    )
+
+
+def set_allow_connections(server, name, allowed):
+    server.execute(
+        sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
+            sql.Identifier(name), sql.SQL("true" if allowed else "false")
+        )
+    )
+
+
+def drop_database(server, name):
+    server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def database_size(server, name):
+    rows = server.execute("SELECT pg_database_size(%s)", [name])
+    return rows[0][0] if rows else 0
+
+
+def role_exists(server, role):
+    return bool(server.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]))
+
+
+def ensure_login_role(server, role, password):
+    """Create ``role`` (or reset its password): it may log in, nothing more."""
+    verb = "ALTER" if role_exists(server, role) else "CREATE"
+    server.execute(
+        sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
+            sql.Identifier(role), sql.Literal(password)
+        )
+    )
+
+
+def drop_role(server, role):
+    server.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def restrict_connect(server, database, *roles):
+    """Only the owner and ``roles`` may connect to ``database``."""
+    server.execute(
+        sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(
+            sql.Identifier(database)
+        )
+    )
+    for role in roles:
+        server.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(database), sql.Identifier(role)
+            )
+        )
+
+
+def ensure_schema(server, database, schema, reader_role):
+    with server.connect(database) as conn, conn.cursor() as cr:
+        cr.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        cr.execute(
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+                sql.Identifier(schema), sql.Identifier(reader_role)
+            )
+        )
+        cr.execute(
+            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
+                sql.Identifier(schema), sql.Identifier(reader_role)
+            )
+        )
+
+
+def try_advisory_lock(conn, key):
+    with conn.cursor() as cr:
+        cr.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        return cr.fetchone()[0]

@@ -1,0 +1,98 @@
+"""Template databases: one per module set, built once, copied per tenant.
+
+A template is keyed by a hash of its module names and their code (manifest
+versions, plus a content hash of this repository's addons, which change
+without version bumps in development), so a changed module set or changed
+addon gets a new template and old tenants keep working.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import odoo
+from odoo.modules import module as odoo_module
+from odoo.tools import config
+
+from . import filestore, pg, tenant_db
+from .errors import PermanentError
+
+REPO_ADDONS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD_TIMEOUT = 1800
+
+
+def template_key(module_names):
+    fingerprint = {"odoo": odoo.release.version, "modules": {}}
+    for name in sorted(module_names):
+        manifest = odoo_module.get_manifest(name)
+        if not manifest:
+            raise PermanentError(f"Module '{name}' is not in the addons path.")
+        entry = {"version": manifest.get("version")}
+        path = odoo_module.get_module_path(name)
+        if path and os.path.dirname(path) == REPO_ADDONS:
+            entry["tree"] = _tree_hash(path)
+        fingerprint["modules"][name] = entry
+    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
+    return digest[:16]
+
+
+def _tree_hash(path):
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "tests"))
+        for name in sorted(files):
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            full = os.path.join(root, name)
+            digest.update(os.path.relpath(full, path).encode())
+            with open(full, "rb") as handle:
+                digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def build(server, name, module_names, log):
+    """Build template ``name`` with ``module_names`` installed, without demo
+    data; crash-safe: built under a scratch name and renamed when complete."""
+    scratch = f"{name}_building"
+    pg.drop_database(server, scratch)
+    filestore.remove(scratch)
+    log(f"installing {', '.join(sorted(module_names))} into a fresh database")
+    odoo_modules(scratch, module_names)
+    tenant_db.neutralize(scratch)
+    tenant_db.clear_neutralized_flag(server, scratch)
+    pg.mark_database(server, scratch, f"template:{name}")
+    pg.rename_database(server, scratch, name)
+    filestore.move(scratch, name)
+    # Nobody ever connects to a template: it is copied, never served.
+    pg.set_allow_connections(server, name, False)
+    log(f"template {name} ready ({pg.database_size(server, name) // 1024 // 1024} MB)")
+
+
+def odoo_modules(dbname, module_names, update=False):
+    """Install (or update) modules in ``dbname`` with a separate Odoo process,
+    so the platform process never loads a tenant registry."""
+    command = [
+        sys.executable,
+        os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin"),
+        "-d",
+        dbname,
+        "-u" if update else "-i",
+        ",".join(sorted(module_names)),
+        "--stop-after-init",
+        "--without-demo=all",
+        "--workers=0",
+        "--max-cron-threads=0",
+        "--log-level=warn",
+        "--no-http",
+    ]
+    if config.rcfile and os.path.exists(config.rcfile):
+        command[2:2] = ["-c", config.rcfile]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        verb = "Updating" if update else "Installing"
+        raise PermanentError(f"{verb} the modules failed:\n{tail}")

@@ -1,0 +1,113 @@
+"""Odoo-level changes inside a tenant database, made with plain SQL.
+
+The tenant database is not loaded into the platform process: a registry per
+tenant would cost memory and seconds. Each change here is one idempotent
+statement on tables every Odoo 18 database has, followed by a cache signal so
+a running Odoo serving the tenant sees it at its next request.
+"""
+
+import json
+import uuid
+
+from odoo.addons.base.models.res_users import MIN_ROUNDS
+from passlib.context import CryptContext
+
+# Odoo 18's own password hashing (res.users._crypt_context), so the tenant's
+# Odoo verifies what we store without rehashing.
+_PASSWORDS = CryptContext(["pbkdf2_sha512"], pbkdf2_sha512__rounds=MIN_ROUNDS)
+
+TENANT_PARAM_PREFIX = "ipai_tenant."
+
+
+def set_params(server, dbname, params):
+    """Upsert ir.config_parameter values and tell running Odoos to reload."""
+    with server.connect(dbname) as conn, conn.cursor() as cr:
+        for key, value in params.items():
+            cr.execute(
+                """INSERT INTO ir_config_parameter
+                          (key, value, create_uid, write_uid, create_date, write_date)
+                   VALUES (%s, %s, 1, 1, now() at time zone 'UTC', now() at time zone 'UTC')
+                   ON CONFLICT (key) DO UPDATE
+                      SET value = EXCLUDED.value, write_date = EXCLUDED.write_date""",
+                [key, value],
+            )
+        # ir.config_parameter reads are ormcached in the 'default' cache.
+        cr.execute("SELECT nextval('base_cache_signaling_default')")
+
+
+def get_params(server, dbname, prefix=TENANT_PARAM_PREFIX):
+    rows = server.execute(
+        "SELECT key, value FROM ir_config_parameter WHERE key LIKE %s", [prefix + "%"], dbname
+    )
+    return dict(rows or [])
+
+
+def reset_identity(server, dbname, base_url):
+    """A copy must not share its source's uuid (licensing, IAP, caches) or
+    secret (session and token signatures)."""
+    set_params(
+        server,
+        dbname,
+        {
+            "database.uuid": str(uuid.uuid1()),
+            "database.secret": str(uuid.uuid4()),
+            "database.create_date": _now(server),
+            "web.base.url": base_url,
+        },
+    )
+
+
+def push_tenant_config(server, dbname, config):
+    params = {
+        TENANT_PARAM_PREFIX + key: json.dumps(value)
+        if isinstance(value, (dict, list))
+        else str(value)
+        for key, value in config.items()
+    }
+    set_params(server, dbname, params)
+
+
+def set_admin(server, dbname, login, password, name=None):
+    """Point the database's admin user (base.user_admin) at the tenant's
+    administrator with a freshly hashed password."""
+    hashed = _PASSWORDS.hash(password)
+    with server.connect(dbname) as conn, conn.cursor() as cr:
+        cr.execute(
+            """SELECT res_id FROM ir_model_data
+                WHERE module = 'base' AND name = 'user_admin' AND model = 'res.users'"""
+        )
+        (admin_id,) = cr.fetchone()
+        cr.execute(
+            "UPDATE res_users SET login = %s, password = %s, active = true WHERE id = %s "
+            "RETURNING partner_id",
+            [login, hashed, admin_id],
+        )
+        (partner_id,) = cr.fetchone()
+        cr.execute(
+            "UPDATE res_partner SET email = %s, name = coalesce(%s, name) WHERE id = %s",
+            [login if "@" in login else None, name, partner_id],
+        )
+        cr.execute("SELECT nextval('base_cache_signaling_default')")
+
+
+def neutralize(dbname):
+    """Odoo's own neutralization (outgoing mail, crons, payment providers...)
+    for a copy of real data."""
+    from odoo import sql_db
+    from odoo.modules import neutralize as odoo_neutralize
+
+    with sql_db.db_connect(dbname).cursor() as cr:
+        odoo_neutralize.neutralize_database(cr)
+    sql_db.close_db(dbname)
+
+
+def clear_neutralized_flag(server, dbname):
+    """A template has no data to protect; its tenants are production databases
+    and must not carry the 'neutralized' ribbon."""
+    server.execute(
+        "DELETE FROM ir_config_parameter WHERE key = 'database.is_neutralized'", None, dbname
+    )
+
+
+def _now(server):
+    return server.execute("SELECT to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')")[0][0]

@@ -1,0 +1,225 @@
+"""Operator commands on tenants, run against the platform database.
+
+    click-odoo-style options:  -c .local/odoo.conf -d ipai_platform
+    tenants.py provision --code acme [--name ...] [--plan trial] [--type client]
+                         [--parent CODE] [--email admin@acme.example]
+    tenants.py list [--type ...] [--state ...]
+    tenants.py clone --source acme --code acme-copy [--data]
+    tenants.py suspend|reactivate|drop --code acme
+
+Each command queues a job, runs it here (or follows the cron worker that
+already took it) with a progress line per step, and prints the result.
+Exit codes: 0 done, 1 the job failed, 2 bad input (nothing was changed).
+"""
+
+import os
+import sys
+import time
+
+import click
+import click_odoo
+from odoo.exceptions import UserError, ValidationError
+
+BAD_INPUT = 2
+JOB_FAILED = 1
+
+
+def fail_input(message):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(BAD_INPUT)
+
+
+def find_tenant(env, code):
+    tenant = env["ipai.tenant"].search([("code", "=", code)])
+    if not tenant:
+        fail_input(f"no tenant with code '{code}'")
+    return tenant
+
+
+def check_new_code(env, code):
+    problem = env["ipai.tenant"]._new_code_problem(code)
+    if problem:
+        fail_input(problem)
+
+
+def start(env, make_job):
+    """Create the job in its own committed transaction, or exit 2 with the
+    reason and nothing changed."""
+    try:
+        job = make_job()
+        env.cr.commit()
+    except (UserError, ValidationError) as exc:
+        env.cr.rollback()
+        fail_input(str(exc.args[0] if exc.args else exc))
+    return follow(env, job)
+
+
+def follow(env, job):
+    def progress(job, step, event):
+        total = len(job.step_ids)
+        if step is not None and event == "started":
+            click.echo(f"[{step.sequence}/{total}] {step.label} ...", nl=False)
+        elif step is not None and event == "done":
+            click.echo(f" done ({step.duration:.2f}s)")
+        elif step is not None and event == "failed":
+            click.echo(" FAILED")
+
+    while True:
+        state = job._run_now(on_progress=progress)
+        env.invalidate_all()
+        if state is None:  # a cron worker has it: follow its steps
+            time.sleep(0.5)
+            continue
+        if job.state == "queued" and job.next_retry_at:
+            wait = max((job.next_retry_at - job.next_retry_at.now()).total_seconds(), 0.5)
+            click.echo(f"transient failure ({job.error}); retrying in {wait:.0f}s")
+            time.sleep(min(wait, 60))
+            continue
+        break
+    if job.state != "done":
+        click.echo(f"error: {job.name} failed: {(job.error or '').splitlines()[0]}", err=True)
+        sys.exit(JOB_FAILED)
+    return job
+
+
+def report(env, tenant, job):
+    click.echo(f"{job.name}: done in {job.duration:.2f}s")
+    click.echo(f"  tenant:   {tenant.code} ({tenant.state})")
+    if tenant.state == "active":
+        click.echo(f"  url:      {tenant.url}")
+        click.echo(f"  database: {tenant.database_name}")
+        click.echo(f"  login:    {tenant.admin_email or 'admin'}")
+        if tenant.admin_password_available:
+            path = write_one_time_password(env, tenant)
+            click.echo(f"  password: in {path} (shown once, readable by you only)")
+
+
+def write_one_time_password(env, tenant):
+    password = tenant._reveal_secret_once("admin_password")
+    env.cr.commit()
+    folder = os.path.join(os.environ.get("IPAI_CREDENTIALS_DIR", ".local/credentials"))
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    path = os.path.join(folder, f"{tenant.code}-admin.txt")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(
+            f"{tenant.url}\nlogin: {tenant.admin_email or 'admin'}\npassword: {password}\n"
+        )
+    return path
+
+
+@click.group()
+def cli():
+    """ipai tenant operations."""
+
+
+@cli.command()
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+@click.option("--code", required=True)
+@click.option("--name")
+@click.option("--plan", "plan_code", default="trial", show_default=True)
+@click.option(
+    "--type",
+    "tenant_type",
+    default="client",
+    show_default=True,
+    type=click.Choice(["client", "provider", "internal"]),
+)
+@click.option("--parent", "parent_code")
+@click.option("--email")
+def provision(env, code, name, plan_code, tenant_type, parent_code, email):
+    """Create a tenant and its database."""
+    check_new_code(env, code)
+    plan = env["ipai.tenant.plan"].search([("code", "=", plan_code)])
+    if not plan:
+        fail_input(f"no plan with code '{plan_code}'")
+    parent = find_tenant(env, parent_code) if parent_code else env["ipai.tenant"]
+
+    def make_job():
+        tenant = env["ipai.tenant"].create(
+            {
+                "code": code,
+                "name": name or code,
+                "plan_id": plan.id,
+                "tenant_type": tenant_type,
+                "parent_id": parent.id,
+                "admin_email": email,
+            }
+        )
+        tenant.action_provision()
+        return tenant.job_ids[:1]
+
+    job = start(env, make_job)
+    report(env, job.tenant_id, job)
+
+
+@cli.command("list")
+@click_odoo.env_options(default_log_level="warn")
+@click.option("--type", "tenant_type")
+@click.option("--state")
+def list_tenants(env, tenant_type, state):
+    """List tenants."""
+    domain = [("tenant_type", "=", tenant_type)] if tenant_type else []
+    domain += [("state", "=", state)] if state else []
+    tenants = env["ipai.tenant"].search(domain, order="code")
+    click.echo(f"{'CODE':<24} {'TYPE':<15} {'STATE':<13} {'PLAN':<13} {'PARENT':<16} DATABASE")
+    for t in tenants:
+        click.echo(
+            f"{t.code:<24} {t.tenant_type:<15} {t.state:<13} {t.plan_id.code or '':<13} "
+            f"{t.parent_id.code or '':<16} {t.database_name or ''}"
+        )
+    click.echo(f"{len(tenants)} tenant(s)")
+
+
+@cli.command()
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+@click.option("--source", "source_code", required=True)
+@click.option("--code", required=True)
+@click.option("--name")
+@click.option("--data", "with_data", is_flag=True, help="Copy business data and files too.")
+def clone(env, source_code, code, name, with_data):
+    """Clone a tenant (structure only, or with its data)."""
+    source = find_tenant(env, source_code)
+    check_new_code(env, code)
+
+    def make_job():
+        wizard = env["ipai.tenant.clone"].create(
+            {
+                "source_id": source.id,
+                "code": code,
+                "name": name or code,
+                "with_data": with_data,
+            }
+        )
+        wizard.action_clone()
+        return env["ipai.tenant"].search([("code", "=", code)]).job_ids[:1]
+
+    job = start(env, make_job)
+    report(env, job.tenant_id, job)
+
+
+def _lifecycle_command(action_name, help_text):
+    @click_odoo.env_options(default_log_level="warn", with_rollback=False)
+    @click.option("--code", required=True)
+    def command(env, code):
+        tenant = find_tenant(env, code)
+
+        def make_job():
+            getattr(tenant, action_name)()
+            return tenant.job_ids.sorted("id")[-1:]
+
+        job = start(env, make_job)
+        report(env, tenant, job)
+
+    command.__doc__ = help_text
+    return command
+
+
+cli.command("suspend")(_lifecycle_command("action_suspend", "Suspend a tenant."))
+cli.command("reactivate")(_lifecycle_command("action_reactivate", "Reactivate a tenant."))
+cli.command("drop")(_lifecycle_command("action_drop", "Drop a tenant's database, role and files."))
+cli.command("archive")(_lifecycle_command("action_archive_tenant", "Back up, then drop a tenant."))
+
+
+if __name__ == "__main__":
+    cli()
