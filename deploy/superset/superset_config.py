@@ -86,10 +86,11 @@ def _int(name, default):
     return value
 
 
-# scheme://host[:port], where host may start with one "*." wildcard label (the
-# CSP host-source syntax). No path, no bare "*": letting any site frame the
-# dashboards would reopen clickjacking.
-_ORIGIN_RE = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?$")
+# scheme://host[:port], where host may start with one "*." wildcard label and
+# the port may be "*" (the CSP host-source syntax; a local stack serves each
+# tenant on a port of its own). No path, no bare "*": letting any site frame
+# the dashboards would reopen clickjacking.
+_ORIGIN_RE = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:([0-9]{1,5}|\*))?$")
 
 
 def _origins(name):
@@ -118,13 +119,19 @@ def _cors_pattern(origin):
     Flask-CORS reads any origin string containing "*" as a regular expression
     (re.match, case-insensitive), so "https://*.example.com" would not mean
     what CSP means by it. This anchored pattern does: "*." stands for one or
-    more subdomain labels. Exact origins are escaped and anchored the same way.
+    more subdomain labels and ":*" for any port. Exact origins are escaped and
+    anchored the same way.
     """
     scheme, rest = origin.split("://", 1)
+    any_port = rest.endswith(":*")
+    if any_port:
+        rest = rest[:-2]
     wildcard = rest.startswith("*.")
     host = re.escape(rest[2:] if wildcard else rest)
     if wildcard:
         host = r"(?:[a-z0-9-]+\.)+" + host
+    if any_port:
+        host += r"(?::[0-9]{1,5})?"
     return rf"^{re.escape(scheme)}://{host}\Z"
 
 
@@ -164,6 +171,46 @@ GUEST_TOKEN_JWT_ALGO = "HS256"
 GUEST_TOKEN_JWT_AUDIENCE = _optional("SUPERSET_GUEST_TOKEN_AUDIENCE", "ipai")
 # Short-lived: the embedding page fetches a fresh token before this runs out.
 GUEST_TOKEN_JWT_EXP_SECONDS = _int("SUPERSET_GUEST_TOKEN_EXP_SECONDS", 300)
+
+# Tenant workspaces (addons/ipai_tenant_core/provisioning/superset_workspace.py):
+# each tenant's Odoo asks for guest tokens as its own service account
+# ipai_svc_<code>, which owns its workspace's dashboards. Superset itself
+# refuses that account a token for any other dashboard, or with any
+# row-level-security rule but its tenant's own clause, so a leaked tenant
+# credential cannot open another tenant's data. Other accounts (Superset's
+# administrators) keep Superset's default behaviour.
+_SERVICE_ACCOUNT_PREFIX = "ipai_svc_"
+_TENANT_CODE_RE = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+
+
+def _tenant_guest_token_validator(body):
+    from flask import g
+    from superset.daos.dashboard import EmbeddedDashboardDAO
+
+    user = getattr(g, "user", None)
+    username = getattr(user, "username", "") or ""
+    if not username.startswith(_SERVICE_ACCOUNT_PREFIX):
+        return True
+    code = username[len(_SERVICE_ACCOUNT_PREFIX) :]
+    if not _TENANT_CODE_RE.match(code):
+        return False
+    rules = [dict(rule) for rule in body.get("rls") or []]
+    if rules != [{"clause": f"tenant_code = '{code}'"}]:
+        return False
+    for resource in body.get("resources") or []:
+        if resource.get("type") != "dashboard":
+            return False
+        # Embedded uuids only: Superset would also take a dashboard's id or slug.
+        embedded = EmbeddedDashboardDAO.find_by_id(str(resource.get("id")))
+        dashboard = embedded.dashboard if embedded is not None else None
+        if dashboard is None or user.id not in {owner.id for owner in dashboard.owners}:
+            return False
+        if not (dashboard.slug or "").startswith(f"ipai_{code}_"):
+            return False
+    return True
+
+
+GUEST_TOKEN_VALIDATOR_HOOK = _tenant_guest_token_validator
 
 # ---------------------------------------------------------------------------
 # CSRF
