@@ -1,0 +1,1 @@
+from . import ipai_bi_dashboard, res_config_settings

@@ -1,0 +1,245 @@
+import re
+import time
+
+from odoo import api, fields, models, tools
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from ..superset_api import client, crypto
+
+PARAM = "ipai_bi_superset_embed."
+TENANT_CODE_PARAM = "ipai_tenant.code"
+TENANT_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+CLIENT_ACTION_TAG = "ipai_bi_superset_embed.dashboard"
+
+
+class BiNotConfiguredError(client.SupersetError):
+    http_status = 503
+
+
+def rls_clause(code):
+    """This tenant's row-level-security clause. The code comes from the
+    platform's ``ipai_tenant.code`` parameter, never from a request, and must
+    match the platform's code pattern before it reaches SQL."""
+    if not TENANT_CODE_PATTERN.match(code or ""):
+        raise BiNotConfiguredError(
+            "This database has no valid tenant code (ipai_tenant.code); dashboards are disabled."
+        )
+    return "tenant_code = '{}'".format(code.replace("'", "''"))
+
+
+class IpaiBiDashboard(models.Model):
+    _name = "ipai.bi.dashboard"
+    _description = "Embedded Superset dashboard"
+    _order = "sequence, name, id"
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    superset_dashboard = fields.Char(
+        string="Superset dashboard", help="The dashboard's id or slug in Superset, for reference."
+    )
+    embedded_uuid = fields.Char(
+        string="Embedded UUID",
+        required=True,
+        copy=False,
+        help="From Superset: the dashboard's '...' menu > Embed dashboard.",
+    )
+    group_ids = fields.Many2many(
+        "res.groups",
+        string="Allowed groups",
+        default=lambda self: self.env.ref("base.group_user"),
+        help="Users of these groups see the dashboard and its menu entry.",
+    )
+    menu_id = fields.Many2one("ir.ui.menu", string="Menu entry", readonly=True, copy=False)
+    action_id = fields.Many2one("ir.actions.client", readonly=True, copy=False)
+
+    _sql_constraints = [
+        ("embedded_uuid_unique", "unique(embedded_uuid)", "This dashboard is already listed.")
+    ]
+
+    @api.constrains("embedded_uuid")
+    def _check_embedded_uuid(self):
+        for dashboard in self:
+            if not UUID_PATTERN.match(dashboard.embedded_uuid or ""):
+                raise ValidationError(
+                    self.env._("%s is not an embedded dashboard UUID.", dashboard.embedded_uuid)
+                )
+
+    # ------------------------------------------------------------ menus
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("embedded_uuid"):
+                vals["embedded_uuid"] = vals["embedded_uuid"].strip().lower()
+        dashboards = super().create(vals_list)
+        dashboards._sync_menus()
+        self.env.registry.clear_cache()  # _visible_dashboard, in every worker
+        return dashboards
+
+    def write(self, vals):
+        if vals.get("embedded_uuid"):
+            vals["embedded_uuid"] = vals["embedded_uuid"].strip().lower()
+        result = super().write(vals)
+        if {"name", "sequence", "active", "group_ids"} & set(vals):
+            self._sync_menus()
+        if {"embedded_uuid", "group_ids", "active"} & set(vals):
+            client.guest_tokens.clear()
+            self.env.registry.clear_cache()
+        return result
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_menus(self):
+        menus, actions = self.menu_id, self.action_id
+        client.guest_tokens.clear()
+        self.env.registry.clear_cache()
+        # Menus and actions are technical records only administrators may
+        # delete; the dashboard's own unlink access was checked already.
+        menus.sudo().unlink()
+        actions.sudo().unlink()
+
+    def _sync_menus(self):
+        """One client action and one menu entry per dashboard, visible to its
+        allowed groups only."""
+        root = self.env.ref("ipai_bi_superset_embed.menu_bi_root")
+        for dashboard in self:
+            action_vals = {
+                "name": dashboard.name,
+                "tag": CLIENT_ACTION_TAG,
+                "params": {"dashboard_id": dashboard.id},
+                "path": f"bi-dashboard-{dashboard.id}",
+            }
+            menu_vals = {
+                "name": dashboard.name,
+                "parent_id": root.id,
+                "sequence": dashboard.sequence,
+                "active": dashboard.active,
+                "groups_id": [fields.Command.set(dashboard.group_ids.ids)],
+            }
+            if dashboard.action_id:
+                dashboard.action_id.sudo().write(action_vals)
+            else:
+                dashboard.action_id = self.env["ir.actions.client"].sudo().create(action_vals)
+            menu_vals["action"] = f"ir.actions.client,{dashboard.action_id.id}"
+            if dashboard.menu_id:
+                dashboard.menu_id.sudo().write(menu_vals)
+            else:
+                dashboard.menu_id = self.env["ir.ui.menu"].sudo().create(menu_vals)
+
+    # ------------------------------------------------------ guest tokens
+
+    @api.model
+    @tools.ormcache("self.env.uid", "dashboard_id")
+    def _visible_dashboard(self, dashboard_id):
+        """Whether the current user may see the dashboard: its access rights
+        and record rules, remembered until a dashboard, a group membership or
+        a rule changes (each of those clears Odoo's caches in every worker)."""
+        return bool(self.search_count([("id", "=", dashboard_id)], limit=1))
+
+    @api.model
+    def _settings(self):
+        params = self.env["ir.config_parameter"].sudo()
+        settings = {
+            key: (params.get_param(PARAM + key) or "").strip()
+            for key in ("superset_url", "public_url", "username", "password", "workspace")
+        }
+        settings["code"] = params.get_param(TENANT_CODE_PARAM) or ""
+        return settings
+
+    def _superset_client(self, settings):
+        missing = [
+            key
+            for key in ("superset_url", "username", "password", "workspace")
+            if not settings[key]
+        ]
+        if missing:
+            raise BiNotConfiguredError(
+                self.env._("BI dashboards are not configured yet (Settings > BI dashboards).")
+            )
+        try:
+            password = crypto.decrypt(settings["password"])
+        except crypto.MissingKeyError as exc:
+            raise BiNotConfiguredError(str(exc)) from exc
+        return client.SupersetClient(settings["superset_url"], settings["username"], password)
+
+    def _issue_guest_token(self):
+        """A guest token for this dashboard and the current user, from the cache
+        while it has more than a safety margin left, else from Superset.
+
+        The caller has checked that the user may see this dashboard. Raises
+        AccessError for a dashboard outside the tenant's workspace and
+        ``client.SupersetError`` when Superset cannot help.
+        """
+        self.ensure_one()
+        key = (self.env.cr.dbname, self.env.uid, self.id)
+        cached = client.guest_tokens.get(key)
+        if cached is not None:
+            return cached
+        settings = self._settings()
+        clause = rls_clause(settings["code"])
+        superset = self._superset_client(settings)
+        uuid = self.sudo().embedded_uuid
+        if not superset.in_workspace(uuid, settings["workspace"]):
+            raise AccessError(
+                self.env._(
+                    "The dashboard %(name)s is not in this workspace (%(workspace)s).",
+                    name=self.sudo().name,
+                    workspace=settings["workspace"],
+                )
+            )
+        user = self.env.user
+        token, expires_at = superset.guest_token(
+            {"username": user.login, "first_name": user.name or user.login, "last_name": ""},
+            uuid,
+            clause,
+        )
+        payload = {
+            "token": token,
+            "expires_at": expires_at,
+            "embedded_uuid": uuid,
+            "superset_url": (settings["public_url"] or settings["superset_url"]).rstrip("/"),
+        }
+        client.guest_tokens.put(key, payload, expires_at - client.SAFETY_MARGIN)
+        return payload
+
+    # ------------------------------------------------------------ sync
+
+    @api.model
+    def _load_from_workspace(self):
+        """Create a dashboard record for each embedded dashboard of the
+        workspace not listed yet; return how many were added."""
+        if not self.env.is_system():
+            raise AccessError(self.env._("Only administrators can load dashboards."))
+        settings = self._settings()
+        try:
+            catalogue = self._superset_client(settings).workspace(refresh=True)
+        except client.SupersetError as exc:
+            raise UserError(str(exc)) from exc
+        known = {
+            row["embedded_uuid"]
+            for row in self.with_context(active_test=False).search_read(
+                [("embedded_uuid", "in", list(catalogue))], ["embedded_uuid"]
+            )
+        }
+        prefix = f"{settings['workspace']}_"
+        new = [
+            {
+                "name": entry["title"] or entry["slug"],
+                "embedded_uuid": uuid,
+                "superset_dashboard": entry["slug"] or str(entry["id"]),
+            }
+            for uuid, entry in catalogue.items()
+            if uuid not in known and entry["slug"].startswith(prefix)
+        ]
+        self.create(new)
+        return len(new)
+
+
+def token_response_fields(payload, now=None):
+    """What the browser gets: the token and when to ask again."""
+    now = now if now is not None else time.time()
+    return {
+        **payload,
+        "refresh_in": max(int(payload["expires_at"] - now - client.SAFETY_MARGIN), 0),
+    }

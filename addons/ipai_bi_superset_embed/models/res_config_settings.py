@@ -1,0 +1,76 @@
+from odoo import api, fields, models
+
+from ..superset_api import client, crypto
+
+PARAM = "ipai_bi_superset_embed."
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    ipai_bi_superset_url = fields.Char(
+        string="Superset URL",
+        config_parameter=PARAM + "superset_url",
+        groups="base.group_system",
+        help="Where this Odoo server reaches Superset's API, e.g. http://superset:8088.",
+    )
+    ipai_bi_public_url = fields.Char(
+        string="Public Superset URL",
+        config_parameter=PARAM + "public_url",
+        groups="base.group_system",
+        help="Where browsers reach Superset, if not the URL above.",
+    )
+    ipai_bi_username = fields.Char(
+        string="Service account",
+        config_parameter=PARAM + "username",
+        groups="base.group_system",
+    )
+    ipai_bi_workspace = fields.Char(
+        string="Workspace",
+        config_parameter=PARAM + "workspace",
+        groups="base.group_system",
+        help="Prefix of this tenant's dashboards in Superset, e.g. ipai_acme.",
+    )
+    # Write-only: stored Fernet-encrypted, never read back into the form.
+    ipai_bi_password = fields.Char(
+        string="Service password",
+        compute="_compute_ipai_bi_password",
+        inverse="_inverse_ipai_bi_password",
+        groups="base.group_system",
+    )
+    ipai_bi_password_set = fields.Boolean(
+        compute="_compute_ipai_bi_password", groups="base.group_system"
+    )
+
+    @api.depends("company_id")
+    def _compute_ipai_bi_password(self):
+        stored = bool(self.env["ir.config_parameter"].sudo().get_param(PARAM + "password"))
+        for settings in self:
+            settings.ipai_bi_password = False
+            settings.ipai_bi_password_set = stored
+
+    def _inverse_ipai_bi_password(self):
+        for settings in self:
+            if settings.ipai_bi_password:
+                self.env["ir.config_parameter"].sudo().set_param(
+                    PARAM + "password", crypto.encrypt(settings.ipai_bi_password)
+                )
+
+    def set_values(self):
+        result = super().set_values()
+        # New URL, account or workspace: nothing cached may outlive them.
+        client.clear_caches()
+        return result
+
+    def action_ipai_bi_load_dashboards(self):
+        self.execute()
+        count = self.env["ipai.bi.dashboard"]._load_from_workspace()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": self.env._("%s dashboard(s) added from the workspace.", count),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }

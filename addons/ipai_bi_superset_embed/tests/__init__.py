@@ -1,0 +1,1 @@
+from . import test_ipai_bi_dashboard, test_superset_client
