@@ -3,7 +3,12 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help bootstrap run test lint compose-config
+.PHONY: help bootstrap run test lint compose-config bench-provision \
+	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant
+
+TENANT := @scripts/tenant.sh
+# Optional arguments, passed on only when given.
+opt = $(if $($(1)),$(2) "$($(1))")
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -21,4 +26,29 @@ lint: ## ruff (lint + format check) and pylint-odoo on the addons
 	@scripts/lint.sh
 
 compose-config: ## Validate docker-compose.yml
-	@docker-compose -f docker-compose.yml config --quiet && echo "docker-compose.yml is valid"
+	@docker-compose -f docker-compose.yml --env-file .env.example config --quiet && echo "docker-compose.yml is valid"
+
+bench-provision: ## Benchmark: N tenants from a warm template vs a fresh install (N=20)
+	@scripts/bench_provision.sh $(N)
+
+provision-tenant: ## CODE=acme [NAME= PLAN= TYPE= PARENT= EMAIL=]: create a tenant
+	$(TENANT) provision --code "$(CODE)" $(call opt,NAME,--name) $(call opt,PLAN,--plan) \
+		$(call opt,TYPE,--type) $(call opt,PARENT,--parent) $(call opt,EMAIL,--email)
+
+list-tenants: ## [TYPE= STATE=]: list tenants
+	$(TENANT) list $(call opt,TYPE,--type) $(call opt,STATE,--state)
+
+clone-tenant: ## SOURCE=acme CODE=acme-copy [DATA=1]: clone a tenant
+	$(TENANT) clone --source "$(SOURCE)" --code "$(CODE)" $(if $(DATA),--data)
+
+suspend-tenant: ## CODE=acme: block a tenant's users, keep its data
+	$(TENANT) suspend --code "$(CODE)"
+
+reactivate-tenant: ## CODE=acme: let a suspended tenant's users back in
+	$(TENANT) reactivate --code "$(CODE)"
+
+drop-tenant: ## CODE=acme: remove a tenant's database, role and files
+	$(TENANT) drop --code "$(CODE)"
+
+archive-tenant: ## CODE=acme: back up, then drop a tenant
+	$(TENANT) archive --code "$(CODE)"

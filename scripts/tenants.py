@@ -44,28 +44,31 @@ def check_new_code(env, code):
 
 def start(env, make_job):
     """Create the job in its own committed transaction, or exit 2 with the
-    reason and nothing changed."""
+    reason and nothing changed; then run it here."""
     try:
         job = make_job()
-        env.cr.commit()
     except (UserError, ValidationError) as exc:
         env.cr.rollback()
         fail_input(str(exc.args[0] if exc.args else exc))
-    return follow(env, job)
+    runner = job._runner(on_progress=progress)
+    runner.claim()  # before the commit wakes a cron worker
+    env.cr.commit()
+    return follow(env, job, runner)
 
 
-def follow(env, job):
-    def progress(job, step, event):
-        total = len(job.step_ids)
-        if step is not None and event == "started":
-            click.echo(f"[{step.sequence}/{total}] {step.label} ...", nl=False)
-        elif step is not None and event == "done":
-            click.echo(f" done ({step.duration:.2f}s)")
-        elif step is not None and event == "failed":
-            click.echo(" FAILED")
+def progress(job, step, event):
+    total = len(job.step_ids)
+    if step is not None and event == "started":
+        click.echo(f"[{step.sequence}/{total}] {step.label} ...", nl=False)
+    elif step is not None and event == "done":
+        click.echo(f" done ({step.duration:.2f}s)")
+    elif step is not None and event == "failed":
+        click.echo(" FAILED")
 
+
+def follow(env, job, runner):
     while True:
-        state = job._run_now(on_progress=progress)
+        state = runner.run()
         env.invalidate_all()
         if state is None:  # a cron worker has it: follow its steps
             time.sleep(0.5)
@@ -219,6 +222,28 @@ cli.command("suspend")(_lifecycle_command("action_suspend", "Suspend a tenant.")
 cli.command("reactivate")(_lifecycle_command("action_reactivate", "Reactivate a tenant."))
 cli.command("drop")(_lifecycle_command("action_drop", "Drop a tenant's database, role and files."))
 cli.command("archive")(_lifecycle_command("action_archive_tenant", "Back up, then drop a tenant."))
+
+
+@cli.command("reveal-password")
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+@click.option("--code", required=True)
+def reveal_password(env, code):
+    """Write a tenant admin's one-time password to a private file, if it was
+    never shown (e.g. the provisioning command was interrupted)."""
+    tenant = find_tenant(env, code)
+    if not tenant.admin_password_available:
+        fail_input(f"the admin password of '{code}' was already shown or does not exist")
+    click.echo(f"password: in {write_one_time_password(env, tenant)}")
+
+
+@cli.command("run-jobs")
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+@click.option("--limit", default=10, show_default=True)
+def run_jobs(env, limit):
+    """Run due jobs and resume interrupted ones, as the cron does."""
+    count = env["ipai.tenant.job"]._cron_run_jobs(limit=limit)
+    env.cr.commit()
+    click.echo(f"{count} job(s) processed")
 
 
 if __name__ == "__main__":

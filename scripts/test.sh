@@ -2,7 +2,7 @@
 # `make test`: bootstrap, build a throwaway database with the addons
 # installed, copy it as the integration tests' template, run every test in one
 # pytest session (addon tests through pytest-odoo, then tests/), drop it all.
-# Extra arguments go to pytest, e.g. `scripts/test.sh -k audit`.
+# Arguments replace the default targets, e.g. `scripts/test.sh tests -k clone`.
 source "$(dirname "$0")/lib.sh"
 
 "$REPO_ROOT/scripts/bootstrap.sh" --test
@@ -13,14 +13,17 @@ UNIT_DB="${RUN_ID}_unit"
 export IPAI_TEST_TEMPLATE_DB="${RUN_ID}_tpl"
 export IPAI_TEST_RUN_ID="$RUN_ID"
 FILESTORE="$REPO_ROOT/.local/data/filestore"
-TEST_MODULES="ipai_tenant_core"
+TEST_MODULES="ipai_tenant_core,ipai_tenant_client"
 
 psql_ipai() { psql -qAtX -v ON_ERROR_STOP=1 -U "$IPAI_DB_USER" -d postgres "$@"; }
-drop_run_databases() {  # $1: a run id; drops its databases and filestores
-    local db
+drop_run_databases() {  # $1: a run id; drops its databases, filestores and roles
+    local db role
     for db in $(psql_ipai -c "select datname from pg_database where datname like '${1}\_%'"); do
         psql_ipai -c "drop database if exists \"$db\" with (force)" >/dev/null
         rm -rf "${FILESTORE:?}/$db"
+    done
+    for role in $(psql_ipai -c "select rolname from pg_roles where rolname like '${1}\_%'"); do
+        psql_ipai -c "drop role if exists \"$role\"" >/dev/null
     done
 }
 # Runs killed with -9 leave databases behind; their process is gone, so
@@ -46,8 +49,12 @@ psql_ipai -c "create database \"$IPAI_TEST_TEMPLATE_DB\" template \"$UNIT_DB\""
 say "running the tests"
 cd "$REPO_ROOT"
 set +e
-"$VENV/bin/pytest" addons tests \
+# Arguments narrow the run (e.g. tests/test_provisioning.py -k clone);
+# without any, everything runs.
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(addons tests)
+"$VENV/bin/pytest" "${targets[@]}" \
     --odoo-config "$IPAI_ODOO_CONF" --odoo-database "$UNIT_DB" --odoo-log-level warn \
-    --odoo-extra test-enable "$@"
+    --odoo-extra test-enable
 status=$?
 exit $status

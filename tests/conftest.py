@@ -15,8 +15,10 @@ from .support import (
     copy_database,
     database_exists,
     drop_database,
+    drop_run_leftovers,
     install_database,
     set_admin_password,
+    set_params,
 )
 
 RUN_ID = os.environ.get("IPAI_TEST_RUN_ID", f"ipai_test_{os.getpid()}")
@@ -44,19 +46,42 @@ def admin_password():
     return secrets.token_urlsafe(12)
 
 
+# Everything the engine creates during the tests is named after the run, so
+# the run's cleanup (here and in scripts/test.sh) finds it all.
+TENANT_DB_PREFIX = f"{RUN_ID}_t_"
+
+
 @pytest.fixture(scope="session")
 def platform_db(template_db, admin_password):
     name = f"{RUN_ID}_platform"
     drop_database(name)
     copy_database(template_db, name)
+    set_params(
+        name,
+        {
+            "ipai_tenant_core.database_prefix": TENANT_DB_PREFIX,
+            "ipai_tenant_core.role_prefix": f"{RUN_ID}_r_",
+            "ipai_tenant_core.template_prefix": f"{RUN_ID}_tpl_",
+        },
+    )
     set_admin_password(name, admin_password)
     yield name
-    drop_database(name)
+    drop_run_leftovers(RUN_ID)
 
 
 @pytest.fixture(scope="session")
 def platform_server(platform_db):
     server = OdooServer(platform_db, LOCAL_DIR / "logs" / f"{platform_db}.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tenant_server(platform_db):
+    """An Odoo serving the tenant databases of this run (and nothing else)."""
+    server = OdooServer(
+        None, LOCAL_DIR / "logs" / f"{RUN_ID}_tenants.log", db_filter=f"^{TENANT_DB_PREFIX}.*$"
+    ).start()
     yield server
     server.stop()
 

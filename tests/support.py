@@ -55,6 +55,36 @@ def copy_database(template, target):
         shutil.copytree(FILESTORE / template, FILESTORE / target)
 
 
+def drop_run_leftovers(run_id):
+    """Drop every database, role and filestore named after this test run."""
+    with closing(pg_connect()) as conn, conn.cursor() as cr:
+        cr.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [run_id + "\\_%"])
+        databases = [row[0] for row in cr.fetchall()]
+        cr.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", [run_id + "\\_%"])
+        roles = [row[0] for row in cr.fetchall()]
+    for name in databases:
+        drop_database(name)
+    with closing(pg_connect()) as conn, conn.cursor() as cr:
+        for role in roles:
+            cr.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def set_params(dbname, params):
+    with closing(pg_connect(dbname)) as conn, conn.cursor() as cr:
+        for key, value in params.items():
+            cr.execute(
+                """INSERT INTO ir_config_parameter (key, value) VALUES (%s, %s)
+                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
+                [key, value],
+            )
+
+
+def query(dbname, statement, params=None):
+    with closing(pg_connect(dbname)) as conn, conn.cursor() as cr:
+        cr.execute(statement, params)
+        return cr.fetchall() if cr.description else None
+
+
 def drop_database(name):
     with closing(pg_connect()) as conn, conn.cursor() as cr:
         cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -102,11 +132,34 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def run_cli(platform_db, *args, env=None, timeout=600):
+    """Run scripts/tenants.py against ``platform_db`` as an operator would."""
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "tenants.py"),
+            args[0],
+            "-c",
+            str(ODOO_CONF),
+            "-d",
+            platform_db,
+            *args[1:],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
 class OdooServer:
     """A real Odoo server process (prefork, like production) on a free port."""
 
-    def __init__(self, dbname, log_path):
+    def __init__(self, dbname, log_path, db_filter=None):
         self.dbname = dbname
+        self.db_filter = db_filter or f"^{dbname}$"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -121,9 +174,8 @@ class OdooServer:
                 str(odoo_bin()),
                 "-c",
                 str(ODOO_CONF),
-                "-d",
-                self.dbname,
-                f"--db-filter=^{self.dbname}$",
+                *(["-d", self.dbname] if self.dbname else []),
+                f"--db-filter={self.db_filter}",
                 f"--http-port={self.port}",
                 f"--gevent-port={free_port()}",
                 "--workers=2",
@@ -137,7 +189,7 @@ class OdooServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Odoo exited early, see {self.log_path}")
             try:
-                if requests.get(f"{self.url}/web/login", timeout=5).status_code == 200:
+                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
                     return self
             except requests.ConnectionError:
                 pass

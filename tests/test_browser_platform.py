@@ -34,7 +34,7 @@ def test_manager_creates_a_tenant_in_the_form_and_sees_it_in_the_kanban(
     page.wait_for_selector(
         ".o_form_saved, .o_form_status_indicator_buttons.invisible", state="attached"
     )
-    page.wait_for_selector(".o_field_widget[name=database_name]:has-text('odoo_browser-made')")
+    page.wait_for_selector(".o_field_widget[name=database_name]:has-text('browser-made')")
     page.goto(f"{platform_server.url}/odoo/tenants")
     card = page.locator(
         ".o_kanban_group:has-text('Draft') .o_kanban_record:has-text('Browser Made Ltd')"

@@ -18,6 +18,7 @@ timeout.
 """
 
 import base64
+import hashlib
 import json
 import threading
 import time
@@ -129,6 +130,10 @@ class SupersetClient:
         self.username = username
         self.password = password
         self.deadline = time.monotonic() + deadline
+        # A new password (or account) in the settings must not reuse the old
+        # login's token, in this worker or any other.
+        fingerprint = hashlib.sha256(f"{username}\0{password}".encode()).hexdigest()[:16]
+        self.account_key = (self.url, username, fingerprint)
 
     # ---------------------------------------------------------------- HTTP
 
@@ -172,7 +177,7 @@ class SupersetClient:
     # ------------------------------------------------------- access token
 
     def access_token(self):
-        key = (self.url, self.username)
+        key = self.account_key
         token = access_tokens.get(key)
         if token:
             return token
@@ -204,7 +209,7 @@ class SupersetClient:
             headers = {"Authorization": f"Bearer {self.access_token()}"}
             response = self._request(method, path, headers=headers, **kwargs)
             if response.status_code == 401 and attempt == 1:
-                access_tokens.pop((self.url, self.username))
+                access_tokens.pop(self.account_key)
                 continue
             return response
 
@@ -232,7 +237,7 @@ class SupersetClient:
     def workspace(self, refresh=False):
         """{embedded uuid: {id, title, slug}} of the dashboards the service
         account owns and that are embedded: the tenant's workspace."""
-        key = (self.url, self.username)
+        key = self.account_key
         catalogue = None if refresh else catalogues.get(key)
         if catalogue is not None:
             return catalogue

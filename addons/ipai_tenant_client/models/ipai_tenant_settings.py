@@ -35,8 +35,18 @@ class IpaiTenantSettings(models.AbstractModel):
         }
 
     @api.model
-    def _is_suspended(self):
-        return self._param("state") == SUSPENDED
+    def _is_suspended(self, fresh=False):
+        """``fresh`` skips the ormcache: logins by JSON-RPC with an explicit
+        database reach res.users without the per-request cache signal check,
+        so a cached value there could be stale."""
+        if not fresh:
+            return self._param("state") == SUSPENDED
+        self.env["ir.config_parameter"].flush_model(["key", "value"])
+        self.env.cr.execute(
+            "SELECT value FROM ir_config_parameter WHERE key = %s", [PREFIX + "state"]
+        )
+        row = self.env.cr.fetchone()
+        return bool(row) and row[0] == SUSPENDED
 
     @api.model
     def _suspended_message(self):

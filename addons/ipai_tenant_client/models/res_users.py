@@ -7,6 +7,6 @@ class ResUsers(models.Model):
 
     def _check_credentials(self, credential, env):
         # Every login path (web form, JSON-RPC, XML-RPC, API keys) ends here.
-        if self.env["ipai.tenant.settings"]._is_suspended():
+        if self.env["ipai.tenant.settings"]._is_suspended(fresh=True):
             raise AccessDenied(self.env["ipai.tenant.settings"]._suspended_message())
         return super()._check_credentials(credential, env)

@@ -2,7 +2,7 @@ from datetime import date, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import email_normalize
+from odoo.tools import config, email_normalize
 
 from ..provisioning import crypto, pg
 from . import ipai_tenant_lifecycle as lifecycle
@@ -154,6 +154,9 @@ class IpaiTenant(models.Model):
         params = self.env["ir.config_parameter"].sudo()
         scheme = params.get_param(PUBLIC_SCHEME_PARAM) or "http"
         port = params.get_param(PUBLIC_PORT_PARAM) or ""
+        if not port and base_domain == "localhost":
+            # Development: tenants are served by this very Odoo, on its port.
+            port = str(config["http_port"])
         for tenant in self:
             tenant.primary_domain = f"{tenant.code}.{base_domain}" if tenant.code else False
             suffix = f":{port}" if port else ""

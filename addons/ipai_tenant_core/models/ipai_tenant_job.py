@@ -142,11 +142,11 @@ class IpaiTenantJob(models.Model):
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(job_ids) - done)
         return len(job_ids)
 
-    def _run_now(self, on_progress=None):
-        """Run this job in the current process (the command line uses it);
-        returns the state it reached, or None when a live worker has it."""
+    def _runner(self, on_progress=None):
+        """A runner for this job in the current process (the command line
+        uses it); ``claim()`` it, commit, then ``run()``."""
         self.ensure_one()
-        return runner.JobRunner(self.env.registry, self.id, on_progress).run()
+        return runner.JobRunner(self.env.registry, self.id, on_progress)
 
     # ----------------------------------------------------- engine callbacks
 

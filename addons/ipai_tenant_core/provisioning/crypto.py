@@ -19,8 +19,8 @@ def _fernet():
     if not key:
         raise PermanentError(
             "IPAI_ENCRYPTION_KEY is not set: the platform will not store tenant "
-            "credentials unencrypted. Generate one with "
-            "`python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+            "credentials unencrypted. Generate one with: python3 -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
         )
     try:
         return Fernet(key.encode() if isinstance(key, str) else key)

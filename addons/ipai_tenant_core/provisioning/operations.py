@@ -81,9 +81,24 @@ def module_set(tenant):
 def ensure_template(ctx):
     template = ctx.env["ipai.tenant.template"]._for_modules(module_set(ctx.tenant))
     ctx.job.template_id = template
-    if template.state == "ready" and pg.database_exists(ctx.server, template.database_name):
+    name = template.database_name
+    mark = pg.database_mark(ctx.server, name)
+    if mark == pg.OWNER_MARK + templates.building_mark(name):
+        ctx.log(f"removing {name}, left unfinished by an interrupted build")
+        pg.drop_database(ctx.server, name)
+        filestore.remove(name)
+        mark = None
+    if mark == pg.OWNER_MARK + templates.ready_mark(name):
+        # Complete (built, or adopted from another platform on this server):
+        # the mark is only set once the build succeeded.
+        if template.state != "ready":
+            template._mark_ready(pg.database_size(ctx.server, template.database_name))
         ctx.log(f"using template {template.database_name}")
         return
+    if mark is not None:
+        raise PermanentError(
+            f"A database named {template.database_name} exists but is not a finished template."
+        )
     template._lock_for_build()
     templates.build(ctx.server, template.database_name, template._module_list(), ctx.log)
     template._mark_ready(pg.database_size(ctx.server, template.database_name))

@@ -53,18 +53,32 @@ class JobRunner:
     def _env(self, cr):
         return api.Environment(cr, SUPERUSER_ID, {})
 
-    def run(self):
-        """Run the job if no one else is; return its final state, or None
-        when another live worker holds it."""
+    def claim(self):
+        """Take the job's advisory lock; False when a live worker has it.
+        May be called before the job row is even committed, so that a cron
+        woken by the commit cannot take a job its requester means to run."""
         _dbname, info = sql_db.connection_info_for(self.registry.db_name)
-        lock_conn = psycopg2.connect(**info)
-        lock_conn.autocommit = True
+        self._lock_conn = psycopg2.connect(**info)
+        self._lock_conn.autocommit = True
+        if pg.try_advisory_lock(self._lock_conn, LOCK_NAMESPACE | self.job_id):
+            return True
+        self.release()
+        return False
+
+    def release(self):
+        if getattr(self, "_lock_conn", None) is not None:
+            self._lock_conn.close()  # releases the advisory lock
+            self._lock_conn = None
+
+    def run(self):
+        """Run the job if no one else is; return the state it reached, or
+        None when another live worker holds it."""
+        if getattr(self, "_lock_conn", None) is None and not self.claim():
+            return None
         try:
-            if not pg.try_advisory_lock(lock_conn, LOCK_NAMESPACE | self.job_id):
-                return None
             return self._run_locked()
         finally:
-            lock_conn.close()  # releases the advisory lock
+            self.release()
 
     def _run_locked(self):
         with closing(self.registry.cursor()) as cr:

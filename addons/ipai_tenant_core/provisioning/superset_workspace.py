@@ -425,3 +425,135 @@ def remove_workspace(api, code):
         api.delete(f"/api/v1/database/{row['id']}")
     for row in api.find("security/users", [("username", "eq", service_username(code))]):
         api.delete(f"/api/v1/security/users/{row['id']}")
+
+
+# ------------------------------------------------------- tenant database
+
+DEFAULT_TABLES = ("partners",)
+TENANT_PARAM = "ipai_bi_superset_embed."
+
+
+def ensure_partners_view(server, database, schema, role, code):
+    """A first analytics relation every tenant has: its contacts, tagged with
+    its code like every relation a workspace exposes (the guest tokens' RLS
+    clause filters on tenant_code). The view runs with its owner's rights,
+    so the tenant's read-only role needs no access to Odoo's own tables."""
+    from psycopg2 import sql
+
+    with server.connect(database) as conn, conn.cursor() as cr:
+        cr.execute(
+            "SELECT 1 FROM pg_views WHERE schemaname = %s AND viewname = 'partners'", [schema]
+        )
+        if cr.fetchone():
+            return False
+        cr.execute(
+            sql.SQL(
+                """CREATE VIEW {schema}.partners AS
+                   SELECT {code}::text AS tenant_code, p.id, p.name, p.is_company,
+                          c.code AS country, p.create_date
+                     FROM public.res_partner p
+                     LEFT JOIN public.res_country c ON c.id = p.country_id
+                    WHERE p.active"""
+            ).format(schema=sql.Identifier(schema), code=sql.Literal(code))
+        )
+        cr.execute(
+            sql.SQL("GRANT SELECT ON {}.partners TO {}").format(
+                sql.Identifier(schema), sql.Identifier(role)
+            )
+        )
+    return True
+
+
+def push_tenant_settings(server, database, code, url, public_url, result, encrypt):
+    """The tenant's Odoo settings (ipai_bi_superset_embed), the service
+    password Fernet-encrypted. Only a password this run generated is pushed;
+    otherwise the tenant keeps the one it has."""
+    from . import tenant_db
+
+    params = {
+        TENANT_PARAM + "superset_url": url,
+        TENANT_PARAM + "public_url": public_url or "",
+        TENANT_PARAM + "username": result.service_username,
+        TENANT_PARAM + "workspace": workspace_name(code),
+    }
+    current = tenant_db.get_params(server, database, TENANT_PARAM)
+    if result.service_password:
+        params[TENANT_PARAM + "password"] = encrypt(result.service_password)
+    changed = {key: value for key, value in params.items() if current.get(key) != value}
+    if changed:
+        tenant_db.set_params(server, database, changed)
+    return sorted(key[len(TENANT_PARAM) :] for key in changed)
+
+
+def tenant_has_password(server, database):
+    from . import tenant_db
+
+    return bool(tenant_db.get_params(server, database, TENANT_PARAM + "password"))
+
+
+def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_logger.info):
+    """Everything a tenant's dashboards need, idempotently: the analytics view,
+    the Superset workspace, the tenant's Odoo settings. Superset's address and
+    administrator come from the environment (SUPERSET_URL,
+    SUPERSET_ADMIN_USERNAME, SUPERSET_ADMIN_PASSWORD)."""
+    import os
+    from urllib.parse import urlsplit
+
+    from . import crypto
+
+    url = os.environ.get("SUPERSET_URL", "").rstrip("/")
+    password = os.environ.get("SUPERSET_ADMIN_PASSWORD", "")
+    if not (url and password):
+        raise PermanentError(
+            "Superset is not configured: set SUPERSET_URL and SUPERSET_ADMIN_PASSWORD "
+            "(scripts/superset.sh env shows the local ones)."
+        )
+    tables = tuple(tables or DEFAULT_TABLES)
+    schema, role, database = tenant.analytics_schema, tenant.db_role, tenant.database_name
+    if "partners" in tables and ensure_partners_view(server, database, schema, role, tenant.code):
+        log(f"created the analytics view {schema}.partners")
+    public = urlsplit(tenant._public_url() or "")
+    domains = {f"{public.scheme}://{public.netloc}"} if public.netloc else set()
+    spec = WorkspaceSpec(
+        code=tenant.code,
+        database_uri=f"postgresql+psycopg2://{role}@{server.host or '127.0.0.1'}:"
+        f"{server.port or 5432}/{database}",
+        database_password=tenant._secret("db_role_password") or "",
+        schema=schema,
+        tables=tables,
+        allowed_domains=tuple(sorted(domains | set(extra_domains))),
+        title=f"{tenant.name} overview",
+    )
+    if not spec.database_password:
+        raise PermanentError(f"Tenant {tenant.code} has no database role password.")
+    api = SupersetApi(url, os.environ.get("SUPERSET_ADMIN_USERNAME", "admin"), password)
+    result = ensure_workspace(
+        api, spec, reset_service_password=not tenant_has_password(server, database)
+    )
+    for line in result.created:
+        log(f"Superset: created {line}")
+    pushed = push_tenant_settings(
+        server,
+        database,
+        tenant.code,
+        os.environ.get("IPAI_SUPERSET_INTERNAL_URL", url),
+        os.environ.get("SUPERSET_PUBLIC_URL", ""),
+        result,
+        crypto.encrypt,
+    )
+    if pushed:
+        log(f"tenant settings updated: {', '.join(pushed)}")
+    if not (result.created or pushed):
+        log(f"Superset workspace {workspace_name(tenant.code)} already complete; nothing changed")
+    return result, pushed
+
+
+def provision_step(ctx):
+    """Provisioning step (operations.PLANS): the tenant's Superset workspace.
+    Skipped, with a line in the job log, where no Superset is configured."""
+    import os
+
+    if not os.environ.get("SUPERSET_URL"):
+        ctx.log("no Superset configured (SUPERSET_URL); workspace skipped")
+        return
+    provision_tenant(ctx.env, ctx.tenant, ctx.server, log=ctx.log)

@@ -52,6 +52,14 @@ def _tree_hash(path):
     return digest.hexdigest()
 
 
+def building_mark(name):
+    return f"template-building:{name}"
+
+
+def ready_mark(name):
+    return f"template:{name}"
+
+
 def build(server, name, module_names, log):
     """Build template ``name`` with ``module_names`` installed, without demo
     data; crash-safe: built under a scratch name and renamed when complete."""
@@ -62,9 +70,11 @@ def build(server, name, module_names, log):
     odoo_modules(scratch, module_names)
     tenant_db.neutralize(scratch)
     tenant_db.clear_neutralized_flag(server, scratch)
-    pg.mark_database(server, scratch, f"template:{name}")
+    pg.mark_database(server, scratch, building_mark(name))
     pg.rename_database(server, scratch, name)
     filestore.move(scratch, name)
+    # Marked last: a marked template is a complete one.
+    pg.mark_database(server, name, ready_mark(name))
     # Nobody ever connects to a template: it is copied, never served.
     pg.set_allow_connections(server, name, False)
     log(f"template {name} ready ({pg.database_size(server, name) // 1024 // 1024} MB)")

@@ -53,6 +53,9 @@ def reset_identity(server, dbname, base_url):
             "database.secret": str(uuid.uuid4()),
             "database.create_date": _now(server),
             "web.base.url": base_url,
+            # Otherwise the first admin login rewrites it to whatever host
+            # the admin came through.
+            "web.base.url.freeze": "True",
         },
     )
 

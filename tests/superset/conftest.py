@@ -1,0 +1,306 @@
+"""Fixtures of the Superset integration tests: a real Apache Superset started
+with scripts/superset.sh, two real tenants provisioned with the operator's
+CLI, their workspaces made with scripts/superset_workspace.py, and a real Odoo
+serving the tenant databases. Everything is named after the test run and
+removed at the end (the tenant databases and roles by the platform fixtures,
+the Superset objects here)."""
+
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+import requests
+
+from ..conftest import RUN_ID, TENANT_DB_PREFIX
+from ..support import (
+    LOCAL_DIR,
+    ODOO_CONF,
+    REPO_ROOT,
+    JsonRpc,
+    OdooServer,
+    free_port,
+    odoo_bin,
+    pg_connect,
+    query,
+    run_cli,
+)
+
+SUPERSET_SH = REPO_ROOT / "scripts" / "superset.sh"
+WORKSPACE_CLI = REPO_ROOT / "scripts" / "superset_workspace.py"
+MODULE = "ipai_bi_superset_embed"
+# Tenant codes unique to this run: Superset outlives the run's databases.
+RUN_TAG = RUN_ID.rsplit("_", 1)[-1]
+TENANT_CODES = {"acme": f"bi{RUN_TAG}-acme", "beta": f"bi{RUN_TAG}-beta"}
+# Rows each tenant owns, plus one row tagged with the other tenant's code that
+# sits in its table anyway: only the guest token's RLS clause keeps it out.
+SALES = {
+    "acme": [("north", 10), ("south", 20), ("west", 30)],
+    "beta": [("east", 7), ("central", 11)],
+}
+
+
+def _env_file(path):
+    values = {}
+    for line in Path(path).read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value
+    return values
+
+
+class Superset:
+    def __init__(self):
+        settings = _env_file_from_command([str(SUPERSET_SH), "env"])
+        secrets = _env_file(settings["SUPERSET_ENV_FILE"])
+        self.url = settings["SUPERSET_URL"]
+        self.audience = settings["SUPERSET_GUEST_TOKEN_AUDIENCE"]
+        self.admin_password = (
+            os.environ.get("SUPERSET_ADMIN_PASSWORD") or secrets["SUPERSET_ADMIN_PASSWORD"]
+        )
+        self.guest_secret = (
+            os.environ.get("SUPERSET_GUEST_TOKEN_SECRET") or secrets["SUPERSET_GUEST_TOKEN_SECRET"]
+        )
+
+    def admin_api(self):
+        from odoo.addons.ipai_tenant_core.provisioning.superset_workspace import SupersetApi
+
+        return SupersetApi(self.url, "admin", self.admin_password)
+
+    def login(self, username, password):
+        response = requests.post(
+            f"{self.url}/api/v1/security/login",
+            json={"username": username, "password": password, "provider": "db"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+
+def _env_file_from_command(command):
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+
+
+@pytest.fixture(scope="session")
+def superset():
+    """Superset on loopback: started for this session unless already running,
+    and then stopped again."""
+    already_running = (
+        subprocess.run([str(SUPERSET_SH), "status"], capture_output=True).returncode == 0
+    )
+    if not already_running:
+        subprocess.run([str(SUPERSET_SH), "start"], check=True, timeout=900)
+    yield Superset()
+    if not already_running:
+        subprocess.run([str(SUPERSET_SH), "stop"], check=False, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def bi_credentials(tmp_path_factory):
+    return tmp_path_factory.mktemp("bi_credentials")
+
+
+def _module_installed(dbname):
+    rows = query(dbname, "SELECT state FROM ir_module_module WHERE name = %s", [MODULE])
+    return rows == [("installed",)]
+
+
+def _install_module(dbname):
+    if _module_installed(dbname):
+        return
+    subprocess.run(
+        [
+            sys.executable,
+            str(odoo_bin()),
+            "-c",
+            str(ODOO_CONF),
+            "-d",
+            dbname,
+            "-i",
+            MODULE,
+            "--stop-after-init",
+            "--workers=0",
+            "--max-cron-threads=0",
+            "--log-level=warn",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+
+
+def _seed_sales(dbname, schema, own_code, other_code, rows):
+    with closing(pg_connect(dbname)) as conn, conn.cursor() as cr:
+        cr.execute(
+            f'CREATE TABLE IF NOT EXISTS "{schema}".sales '
+            "(tenant_code text NOT NULL, region text NOT NULL, amount numeric NOT NULL)"
+        )
+        cr.execute(f'TRUNCATE "{schema}".sales')
+        for region, amount in rows:
+            cr.execute(
+                f'INSERT INTO "{schema}".sales VALUES (%s, %s, %s)', [own_code, region, amount]
+            )
+        cr.execute(
+            f'INSERT INTO "{schema}".sales VALUES (%s, %s, %s)', [other_code, "planted", 999]
+        )
+
+
+def run_workspace_cli(platform_db, *args, env=None):
+    return subprocess.run(
+        [sys.executable, str(WORKSPACE_CLI), "-c", str(ODOO_CONF), "-d", platform_db, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+class TenantServer(OdooServer):
+    """A real Odoo (prefork) serving this run's tenant databases."""
+
+    def __init__(self, log_path):
+        super().__init__(None, log_path)
+
+    def start(self, timeout=90):
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(odoo_bin()),
+                "-c",
+                str(ODOO_CONF),
+                f"--db-filter=^{TENANT_DB_PREFIX}bi.*$",
+                f"--http-port={self.port}",
+                f"--gevent-port={free_port()}",
+                "--workers=2",
+                "--max-cron-threads=0",
+                "--log-level=warn",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Odoo exited early, see {self.log_path}")
+            try:
+                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"Odoo did not answer within {timeout}s, see {self.log_path}")
+
+
+class BiTenant:
+    def __init__(self, key, code, credentials_dir):
+        self.key = key
+        self.code = code
+        self.database = TENANT_DB_PREFIX + code
+        self.schema = "tenant_" + code.replace("-", "_")
+        self.login = f"admin@{code}.example"
+        lines = (Path(credentials_dir) / f"{code}-admin.txt").read_text().splitlines()
+        self.password = lines[2].split(": ", 1)[1]
+        self.workspace = None  # filled from Superset below
+
+    def params(self):
+        return dict(query(self.database, "SELECT key, value FROM ir_config_parameter"))
+
+
+@pytest.fixture(scope="session")
+def bi_tenants(platform_db, superset, bi_credentials):
+    """Two tenants with the BI addon, the same `sales` table shape, and a
+    Superset workspace each; removed from Superset at the end."""
+    env = {"IPAI_CREDENTIALS_DIR": str(bi_credentials)}
+    for code in TENANT_CODES.values():
+        result = run_cli(
+            platform_db, "provision", "--code", code, "--email", f"admin@{code}.example", env=env
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    tenants = {key: BiTenant(key, code, bi_credentials) for key, code in TENANT_CODES.items()}
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(_install_module, [tenant.database for tenant in tenants.values()]))
+    for key, tenant in tenants.items():
+        schema = query(
+            platform_db, "SELECT analytics_schema FROM ipai_tenant WHERE code = %s", [tenant.code]
+        )[0][0]
+        tenant.schema = schema
+        other = tenants["beta" if key == "acme" else "acme"].code
+        _seed_sales(tenant.database, schema, tenant.code, other, SALES[key])
+    yield tenants
+    api = superset.admin_api()
+    from odoo.addons.ipai_tenant_core.provisioning.superset_workspace import remove_workspace
+
+    for tenant in tenants.values():
+        remove_workspace(api, tenant.code)
+
+
+@pytest.fixture(scope="session")
+def bi_server(bi_tenants):
+    server = TenantServer(LOCAL_DIR / "logs" / f"{RUN_ID}_bi_tenants.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def workspaces(bi_tenants, bi_server, platform_db, superset):
+    """The CLI provisions each workspace (allowing the test Odoo to embed)."""
+    outputs = {}
+    for key, tenant in bi_tenants.items():
+        result = run_workspace_cli(
+            platform_db,
+            "--code",
+            tenant.code,
+            "--table",
+            "sales",
+            "--allowed-domain",
+            bi_server.url,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        outputs[key] = result.stdout
+    api = superset.admin_api()
+    for tenant in bi_tenants.values():
+        slug = f"ipai_{tenant.code}_overview"
+        (dashboard,) = api.find("dashboard", [("slug", "eq", slug)], ("id", "slug"))
+        embedded = api.get(f"/api/v1/dashboard/{dashboard['id']}/embedded")["result"]
+        charts = api.get(f"/api/v1/dashboard/{dashboard['id']}/charts")["result"]
+        tenant.workspace = {
+            "dashboard_id": dashboard["id"],
+            "uuid": embedded["uuid"],
+            "chart_id": charts[0]["id"],
+            "dataset_id": charts[0]["form_data"]["datasource"].split("__")[0],
+        }
+    return outputs
+
+
+@pytest.fixture(scope="session")
+def tenant_admins(bi_tenants, bi_server, workspaces):
+    """A logged-in administrator session per tenant, with the workspace's
+    dashboards loaded into Odoo through the settings button."""
+    sessions = {}
+    for key, tenant in bi_tenants.items():
+        rpc = JsonRpc(bi_server.url, tenant.database, tenant.login, tenant.password)
+        settings_id = rpc.call("res.config.settings", "create", {})
+        rpc.call("res.config.settings", "action_ipai_bi_load_dashboards", [settings_id])
+        (dashboard,) = rpc.call(
+            "ipai.bi.dashboard", "search_read", [], ["id", "embedded_uuid", "menu_id", "action_id"]
+        )
+        assert dashboard["embedded_uuid"] == tenant.workspace["uuid"]
+        tenant.dashboard_id = dashboard["id"]
+        sessions[key] = rpc
+    return sessions
+
+
+def guest_token(session, server, dashboard_id, timeout=30):
+    return session.get(
+        f"{server.url}/ipai_bi/dashboard/{dashboard_id}/guest_token", timeout=timeout
+    )

@@ -1,0 +1,365 @@
+"""Guest tokens end to end: a tenant's Odoo asks a real Superset for them, and
+Superset's own chart-data API shows what a token can read."""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import socket
+import threading
+import time
+from contextlib import closing
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+
+from ..support import JsonRpc, pg_connect, query
+from .conftest import SALES, guest_token, run_workspace_cli
+
+
+def verify_hs256(token, secret, audience):
+    """Verify a JWT the way Superset does (HS256, audience, expiry)."""
+    header, payload, signature = token.split(".")
+
+    def decode(part):
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+    assert json.loads(decode(header))["alg"] == "HS256"
+    expected = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    assert hmac.compare_digest(expected, decode(signature)), "signature does not verify"
+    claims = json.loads(decode(payload))
+    assert claims["aud"] == audience
+    assert claims["exp"] > time.time()
+    return claims
+
+
+def chart_rows(superset, tenant, headers):
+    workspace = tenant.workspace
+    response = requests.post(
+        f"{superset.url}/api/v1/chart/data",
+        headers=headers,
+        json={
+            "datasource": {"id": int(workspace["dataset_id"]), "type": "table"},
+            "force": True,
+            "queries": [{"columns": ["tenant_code", "region", "amount"], "row_limit": 1000}],
+            "form_data": {
+                "dashboardId": workspace["dashboard_id"],
+                "slice_id": workspace["chart_id"],
+                "viz_type": "table",
+                "datasource": f"{workspace['dataset_id']}__table",
+            },
+            "result_format": "json",
+            "result_type": "full",
+        },
+        timeout=60,
+    )
+    return response.status_code, (
+        response.json()["result"][0]["data"] if response.status_code == 200 else response.text
+    )
+
+
+def test_token_verifies_and_carries_the_dashboard_and_the_tenant_clause(
+    superset, bi_tenants, bi_server, tenant_admins
+):
+    acme = bi_tenants["acme"]
+    response = guest_token(tenant_admins["acme"].session, bi_server, acme.dashboard_id)
+    assert response.status_code == 200, response.text
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    claims = verify_hs256(body["token"], superset.guest_secret, superset.audience)
+    assert claims["type"] == "guest"
+    assert claims["resources"] == [{"type": "dashboard", "id": acme.workspace["uuid"]}]
+    assert claims["rls_rules"] == [{"clause": f"tenant_code = '{acme.code}'"}]
+    assert claims["user"]["username"] == acme.login
+    assert body["embedded_uuid"] == acme.workspace["uuid"]
+    assert body["superset_url"] == superset.url
+    assert 0 < body["refresh_in"] < claims["exp"] - time.time()
+
+
+def test_a_query_with_the_token_returns_only_the_tenants_rows(
+    superset, bi_tenants, bi_server, tenant_admins
+):
+    admin = {"Authorization": f"Bearer {superset.login('admin', superset.admin_password)}"}
+    for key, tenant in bi_tenants.items():
+        other = bi_tenants["beta" if key == "acme" else "acme"]
+        # Superset's administrator sees the planted row of the other tenant...
+        status, rows = chart_rows(superset, tenant, admin)
+        assert status == 200, rows
+        assert {row["tenant_code"] for row in rows} == {tenant.code, other.code}
+        # ...a guest token from the tenant's Odoo does not.
+        token = guest_token(tenant_admins[key].session, bi_server, tenant.dashboard_id).json()
+        status, rows = chart_rows(superset, tenant, {"X-GuestToken": token["token"]})
+        assert status == 200, rows
+        assert sorted((row["region"], row["amount"]) for row in rows) == sorted(SALES[key])
+        assert {row["tenant_code"] for row in rows} == {tenant.code}
+        # Nor can it read the other tenant's dashboard at all.
+        status, _rows = chart_rows(superset, other, {"X-GuestToken": token["token"]})
+        assert status == 403
+
+
+def test_a_cached_token_costs_no_superset_call(bi_tenants, bi_server, tenant_admins):
+    acme = bi_tenants["acme"]
+    session = tenant_admins["acme"].session
+    tokens = {guest_token(session, bi_server, acme.dashboard_id).json()["token"] for _ in range(6)}
+    # Two Odoo workers, one cache each: at most one token minted per worker.
+    assert len(tokens) <= 2
+    with _superset_unreachable(acme):
+        for _ in range(4):
+            response = guest_token(session, bi_server, acme.dashboard_id)
+            assert response.status_code == 200, response.text
+            assert response.json()["token"] in tokens
+
+
+def test_a_user_outside_the_allowed_groups_gets_403_and_no_menu(
+    bi_tenants, bi_server, tenant_admins
+):
+    acme = bi_tenants["acme"]
+    admin = tenant_admins["acme"]
+    viewers = admin.call("res.groups", "create", {"name": "BI viewers"})
+    admin.call(
+        "ipai.bi.dashboard", "write", [acme.dashboard_id], {"group_ids": [(6, 0, [viewers])]}
+    )
+    outsider = _user(admin, acme, "outsider", [])
+    insider = _user(admin, acme, "insider", [viewers])
+    try:
+        response = guest_token(outsider.session, bi_server, acme.dashboard_id)
+        assert response.status_code == 403
+        assert "token" not in response.json()
+        assert guest_token(insider.session, bi_server, acme.dashboard_id).status_code == 200
+        (menu_id,) = admin.call("ipai.bi.dashboard", "read", [acme.dashboard_id], ["menu_id"])[0][
+            "menu_id"
+        ][:1]
+        assert menu_id not in _visible_menus(outsider)
+        assert menu_id in _visible_menus(insider)
+    finally:
+        admin.call(
+            "ipai.bi.dashboard",
+            "write",
+            [acme.dashboard_id],
+            {"group_ids": [(6, 0, [_ref(admin, "base.group_user")])]},
+        )
+
+
+def test_no_token_for_a_dashboard_outside_the_workspace(
+    superset, bi_tenants, bi_server, tenant_admins
+):
+    acme, beta = bi_tenants["acme"], bi_tenants["beta"]
+    admin = tenant_admins["acme"]
+    foreign = admin.call(
+        "ipai.bi.dashboard", "create", {"name": "Not ours", "embedded_uuid": beta.workspace["uuid"]}
+    )
+    try:
+        response = guest_token(admin.session, bi_server, foreign)
+        assert response.status_code == 403
+        assert "not in this workspace" in response.json()["error"]
+    finally:
+        admin.call("ipai.bi.dashboard", "unlink", [foreign])
+    # Superset refuses it too, whatever a tenant's service account asks for:
+    # another workspace's dashboard, or another clause than its tenant's.
+    params = acme.params()
+    password = (
+        Fernet(os.environ["IPAI_ENCRYPTION_KEY"])
+        .decrypt(params["ipai_bi_superset_embed.password"].encode())
+        .decode()
+    )
+    bearer = superset.login(params["ipai_bi_superset_embed.username"], password)
+    own_clause = [{"clause": f"tenant_code = '{acme.code}'"}]
+    for uuid, rls in (
+        (beta.workspace["uuid"], own_clause),
+        (acme.workspace["uuid"], [{"clause": "1 = 1"}]),
+        (acme.workspace["uuid"], []),
+    ):
+        response = requests.post(
+            f"{superset.url}/api/v1/security/guest_token/",
+            headers={"Authorization": f"Bearer {bearer}"},
+            json={
+                "user": {"username": "x"},
+                "resources": [{"type": "dashboard", "id": uuid}],
+                "rls": rls,
+            },
+            timeout=30,
+        )
+        assert response.status_code == 400, (uuid, rls, response.text)
+
+
+def test_workspace_provisioning_is_idempotent(
+    superset, bi_tenants, bi_server, platform_db, workspaces
+):
+    api = superset.admin_api()
+
+    def snapshot():
+        return {
+            resource: sorted(
+                row["id"] for row in api.get(f"/api/v1/{resource}/", q="(page_size:100)")["result"]
+            )
+            for resource in ("database", "dataset", "chart", "dashboard")
+        }
+
+    before = snapshot()
+    acme = bi_tenants["acme"]
+    params_before = acme.params()
+    result = run_workspace_cli(
+        platform_db, "--code", acme.code, "--table", "sales", "--allowed-domain", bi_server.url
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "nothing changed" in result.stdout
+    assert "created" not in result.stdout
+    assert snapshot() == before
+    assert acme.params() == params_before
+    # The first run said what it made.
+    assert "created database connection" in workspaces["acme"]
+    assert "created service account" in workspaces["acme"]
+
+
+def test_bad_input_to_the_workspace_cli_exits_2(platform_db, superset):
+    result = run_workspace_cli(platform_db, "--code", "no-such-tenant")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ")
+
+
+# ------------------------------------------------------------ failure modes
+
+
+def test_superset_down_answers_503_quickly_and_odoo_keeps_working(
+    bi_tenants, bi_server, tenant_admins
+):
+    acme = bi_tenants["acme"]
+    admin = tenant_admins["acme"]
+    user = _user(admin, acme, "down-user", [_ref(admin, "base.group_user")])
+    with _superset_unreachable(acme):
+        started = time.monotonic()
+        response = guest_token(user.session, bi_server, acme.dashboard_id)
+        elapsed = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert "cannot be reached" in response.json()["error"]
+        assert elapsed < 5
+        assert user.call("res.partner", "search_count", []) > 0
+
+
+def test_superset_slow_answers_503_within_seconds(bi_tenants, bi_server, tenant_admins):
+    acme = bi_tenants["acme"]
+    admin = tenant_admins["acme"]
+    user = _user(admin, acme, "slow-user", [_ref(admin, "base.group_user")])
+    with _silent_server() as url, _settings(acme, superset_url=url):
+        started = time.monotonic()
+        response = guest_token(user.session, bi_server, acme.dashboard_id)
+        elapsed = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert "too slow" in response.json()["error"]
+        assert elapsed < 8
+        assert user.call("res.partner", "search_count", []) > 0
+
+
+def test_superset_refusing_the_account_answers_502(bi_tenants, bi_server, tenant_admins):
+    acme = bi_tenants["acme"]
+    admin = tenant_admins["acme"]
+    user = _user(admin, acme, "refused-user", [_ref(admin, "base.group_user")])
+    wrong = Fernet(os.environ["IPAI_ENCRYPTION_KEY"]).encrypt(b"not-the-password").decode()
+    with _settings(acme, password=wrong):
+        response = guest_token(user.session, bi_server, acme.dashboard_id)
+        assert response.status_code == 502, response.text
+        assert "refused the service account" in response.json()["error"]
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _ref(rpc, xmlid):
+    module, name = xmlid.split(".")
+    return rpc.call(
+        "ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], ["res_id"]
+    )[0]["res_id"]
+
+
+def _user(admin, tenant, login, group_ids):
+    password = f"{login}-Passw0rd!"
+    existing = admin.call("res.users", "search", [("login", "=", login)])
+    values = {
+        "name": login,
+        "login": login,
+        "password": password,
+        "groups_id": [(6, 0, [_ref(admin, "base.group_user"), *group_ids])],
+    }
+    if existing:
+        admin.call("res.users", "write", existing, values)
+    else:
+        admin.call("res.users", "create", values)
+    return JsonRpc(admin.url, tenant.database, login, password)
+
+
+def _visible_menus(rpc):
+    response = rpc.session.get(f"{rpc.url}/web/webclient/load_menus/{time.time()}", timeout=30)
+    response.raise_for_status()
+    return {int(key) for key in response.json() if key.isdigit()}
+
+
+class _settings:
+    """Temporarily change the tenant's BI settings in its database, as the
+    platform does (plain SQL plus Odoo's cache signal)."""
+
+    def __init__(self, tenant, **values):
+        self.tenant = tenant
+        self.values = {f"ipai_bi_superset_embed.{key}": value for key, value in values.items()}
+
+    def _write(self, values):
+        with closing(pg_connect(self.tenant.database)) as conn, conn.cursor() as cr:
+            for key, value in values.items():
+                cr.execute("UPDATE ir_config_parameter SET value = %s WHERE key = %s", [value, key])
+            cr.execute("SELECT nextval('base_cache_signaling_default')")
+
+    def __enter__(self):
+        self.saved = dict(
+            query(
+                self.tenant.database,
+                "SELECT key, value FROM ir_config_parameter WHERE key = ANY(%s)",
+                [list(self.values)],
+            )
+        )
+        self._write(self.values)
+        return self
+
+    def __exit__(self, *exc):
+        self._write(self.saved)
+
+
+def _superset_unreachable(tenant):
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return _settings(tenant, superset_url=f"http://127.0.0.1:{port}")
+
+
+class _silent_server:
+    """A TCP server that accepts connections and never answers."""
+
+    def __enter__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.connections = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _accept(self):
+        self.listener.settimeout(0.2)
+        while not self.stopped.is_set():
+            try:
+                self.connections.append(self.listener.accept()[0])
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join(timeout=2)
+        for conn in self.connections:
+            conn.close()
+        self.listener.close()
+
+
+pytestmark = pytest.mark.usefixtures("workspaces")
