@@ -1,0 +1,122 @@
+"""Benchmark: tenants from a warm template versus a fresh install.
+
+Run by scripts/bench_provision.sh (which makes a throwaway platform database
+and a tenant-serving Odoo); prints per-tenant p50/p95 and the ratio.
+
+    bench_provision.py -c CONF -d PLATFORM_DB --tenants 20 --fresh 2 --server URL
+"""
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import click_odoo
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "addons"))
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    index = min(int(round(fraction * (len(ordered) - 1))), len(ordered) - 1)
+    return ordered[index]
+
+
+def wait_for_login(server, dbname, login, password, timeout=60):
+    """First successful JSON-RPC login: the tenant is usable from here on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = requests.post(
+            f"{server}/web/session/authenticate",
+            json={"jsonrpc": "2.0", "method": "call",
+                  "params": {"db": dbname, "login": login, "password": password}},
+            timeout=30,
+        ).json()
+        if response.get("result", {}).get("uid"):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"could not log in to {dbname}")
+
+
+def provision(env, code):
+    tenant = env["ipai.tenant"].create(
+        {"code": code, "name": code, "admin_email": f"admin@{code}.example"}
+    )
+    tenant.action_provision()
+    job = tenant.job_ids[:1]
+    runner = job._runner()
+    runner.claim()
+    env.cr.commit()
+    state = runner.run()
+    env.invalidate_all()
+    if state != "done":
+        raise RuntimeError(f"{code}: {job.error}")
+    password = tenant._reveal_secret_once("admin_password")
+    env.cr.commit()
+    return tenant, job, password
+
+
+def fresh_install(config_file, dbname, modules):
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, str(Path(click_odoo.odoo.__file__).parent.parent / "odoo-bin"),
+         "-c", config_file, "-d", dbname, "-i", ",".join(modules), "--stop-after-init",
+         "--without-demo=all", "--workers=0", "--max-cron-threads=0", "--log-level=warn",
+         "--no-http"],
+        check=True,
+    )
+    return time.monotonic() - started
+
+
+@click.command()
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+@click.option("--tenants", default=20, show_default=True)
+@click.option("--fresh", default=2, show_default=True, help="Fresh installs to time.")
+@click.option("--server", required=True, help="URL of an Odoo serving the tenant databases.")
+@click.option("--fresh-db-prefix", required=True)
+def main(env, tenants, fresh, server, fresh_db_prefix):
+    from odoo.addons.ipai_tenant_core.provisioning import operations
+    from odoo.tools import config
+
+    click.echo("warming up: first tenant builds the template (not timed)")
+    warm_tenant, _job, _password = provision(env, "bench-warmup")
+    modules = operations.module_set(warm_tenant)
+    click.echo(f"module set: {', '.join(modules)}")
+
+    request_to_active, request_to_login = [], []
+    for index in range(1, tenants + 1):
+        code = f"bench-{index:03d}"
+        started = time.monotonic()
+        tenant, job, password = provision(env, code)
+        active = time.monotonic() - started
+        wait_for_login(server, tenant.database_name, tenant.admin_email, password)
+        request_to_active.append(active)
+        request_to_login.append(time.monotonic() - started)
+        click.echo(f"  {code}: active {active:.3f}s, login-ready {request_to_login[-1]:.3f}s")
+
+    fresh_times = []
+    for index in range(1, fresh + 1):
+        seconds = fresh_install(config.rcfile, f"{fresh_db_prefix}{index}", modules)
+        fresh_times.append(seconds)
+        click.echo(f"  fresh install #{index}: {seconds:.2f}s")
+
+    def line(label, values):
+        return (f"{label:<34} p50 {statistics.median(values):7.3f}s   "
+                f"p95 {percentile(values, 0.95):7.3f}s   n={len(values)}")
+
+    ratio = statistics.median(fresh_times) / statistics.median(request_to_login)
+    click.echo("")
+    click.echo(line("template: request -> active", request_to_active))
+    click.echo(line("template: request -> login-ready", request_to_login))
+    click.echo(line("fresh install (-i, no demo)", fresh_times))
+    click.echo(f"{'speed-up (fresh p50 / login-ready p50)':<34} {ratio:.1f}x")
+    target_ok = statistics.median(request_to_login) <= 2.0 and ratio >= 10
+    click.echo(f"targets (p50 <= 2 s, >= 10x): {'met' if target_ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

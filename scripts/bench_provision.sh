@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make bench-provision [N=20]`: provision N tenants from a warm template and
+# time fresh installs of the same module set, in a throwaway platform
+# database; everything the run creates is dropped at the end.
+source "$(dirname "$0")/lib.sh"
+
+TENANTS="${1:-20}"
+"$REPO_ROOT/scripts/bootstrap.sh" >/dev/null
+load_local_env
+RUN="ipai_bench_$$"
+PLATFORM="${RUN}_platform"
+FILESTORE="$REPO_ROOT/.local/data/filestore"
+psql_ipai() { psql -qAtX -v ON_ERROR_STOP=1 -U "$IPAI_DB_USER" -d "${2:-postgres}" -c "$1"; }
+cleanup() {
+    [[ -n "${SERVER_PID:-}" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    for db in $(psql_ipai "select datname from pg_database where datname like '${RUN}\_%'"); do
+        psql_ipai "drop database if exists \"$db\" with (force)" >/dev/null
+        rm -rf "${FILESTORE:?}/$db"
+    done
+    for role in $(psql_ipai "select rolname from pg_roles where rolname like '${RUN}\_%'"); do
+        psql_ipai "drop role if exists \"$role\"" >/dev/null
+    done
+}
+trap cleanup EXIT
+
+say "creating the throwaway platform database $PLATFORM"
+"$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" -i ipai_tenant_core \
+    --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
+for pair in "database_prefix=${RUN}_t_" "role_prefix=${RUN}_r_" "template_prefix=${RUN}_tpl_"; do
+    psql_ipai "insert into ir_config_parameter (key, value) values ('ipai_tenant_core.${pair%%=*}', '${pair#*=}')" "$PLATFORM"
+done
+# The cron of a running platform must not compete with the benchmark.
+psql_ipai "update ir_cron set active = false where cron_name like 'SaaS platform%'" "$PLATFORM"
+
+PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+GEVENT_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" --db-filter="^${RUN}_t_.*$" --http-port="$PORT" \
+    --gevent-port="$GEVENT_PORT" --workers=2 --max-cron-threads=0 --log-level=warn \
+    >"$REPO_ROOT/.local/logs/bench-server.log" 2>&1 &
+SERVER_PID=$!
+until curl -sf "http://127.0.0.1:$PORT/web/health" >/dev/null; do sleep 0.3; done
+
+"$PY" "$REPO_ROOT/scripts/bench_provision.py" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" \
+    --tenants "$TENANTS" --server "http://127.0.0.1:$PORT" --fresh-db-prefix "${RUN}_fresh_"
