@@ -42,3 +42,21 @@ def test_manager_creates_a_tenant_in_the_form_and_sees_it_in_the_kanban(
     card.wait_for()
     page.screenshot(path=str(artifacts / "platform-tenant-created.png"), full_page=True)
     assert card.count() == 1
+
+
+def test_provision_button_does_the_work_and_the_form_follows_live(
+    page, platform_server, admin_password, admin_rpc, artifacts
+):
+    tenant_id = admin_rpc.call(
+        "ipai.tenant", "create", {"code": "live-form", "name": "Live Form Ltd"}
+    )
+    login(page, platform_server, "admin", admin_password)
+    page.goto(f"{platform_server.url}/odoo/tenants/{tenant_id}")
+    page.click("button[name=action_provision]")
+    page.click(".modal-footer button.btn-primary")  # the confirmation
+    # No reload from here on: the form refreshes itself while the job runs.
+    status = page.locator(".o_statusbar_status button.o_arrow_button_current")
+    status.filter(has_text="Active").wait_for(timeout=90_000)
+    page.screenshot(path=str(artifacts / "platform-tenant-provisioned.png"), full_page=True)
+    assert page.locator("button[name=action_suspend]").is_visible()
+    assert "live-form" in page.locator(".o_field_widget[name=database_name]").inner_text()

@@ -27,5 +27,8 @@
         "views/ipai_audit_log_views.xml",
         "views/ipai_tenant_menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": ["ipai_tenant_core/static/src/live_refresh/*"],
+    },
     "application": True,
 }

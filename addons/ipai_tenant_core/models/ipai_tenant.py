@@ -113,6 +113,7 @@ class IpaiTenant(models.Model):
     assignment_ids = fields.One2many("ipai.tenant.assignment", "tenant_id", string="Team")
     job_ids = fields.One2many("ipai.tenant.job", "tenant_id", string="Jobs")
     job_count = fields.Integer(compute="_compute_job_count")
+    is_busy = fields.Boolean(compute="_compute_job_count", help="A job is queued or running.")
     audit_count = fields.Integer(compute="_compute_audit_count")
     # Filled by the usage reports of the tenant database.
     user_count = fields.Integer(readonly=True)
@@ -197,8 +198,12 @@ class IpaiTenant(models.Model):
 
     def _compute_job_count(self):
         counts = self._count_by_tenant("ipai.tenant.job", "tenant_id")
+        busy = self.env["ipai.tenant.job"].search(
+            [("tenant_id", "in", self.ids), ("state", "in", ("queued", "running"))]
+        ).tenant_id
         for tenant in self:
             tenant.job_count = counts.get(tenant.id, 0)
+            tenant.is_busy = tenant in busy
 
     def _compute_audit_count(self):
         counts = self._count_by_tenant("ipai.audit.log", "tenant_id")

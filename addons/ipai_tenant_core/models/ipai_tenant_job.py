@@ -39,6 +39,7 @@ class IpaiTenantJob(models.Model):
     params = fields.Json(help="Operation parameters, e.g. the source tenant of a clone.")
     step_ids = fields.One2many("ipai.tenant.job.step", "job_id", string="Steps")
     progress = fields.Float(compute="_compute_progress")
+    is_busy = fields.Boolean(compute="_compute_progress", help="Queued or running.")
     current_step = fields.Char(compute="_compute_progress")
     attempts = fields.Integer(readonly=True)
     max_attempts = fields.Integer(default=5, readonly=True)
@@ -74,6 +75,7 @@ class IpaiTenantJob(models.Model):
             job.progress = 100.0 * done / len(steps) if steps else 0.0
             current = steps.filtered(lambda s: s.state != "done")[:1]
             job.current_step = current.label if current and job.state in OPEN_STATES else False
+            job.is_busy = job.state in OPEN_STATES
 
     # ---------------------------------------------------------------- queue
 
