@@ -350,11 +350,14 @@ def ensure_dashboard(api, spec, owner_ids, result):
         if found:
             result.chart_ids[table] = found[0]["id"]
             continue
+        columns = api.get(f"/api/v1/dataset/{dataset_id}", q="(columns:!(columns.column_name))")[
+            "result"
+        ]["columns"]
         params = {
             "datasource": f"{dataset_id}__table",
             "viz_type": "table",
             "query_mode": "raw",
-            "all_columns": [],
+            "all_columns": [column["column_name"] for column in columns],
             "row_limit": 1000,
         }
         result.chart_ids[table] = api.post(

@@ -1,0 +1,40 @@
+"""A tenant user opens the dashboard menu in a real (headless Chromium)
+browser, and Superset's embedded dashboard loads in its iframe."""
+
+import pytest
+
+from .conftest import SALES
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("workspaces")]
+
+
+def test_dashboard_menu_shows_the_embedded_superset_dashboard(
+    page, bi_tenants, bi_server, tenant_admins, artifacts
+):
+    acme = bi_tenants["acme"]
+    page.goto(f"{bi_server.url}/web/login?db={acme.database}")
+    page.fill("input[name=login]", acme.login)
+    page.fill("input[name=password]", acme.password)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".o_main_navbar")
+
+    # Apps menu > BI Dashboards: the app opens its first dashboard.
+    page.click(".o_navbar_apps_menu button")
+    page.click(".o_app:has-text('BI Dashboards')")
+    try:
+        page.wait_for_selector(".o_ipai_bi_dashboard")
+    finally:
+        page.screenshot(path=str(artifacts / "bi-embedded-dashboard.png"), full_page=True)
+    assert "overview" in page.locator(".o_menu_sections").inner_text()
+
+    iframe = page.wait_for_selector(".o_ipai_bi_mount iframe")
+    assert iframe.get_attribute("src").startswith(
+        f"{acme.params()['ipai_bi_superset_embed.superset_url']}/embedded/{acme.workspace['uuid']}"
+    )
+    frame = page.frame_locator(".o_ipai_bi_mount iframe")
+    # The table chart renders the tenant's own rows, and not the planted one.
+    for region, _amount in SALES["acme"]:
+        frame.get_by_text(region, exact=True).first.wait_for(timeout=90_000)
+    assert frame.get_by_text("planted", exact=True).count() == 0
+    assert page.locator(".o_ipai_bi_error").count() == 0
+    page.screenshot(path=str(artifacts / "bi-embedded-dashboard.png"), full_page=True)
