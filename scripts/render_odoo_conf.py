@@ -26,6 +26,9 @@ def render(template: Path, target: Path) -> None:
     options["db_host"] = env["PGHOST"]
     options["db_port"] = env["PGPORT"]
     options["db_user"] = env["IPAI_DB_USER"]
+    # Host-name routing (ipai_tenant_core/server/routing.py) picks the
+    # database of each request; dbfilter only serves Odoo without it.
+    options["ipai_platform_db"] = env["IPAI_PLATFORM_DB"]
     options["dbfilter"] = f"^{env['IPAI_PLATFORM_DB']}$"
     options["http_interface"] = env.get("IPAI_HTTP_HOST", options["http_interface"])
     options["http_port"] = env["IPAI_HTTP_PORT"]

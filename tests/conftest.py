@@ -17,6 +17,7 @@ from .support import (
     drop_database,
     drop_run_leftovers,
     install_database,
+    run_cli,
     set_admin_password,
     set_params,
 )
@@ -71,19 +72,19 @@ def platform_db(template_db, admin_password):
 
 @pytest.fixture(scope="session")
 def platform_server(platform_db):
-    server = OdooServer(platform_db, LOCAL_DIR / "logs" / f"{platform_db}.log").start()
+    """One Odoo serving the platform and every tenant of this run, routed by
+    host name as in production: 127.0.0.1 is the platform, <code>.localhost
+    a tenant."""
+    server = OdooServer(
+        platform_db, LOCAL_DIR / "logs" / f"{platform_db}.log", platform_db=platform_db
+    ).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def tenant_server(platform_db):
-    """An Odoo serving the tenant databases of this run (and nothing else)."""
-    server = OdooServer(
-        None, LOCAL_DIR / "logs" / f"{RUN_ID}_tenants.log", db_filter=f"^{TENANT_DB_PREFIX}.*$"
-    ).start()
-    yield server
-    server.stop()
+def tenant_server(platform_server):
+    return platform_server
 
 
 @pytest.fixture(scope="session")
@@ -116,3 +117,18 @@ def page(chromium):
 def artifacts():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def credentials_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("credentials")
+
+
+@pytest.fixture(scope="session")
+def cli(platform_db, credentials_dir):
+    def run(*args, env=None):
+        return run_cli(
+            platform_db, *args, env={"IPAI_CREDENTIALS_DIR": str(credentials_dir), **(env or {})}
+        )
+
+    return run

@@ -1,6 +1,7 @@
 """Helpers for the integration tests: real PostgreSQL databases, real Odoo
 server processes, JSON-RPC clients. No mocks."""
 
+import configparser
 import os
 import shutil
 import socket
@@ -157,23 +158,45 @@ def run_cli(platform_db, *args, env=None, timeout=600):
 class OdooServer:
     """A real Odoo server process (prefork, like production) on a free port."""
 
-    def __init__(self, dbname, log_path, db_filter=None):
+    def __init__(self, dbname, log_path, db_filter=None, platform_db=None):
         self.dbname = dbname
         self.db_filter = db_filter or f"^{dbname}$"
+        # With a platform database, the server routes requests by host name
+        # (ipai_tenant_core/server/routing.py), as in production.
+        self.platform_db = platform_db
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.process = None
 
+    def _config_file(self):
+        parser = configparser.RawConfigParser()
+        parser.read(ODOO_CONF)
+        if self.platform_db:
+            parser["options"]["ipai_platform_db"] = self.platform_db
+        else:
+            parser["options"].pop("ipai_platform_db", None)
+        path = self.log_path.with_suffix(".conf")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            parser.write(handle)
+        return path
+
+    def host_url(self, host):
+        """The URL of ``host`` on this server, for a browser (Chromium
+        resolves every *.localhost name to the loopback address)."""
+        return f"http://{host}:{self.port}"
+
     def start(self, timeout=90):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        config_file = self._config_file()
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 str(odoo_bin()),
                 "-c",
-                str(ODOO_CONF),
+                str(config_file),
                 *(["-d", self.dbname] if self.dbname else []),
                 f"--db-filter={self.db_filter}",
                 f"--http-port={self.port}",
@@ -218,9 +241,12 @@ class JsonRpc:
     """A logged-in web session talking JSON-RPC to /web/dataset/call_kw,
     exactly as the web client does."""
 
-    def __init__(self, url, dbname, login, password):
+    def __init__(self, url, dbname, login, password, host=None):
         self.url = url
         self.session = requests.Session()
+        if host:
+            # What a reverse proxy would send for https://<host>/.
+            self.session.headers["Host"] = host
         result = self._post(
             "/web/session/authenticate", {"db": dbname, "login": login, "password": password}
         )

@@ -12,13 +12,24 @@ def test_login_page_is_served(platform_server):
     assert 'name="login"' in response.text
 
 
-def test_database_listing_is_disabled(platform_server):
-    response = requests.post(
-        f"{platform_server.url}/web/database/list",
-        json={"jsonrpc": "2.0", "method": "call", "params": {}},
+def test_database_manager_and_listing_are_not_served(platform_server):
+    for path in ("/web/database/list", "/web/database/manager"):
+        response = requests.post(
+            f"{platform_server.url}{path}",
+            json={"jsonrpc": "2.0", "method": "call", "params": {}},
+            timeout=30,
+        )
+        assert response.status_code == 404, path
+    rpc = requests.post(
+        f"{platform_server.url}/jsonrpc",
+        json={
+            "jsonrpc": "2.0",
+            "method": "call",
+            "params": {"service": "db", "method": "list", "args": []},
+        },
         timeout=30,
-    )
-    assert "error" in response.json()
+    ).json()
+    assert "error" in rpc
 
 
 def test_admin_reads_seed_tenants_over_rpc(admin_rpc):

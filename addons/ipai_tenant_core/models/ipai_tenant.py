@@ -124,6 +124,14 @@ class IpaiTenant(models.Model):
         ("code_unique", "unique(code)", "Another tenant already uses this code."),
     ]
 
+    def init(self):
+        # Moved whenever a host name appears, changes or goes: every Odoo
+        # process's router reloads its host map when it sees a new value.
+        self.env.cr.execute("CREATE SEQUENCE IF NOT EXISTS ipai_routing_version")
+
+    def _bump_routing_version(self):
+        self.env.cr.execute("SELECT nextval('ipai_routing_version')")
+
     # ------------------------------------------------------------------ compute
 
     @api.depends("code")
@@ -198,9 +206,11 @@ class IpaiTenant(models.Model):
 
     def _compute_job_count(self):
         counts = self._count_by_tenant("ipai.tenant.job", "tenant_id")
-        busy = self.env["ipai.tenant.job"].search(
-            [("tenant_id", "in", self.ids), ("state", "in", ("queued", "running"))]
-        ).tenant_id
+        busy = (
+            self.env["ipai.tenant.job"]
+            .search([("tenant_id", "in", self.ids), ("state", "in", ("queued", "running"))])
+            .tenant_id
+        )
         for tenant in self:
             tenant.job_count = counts.get(tenant.id, 0)
             tenant.is_busy = tenant in busy
@@ -274,6 +284,7 @@ class IpaiTenant(models.Model):
                 raise UserError(self.env._("A new tenant always starts in draft."))
             self._check_parent_in_reach(vals.get("parent_id"))
         tenants = super().create(vals_list)
+        self._bump_routing_version()
         for tenant in tenants:
             tenant._audit("create", {f: (False, tenant._audit_value(f)) for f in AUDITED_FIELDS})
         return tenants
@@ -298,6 +309,8 @@ class IpaiTenant(models.Model):
         audited = [f for f in AUDITED_FIELDS if f in vals]
         before = {t.id: {f: t._audit_value(f) for f in audited} for t in self}
         result = super().write(vals)
+        if {"code", "state", "database_name"} & set(vals):
+            self._bump_routing_version()
         for tenant in self:
             changes = {
                 f: (before[tenant.id][f], tenant._audit_value(f))

@@ -21,7 +21,21 @@ class IpaiTenantDomain(models.Model):
         for vals in vals_list:
             if vals.get("name"):
                 vals["name"] = vals["name"].strip().lower()
-        return super().create(vals_list)
+        domains = super().create(vals_list)
+        self.env["ipai.tenant"]._bump_routing_version()
+        return domains
+
+    def write(self, vals):
+        if vals.get("name"):
+            vals["name"] = vals["name"].strip().lower()
+        result = super().write(vals)
+        self.env["ipai.tenant"]._bump_routing_version()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env["ipai.tenant"]._bump_routing_version()
+        return result
 
     @api.constrains("name")
     def _check_name(self):

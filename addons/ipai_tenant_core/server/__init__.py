@@ -1,9 +1,10 @@
 """Process-wide hooks, active as soon as Odoo imports this addon.
 
-In production the addon is listed in ``server_wide_modules`` so these run
-before any server thread starts.
+The addon is listed in ``server_wide_modules`` so these run before any
+server thread or worker starts.
 """
 
-from . import ast_guard
+from . import ast_guard, routing
 
 ast_guard.install()
+routing.install()

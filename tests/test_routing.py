@@ -1,0 +1,146 @@
+"""One Odoo serves the platform and every tenant, by host name only."""
+
+import time
+
+import pytest
+import requests
+
+from .conftest import TENANT_DB_PREFIX
+from .support import JsonRpc, RpcError, pg_connect, query
+from .test_provisioning import admin_password, login, provision, wait_for_state
+
+
+def get(server, host, path="/web/login", **kwargs):
+    headers = {"Host": host, **kwargs.pop("headers", {})}
+    return requests.get(f"{server.url}{path}", headers=headers, timeout=30, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def routed(cli, platform_db):
+    for code in ("route-a", "route-b"):
+        provision(cli, code)
+    return ("route-a", "route-b")
+
+
+def session_db(server, host, cookies=None, headers=None):
+    response = requests.post(
+        f"{server.url}/web/session/get_session_info",
+        json={"jsonrpc": "2.0", "method": "call", "params": {}},
+        headers={"Host": host, **(headers or {})},
+        cookies=cookies,
+        timeout=30,
+    )
+    return response.json().get("result", {}).get("db")
+
+
+def test_each_host_reaches_its_own_database(routed, platform_server, credentials_dir, platform_db):
+    a = login(platform_server, "route-a", credentials_dir)
+    b = login(platform_server, "route-b", credentials_dir)
+    assert a.call("res.users", "read", [a.uid], ["login"])[0]["login"] == "admin@route-a.example"
+    assert b.call("res.users", "read", [b.uid], ["login"])[0]["login"] == "admin@route-b.example"
+    assert session_db(platform_server, "route-a.localhost", cookies=a.session.cookies) == (
+        TENANT_DB_PREFIX + "route-a"
+    )
+    platform = requests.get(f"{platform_server.url}/web/login", timeout=30)
+    assert platform.status_code == 200
+
+
+def test_a_host_cannot_be_used_to_reach_another_database(routed, platform_server, credentials_dir):
+    # Tenant B's credentials and database name, sent to tenant A's host.
+    with pytest.raises(RpcError):
+        JsonRpc(
+            platform_server.url,
+            TENANT_DB_PREFIX + "route-b",
+            "admin@route-b.example",
+            admin_password(credentials_dir, "route-b"),
+            host="route-a.localhost",
+        )
+    # A header naming B's database is ignored on A's host.
+    forced = session_db(
+        platform_server,
+        "route-a.localhost",
+        headers={"X-Odoo-Database": TENANT_DB_PREFIX + "route-b"},
+    )
+    assert forced in (None, TENANT_DB_PREFIX + "route-a")
+    # A's session cookie is worthless on B's host.
+    a = login(platform_server, "route-a", credentials_dir)
+    assert session_db(platform_server, "route-b.localhost", cookies=a.session.cookies) in (
+        None,
+        TENANT_DB_PREFIX + "route-b",
+    )
+    response = a.session.post(
+        f"{platform_server.url}/web/dataset/call_kw/res.partner/search_count",
+        json={
+            "jsonrpc": "2.0",
+            "method": "call",
+            "params": {
+                "model": "res.partner",
+                "method": "search_count",
+                "args": [[]],
+                "kwargs": {},
+            },
+        },
+        headers={"Host": "route-b.localhost"},
+        timeout=30,
+    ).json()
+    assert "error" in response
+
+
+def test_unknown_hosts_and_templates_reach_nothing(routed, platform_server, platform_db):
+    template = query(platform_db, "SELECT database_name FROM ipai_tenant_template LIMIT 1")[0][0]
+    for host in ("nobody.localhost", f"{template}.localhost", "evil.example.com"):
+        response = get(platform_server, host)
+        assert response.status_code == 404, host
+        assert "Unknown tenant" in response.text
+
+
+def test_database_manager_is_never_served(routed, platform_server):
+    for host in ("route-a.localhost", "127.0.0.1", "nobody.localhost"):
+        for path in ("/web/database/manager", "/web/database/selector"):
+            assert get(platform_server, host, path).status_code == 404, (host, path)
+
+
+def test_new_tenant_and_custom_domain_are_routed_without_restart(
+    cli, routed, platform_server, admin_rpc, credentials_dir
+):
+    provision(cli, "route-new")
+    deadline = time.monotonic() + 10
+    while get(platform_server, "route-new.localhost").status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    tenant_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "route-a")])[0]
+    admin_rpc.call(
+        "ipai.tenant.domain", "create", {"name": "erp.route-a.test", "tenant_id": tenant_id}
+    )
+    time.sleep(1.5)
+    assert session_db(platform_server, "erp.route-a.test") in (None, TENANT_DB_PREFIX + "route-a")
+    assert get(platform_server, "erp.route-a.test").status_code == 200
+
+
+def test_dropped_tenant_is_no_longer_routed(cli, platform_server, platform_db):
+    provision(cli, "route-gone")
+    assert cli("drop", "--code", "route-gone").returncode == 0
+    wait_for_state(platform_db, "route-gone", "archived")
+    time.sleep(1.5)
+    assert get(platform_server, "route-gone.localhost").status_code == 404
+
+
+def test_cron_runs_in_tenant_databases_nobody_visited(cli, platform_server, platform_db):
+    provision(cli, "route-quiet")
+    database = TENANT_DB_PREFIX + "route-quiet"
+    (cron_id,) = query(
+        database,
+        """SELECT res_id FROM ir_model_data
+            WHERE module = 'base' AND name = 'autovacuum_job'""",
+    )[0]
+    query(
+        database,
+        "UPDATE ir_cron SET lastcall = NULL, nextcall = now() at time zone 'UTC' WHERE id = %s",
+        [cron_id],
+    )
+    with pg_connect() as conn, conn.cursor() as cr:
+        cr.execute("NOTIFY cron_trigger, %s", [database])
+    deadline = time.monotonic() + 90
+    while not query(database, "SELECT lastcall FROM ir_cron WHERE id = %s", [cron_id])[0][0]:
+        assert time.monotonic() < deadline, "the cron never ran in the tenant database"
+        time.sleep(1)
