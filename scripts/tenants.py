@@ -236,6 +236,15 @@ def reveal_password(env, code):
     click.echo(f"password: in {write_one_time_password(env, tenant)}")
 
 
+@cli.command("collect-usage")
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+def collect_usage(env):
+    """Record today's usage of every active tenant, as the daily cron does."""
+    count = env["ipai.tenant.metric"]._cron_collect_usage()
+    env.cr.commit()
+    click.echo(f"usage collected for {count} tenant(s)")
+
+
 @cli.command("run-jobs")
 @click_odoo.env_options(default_log_level="warn", with_rollback=False)
 @click.option("--limit", default=10, show_default=True)

@@ -8,6 +8,7 @@ ormcache, so checking them on every request costs a dictionary lookup.
 import json
 
 from odoo import api, models
+from odoo.exceptions import ValidationError
 
 PREFIX = "ipai_tenant."
 SUSPENDED = "suspended"
@@ -55,3 +56,20 @@ class IpaiTenantSettings(models.AbstractModel):
             "provider to reactivate it.",
             self._param("name") or self._param("code") or "",
         )
+
+    @api.model
+    def _check_limit(self, limit_key, count, what):
+        """Refuse ``count`` of ``what`` beyond the plan's ``limit_key``."""
+        settings = self._get()
+        limit = settings["limits"].get(limit_key)
+        if limit and count > limit:
+            raise ValidationError(
+                self.env._(
+                    "Your plan %(plan)s allows %(limit)s %(what)s; this would make %(count)s. "
+                    "Upgrade the plan to add more.",
+                    plan=settings["plan_name"] or settings["plan"] or "",
+                    limit=limit,
+                    what=what,
+                    count=count,
+                )
+            )

@@ -4,6 +4,7 @@ from . import (
     ipai_tenant_assignment,
     ipai_tenant_domain,
     ipai_tenant_job,
+    ipai_tenant_metric,
     ipai_tenant_plan,
     ipai_tenant_secret,
     ipai_tenant_server,

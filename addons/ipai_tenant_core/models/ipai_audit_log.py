@@ -57,8 +57,14 @@ class IpaiAuditLog(models.Model):
                    last_sequence integer NOT NULL,
                    last_hash varchar NOT NULL)"""
         )
+        # Starts at the last existing entry, if the table predates the head.
         self.env.cr.execute(
-            "INSERT INTO ipai_audit_chain_head VALUES (1, 0, %s) ON CONFLICT DO NOTHING",
+            """INSERT INTO ipai_audit_chain_head
+               SELECT 1, coalesce(max(sequence), 0),
+                      coalesce((SELECT entry_hash FROM ipai_audit_log
+                                 ORDER BY sequence DESC LIMIT 1), %s)
+                 FROM ipai_audit_log
+               ON CONFLICT DO NOTHING""",
             [GENESIS_HASH],
         )
 

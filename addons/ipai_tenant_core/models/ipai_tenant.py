@@ -115,7 +115,9 @@ class IpaiTenant(models.Model):
     job_count = fields.Integer(compute="_compute_job_count")
     is_busy = fields.Boolean(compute="_compute_job_count", help="A job is queued or running.")
     audit_count = fields.Integer(compute="_compute_audit_count")
-    # Filled by the usage reports of the tenant database.
+    # Filled from the tenant database's usage (ipai.tenant.metric).
+    metric_ids = fields.One2many("ipai.tenant.metric", "tenant_id", string="Usage")
+    usage_warning = fields.Char(readonly=True, help="Plan limits this tenant is close to.")
     user_count = fields.Integer(readonly=True)
     storage_mb = fields.Float(string="Storage (MB)", readonly=True)
     last_sync = fields.Datetime(readonly=True)
@@ -485,6 +487,13 @@ class IpaiTenant(models.Model):
             "ipai.tenant.job", [("tenant_id", "=", self.id)], self.env._("Jobs")
         )
 
+    def action_view_usage(self):
+        action = self._open_related(
+            "ipai.tenant.metric", [("tenant_id", "=", self.id)], self.env._("Usage")
+        )
+        action["view_mode"] = "graph,pivot,list"
+        return action
+
     def action_view_audit(self):
         return self._open_related(
             "ipai.audit.log", [("tenant_id", "=", self.id)], self.env._("Audit trail")
@@ -548,6 +557,25 @@ class IpaiTenant(models.Model):
                 "white_label": plan.feature_white_label,
             },
         }
+
+    def _warn_near_limits(self, metric):
+        """Tell the tenant's followers once a day when it reaches 90 % of a
+        plan limit; the warning also shows on the form."""
+        self.ensure_one()
+        near = metric._near_limits()
+        warning = "; ".join(f"{used} of {limit:g} {what}" for what, used, limit in near)
+        if warning and warning != self.usage_warning:
+            self.message_post(
+                body=self.env._(
+                    "%(tenant)s is close to the limits of plan %(plan)s: %(warning)s.",
+                    tenant=self.code,
+                    plan=self.plan_id.name,
+                    warning=warning,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        if warning != (self.usage_warning or ""):
+            self.with_context(ipai_usage_sync=True).usage_warning = warning or False
 
     def _set_state_from_engine(self, state):
         self.ensure_one()

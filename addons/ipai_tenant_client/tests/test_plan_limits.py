@@ -1,0 +1,43 @@
+import json
+
+from odoo.exceptions import ValidationError
+from odoo.tests import TransactionCase, new_test_user
+
+
+class TestPlanLimits(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        internal = cls.env["res.users"].search([("share", "=", False)])
+        cls.room = 2
+        cls.env["ir.config_parameter"].sudo().set_param("ipai_tenant.plan_name", "Trial")
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "ipai_tenant.limits",
+            json.dumps(
+                {
+                    "users": len(internal.filtered(lambda u: not u._is_superuser())) + cls.room,
+                    "companies": cls.env["res.company"].search_count([]),
+                }
+            ),
+        )
+
+    def test_internal_users_beyond_the_plan_are_refused(self):
+        for index in range(self.room):
+            new_test_user(self.env, login=f"fits{index}")
+        with self.assertRaisesRegex(ValidationError, r"plan Trial allows \d+ internal users"):
+            new_test_user(self.env, login="one_too_many")
+
+    def test_portal_users_do_not_count(self):
+        for index in range(self.room + 3):
+            new_test_user(self.env, login=f"portal{index}", groups="base.group_portal")
+
+    def test_promoting_a_portal_user_counts(self):
+        for index in range(self.room):
+            new_test_user(self.env, login=f"fits{index}")
+        portal = new_test_user(self.env, login="climber", groups="base.group_portal")
+        with self.assertRaises(ValidationError):
+            portal.write({"groups_id": [(6, 0, [self.env.ref("base.group_user").id])]})
+
+    def test_companies_beyond_the_plan_are_refused(self):
+        with self.assertRaisesRegex(ValidationError, "companies"):
+            self.env["res.company"].create({"name": "Second Company"})
