@@ -5,6 +5,7 @@ serving the tenant databases. Everything is named after the test run and
 removed at the end (the tenant databases and roles by the platform fixtures,
 the Superset objects here)."""
 
+import configparser
 import os
 import subprocess
 import sys
@@ -168,15 +169,29 @@ class TenantServer(OdooServer):
     def __init__(self, log_path):
         super().__init__(None, log_path)
 
+    def _config_without_routing(self):
+        """.local/odoo.conf minus ``ipai_platform_db``: this server picks the
+        database by --db-filter (and ?db=), not by host name, so the tests can
+        reach every tenant on 127.0.0.1."""
+        parser = configparser.RawConfigParser()
+        parser.read(ODOO_CONF)
+        parser["options"].pop("ipai_platform_db", None)
+        path = self.log_path.with_suffix(".conf")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            parser.write(handle)
+        return path
+
     def start(self, timeout=90):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        config_file = self._config_without_routing()
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 str(odoo_bin()),
                 "-c",
-                str(ODOO_CONF),
+                str(config_file),
                 f"--db-filter=^{TENANT_DB_PREFIX}bi.*$",
                 f"--http-port={self.port}",
                 f"--gevent-port={free_port()}",

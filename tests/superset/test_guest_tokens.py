@@ -102,14 +102,24 @@ def test_a_query_with_the_token_returns_only_the_tenants_rows(
 def test_a_cached_token_costs_no_superset_call(bi_tenants, bi_server, tenant_admins):
     acme = bi_tenants["acme"]
     session = tenant_admins["acme"].session
-    tokens = {guest_token(session, bi_server, acme.dashboard_id).json()["token"] for _ in range(6)}
-    # Two Odoo workers, one cache each: at most one token minted per worker.
-    assert len(tokens) <= 2
-    with _superset_unreachable(acme):
-        for _ in range(4):
-            response = guest_token(session, bi_server, acme.dashboard_id)
-            assert response.status_code == 200, response.text
-            assert response.json()["token"] in tokens
+    first = guest_token(session, bi_server, acme.dashboard_id).json()["token"]
+    minted_before = _guest_tokens_minted()
+    tokens = {guest_token(session, bi_server, acme.dashboard_id).json()["token"] for _ in range(8)}
+    # Two Odoo workers, one cache each: at most one more token, for the other worker.
+    assert len(tokens | {first}) <= 2
+    assert _guest_tokens_minted() - minted_before <= 1
+    for _ in range(8):
+        assert guest_token(session, bi_server, acme.dashboard_id).json()["token"] in tokens | {
+            first
+        }
+    assert _guest_tokens_minted() - minted_before <= 1
+
+
+def _guest_tokens_minted():
+    """Superset's own count of guest-token requests (its event log)."""
+    return query("ipai_superset_meta", "SELECT count(*) FROM logs WHERE action = 'guest_token'")[0][
+        0
+    ]
 
 
 def test_a_user_outside_the_allowed_groups_gets_403_and_no_menu(
@@ -227,7 +237,7 @@ def test_superset_down_answers_503_quickly_and_odoo_keeps_working(
 ):
     acme = bi_tenants["acme"]
     admin = tenant_admins["acme"]
-    user = _user(admin, acme, "down-user", [_ref(admin, "base.group_user")])
+    user = admin
     with _superset_unreachable(acme):
         started = time.monotonic()
         response = guest_token(user.session, bi_server, acme.dashboard_id)
@@ -241,7 +251,7 @@ def test_superset_down_answers_503_quickly_and_odoo_keeps_working(
 def test_superset_slow_answers_503_within_seconds(bi_tenants, bi_server, tenant_admins):
     acme = bi_tenants["acme"]
     admin = tenant_admins["acme"]
-    user = _user(admin, acme, "slow-user", [_ref(admin, "base.group_user")])
+    user = admin
     with _silent_server() as url, _settings(acme, superset_url=url):
         started = time.monotonic()
         response = guest_token(user.session, bi_server, acme.dashboard_id)
@@ -255,7 +265,7 @@ def test_superset_slow_answers_503_within_seconds(bi_tenants, bi_server, tenant_
 def test_superset_refusing_the_account_answers_502(bi_tenants, bi_server, tenant_admins):
     acme = bi_tenants["acme"]
     admin = tenant_admins["acme"]
-    user = _user(admin, acme, "refused-user", [_ref(admin, "base.group_user")])
+    user = admin
     wrong = Fernet(os.environ["IPAI_ENCRYPTION_KEY"]).encrypt(b"not-the-password").decode()
     with _settings(acme, password=wrong):
         response = guest_token(user.session, bi_server, acme.dashboard_id)

@@ -1,3 +1,4 @@
+import hashlib
 import re
 import time
 
@@ -147,6 +148,15 @@ class IpaiBiDashboard(models.Model):
         settings["code"] = params.get_param(TENANT_CODE_PARAM) or ""
         return settings
 
+    def _guest_token_key(self, settings):
+        """Per database, user and dashboard, and per configuration: a token
+        minted with another Superset, account, workspace or tenant code is
+        never served again, in any worker, once the settings change."""
+        fingerprint = hashlib.sha256(
+            "\0".join(settings[key] for key in sorted(settings)).encode()
+        ).hexdigest()[:16]
+        return (self.env.cr.dbname, self.env.uid, self.id, fingerprint)
+
     def _superset_client(self, settings):
         missing = [
             key
@@ -172,11 +182,11 @@ class IpaiBiDashboard(models.Model):
         ``client.SupersetError`` when Superset cannot help.
         """
         self.ensure_one()
-        key = (self.env.cr.dbname, self.env.uid, self.id)
+        settings = self._settings()
+        key = self._guest_token_key(settings)
         cached = client.guest_tokens.get(key)
         if cached is not None:
             return cached
-        settings = self._settings()
         clause = rls_clause(settings["code"])
         superset = self._superset_client(settings)
         uuid = self.sudo().embedded_uuid

@@ -48,20 +48,30 @@ class TestBiDashboard(BiCase):
 
     def test_warm_cache_answers_without_superset(self):
         # Nothing configured: any call to Superset would raise.
-        key = (self.env.cr.dbname, self.manager.id, self.dashboard.id)
+        dashboard = self.dashboard.with_user(self.manager)
+        key = dashboard._guest_token_key(dashboard._settings())
         payload = {"token": "cached", "expires_at": time.time() + 300}
         client.guest_tokens.put(key, payload, time.time() + 270)
-        dashboard = self.dashboard.with_user(self.manager)
         self.assertIs(dashboard._issue_guest_token(), payload)
         # Another user, same dashboard: not cached, and Superset is not configured.
         with self.assertRaises(BiNotConfiguredError):
             self.dashboard.with_user(self.employee)._issue_guest_token()
 
     def test_expiring_token_is_not_served_from_cache(self):
-        key = (self.env.cr.dbname, self.manager.id, self.dashboard.id)
+        dashboard = self.dashboard.with_user(self.manager)
+        key = dashboard._guest_token_key(dashboard._settings())
         client.guest_tokens.put(key, {"token": "stale"}, time.time() - 1)
         with self.assertRaises(BiNotConfiguredError):
-            self.dashboard.with_user(self.manager)._issue_guest_token()
+            dashboard._issue_guest_token()
+
+    def test_new_settings_never_serve_an_old_token(self):
+        dashboard = self.dashboard.with_user(self.manager)
+        key = dashboard._guest_token_key(dashboard._settings())
+        client.guest_tokens.put(key, {"token": "old"}, time.time() + 270)
+        self.params.set_param("ipai_bi_superset_embed.superset_url", "http://127.0.0.1:9")
+        self.assertNotEqual(dashboard._guest_token_key(dashboard._settings()), key)
+        with self.assertRaises(BiNotConfiguredError):
+            dashboard._issue_guest_token()
 
 
 @tagged("post_install", "-at_install")
