@@ -98,6 +98,9 @@ def test_tenant_database_has_its_own_identity_and_settings(acme, platform_db):
     assert params["ipai_tenant.plan"] == "trial"
     assert params["web.base.url"].startswith("http://acme.localhost")
     assert "database.is_neutralized" not in params
+    # A tenant is a production database: its crons run, its mail is not blocked.
+    assert query(database, "SELECT count(*) FROM ir_cron WHERE active")[0][0] > 3
+    assert not query(database, "SELECT 1 FROM ir_mail_server WHERE name LIKE 'neutralization%%'")
     template_uuid = query(
         "postgres", "SELECT datallowconn FROM pg_database WHERE datname = %s", [template]
     )

@@ -24,7 +24,8 @@ BUILD_TIMEOUT = 1800
 
 
 def template_key(module_names):
-    fingerprint = {"odoo": odoo.release.version, "modules": {}}
+    # "format" changes whenever the way templates are built changes.
+    fingerprint = {"odoo": odoo.release.version, "format": 2, "modules": {}}
     for name in sorted(module_names):
         manifest = odoo_module.get_manifest(name)
         if not manifest:
@@ -68,8 +69,7 @@ def build(server, name, module_names, log):
     filestore.remove(scratch)
     log(f"installing {', '.join(sorted(module_names))} into a fresh database")
     odoo_modules(scratch, module_names)
-    tenant_db.neutralize(scratch)
-    tenant_db.clear_neutralized_flag(server, scratch)
+    tenant_db.neutralize_template(server, scratch)
     pg.mark_database(server, scratch, building_mark(name))
     pg.rename_database(server, scratch, name)
     filestore.move(scratch, name)

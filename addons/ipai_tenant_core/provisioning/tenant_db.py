@@ -104,12 +104,19 @@ def neutralize(dbname):
     sql_db.close_db(dbname)
 
 
-def clear_neutralized_flag(server, dbname):
-    """A template has no data to protect; its tenants are production databases
-    and must not carry the 'neutralized' ribbon."""
-    server.execute(
-        "DELETE FROM ir_config_parameter WHERE key = 'database.is_neutralized'", None, dbname
-    )
+def neutralize_template(server, dbname):
+    """Strip a freshly installed template of what must not be copied into
+    tenants: its identity and its admin's default password ('admin'). Odoo's
+    own neutralization is not used here: it would switch off every cron and
+    mail server of every tenant made from the template."""
+    with server.connect(dbname) as conn, conn.cursor() as cr:
+        cr.execute(
+            """DELETE FROM ir_config_parameter
+                WHERE key IN ('database.uuid', 'database.secret', 'database.create_date',
+                              'database.enterprise_code', 'web.base.url')"""
+        )
+        cr.execute("UPDATE res_users SET password = NULL")
+        cr.execute("DELETE FROM res_users_log")
 
 
 def _now(server):

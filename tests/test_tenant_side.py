@@ -1,0 +1,102 @@
+"""What a tenant database enforces and reports, with real databases."""
+
+import pytest
+
+from .support import RpcError, query
+from .test_provisioning import login, provision
+
+
+def make_user(session, login_name, portal=False):
+    group = "base.group_portal" if portal else "base.group_user"
+    group_id = session.call("ir.model.data", "check_object_reference", *group.split("."))[1]
+    return session.call(
+        "res.users",
+        "create",
+        {"name": login_name, "login": login_name, "groups_id": [(6, 0, [group_id])]},
+    )
+
+
+@pytest.fixture(scope="module")
+def limited(cli, platform_server, credentials_dir):
+    provision(cli, "limited")  # trial plan: 3 internal users, 1 company
+    return login(platform_server, "limited", credentials_dir)
+
+
+def test_user_limit_blocks_the_next_internal_user_with_a_clear_message(limited):
+    make_user(limited, "second@limited.example")
+    make_user(limited, "third@limited.example")
+    with pytest.raises(RpcError, match=r"plan Trial allows 3 internal users"):
+        make_user(limited, "fourth@limited.example")
+    assert not limited.call("res.users", "search", [("login", "=", "fourth@limited.example")])
+    # Portal users do not count against the plan.
+    for index in range(3):
+        make_user(limited, f"customer{index}@limited.example", portal=True)
+
+
+def test_company_limit_blocks_a_second_company(limited):
+    with pytest.raises(RpcError, match=r"plan Trial allows 1 companies"):
+        limited.call("res.company", "create", {"name": "Second Co"})
+
+
+def test_plan_change_reaches_the_tenant_within_one_run_and_is_audited(
+    limited, cli, admin_rpc, platform_db
+):
+    tenant_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "limited")])[0]
+    starter = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "starter")])[0]
+    wizard = admin_rpc.call(
+        "ipai.tenant.change.plan", "create", {"tenant_id": tenant_id, "plan_id": starter}
+    )
+    admin_rpc.call("ipai.tenant.change.plan", "action_apply", [wizard])
+    assert cli("run-jobs").returncode == 0  # or the platform's cron, woken by the change
+    from .test_provisioning import wait_for_state
+
+    wait_for_state(platform_db, "limited", "active")
+    import time
+
+    deadline = time.monotonic() + 60
+    while (
+        query(
+            platform_db,
+            """SELECT 1 FROM ipai_tenant_job j JOIN ipai_tenant t ON t.id = j.tenant_id
+            WHERE t.code = 'limited' AND j.job_type = 'change_plan' AND j.state = 'done'""",
+        )
+        == []
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    make_user(limited, "fourth@limited.example")  # starter allows 5
+    audit = query(
+        platform_db,
+        "SELECT action FROM ipai_audit_log WHERE tenant_code = 'limited' ORDER BY sequence",
+    )
+    assert ("job:change_plan:done",) in audit
+    assert any(action == "write" for (action,) in audit)
+
+
+def test_usage_arrives_in_the_control_plane_with_warnings(limited, cli, admin_rpc, platform_db):
+    assert cli("collect-usage").returncode == 0
+    tenant = admin_rpc.call(
+        "ipai.tenant",
+        "search_read",
+        [("code", "=", "limited")],
+        ["user_count", "storage_mb", "last_sync", "usage_warning"],
+    )[0]
+    internal = query(
+        f"{platform_db.rsplit('_platform', 1)[0]}_t_limited",
+        "SELECT count(*) FROM res_users WHERE active AND NOT share AND id <> 1",
+    )[0][0]
+    assert tenant["user_count"] == internal
+    assert tenant["storage_mb"] > 1 and tenant["last_sync"]
+    metrics = admin_rpc.call(
+        "ipai.tenant.metric",
+        "search_read",
+        [("tenant_id.code", "=", "limited")],
+        ["internal_users", "companies", "db_size_mb"],
+    )
+    assert len(metrics) == 1 and metrics[0]["companies"] == 1
+    # 1 company of 1 is over 90 % of the limit: the platform warns.
+    assert "companies" in tenant["usage_warning"]
+    groups = admin_rpc.call(
+        "ipai.tenant.metric", "read_group", [], ["storage_mb:max"], ["tenant_id"]
+    )
+    assert groups
