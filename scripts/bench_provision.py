@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO_ROOT / "addons"))
 
 def percentile(values, fraction):
     ordered = sorted(values)
-    index = min(int(round(fraction * (len(ordered) - 1))), len(ordered) - 1)
+    index = min(round(fraction * (len(ordered) - 1)), len(ordered) - 1)
     return ordered[index]
 
 
@@ -32,8 +32,11 @@ def wait_for_login(server, dbname, login, password, timeout=60):
     while time.monotonic() < deadline:
         response = requests.post(
             f"{server}/web/session/authenticate",
-            json={"jsonrpc": "2.0", "method": "call",
-                  "params": {"db": dbname, "login": login, "password": password}},
+            json={
+                "jsonrpc": "2.0",
+                "method": "call",
+                "params": {"db": dbname, "login": login, "password": password},
+            },
             timeout=30,
         ).json()
         if response.get("result", {}).get("uid"):
@@ -63,10 +66,22 @@ def provision(env, code):
 def fresh_install(config_file, dbname, modules):
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, str(Path(click_odoo.odoo.__file__).parent.parent / "odoo-bin"),
-         "-c", config_file, "-d", dbname, "-i", ",".join(modules), "--stop-after-init",
-         "--without-demo=all", "--workers=0", "--max-cron-threads=0", "--log-level=warn",
-         "--no-http"],
+        [
+            sys.executable,
+            str(Path(click_odoo.odoo.__file__).parent.parent / "odoo-bin"),
+            "-c",
+            config_file,
+            "-d",
+            dbname,
+            "-i",
+            ",".join(modules),
+            "--stop-after-init",
+            "--without-demo=all",
+            "--workers=0",
+            "--max-cron-threads=0",
+            "--log-level=warn",
+            "--no-http",
+        ],
         check=True,
     )
     return time.monotonic() - started
@@ -91,7 +106,7 @@ def main(env, tenants, fresh, server, fresh_db_prefix):
     for index in range(1, tenants + 1):
         code = f"bench-{index:03d}"
         started = time.monotonic()
-        tenant, job, password = provision(env, code)
+        tenant, _job, password = provision(env, code)
         active = time.monotonic() - started
         wait_for_login(server, tenant.database_name, tenant.admin_email, password)
         request_to_active.append(active)
@@ -105,8 +120,10 @@ def main(env, tenants, fresh, server, fresh_db_prefix):
         click.echo(f"  fresh install #{index}: {seconds:.2f}s")
 
     def line(label, values):
-        return (f"{label:<34} p50 {statistics.median(values):7.3f}s   "
-                f"p95 {percentile(values, 0.95):7.3f}s   n={len(values)}")
+        return (
+            f"{label:<34} p50 {statistics.median(values):7.3f}s   "
+            f"p95 {percentile(values, 0.95):7.3f}s   n={len(values)}"
+        )
 
     ratio = statistics.median(fresh_times) / statistics.median(request_to_login)
     click.echo("")
