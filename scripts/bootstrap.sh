@@ -152,6 +152,15 @@ ensure_chromium() {
     apt_install chromium chromium-driver fonts-dejavu-core
 }
 
+# The tests validate docker-compose.yml with Debian's docker-compose (no
+# Docker engine needed for `config`).
+ensure_compose_validator() {
+    command -v docker-compose >/dev/null && return
+    can_apt || die "docker-compose is needed to validate docker-compose.yml; install it"
+    say "installing docker-compose to validate docker-compose.yml"
+    apt_install docker-compose
+}
+
 main() {
     ensure_local_secrets
     load_local_env
@@ -160,7 +169,10 @@ main() {
     ensure_postgres
     ensure_role
     "$PY" "$REPO_ROOT/scripts/render_odoo_conf.py"
-    if [[ $WITH_TEST_TOOLS -eq 1 ]]; then ensure_chromium; fi
+    if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
+        ensure_chromium
+        ensure_compose_validator
+    fi
     say "bootstrap complete"
 }
 

@@ -3,6 +3,7 @@ PostgreSQL, real tenant databases served by a real Odoo, logins over
 JSON-RPC."""
 
 import os
+import subprocess
 import time
 from contextlib import closing
 from pathlib import Path
@@ -302,3 +303,22 @@ def test_form_button_runs_through_the_platform_cron(admin_rpc, platform_db):
     )
     admin_rpc.call("ipai.tenant", "action_provision", [tenant_id])
     wait_for_state(platform_db, "via-button", "active")
+
+
+def test_archive_backs_up_then_drops(cli, platform_db):
+    provision(cli, "retired")
+    _state, database, _role = tenant_row(platform_db, "retired")
+    result = cli("archive", "--code", "retired")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (backup_path,) = query(
+        platform_db,
+        """SELECT j.backup_path FROM ipai_tenant_job j JOIN ipai_tenant t ON t.id = j.tenant_id
+            WHERE t.code = 'retired' AND j.job_type = 'archive'""",
+    )[0]
+    assert Path(backup_path).stat().st_size > 100_000
+    listing = subprocess.run(
+        ["pg_restore", "--list", backup_path], capture_output=True, text=True, check=True
+    ).stdout
+    assert "TABLE DATA public res_users" in listing
+    assert not database_exists(database)
+    assert tenant_row(platform_db, "retired")[0] == "archived"

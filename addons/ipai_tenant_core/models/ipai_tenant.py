@@ -420,7 +420,7 @@ class IpaiTenant(models.Model):
         return True
 
     def action_backup(self):
-        self._ensure_action_allowed("suspend", self.env._("Backing up"))
+        self._ensure_action_allowed("backup", self.env._("Backing up"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "backup")
         return True

@@ -37,6 +37,7 @@ ACTION_SOURCES = {
     "reactivate": {SUSPENDED},
     "archive": {ACTIVE, SUSPENDED, FAILED, DRAFT},
     "drop": {ACTIVE, SUSPENDED, FAILED},
+    "backup": {ACTIVE, SUSPENDED},
     "clone": {ACTIVE},
     "change_plan": {DRAFT, ACTIVE, SUSPENDED},
     "upgrade_to_provider": {DRAFT, PROVISIONING, ACTIVE, SUSPENDED},

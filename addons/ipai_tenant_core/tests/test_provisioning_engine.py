@@ -1,0 +1,70 @@
+"""The engine's plain-Python parts: failure classes, backoff, plans, names."""
+
+import psycopg2
+from odoo.tests import BaseCase
+from psycopg2 import errorcodes
+
+from ..models import ipai_tenant_naming as naming
+from ..provisioning import operations, runner
+from ..provisioning.errors import PermanentError, RetryableError, is_transient
+
+
+class FakePgError(psycopg2.OperationalError):
+    def __init__(self, pgcode):
+        super().__init__("simulated")
+        self._pgcode = pgcode
+
+    @property
+    def pgcode(self):
+        return self._pgcode
+
+
+class TestProvisioningEngine(BaseCase):
+    def test_transient_failures_are_told_apart_from_permanent_ones(self):
+        for code in (
+            errorcodes.SERIALIZATION_FAILURE,
+            errorcodes.LOCK_NOT_AVAILABLE,
+            errorcodes.QUERY_CANCELED,
+            errorcodes.OBJECT_IN_USE,
+        ):
+            self.assertTrue(is_transient(FakePgError(code)), code)
+        self.assertTrue(is_transient(FakePgError(None)), "lost connection")
+        self.assertTrue(is_transient(RetryableError("later")))
+        self.assertFalse(is_transient(PermanentError("never")))
+        self.assertFalse(is_transient(FakePgError(errorcodes.UNDEFINED_TABLE)))
+        self.assertFalse(is_transient(ValueError("bug")))
+
+    def test_backoff_is_exponential_and_capped(self):
+        delays = [runner.backoff_seconds(attempt) for attempt in range(1, 12)]
+        self.assertEqual(delays[:4], [5, 10, 20, 40])
+        self.assertEqual(max(delays), runner.MAX_BACKOFF_SECONDS)
+        self.assertEqual(delays, sorted(delays))
+
+    def test_every_job_type_has_a_plan_of_known_steps(self):
+        for job_type, _label in (
+            ("create", None),
+            ("clone", None),
+            ("suspend", None),
+            ("reactivate", None),
+            ("archive", None),
+            ("drop", None),
+            ("change_plan", None),
+            ("upgrade", None),
+            ("backup", None),
+        ):
+            steps = operations.steps_for(job_type)
+            names = [name for name, _label, _function in steps]
+            self.assertEqual(len(names), len(set(names)), job_type)
+            for name in names:
+                self.assertTrue(callable(operations.step_function(job_type, {}, name)))
+        self.assertNotIn(
+            "ensure_template",
+            [name for name, *_rest in operations.steps_for("clone", {"with_data": True})],
+        )
+
+    def test_names_never_exceed_postgres_limits(self):
+        code = "a" + "b" * 29
+        self.assertLessEqual(len(naming.database_name(code).encode()), 63)
+        self.assertLessEqual(len(naming.role_name(code).encode()), 63)
+        with self.assertRaises(ValueError):
+            naming.database_name(code, prefix="x" * 40)
