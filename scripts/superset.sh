@@ -8,6 +8,10 @@
 #   scripts/superset.sh stop      stop the server this script started
 #   scripts/superset.sh status    exit 0 and say so when it answers /health
 #   scripts/superset.sh env       print the non-secret settings (for scripts and tests)
+#   scripts/superset.sh workspace --code acme [--table sales ...] [--allowed-domain URL] [--remove]
+#                                 start it if needed, then provision a tenant's workspace
+#                                 against the platform database (scripts/superset_workspace.py)
+#   scripts/superset.sh bench     start it if needed, then scripts/bench_guest_token.py
 #
 # Configuration is deploy/superset/superset_config.py, the same env-driven file
 # docker-compose.yml mounts; this script only provides its environment. Every
@@ -186,6 +190,21 @@ cmd_env() {
     echo "SUPERSET_GUEST_TOKEN_AUDIENCE=$SUPERSET_GUEST_TOKEN_AUDIENCE"
 }
 
+# The control plane's view of this Superset: its address and administrator.
+cmd_workspace() {
+    cmd_start >&2
+    ensure_platform_db >&2
+    cd "$REPO_ROOT"
+    exec "$PY" "$REPO_ROOT/scripts/superset_workspace.py" \
+        -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB" "$@"
+}
+
+cmd_bench() {
+    cmd_start
+    cd "$REPO_ROOT"
+    exec "$PY" "$REPO_ROOT/scripts/bench_guest_token.py" "$@"
+}
+
 case "${1:-}" in
     install) cmd_install ;;
     init) cmd_init ;;
@@ -194,5 +213,7 @@ case "${1:-}" in
     restart) superset_env; cmd_stop; cmd_start ;;
     status) cmd_status ;;
     env) cmd_env ;;
-    *) die "usage: scripts/superset.sh install|init|start|stop|restart|status|env" ;;
+    workspace) shift; cmd_workspace "$@" ;;
+    bench) shift; cmd_bench "$@" ;;
+    *) die "usage: scripts/superset.sh install|init|start|stop|restart|status|env|workspace|bench" ;;
 esac

@@ -87,6 +87,20 @@ def _env_file_from_command(command):
     return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
 
 
+def _remove_workspaces_of_dead_runs(superset):
+    """Runs killed before their teardown leave workspaces named bi<pid>-...;
+    their process is gone, so those are fair game."""
+    from odoo.addons.ipai_tenant_core.provisioning.superset_workspace import remove_workspace
+
+    api = superset.admin_api()
+    prefix = "ipai_svc_bi"
+    for row in api.find("security/users", [("username", "sw", prefix)], ("id", "username")):
+        code = row["username"][len("ipai_svc_") :]
+        pid = code[2:].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            remove_workspace(api, code)
+
+
 @pytest.fixture(scope="session")
 def superset():
     """Superset on loopback: started for this session unless already running,
@@ -96,7 +110,9 @@ def superset():
     )
     if not already_running:
         subprocess.run([str(SUPERSET_SH), "start"], check=True, timeout=900)
-    yield Superset()
+    instance = Superset()
+    _remove_workspaces_of_dead_runs(instance)
+    yield instance
     if not already_running:
         subprocess.run([str(SUPERSET_SH), "stop"], check=False, timeout=120)
 

@@ -14,6 +14,11 @@ UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 CLIENT_ACTION_TAG = "ipai_bi_superset_embed.dashboard"
 
 
+# The service password, decrypted once per worker and stored token: Fernet
+# costs more than the rest of a cold request's Odoo work.
+_decrypted_passwords = {}
+
+
 class BiNotConfiguredError(client.SupersetError):
     http_status = 503
 
@@ -131,12 +136,17 @@ class IpaiBiDashboard(models.Model):
     # ------------------------------------------------------ guest tokens
 
     @api.model
-    @tools.ormcache("self.env.uid", "dashboard_id")
+    @tools.ormcache("self.env.uid", "self.env.su")
+    def _visible_dashboards(self):
+        """{id: embedded uuid} of the dashboards the current user may see (its
+        access rights and record rules), in one query per user, remembered
+        until a dashboard, a group membership or a rule changes: each of those
+        clears Odoo's caches in every worker."""
+        return {row["id"]: row["embedded_uuid"] for row in self.search_read([], ["embedded_uuid"])}
+
+    @api.model
     def _visible_dashboard(self, dashboard_id):
-        """Whether the current user may see the dashboard: its access rights
-        and record rules, remembered until a dashboard, a group membership or
-        a rule changes (each of those clears Odoo's caches in every worker)."""
-        return bool(self.search_count([("id", "=", dashboard_id)], limit=1))
+        return dashboard_id in self._visible_dashboards()
 
     @api.model
     def _settings(self):
@@ -167,10 +177,14 @@ class IpaiBiDashboard(models.Model):
             raise BiNotConfiguredError(
                 self.env._("BI dashboards are not configured yet (Settings > BI dashboards).")
             )
-        try:
-            password = crypto.decrypt(settings["password"])
-        except crypto.MissingKeyError as exc:
-            raise BiNotConfiguredError(str(exc)) from exc
+        password = _decrypted_passwords.get(settings["password"])
+        if password is None:
+            try:
+                password = crypto.decrypt(settings["password"])
+            except crypto.MissingKeyError as exc:
+                raise BiNotConfiguredError(str(exc)) from exc
+            _decrypted_passwords.clear()
+            _decrypted_passwords[settings["password"]] = password
         return client.SupersetClient(settings["superset_url"], settings["username"], password)
 
     def _issue_guest_token(self):
@@ -189,7 +203,7 @@ class IpaiBiDashboard(models.Model):
             return cached
         clause = rls_clause(settings["code"])
         superset = self._superset_client(settings)
-        uuid = self.sudo().embedded_uuid
+        uuid = self._visible_dashboards().get(self.id) or self.sudo().embedded_uuid
         if not superset.in_workspace(uuid, settings["workspace"]):
             raise AccessError(
                 self.env._(
