@@ -11,8 +11,8 @@ embedded dashboards, and a prefork Odoo serving it. Then measures, over HTTP:
           token not cached; the Odoo session, Superset's access token and the
           workspace catalogue are, as in steady state)
   superset  POST /api/v1/security/guest_token/ straight to Superset, as the
-          tenant's service account, same payload; interleaved with the cold
-          requests so both see the same machine load
+          tenant's service account, same payload and dashboards; interleaved
+          with the cold requests so both see the same machine load
 
 Prints p50/p95 (ms) and checks the targets: warm p50 < 5 ms, cold p50 at most
 1.3x Superset's own p50. Exit code 1 when a target is missed.
@@ -307,7 +307,7 @@ class Bench:
             "create",
             [{"name": f"Bench {n}", "embedded_uuid": uuid} for n, uuid in enumerate(uuids)],
         )
-        self.dashboard_id, self.cold_ids = ids[0], ids[1:]
+        self.dashboard_id, self.cold_ids, self.cold_uuids = ids[0], ids[1:], uuids[1:]
 
     # -------------------------------------------------------------- measure
 
@@ -334,13 +334,13 @@ class Bench:
         ).json()["access_token"]
         direct = requests.Session()
         direct.headers["Authorization"] = f"Bearer {bearer}"
-        body = {
-            "user": {"username": "bench", "first_name": "bench", "last_name": ""},
-            "resources": [{"type": "dashboard", "id": self.workspace.embedded_uuid}],
-            "rls": [{"clause": workspace.rls_clause(self.code)}],
-        }
 
-        def superset_call():
+        def superset_call(uuid=self.workspace.embedded_uuid):
+            body = {
+                "user": {"username": "bench", "first_name": "bench", "last_name": ""},
+                "resources": [{"type": "dashboard", "id": uuid}],
+                "rls": [{"clause": workspace.rls_clause(self.code)}],
+            }
             started = time.perf_counter()
             response = direct.post(
                 f"{self.superset_url}/api/v1/security/guest_token/", json=body, timeout=30
@@ -354,9 +354,9 @@ class Bench:
         # Interleaved, one cold Odoo request then one direct Superset request,
         # so that both see the same machine (load, idle gaps) at the same time.
         cold, superset = [], []
-        for dashboard_id in self.cold_ids:
+        for dashboard_id, uuid in zip(self.cold_ids, self.cold_uuids, strict=True):
             cold.append(timed_get(self.admin, self.route(dashboard_id)))
-            superset.append(superset_call())
+            superset.append(superset_call(uuid))
         superset += [superset_call() for _ in range(max(self.args.superset - len(superset), 0))]
         return {
             "warm": percentiles(warm),

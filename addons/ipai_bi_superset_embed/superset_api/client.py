@@ -19,6 +19,7 @@ timeout.
 
 import base64
 import hashlib
+import http.cookiejar
 import json
 import threading
 import time
@@ -113,6 +114,9 @@ def _session():
     session = getattr(_local, "session", None)
     if session is None:
         session = requests.Session()
+        # Bearer tokens only: a Superset session cookie sent back would make
+        # Superset load and re-sign a browser session on every call.
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         # Refused connections only: the request never reached Superset, so a
         # retry cannot do anything twice. No read or status retries here: a
         # guest-token POST is not idempotent and the caller has a deadline.
