@@ -158,12 +158,13 @@ def run_cli(platform_db, *args, env=None, timeout=600):
 class OdooServer:
     """A real Odoo server process (prefork, like production) on a free port."""
 
-    def __init__(self, dbname, log_path, db_filter=None, platform_db=None):
+    def __init__(self, dbname, log_path, db_filter=None, platform_db=None, workers=2):
         self.dbname = dbname
         self.db_filter = db_filter or f"^{dbname}$"
         # With a platform database, the server routes requests by host name
         # (ipai_tenant_core/server/routing.py), as in production.
         self.platform_db = platform_db
+        self.workers = workers  # 0: threaded mode
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -201,7 +202,7 @@ class OdooServer:
                 f"--db-filter={self.db_filter}",
                 f"--http-port={self.port}",
                 f"--gevent-port={free_port()}",
-                "--workers=2",
+                f"--workers={self.workers}",
                 "--max-cron-threads=1",
             ],
             stdout=log,

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from .conftest import TENANT_DB_PREFIX
-from .support import JsonRpc, RpcError, pg_connect, query
+from .support import LOCAL_DIR, JsonRpc, OdooServer, RpcError, pg_connect, query
 from .test_provisioning import admin_password, login, provision, wait_for_state
 
 
@@ -125,9 +125,38 @@ def test_dropped_tenant_is_no_longer_routed(cli, platform_server, platform_db):
     assert get(platform_server, "route-gone.localhost").status_code == 404
 
 
-def test_cron_runs_in_tenant_databases_nobody_visited(cli, platform_server, platform_db):
-    provision(cli, "route-quiet")
-    database = TENANT_DB_PREFIX + "route-quiet"
+@pytest.fixture(scope="module")
+def threaded_server(platform_db):
+    """The same platform served in threaded mode, where Odoo itself only runs
+    the crons of databases whose registry a request happened to load."""
+    server = OdooServer(
+        None,
+        LOCAL_DIR / "logs" / f"{platform_db}-threaded.log",
+        platform_db=platform_db,
+        workers=0,
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("mode", ["prefork", "threaded"])
+def test_cron_runs_in_tenant_databases_nobody_visited(
+    mode, cli, platform_server, platform_db, request
+):
+    code = f"route-quiet-{mode}"
+    database = TENANT_DB_PREFIX + code
+    if mode == "threaded":
+        threaded = request.getfixturevalue("threaded_server")
+        provision(cli, code)
+        # Nobody sends this database a request: the keeper must load its
+        # registry, which is what makes Odoo's threaded cron loop visit it.
+        deadline = time.monotonic() + 60
+        evidence = f"registry keeper: loaded {database} so that its crons run"
+        while evidence not in threaded.log_path.read_text():
+            assert time.monotonic() < deadline, "threaded mode never loaded the tenant"
+            time.sleep(1)
+    else:
+        provision(cli, code)
     (cron_id,) = query(
         database,
         """SELECT res_id FROM ir_model_data

@@ -34,6 +34,7 @@ from odoo.tools import config
 _logger = logging.getLogger(__name__)
 
 VERSION_CHECK_SECONDS = 1.0
+KEEPER_SECONDS = 10
 DEFAULT_PLATFORM_HOSTS = "localhost,127.0.0.1"
 NEVER_SERVED_PREFIXES = ("/web/database",)
 
@@ -175,9 +176,10 @@ def _keep_registries_loaded():
             if dbname not in Registry.registries:
                 try:
                     Registry(dbname)
+                    _logger.info("registry keeper: loaded %s so that its crons run", dbname)
                 except Exception:
                     _logger.warning("cannot load the registry of %s", dbname, exc_info=True)
-        time.sleep(30)
+        time.sleep(KEEPER_SECONDS)
 
 
 def _cron_spawn_with_keeper(original):
