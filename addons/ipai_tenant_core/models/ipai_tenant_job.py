@@ -138,7 +138,7 @@ class IpaiTenantJob(models.Model):
         job_ids = runner.pending_job_ids(self.env.cr, limit)
         # Release the row locks: each runner takes its own job, guarded by an
         # advisory lock that outlives its per-step commits.
-        self.env.cr.commit()
+        self.env.cr.commit()  # pylint: disable=invalid-commit
         for done, job_id in enumerate(job_ids, start=1):
             runner.JobRunner(self.env.registry, job_id).run()
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(job_ids) - done)
