@@ -12,6 +12,7 @@ cat <<MSG
   ipai platform: http://$IPAI_HTTP_HOST:$IPAI_HTTP_PORT/odoo/tenants
   login:         admin
   password:      $IPAI_ADMIN_PASSWORD   (from .local/env)
+  tenants:       http://<code>.localhost:$IPAI_HTTP_PORT  (make provision-tenant CODE=<code>)
 
 MSG
 exec "$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB"
