@@ -104,6 +104,7 @@ cmd_init() {
     if [[ -z "$(psql_ipai -d postgres -c "select 1 from pg_database where datname = '$SUPERSET_META_DB'")" ]]; then
         say "creating the Superset metadata database $SUPERSET_META_DB"
         psql_ipai -d postgres -c "create database \"$SUPERSET_META_DB\" owner \"$IPAI_DB_USER\""
+        rm -f "$LOCAL_DIR/stamps/superset-init"  # a new database needs every migration
     fi
     # Migrations and roles only change with Superset's version; the admin's
     # password follows the environment on every init.
