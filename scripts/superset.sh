@@ -195,14 +195,14 @@ cmd_env() {
 cmd_workspace() {
     cmd_start >&2
     ensure_platform_db >&2
-    cd "$REPO_ROOT"
+    cd "$REPO_ROOT" || exit
     exec "$PY" "$REPO_ROOT/scripts/superset_workspace.py" \
         -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB" "$@"
 }
 
 cmd_bench() {
     cmd_start
-    cd "$REPO_ROOT"
+    cd "$REPO_ROOT" || exit
     exec "$PY" "$REPO_ROOT/scripts/bench_guest_token.py" "$@"
 }
 
