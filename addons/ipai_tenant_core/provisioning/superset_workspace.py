@@ -560,3 +560,23 @@ def provision_step(ctx):
         ctx.log("no Superset configured (SUPERSET_URL); workspace skipped")
         return
     provision_tenant(ctx.env, ctx.tenant, ctx.server, log=ctx.log)
+    if "superset_workspace" in ctx.tenant._fields:
+        ctx.tenant.superset_workspace = workspace_name(ctx.tenant.code)
+
+
+def removal_step(ctx):
+    """Removal step (operations._REMOVAL): delete the tenant's workspace from
+    Superset. Idempotent; skipped where no Superset is configured."""
+    import os
+
+    url = os.environ.get("SUPERSET_URL", "").rstrip("/")
+    if not (url and os.environ.get("SUPERSET_ADMIN_PASSWORD")):
+        ctx.log("no Superset configured (SUPERSET_URL); nothing to remove there")
+        return
+    api = SupersetApi(
+        url,
+        os.environ.get("SUPERSET_ADMIN_USERNAME", "admin"),
+        os.environ["SUPERSET_ADMIN_PASSWORD"],
+    )
+    remove_workspace(api, ctx.tenant.code)
+    ctx.log(f"removed the Superset workspace {workspace_name(ctx.tenant.code)}")
