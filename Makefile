@@ -4,7 +4,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 .PHONY: help bootstrap run test lint compose-config bench-provision \
-	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant
+	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
+	superset superset-stop superset-workspace bench-guest-token
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -52,3 +53,15 @@ drop-tenant: ## CODE=acme: remove a tenant's database, role and files
 
 archive-tenant: ## CODE=acme: back up, then drop a tenant
 	$(TENANT) archive --code "$(CODE)"
+
+superset: ## Install (once), initialise and start Apache Superset 6.1 on http://127.0.0.1:8088
+	@scripts/superset.sh start
+
+superset-stop: ## Stop the local Superset
+	@scripts/superset.sh stop
+
+superset-workspace: ## CODE=acme [TABLES="sales orders"] [DOMAINS="http://x:8069"]: a tenant's Superset workspace (idempotent)
+	@scripts/superset.sh workspace --code "$(CODE)" $(foreach t,$(TABLES),--table "$(t)") $(foreach d,$(DOMAINS),--allowed-domain "$(d)")
+
+bench-guest-token: ## Benchmark: guest-token route warm/cold vs Superset's own endpoint
+	@scripts/superset.sh bench

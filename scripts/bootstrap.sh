@@ -172,6 +172,7 @@ main() {
     if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
         ensure_chromium
         ensure_compose_validator
+        "$REPO_ROOT/scripts/superset.sh" install
     fi
     say "bootstrap complete"
 }

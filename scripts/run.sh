@@ -15,4 +15,14 @@ cat <<MSG
   tenants:       http://<code>.localhost:$IPAI_HTTP_PORT  (make provision-tenant CODE=<code>)
 
 MSG
+# With a local Superset running (make superset), provisioning jobs also
+# create each tenant's BI workspace.
+if "$REPO_ROOT/scripts/superset.sh" status >/dev/null 2>&1; then
+    set -a
+    # shellcheck source=/dev/null
+    source "$LOCAL_DIR/superset/env"
+    set +a
+    export SUPERSET_URL="${SUPERSET_URL:-http://127.0.0.1:8088}"
+    say "Superset answers at $SUPERSET_URL: tenants get BI workspaces"
+fi
 exec "$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB"

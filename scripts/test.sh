@@ -13,7 +13,7 @@ UNIT_DB="${RUN_ID}_unit"
 export IPAI_TEST_TEMPLATE_DB="${RUN_ID}_tpl"
 export IPAI_TEST_RUN_ID="$RUN_ID"
 FILESTORE="$REPO_ROOT/.local/data/filestore"
-TEST_MODULES="ipai_tenant_core,ipai_tenant_client"
+TEST_MODULES="ipai_tenant_core,ipai_tenant_client,ipai_bi_superset_embed"
 
 psql_ipai() { psql -qAtX -v ON_ERROR_STOP=1 -U "$IPAI_DB_USER" -d postgres "$@"; }
 drop_run_databases() {  # $1: a run id; drops its databases, filestores and roles
@@ -35,7 +35,11 @@ drop_stale_runs() {
         kill -0 "$pid" 2>/dev/null || drop_run_databases "ipai_test_$pid"
     done
 }
-cleanup() { drop_run_databases "$RUN_ID"; }
+superset_was_running=0
+cleanup() {
+    drop_run_databases "$RUN_ID"
+    [[ $superset_was_running -eq 1 ]] || "$REPO_ROOT/scripts/superset.sh" stop >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -45,6 +49,11 @@ say "installing $TEST_MODULES into the throwaway database $UNIT_DB"
     --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
 psql_ipai -c "create database \"$IPAI_TEST_TEMPLATE_DB\" template \"$UNIT_DB\""
 [[ -d "$FILESTORE/$UNIT_DB" ]] && cp -a "$FILESTORE/$UNIT_DB" "$FILESTORE/$IPAI_TEST_TEMPLATE_DB"
+
+# The BI tests need a real Superset: started here (installed once), stopped
+# at the end unless it was already running.
+"$REPO_ROOT/scripts/superset.sh" status >/dev/null 2>&1 && superset_was_running=1
+"$REPO_ROOT/scripts/superset.sh" start
 
 say "running the tests"
 cd "$REPO_ROOT"

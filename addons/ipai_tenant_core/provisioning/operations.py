@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from odoo.tools import config
 
-from . import crypto, filestore, pg, templates, tenant_db
+from . import crypto, filestore, pg, superset_workspace, templates, tenant_db
 from .errors import PermanentError, RetryableError
 
-TENANT_SIDE_MODULES = ("ipai_tenant_client",)
+TENANT_SIDE_MODULES = ("ipai_tenant_client", "ipai_bi_superset_embed")
 
 
 @dataclass
@@ -274,10 +274,16 @@ _PROVISION_TAIL = [
     ("set_admin", "Set the administrator", set_admin),
     ("create_role", "Create the database role", create_role),
     ("create_schema", "Create the analytics schema", create_schema),
+    ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
     ("activate", "Activate the tenant", final_state("active")),
 ]
 
 _REMOVAL = [
+    (
+        "remove_superset_workspace",
+        "Remove the Superset workspace",
+        superset_workspace.removal_step,
+    ),
     ("drop_database", "Drop the database", drop_database),
     ("drop_role", "Drop the database role", drop_role),
     ("remove_filestore", "Remove the filestore", remove_filestore),
