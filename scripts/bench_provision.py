@@ -7,17 +7,11 @@ and a tenant-serving Odoo); prints per-tenant p50/p95 and the ratio.
 """
 
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import click
 import click_odoo
 import requests
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT / "addons"))
 
 
 def percentile(values, fraction):
@@ -63,27 +57,12 @@ def provision(env, code):
     return tenant, job, password
 
 
-def fresh_install(config_file, dbname, modules):
+def fresh_install(dbname, modules):
+    """The same separate `odoo-bin -i` the platform builds templates with."""
+    from odoo.addons.ipai_tenant_core.provisioning import templates
+
     started = time.monotonic()
-    subprocess.run(
-        [
-            sys.executable,
-            str(Path(click_odoo.odoo.__file__).parent.parent / "odoo-bin"),
-            "-c",
-            config_file,
-            "-d",
-            dbname,
-            "-i",
-            ",".join(modules),
-            "--stop-after-init",
-            "--without-demo=all",
-            "--workers=0",
-            "--max-cron-threads=0",
-            "--log-level=warn",
-            "--no-http",
-        ],
-        check=True,
-    )
+    templates.odoo_modules(dbname, modules)
     return time.monotonic() - started
 
 
@@ -95,7 +74,6 @@ def fresh_install(config_file, dbname, modules):
 @click.option("--fresh-db-prefix", required=True)
 def main(env, tenants, fresh, server, fresh_db_prefix):
     from odoo.addons.ipai_tenant_core.provisioning import operations
-    from odoo.tools import config
 
     click.echo("warming up: first tenant builds the template (not timed)")
     warm_tenant, _job, _password = provision(env, "bench-warmup")
@@ -115,7 +93,7 @@ def main(env, tenants, fresh, server, fresh_db_prefix):
 
     fresh_times = []
     for index in range(1, fresh + 1):
-        seconds = fresh_install(config.rcfile, f"{fresh_db_prefix}{index}", modules)
+        seconds = fresh_install(f"{fresh_db_prefix}{index}", modules)
         fresh_times.append(seconds)
         click.echo(f"  fresh install #{index}: {seconds:.2f}s")
 

@@ -101,9 +101,22 @@ superset_cli() { "$SUPERSET_VENV/bin/superset" "$@"; }
 cmd_init() {
     cmd_install
     superset_env
-    if [[ -z "$(psql_ipai -d postgres -c "select 1 from pg_database where datname = '$SUPERSET_META_DB'")" ]]; then
+    # The metadata database holds values encrypted with SUPERSET_SECRET_KEY; it
+    # is marked with the key's fingerprint, and one made under another key
+    # (another checkout, a fresh CI clone) is unreadable: it is recreated.
+    local fingerprint mark
+    fingerprint="ipai-superset-key:$(printf '%s' "$SUPERSET_SECRET_KEY" | sha256sum | cut -c1-16)"
+    mark="$(psql_ipai -d postgres -c "select coalesce(shobj_description(oid, 'pg_database'), '-')
+                                        from pg_database where datname = '$SUPERSET_META_DB'")"
+    if [[ -n "$mark" && "$mark" != "$fingerprint" ]]; then
+        say "the metadata database $SUPERSET_META_DB was made with another secret key; recreating it"
+        psql_ipai -d postgres -c "drop database \"$SUPERSET_META_DB\" with (force)"
+        mark=""
+    fi
+    if [[ -z "$mark" ]]; then
         say "creating the Superset metadata database $SUPERSET_META_DB"
         psql_ipai -d postgres -c "create database \"$SUPERSET_META_DB\" owner \"$IPAI_DB_USER\""
+        psql_ipai -d postgres -c "comment on database \"$SUPERSET_META_DB\" is '$fingerprint'"
         rm -f "$LOCAL_DIR/stamps/superset-init"  # a new database needs every migration
     fi
     # Migrations and roles only change with Superset's version; the admin's

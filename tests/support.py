@@ -158,13 +158,16 @@ def run_cli(platform_db, *args, env=None, timeout=600):
 class OdooServer:
     """A real Odoo server process (prefork, like production) on a free port."""
 
-    def __init__(self, dbname, log_path, db_filter=None, platform_db=None, workers=2):
+    def __init__(
+        self, dbname, log_path, db_filter=None, platform_db=None, workers=2, cron_threads=1
+    ):
         self.dbname = dbname
         self.db_filter = db_filter or f"^{dbname}$"
         # With a platform database, the server routes requests by host name
         # (ipai_tenant_core/server/routing.py), as in production.
         self.platform_db = platform_db
         self.workers = workers  # 0: threaded mode
+        self.cron_threads = cron_threads
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -203,7 +206,7 @@ class OdooServer:
                 f"--http-port={self.port}",
                 f"--gevent-port={free_port()}",
                 f"--workers={self.workers}",
-                "--max-cron-threads=1",
+                f"--max-cron-threads={self.cron_threads}",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

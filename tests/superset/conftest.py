@@ -5,11 +5,9 @@ serving the tenant databases. Everything is named after the test run and
 removed at the end (the tenant databases and roles by the platform fixtures,
 the Superset objects here)."""
 
-import configparser
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -24,7 +22,6 @@ from ..support import (
     REPO_ROOT,
     JsonRpc,
     OdooServer,
-    free_port,
     odoo_bin,
     pg_connect,
     query,
@@ -179,59 +176,6 @@ def run_workspace_cli(platform_db, *args, env=None):
     )
 
 
-class TenantServer(OdooServer):
-    """A real Odoo (prefork) serving this run's tenant databases."""
-
-    def __init__(self, log_path):
-        super().__init__(None, log_path)
-
-    def _config_without_routing(self):
-        """.local/odoo.conf minus ``ipai_platform_db``: this server picks the
-        database by --db-filter (and ?db=), not by host name, so the tests can
-        reach every tenant on 127.0.0.1."""
-        parser = configparser.RawConfigParser()
-        parser.read(ODOO_CONF)
-        parser["options"].pop("ipai_platform_db", None)
-        path = self.log_path.with_suffix(".conf")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            parser.write(handle)
-        return path
-
-    def start(self, timeout=90):
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        config_file = self._config_without_routing()
-        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                str(odoo_bin()),
-                "-c",
-                str(config_file),
-                f"--db-filter=^{TENANT_DB_PREFIX}bi.*$",
-                f"--http-port={self.port}",
-                f"--gevent-port={free_port()}",
-                "--workers=2",
-                "--max-cron-threads=0",
-                "--log-level=warn",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Odoo exited early, see {self.log_path}")
-            try:
-                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"Odoo did not answer within {timeout}s, see {self.log_path}")
-
-
 class BiTenant:
     def __init__(self, key, code, credentials_dir):
         self.key = key
@@ -277,7 +221,14 @@ def bi_tenants(platform_db, superset, bi_credentials):
 
 @pytest.fixture(scope="session")
 def bi_server(bi_tenants):
-    server = TenantServer(LOCAL_DIR / "logs" / f"{RUN_ID}_bi_tenants.log").start()
+    # Without host routing: the database comes from --db-filter (and ?db=),
+    # so the tests reach every BI tenant on 127.0.0.1; no cron needed.
+    server = OdooServer(
+        None,
+        LOCAL_DIR / "logs" / f"{RUN_ID}_bi_tenants.log",
+        db_filter=f"^{TENANT_DB_PREFIX}bi.*$",
+        cron_threads=0,
+    ).start()
     yield server
     server.stop()
 
