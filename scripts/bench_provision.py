@@ -20,12 +20,14 @@ def percentile(values, fraction):
     return ordered[index]
 
 
-def wait_for_login(server, dbname, login, password, timeout=60):
-    """First successful JSON-RPC login: the tenant is usable from here on."""
+def wait_for_login(server, host, dbname, login, password, timeout=60):
+    """First successful JSON-RPC login at the tenant's host name: the tenant
+    is usable from here on."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         response = requests.post(
             f"{server}/web/session/authenticate",
+            headers={"Host": host},
             json={
                 "jsonrpc": "2.0",
                 "method": "call",
@@ -86,7 +88,9 @@ def main(env, tenants, fresh, server, fresh_db_prefix):
         started = time.monotonic()
         tenant, _job, password = provision(env, code)
         active = time.monotonic() - started
-        wait_for_login(server, tenant.database_name, tenant.admin_email, password)
+        wait_for_login(
+            server, tenant.primary_domain, tenant.database_name, tenant.admin_email, password
+        )
         request_to_active.append(active)
         request_to_login.append(time.monotonic() - started)
         click.echo(f"  {code}: active {active:.3f}s, login-ready {request_to_login[-1]:.3f}s")

@@ -13,6 +13,7 @@ FILESTORE="$REPO_ROOT/.local/data/filestore"
 psql_ipai() { psql -qAtX -v ON_ERROR_STOP=1 -U "$IPAI_DB_USER" -d "${2:-postgres}" -c "$1"; }
 cleanup() {
     [[ -n "${SERVER_PID:-}" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    rm -f "${BENCH_CONF:-}"
     for db in $(psql_ipai "select datname from pg_database where datname like '${RUN}\_%'"); do
         psql_ipai "drop database if exists \"$db\" with (force)" >/dev/null
         rm -rf "${FILESTORE:?}/$db"
@@ -34,7 +35,11 @@ psql_ipai "update ir_cron set active = false where cron_name like 'SaaS platform
 
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 GEVENT_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" --db-filter="^${RUN}_t_.*$" --http-port="$PORT" \
+# The tenants are served as in production: routed by host name, with this
+# run's platform database as the router's source.
+BENCH_CONF="$REPO_ROOT/.local/bench-$$.conf"
+sed "s/^ipai_platform_db = .*/ipai_platform_db = $PLATFORM/" "$IPAI_ODOO_CONF" >"$BENCH_CONF"
+"$PY" "$(odoo_bin)" -c "$BENCH_CONF" -d "$PLATFORM" --http-port="$PORT" \
     --gevent-port="$GEVENT_PORT" --workers=2 --max-cron-threads=0 --log-level=warn \
     >"$REPO_ROOT/.local/logs/bench-server.log" 2>&1 &
 SERVER_PID=$!
