@@ -17,17 +17,21 @@ export ODOO_SRC="${ODOO_SRC:-/opt/odoo/18.0}"
 die() { echo "error: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
 
-# Secrets generated once per machine live in .local/env; values already in the
+# Export the KEY=value lines of a generated env file; values already in the
 # environment win, so CI or an operator can inject their own.
+export_env_file() {
+    [[ -f "$1" ]] || return 0
+    local line key
+    while IFS= read -r line; do
+        [[ -z "$line" || "$line" == \#* ]] && continue
+        key="${line%%=*}"
+        [[ -n "${!key:-}" ]] || export "$line"
+    done <"$1"
+}
+
+# Secrets generated once per machine live in .local/env.
 load_local_env() {
-    if [[ -f "$LOCAL_ENV" ]]; then
-        local line key
-        while IFS= read -r line; do
-            [[ -z "$line" || "$line" == \#* ]] && continue
-            key="${line%%=*}"
-            [[ -n "${!key:-}" ]] || export "$line"
-        done <"$LOCAL_ENV"
-    fi
+    export_env_file "$LOCAL_ENV"
     export IPAI_DB_USER="${IPAI_DB_USER:-ipai}"
     export IPAI_PLATFORM_DB="${IPAI_PLATFORM_DB:-ipai_platform}"
     export IPAI_HTTP_HOST="${IPAI_HTTP_HOST:-127.0.0.1}"

@@ -18,10 +18,7 @@ MSG
 # With a local Superset running (make superset), provisioning jobs also
 # create each tenant's BI workspace.
 if "$REPO_ROOT/scripts/superset.sh" status >/dev/null 2>&1; then
-    set -a
-    # shellcheck source=/dev/null
-    source "$LOCAL_DIR/superset/env"
-    set +a
+    export_env_file "$LOCAL_DIR/superset/env"
     export SUPERSET_URL="${SUPERSET_URL:-http://127.0.0.1:8088}"
     say "Superset answers at $SUPERSET_URL: tenants get BI workspaces"
 fi

@@ -57,12 +57,7 @@ print(f"SUPERSET_ADMIN_PASSWORD={secrets.token_urlsafe(18)}")
 PY
         )
     fi
-    local line key
-    while IFS= read -r line; do
-        [[ -z "$line" || "$line" == \#* ]] && continue
-        key="${line%%=*}"
-        [[ -n "${!key:-}" ]] || export "$line"
-    done <"$SUPERSET_ENV_FILE"
+    export_env_file "$SUPERSET_ENV_FILE"
     # The password, if any, reaches libpq through PGPASSWORD (lib.sh), never the URI.
     export SUPERSET_DATABASE_URI="${SUPERSET_DATABASE_URI:-postgresql+psycopg2://$IPAI_DB_USER@$PGHOST:$PGPORT/$SUPERSET_META_DB}"
     export SUPERSET_GUEST_TOKEN_AUDIENCE="${SUPERSET_GUEST_TOKEN_AUDIENCE:-ipai}"

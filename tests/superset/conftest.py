@@ -22,7 +22,7 @@ from ..support import (
     REPO_ROOT,
     JsonRpc,
     OdooServer,
-    odoo_bin,
+    install_database,
     pg_connect,
     query,
     run_cli,
@@ -125,27 +125,8 @@ def _module_installed(dbname):
 
 
 def _install_module(dbname):
-    if _module_installed(dbname):
-        return
-    subprocess.run(
-        [
-            sys.executable,
-            str(odoo_bin()),
-            "-c",
-            str(ODOO_CONF),
-            "-d",
-            dbname,
-            "-i",
-            MODULE,
-            "--stop-after-init",
-            "--workers=0",
-            "--max-cron-threads=0",
-            "--log-level=warn",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    if not _module_installed(dbname):
+        install_database(dbname, MODULE)
 
 
 def _seed_sales(dbname, schema, own_code, other_code, rows):

@@ -582,13 +582,6 @@ class IpaiTenant(models.Model):
         if self.state != state:
             self.state = state
 
-    def _check_no_other_open_job(self, job):
-        others = self.job_ids.filtered(lambda j: j.state in ("queued", "running") and j != job)
-        if others:
-            raise UserError(
-                self.env._("Tenant %s already has an open job; wait for it.", self.code)
-            )
-
     def _store_secret(self, kind, plaintext, one_time=False):
         self.ensure_one()
         self.env["ipai.tenant.secret"].sudo()._put(self, kind, crypto.encrypt(plaintext), one_time)

@@ -83,19 +83,7 @@ class IpaiTenantJob(models.Model):
     def _enqueue(self, tenant, job_type, params=None):
         """Queue ``job_type`` for ``tenant``, refusing a second open job, and
         wake the runner."""
-        open_job = self.search(
-            [("tenant_id", "=", tenant.id), ("state", "in", OPEN_STATES)], limit=1
-        )
-        if open_job:
-            raise UserError(
-                self.env._(
-                    "Tenant %(tenant)s already has an open job (%(job)s, %(state)s); "
-                    "wait for it to finish.",
-                    tenant=tenant.code,
-                    job=open_job.name,
-                    state=dict(JOB_STATES)[open_job.state],
-                )
-            )
+        self._check_no_open_job(tenant)
         steps = operations.steps_for(job_type, params)
         job = self.create(
             {
@@ -112,11 +100,34 @@ class IpaiTenantJob(models.Model):
         self.env.ref("ipai_tenant_core.ir_cron_run_tenant_jobs").sudo()._trigger()
         return job
 
+    @api.model
+    def _check_no_open_job(self, tenant, except_job=None):
+        """One open job per tenant; the partial unique index backs this up
+        against concurrent requests."""
+        open_job = self.search(
+            [
+                ("tenant_id", "=", tenant.id),
+                ("state", "in", OPEN_STATES),
+                ("id", "!=", except_job.id if except_job else False),
+            ],
+            limit=1,
+        )
+        if open_job:
+            raise UserError(
+                self.env._(
+                    "Tenant %(tenant)s already has an open job (%(job)s, %(state)s); "
+                    "wait for it to finish.",
+                    tenant=tenant.code,
+                    job=open_job.name,
+                    state=dict(JOB_STATES)[open_job.state],
+                )
+            )
+
     def action_retry(self):
         for job in self:
             if job.state != "failed":
                 raise UserError(self.env._("Only failed jobs can be retried."))
-            job.tenant_id._check_no_other_open_job(job)
+            self._check_no_open_job(job.tenant_id, except_job=job)
             job.step_ids.filtered(lambda s: s.state != "done").write({"state": "pending"})
             job.write({"state": "queued", "attempts": 0, "next_retry_at": False, "error": False})
             job.tenant_id._audit("job:retry", {"job": (False, job.id)})
