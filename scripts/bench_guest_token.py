@@ -7,9 +7,9 @@ database with ipai_bi_superset_embed, its Superset workspace with N extra
 embedded dashboards, and a prefork Odoo serving it. Then measures, over HTTP:
 
   warm    GET /ipai_bi/dashboard/<id>/guest_token, token cached in the worker
-  cold    the same route, first request for each of N dashboards (guest
-          token not cached; the Odoo session, Superset's access token and the
-          workspace catalogue are, as in steady state)
+  cold    the same route, first request of each of U users for each of N
+          dashboards (guest token not cached; the Odoo sessions and
+          Superset's access token are, as in steady state)
   superset  POST /api/v1/security/guest_token/ straight to Superset, as the
           tenant's service account, same payload and dashboards; interleaved
           with the cold requests so both see the same machine load
@@ -17,7 +17,8 @@ embedded dashboards, and a prefork Odoo serving it. Then measures, over HTTP:
 Prints p50/p95 (ms) and checks the targets: warm p50 < 5 ms, cold p50 at most
 1.3x Superset's own p50. Exit code 1 when a target is missed.
 
-    .venv/bin/python scripts/bench_guest_token.py [--warm 1000] [--cold 60] [--superset 200]
+    .venv/bin/python scripts/bench_guest_token.py [--warm 1000] [--cold 60] [--users 3]
+                                                  [--superset 200]
 """
 
 import argparse
@@ -301,6 +302,26 @@ class Bench:
             env={**os.environ, "IPAI_ADMIN_PASSWORD": admin_password},
         )
         self.admin = self.login("admin", admin_password)
+        # More users than dashboards to create: each (user, dashboard) pair
+        # is one first request, U x N cold samples from N dashboards.
+        self.users = [self.admin]
+        group_user = self.rpc(
+            self.admin, "ir.model.data", "check_object_reference", "base", "group_user"
+        )[1]
+        for n in range(1, self.args.users):
+            password = secrets.token_urlsafe(12)
+            self.rpc(
+                self.admin,
+                "res.users",
+                "create",
+                {
+                    "name": f"Bench user {n}",
+                    "login": f"bench{n}",
+                    "password": password,
+                    "groups_id": [(6, 0, [group_user])],
+                },
+            )
+            self.users.append(self.login(f"bench{n}", password))
         ids = self.rpc(
             self.admin,
             "ipai.bi.dashboard",
@@ -316,12 +337,15 @@ class Bench:
 
     def measure(self):
         route = self.route(self.dashboard_id)
-        # Each worker's first request logs in to Superset and loads the
-        # workspace catalogue: separate connections reach both workers.
-        for _ in range(10):
-            with requests.Session() as session:
-                session.cookies.update(self.admin.cookies)
-                timed_get(session, route)
+        # Each worker's first request logs in to Superset: separate
+        # connections reach both workers.
+        # Separate connections for each user reach both workers, so that the
+        # per-user access check is cached too.
+        for user in self.users:
+            for _ in range(10):
+                with requests.Session() as session:
+                    session.cookies.update(user.cookies)
+                    timed_get(session, route)
         warm = [timed_get(self.admin, route) for _ in range(self.args.warm)]
         bearer = requests.post(
             f"{self.superset_url}/api/v1/security/login",
@@ -354,9 +378,10 @@ class Bench:
         # Interleaved, one cold Odoo request then one direct Superset request,
         # so that both see the same machine (load, idle gaps) at the same time.
         cold, superset = [], []
-        for dashboard_id, uuid in zip(self.cold_ids, self.cold_uuids, strict=True):
-            cold.append(timed_get(self.admin, self.route(dashboard_id)))
-            superset.append(superset_call(uuid))
+        for user in self.users:
+            for dashboard_id, uuid in zip(self.cold_ids, self.cold_uuids, strict=True):
+                cold.append(timed_get(user, self.route(dashboard_id)))
+                superset.append(superset_call(uuid))
         superset += [superset_call() for _ in range(max(self.args.superset - len(superset), 0))]
         return {
             "warm": percentiles(warm),
@@ -418,7 +443,8 @@ def report(results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warm", type=int, default=1000)
-    parser.add_argument("--cold", type=int, default=60)
+    parser.add_argument("--cold", type=int, default=60, help="dashboards for cold requests")
+    parser.add_argument("--users", type=int, default=3, help="users making cold requests")
     parser.add_argument("--superset", type=int, default=200)
     args = parser.parse_args()
     load_env_file(LOCAL_DIR / "env")

@@ -8,7 +8,7 @@
     "website": "https://github.com/ipai/ipai",
     "license": "LGPL-3",
     "depends": ["base", "base_setup", "web"],
-    "external_dependencies": {"python": ["cryptography", "requests", "urllib3"]},
+    "external_dependencies": {"python": ["cryptography", "urllib3"]},
     "data": [
         "security/ipai_bi_security.xml",
         "security/ir.model.access.csv",

@@ -1,14 +1,21 @@
 """Guest tokens from Superset's REST API, with the caches that make them cheap.
 
-Three in-process caches, each entry kept until shortly before it expires:
+Two in-process caches, each entry kept until shortly before it expires:
 
 * Superset access tokens, per (Superset URL, service account): one login per
   token lifetime instead of one per guest token.
 * guest tokens, per (database, user, dashboard): a page reload or a second tab
   costs no Superset call at all.
-* the workspace catalogue, per (Superset URL, service account): the embedded
-  dashboards the service account owns, refreshed every few minutes or when a
-  dashboard is not in it.
+
+So a guest token that is not cached costs exactly one call. Whether the
+dashboard belongs to the tenant's workspace is decided by Superset in that
+same call: its guest-token validator (deploy/superset/superset_config.py)
+refuses a tenant's service account any dashboard it does not own, or any
+clause but its tenant's, and answers 400, which ``guest_token`` turns into
+``DashboardNotInWorkspace``. Checking in Odoo as well would cost a catalogue
+of the workspace (one call per dashboard to learn its embedded uuid) and
+would guard less: a tenant's administrator can edit Odoo's settings, not
+Superset's validator.
 
 Every call has a deadline of a few seconds in total; a Superset that is down,
 slow or refusing turns into ``SupersetUnavailable`` or ``SupersetRefused``
@@ -19,19 +26,21 @@ timeout.
 
 import base64
 import hashlib
-import http.cookiejar
 import json
+import os
 import threading
 import time
+from urllib.parse import urlencode
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
+from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError
+from urllib3.exceptions import TimeoutError as UrllibTimeout
 from urllib3.util.retry import Retry
 
 CONNECT_TIMEOUT = 1.5
 DEADLINE = 5.0  # seconds for everything one guest token needs from Superset
 SAFETY_MARGIN = 30  # drop a cached token this long before it expires
-CATALOGUE_TTL = 300
+LISTING_DEADLINE = 30.0  # listing every embedded dashboard: one call each
 BACKOFF_AFTER_FAILURE = 2.0
 
 
@@ -49,6 +58,13 @@ class SupersetRefused(SupersetError):
     """Superset answered and said no (bad credentials, refused token)."""
 
     http_status = 502
+
+
+class DashboardNotInWorkspace(SupersetError):
+    """Superset will not mint this workspace a token for the dashboard: it is
+    another workspace's, or no longer embedded."""
+
+    http_status = 403
 
 
 class ExpiringCache:
@@ -87,13 +103,12 @@ class ExpiringCache:
 
 access_tokens = ExpiringCache()
 guest_tokens = ExpiringCache()
-catalogues = ExpiringCache()
 _unavailable_until = {}
-_local = threading.local()
+_process_pool = (None, None)
 
 
 def clear_caches():
-    for cache in (access_tokens, guest_tokens, catalogues):
+    for cache in (access_tokens, guest_tokens):
         cache.clear()
     _unavailable_until.clear()
 
@@ -109,23 +124,30 @@ def jwt_expiry(token):
         raise SupersetRefused("Superset returned a token that is not a JWT.") from exc
 
 
-def _session():
-    """One keep-alive session per thread (requests sessions are not thread-safe)."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        # Bearer tokens only: a Superset session cookie sent back would make
-        # Superset load and re-sign a browser session on every call.
-        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        # Refused connections only: the request never reached Superset, so a
-        # retry cannot do anything twice. No read or status retries here: a
-        # guest-token POST is not idempotent and the caller has a deadline.
-        retry = Retry(total=1, connect=1, read=0, status=0, other=0, backoff_factor=0.1)
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        _local.session = session
-    return session
+def _pool():
+    """One keep-alive connection pool per process, shared by its threads
+    (urllib3 pools are thread-safe). Bare urllib3 rather than requests: a
+    guest token is one small JSON POST, and requests' session machinery
+    (cookies, hooks, adapters, redirects) costs about a millisecond of Python
+    per call on the route's cold path. urllib3 keeps no cookies, so a
+    Superset session cookie is never sent back (it would make Superset load
+    and re-sign a browser session on every call). A pool inherited through
+    fork is never used: the child would share the parent's sockets."""
+    global _process_pool
+    pid, pool = _process_pool
+    if pid != os.getpid():
+        pool = urllib3.PoolManager(
+            maxsize=4,
+            # Refused connections only: the request never reached Superset,
+            # so a retry cannot do anything twice. No read or status retries:
+            # a guest-token POST is not idempotent and the caller has a
+            # deadline.
+            retries=Retry(
+                total=1, connect=1, read=0, status=0, other=0, redirect=False, backoff_factor=0.1
+            ),
+        )
+        _process_pool = (os.getpid(), pool)  # one assignment: safe under threads
+    return pool
 
 
 class SupersetClient:
@@ -141,7 +163,7 @@ class SupersetClient:
 
     # ---------------------------------------------------------------- HTTP
 
-    def _request(self, method, path, **kwargs):
+    def _request(self, method, path, json_body=None, params=None, headers=None):
         if _unavailable_until.get(self.url, 0) > time.monotonic():
             raise SupersetUnavailable(
                 f"Superset at {self.url} did not answer a moment ago; try again shortly."
@@ -149,24 +171,38 @@ class SupersetClient:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0.1:
             raise SupersetUnavailable(f"Superset at {self.url} is too slow to answer.")
+        headers = {"Accept": "application/json", **(headers or {})}
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        url = self.url + path + (f"?{urlencode(params)}" if params else "")
         try:
-            response = _session().request(
+            response = _pool().request(
                 method,
-                self.url + path,
-                timeout=(min(CONNECT_TIMEOUT, remaining), remaining),
-                **kwargs,
+                url,
+                body=body,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining),
             )
-        except requests.Timeout as exc:
+        except MaxRetryError as exc:
+            self._mark_unavailable()
+            # urllib3 1.26 derives a refused connection from its connect
+            # timeout: ask for the refusal first.
+            if isinstance(exc.reason, UrllibTimeout) and not isinstance(
+                exc.reason, NewConnectionError
+            ):
+                raise SupersetUnavailable(f"Superset at {self.url} is too slow to answer.") from exc
+            raise SupersetUnavailable(f"Superset at {self.url} cannot be reached.") from exc
+        except UrllibTimeout as exc:
             self._mark_unavailable()
             raise SupersetUnavailable(f"Superset at {self.url} is too slow to answer.") from exc
-        except requests.RequestException as exc:
+        except HTTPError as exc:
             self._mark_unavailable()
             raise SupersetUnavailable(f"Superset at {self.url} cannot be reached.") from exc
-        if response.status_code >= 500:
+        if response.status >= 500:
             self._mark_unavailable()
-            raise SupersetUnavailable(
-                f"Superset at {self.url} failed (HTTP {response.status_code})."
-            )
+            raise SupersetUnavailable(f"Superset at {self.url} failed (HTTP {response.status}).")
         return response
 
     def _mark_unavailable(self):
@@ -174,7 +210,7 @@ class SupersetClient:
 
     def _json(self, response, what):
         try:
-            return response.json()
+            return json.loads(response.data)
         except ValueError as exc:
             raise SupersetRefused(f"Superset answered {what} with something not JSON.") from exc
 
@@ -188,20 +224,20 @@ class SupersetClient:
         response = self._request(
             "POST",
             "/api/v1/security/login",
-            json={
+            json_body={
                 "username": self.username,
                 "password": self.password,
                 "provider": "db",
                 "refresh": False,
             },
         )
-        if response.status_code in (400, 401, 403):
+        if response.status in (400, 401, 403):
             raise SupersetRefused(
                 f"Superset refused the service account {self.username!r}; check its password "
                 "in Settings > BI dashboards."
             )
-        if response.status_code != 200:
-            raise SupersetRefused(f"Superset login failed (HTTP {response.status_code}).")
+        if response.status != 200:
+            raise SupersetRefused(f"Superset login failed (HTTP {response.status}).")
         token = self._json(response, "the login")["access_token"]
         access_tokens.put(key, token, jwt_expiry(token) - SAFETY_MARGIN)
         return token
@@ -212,7 +248,7 @@ class SupersetClient:
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {self.access_token()}"}
             response = self._request(method, path, headers=headers, **kwargs)
-            if response.status_code == 401 and attempt == 1:
+            if response.status == 401 and attempt == 1:
                 access_tokens.pop(self.account_key)
                 continue
             return response
@@ -223,53 +259,47 @@ class SupersetClient:
         response = self._authorized(
             "POST",
             "/api/v1/security/guest_token/",
-            json={
+            json_body={
                 "user": user,
                 "resources": [{"type": "dashboard", "id": embedded_uuid}],
                 "rls": [{"clause": rls_clause}],
             },
         )
-        if response.status_code != 200:
+        if response.status == 400:
+            raise DashboardNotInWorkspace(
+                "Superset does not let this workspace show the dashboard: it is not in this "
+                "workspace, or no longer embedded."
+            )
+        if response.status != 200:
             raise SupersetRefused(
-                f"Superset refused a guest token for this dashboard (HTTP {response.status_code})."
+                f"Superset refused a guest token for this dashboard (HTTP {response.status})."
             )
         token = self._json(response, "the guest token request")["token"]
         return token, jwt_expiry(token)
 
     # ---------------------------------------------------------- workspace
 
-    def workspace(self, refresh=False):
-        """{embedded uuid: {id, title, slug}} of the dashboards the service
-        account owns and that are embedded: the tenant's workspace."""
-        key = self.account_key
-        catalogue = None if refresh else catalogues.get(key)
-        if catalogue is not None:
-            return catalogue
+    def embedded_dashboards(self):
+        """{embedded uuid: {id, title, slug}} of the embedded dashboards the
+        service account can list: one call for the list, one per dashboard
+        for its embedding. For an administrator's "load dashboards", never on
+        a guest token's path."""
+        self.deadline = max(self.deadline, time.monotonic() + LISTING_DEADLINE)
         query = "(columns:!(id,dashboard_title,slug),page_size:100)"
         response = self._authorized("GET", "/api/v1/dashboard/", params={"q": query})
-        if response.status_code != 200:
+        if response.status != 200:
             raise SupersetRefused(
-                f"Superset refused to list the workspace (HTTP {response.status_code})."
+                f"Superset refused to list the workspace (HTTP {response.status})."
             )
-        catalogue = {}
+        dashboards = {}
         for row in self._json(response, "the dashboard list").get("result", []):
             embedded = self._authorized("GET", f"/api/v1/dashboard/{row['id']}/embedded")
-            if embedded.status_code != 200:
+            if embedded.status != 200:
                 continue  # not embedded: nothing a tenant can show
             uuid = self._json(embedded, "the embedding")["result"]["uuid"]
-            catalogue[uuid] = {
+            dashboards[uuid] = {
                 "id": row["id"],
                 "title": row.get("dashboard_title") or "",
                 "slug": row.get("slug") or "",
             }
-        catalogues.put(key, catalogue, time.time() + CATALOGUE_TTL)
-        return catalogue
-
-    def in_workspace(self, embedded_uuid, workspace):
-        """Whether ``embedded_uuid`` is one of the workspace's dashboards; a
-        miss refreshes the catalogue once (a dashboard added a minute ago)."""
-        for refresh in (False, True):
-            entry = self.workspace(refresh=refresh).get(embedded_uuid)
-            if entry is not None:
-                return entry["slug"].startswith(f"{workspace}_")
-        return False
+        return dashboards
