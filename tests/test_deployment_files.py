@@ -1,9 +1,16 @@
 """The deployment files are valid and hold no secret."""
 
 import configparser
+import os
+import secrets
 import subprocess
+from contextlib import closing
 
-from .support import REPO_ROOT
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+from .support import REPO_ROOT, pg_connect, query
 
 SECRET_OPTIONS = ("admin_passwd", "db_password", "ipai_encryption_key")
 
@@ -45,3 +52,95 @@ def test_no_local_state_or_env_file_is_tracked():
         ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert not [path for path in tracked if path.startswith(".local/") or path == ".env"]
+
+
+def superuser_env():
+    """Environment for deploy/postgres/*.sh against this machine's PostgreSQL,
+    as its superuser (the postgres image runs them as POSTGRES_USER)."""
+    env = {
+        **os.environ,
+        "PGHOST": os.environ.get("PGHOST", "127.0.0.1"),
+        "PGPORT": os.environ.get("PGPORT", "5432"),
+        "POSTGRES_USER": os.environ.get("PGSUPERUSER", "postgres"),
+        "POSTGRES_DB": "postgres",
+    }
+    probe = subprocess.run(
+        [
+            "psql",
+            "-XAtqc",
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+            "-U",
+            env["POSTGRES_USER"],
+            "-d",
+            "postgres",
+            "-w",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.stdout.strip() != "t":
+        pytest.skip(f"no passwordless superuser connection as {env['POSTGRES_USER']}")
+    return env
+
+
+def role_attributes(role):
+    rows = query(
+        "postgres",
+        """SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin, rolreplication,
+                  rolbypassrls, pg_has_role(rolname, 'pg_signal_backend', 'MEMBER')
+             FROM pg_roles WHERE rolname = %s""",
+        [role],
+    )
+    return rows[0] if rows else None
+
+
+def test_compose_odoo_role_can_run_the_platform_and_is_not_superuser():
+    env = superuser_env()
+    role = f"ipai_test_compose_{os.getpid()}"
+    script = str(REPO_ROOT / "deploy" / "postgres" / "init-odoo-role.sh")
+    env.update(ODOO_DB_USER=role, ODOO_DB_PASSWORD=secrets.token_urlsafe(16))
+    try:
+        for _ in range(2):  # idempotent: a rerun on an existing volume
+            result = subprocess.run([script], env=env, capture_output=True, text=True)
+            assert result.returncode == 0, result.stderr
+        assert role_attributes(role) == (False, True, True, True, False, False, True)
+        # What the provisioning engine does with it: a database, a tenant role.
+        database, tenant_role = f"{role}_db", f"{role}_tenant"
+        conn = psycopg2.connect(
+            dbname="postgres", user=role, host=env["PGHOST"], port=env["PGPORT"]
+        )
+        conn.autocommit = True
+        with closing(conn), conn.cursor() as cr:
+            cr.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            cr.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(tenant_role)))
+            cr.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(tenant_role)))
+            cr.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
+    finally:
+        with closing(pg_connect()) as conn, conn.cursor() as cr:
+            cr.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(f"{role}_db")))
+        subprocess.run(
+            [
+                "psql",
+                "-Xqc",
+                f'DROP ROLE IF EXISTS "{role}_tenant", "{role}"',
+                "-U",
+                env["POSTGRES_USER"],
+                "-d",
+                "postgres",
+            ],
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+
+
+def test_compose_odoo_role_refuses_the_superuser_name():
+    env = superuser_env()
+    env.update(ODOO_DB_USER=env["POSTGRES_USER"], ODOO_DB_PASSWORD="x")
+    script = str(REPO_ROOT / "deploy" / "postgres" / "init-odoo-role.sh")
+    result = subprocess.run([script], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "must differ from POSTGRES_USER" in result.stderr
+    assert role_attributes(env["POSTGRES_USER"])[0] is True  # still a superuser
