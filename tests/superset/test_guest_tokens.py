@@ -104,14 +104,13 @@ def test_a_cached_token_costs_no_superset_call(bi_tenants, bi_server, tenant_adm
     session = tenant_admins["acme"].session
     first = guest_token(session, bi_server, acme.dashboard_id).json()["token"]
     minted_before = _guest_tokens_minted()
-    tokens = {guest_token(session, bi_server, acme.dashboard_id).json()["token"] for _ in range(8)}
-    # Two Odoo workers, one cache each: at most one more token, for the other worker.
-    assert len(tokens | {first}) <= 2
-    assert _guest_tokens_minted() - minted_before <= 1
-    for _ in range(8):
-        assert guest_token(session, bi_server, acme.dashboard_id).json()["token"] in tokens | {
-            first
-        }
+    tokens = {first} | {
+        guest_token(session, bi_server, acme.dashboard_id).json()["token"] for _ in range(16)
+    }
+    # Two Odoo workers, one cache each: at most one token per worker (either
+    # may hold one from an earlier test), and at most one more minted, for a
+    # worker that had none.
+    assert len(tokens) <= 2
     assert _guest_tokens_minted() - minted_before <= 1
 
 

@@ -27,6 +27,7 @@ timeout.
 import base64
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -36,6 +37,8 @@ import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as UrllibTimeout
 from urllib3.util.retry import Retry
+
+_logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 1.5
 DEADLINE = 5.0  # seconds for everything one guest token needs from Superset
@@ -266,6 +269,13 @@ class SupersetClient:
             },
         )
         if response.status == 400:
+            # Superset says why (validator, unknown uuid, bad payload): keep it
+            # for the administrator, the user gets the short version.
+            _logger.warning(
+                "Superset refused a guest token for dashboard %s: %s",
+                embedded_uuid,
+                response.data[:500].decode("utf-8", "replace"),
+            )
             raise DashboardNotInWorkspace(
                 "Superset does not let this workspace show the dashboard: it is not in this "
                 "workspace, or no longer embedded."
