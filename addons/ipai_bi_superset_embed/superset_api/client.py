@@ -140,7 +140,11 @@ def _pool():
     pid, pool = _process_pool
     if pid != os.getpid():
         pool = urllib3.PoolManager(
-            maxsize=4,
+            # Connections kept per Superset host: one per concurrent request.
+            # A prefork worker needs one; a threaded server one per busy
+            # thread (beyond this, urllib3 opens extra ones and logs a warning
+            # as it discards them).
+            maxsize=16,
             # Refused connections only: the request never reached Superset,
             # so a retry cannot do anything twice. No read or status retries:
             # a guest-token POST is not idempotent and the caller has a
