@@ -6,7 +6,8 @@
 #   scripts/superset.sh init      metadata database, migrations, admin, roles (idempotent)
 #   scripts/superset.sh start     install + init when needed, then serve on 127.0.0.1:$SUPERSET_PORT
 #   scripts/superset.sh stop      stop the server this script started
-#   scripts/superset.sh status    exit 0 and say so when it answers /health
+#   scripts/superset.sh status    exit 0 when this checkout's Superset answers /health
+#                                 (3: something else answers there, 1: nothing does)
 #   scripts/superset.sh env       print the non-secret settings (for scripts and tests)
 #   scripts/superset.sh workspace --code acme [--table sales ...] [--allowed-domain URL] [--remove]
 #                                 start it if needed, then provision a tenant's workspace
@@ -143,6 +144,14 @@ cmd_start() {
         say "Superset already running on $SUPERSET_URL"
         return
     fi
+    # Before init: init may recreate the metadata database, which must not
+    # happen under a Superset this checkout did not start (another checkout's
+    # uses the same database name with its own secret key).
+    if healthy; then
+        die "something this checkout did not start already answers on $SUPERSET_URL" \
+            "(another checkout's Superset? run 'scripts/superset.sh stop' there," \
+            "or set SUPERSET_PORT and SUPERSET_META_DB for this one)"
+    fi
     cmd_init
     say "starting Superset on $SUPERSET_URL (log: ${SUPERSET_LOG#"$REPO_ROOT"/})"
     # Its own session, so stop can end gunicorn and its workers together.
@@ -152,8 +161,12 @@ cmd_start() {
         --timeout 120 --limit-request-line 0 --limit-request-field_size 0 \
         --pid "$SUPERSET_PID" \
         "superset.app:create_app()" >>"$SUPERSET_LOG" 2>&1 </dev/null &
+    local launched=$!
     local deadline=$((SECONDS + 120))
     until healthy; do
+        if ! kill -0 "$launched" 2>/dev/null; then
+            die "Superset exited while starting (port $SUPERSET_PORT taken?); see ${SUPERSET_LOG#"$REPO_ROOT"/}"
+        fi
         if ((SECONDS > deadline)); then
             cmd_stop
             die "Superset did not answer within 120s; see ${SUPERSET_LOG#"$REPO_ROOT"/}"
@@ -180,10 +193,17 @@ cmd_stop() {
     say "Superset stopped"
 }
 
+# Exit 0 only for this checkout's Superset: its settings and secrets (in
+# .local/superset/env) are the ones scripts and tests will use.
 cmd_status() {
     superset_env
-    if healthy; then
-        echo "Superset is running on $SUPERSET_URL (pid ${pid:-$(running_pid || echo "not ours")})"
+    local pid
+    pid="$(running_pid || true)"
+    if [[ -n "$pid" ]] && healthy; then
+        echo "Superset is running on $SUPERSET_URL (pid $pid)"
+    elif healthy; then
+        echo "something this checkout did not start answers on $SUPERSET_URL (another checkout's Superset?)"
+        return 3
     else
         echo "Superset is not answering on $SUPERSET_URL"
         return 1
