@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from .support import REPO_ROOT, pg_connect, query
+from .support import REPO_ROOT, query
 
 SECRET_OPTIONS = ("admin_passwd", "db_password", "ipai_encryption_key")
 
@@ -54,6 +54,9 @@ def test_no_local_state_or_env_file_is_tracked():
     assert not [path for path in tracked if path.startswith(".local/") or path == ".env"]
 
 
+INIT_ODOO_ROLE = str(REPO_ROOT / "deploy" / "postgres" / "init-odoo-role.sh")
+
+
 def superuser_env():
     """Environment for deploy/postgres/*.sh against this machine's PostgreSQL,
     as its superuser (the postgres image runs them as POSTGRES_USER)."""
@@ -64,25 +67,23 @@ def superuser_env():
         "POSTGRES_USER": os.environ.get("PGSUPERUSER", "postgres"),
         "POSTGRES_DB": "postgres",
     }
-    probe = subprocess.run(
-        [
-            "psql",
-            "-XAtqc",
-            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
-            "-U",
-            env["POSTGRES_USER"],
-            "-d",
-            "postgres",
-            "-w",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if probe.stdout.strip() != "t":
+    try:
+        with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
+            cr.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            is_superuser = cr.fetchone()[0]
+    except psycopg2.OperationalError:
+        is_superuser = False
+    if not is_superuser:
         pytest.skip(f"no passwordless superuser connection as {env['POSTGRES_USER']}")
     return env
+
+
+def superuser_connection(env):
+    conn = psycopg2.connect(
+        dbname="postgres", user=env["POSTGRES_USER"], host=env["PGHOST"], port=env["PGPORT"]
+    )
+    conn.autocommit = True
+    return conn
 
 
 def role_attributes(role):
@@ -99,15 +100,14 @@ def role_attributes(role):
 def test_compose_odoo_role_can_run_the_platform_and_is_not_superuser():
     env = superuser_env()
     role = f"ipai_test_compose_{os.getpid()}"
-    script = str(REPO_ROOT / "deploy" / "postgres" / "init-odoo-role.sh")
+    database, tenant_role = f"{role}_db", f"{role}_tenant"
     env.update(ODOO_DB_USER=role, ODOO_DB_PASSWORD=secrets.token_urlsafe(16))
     try:
         for _ in range(2):  # idempotent: a rerun on an existing volume
-            result = subprocess.run([script], env=env, capture_output=True, text=True)
+            result = subprocess.run([INIT_ODOO_ROLE], env=env, capture_output=True, text=True)
             assert result.returncode == 0, result.stderr
         assert role_attributes(role) == (False, True, True, True, False, False, True)
         # What the provisioning engine does with it: a database, a tenant role.
-        database, tenant_role = f"{role}_db", f"{role}_tenant"
         conn = psycopg2.connect(
             dbname="postgres", user=role, host=env["PGHOST"], port=env["PGPORT"]
         )
@@ -118,29 +118,16 @@ def test_compose_odoo_role_can_run_the_platform_and_is_not_superuser():
             cr.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(tenant_role)))
             cr.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
     finally:
-        with closing(pg_connect()) as conn, conn.cursor() as cr:
-            cr.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(f"{role}_db")))
-        subprocess.run(
-            [
-                "psql",
-                "-Xqc",
-                f'DROP ROLE IF EXISTS "{role}_tenant", "{role}"',
-                "-U",
-                env["POSTGRES_USER"],
-                "-d",
-                "postgres",
-            ],
-            env=env,
-            capture_output=True,
-            check=False,
-        )
+        with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
+            cr.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+            for name in (tenant_role, role):
+                cr.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def test_compose_odoo_role_refuses_the_superuser_name():
     env = superuser_env()
     env.update(ODOO_DB_USER=env["POSTGRES_USER"], ODOO_DB_PASSWORD="x")
-    script = str(REPO_ROOT / "deploy" / "postgres" / "init-odoo-role.sh")
-    result = subprocess.run([script], env=env, capture_output=True, text=True)
+    result = subprocess.run([INIT_ODOO_ROLE], env=env, capture_output=True, text=True)
     assert result.returncode == 1
     assert "must differ from POSTGRES_USER" in result.stderr
     assert role_attributes(env["POSTGRES_USER"])[0] is True  # still a superuser

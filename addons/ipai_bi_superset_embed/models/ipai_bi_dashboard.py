@@ -171,7 +171,7 @@ class IpaiBiDashboard(models.Model):
         never served again, in any worker, once the settings change."""
         return (self.env.cr.dbname, self.env.uid, self.id, settings["fingerprint"])
 
-    def _superset_client(self, settings):
+    def _superset_client(self, settings, deadline=client.DEADLINE):
         missing = [
             key
             for key in ("superset_url", "username", "password", "workspace")
@@ -189,7 +189,9 @@ class IpaiBiDashboard(models.Model):
                 raise BiNotConfiguredError(str(exc)) from exc
             _decrypted_passwords.clear()
             _decrypted_passwords[settings["password"]] = password
-        return client.SupersetClient(settings["superset_url"], settings["username"], password)
+        return client.SupersetClient(
+            settings["superset_url"], settings["username"], password, deadline=deadline
+        )
 
     @api.model
     def _guest_user(self):
@@ -255,7 +257,8 @@ class IpaiBiDashboard(models.Model):
             raise AccessError(self.env._("Only administrators can load dashboards."))
         settings = self._settings()
         try:
-            catalogue = self._superset_client(settings).embedded_dashboards()
+            superset = self._superset_client(settings, deadline=client.LISTING_DEADLINE)
+            catalogue = superset.embedded_dashboards()
         except client.SupersetError as exc:
             raise UserError(str(exc)) from exc
         known = {

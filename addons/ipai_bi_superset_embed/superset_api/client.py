@@ -192,20 +192,13 @@ class SupersetClient:
                 headers=headers,
                 timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining),
             )
-        except MaxRetryError as exc:
+        except HTTPError as exc:  # urllib3's base: refused, timed out, broken
             self._mark_unavailable()
+            cause = exc.reason if isinstance(exc, MaxRetryError) else exc
             # urllib3 1.26 derives a refused connection from its connect
             # timeout: ask for the refusal first.
-            if isinstance(exc.reason, UrllibTimeout) and not isinstance(
-                exc.reason, NewConnectionError
-            ):
+            if isinstance(cause, UrllibTimeout) and not isinstance(cause, NewConnectionError):
                 raise SupersetUnavailable(f"Superset at {self.url} is too slow to answer.") from exc
-            raise SupersetUnavailable(f"Superset at {self.url} cannot be reached.") from exc
-        except UrllibTimeout as exc:
-            self._mark_unavailable()
-            raise SupersetUnavailable(f"Superset at {self.url} is too slow to answer.") from exc
-        except HTTPError as exc:
-            self._mark_unavailable()
             raise SupersetUnavailable(f"Superset at {self.url} cannot be reached.") from exc
         if response.status >= 500:
             self._mark_unavailable()
@@ -297,8 +290,7 @@ class SupersetClient:
         """{embedded uuid: {id, title, slug}} of the embedded dashboards the
         service account can list: one call for the list, one per dashboard
         for its embedding. For an administrator's "load dashboards", never on
-        a guest token's path."""
-        self.deadline = max(self.deadline, time.monotonic() + LISTING_DEADLINE)
+        a guest token's path; give the client ``LISTING_DEADLINE``."""
         query = "(columns:!(id,dashboard_title,slug),page_size:100)"
         response = self._authorized("GET", "/api/v1/dashboard/", params={"q": query})
         if response.status != 200:
