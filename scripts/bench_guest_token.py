@@ -244,6 +244,7 @@ class Bench:
                 )
 
     def start_odoo(self):
+        (LOCAL_DIR / "logs").mkdir(parents=True, exist_ok=True)
         log = open(LOCAL_DIR / "logs" / f"{self.run}.log", "wb")  # noqa: SIM115
         self.odoo = subprocess.Popen(
             odoo_command(

@@ -39,11 +39,18 @@ GEVENT_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 # run's platform database as the router's source.
 BENCH_CONF="$REPO_ROOT/.local/bench-$$.conf"
 sed "s/^ipai_platform_db = .*/ipai_platform_db = $PLATFORM/" "$IPAI_ODOO_CONF" >"$BENCH_CONF"
+mkdir -p "$REPO_ROOT/.local/logs"
 "$PY" "$(odoo_bin)" -c "$BENCH_CONF" -d "$PLATFORM" --http-port="$PORT" \
     --gevent-port="$GEVENT_PORT" --workers=2 --max-cron-threads=0 --log-level=warn \
     >"$REPO_ROOT/.local/logs/bench-server.log" 2>&1 &
 SERVER_PID=$!
-until curl -sf "http://127.0.0.1:$PORT/web/health" >/dev/null; do sleep 0.3; done
+for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$PORT/web/health" >/dev/null && break
+    kill -0 "$SERVER_PID" 2>/dev/null || die "the bench's Odoo server stopped; see .local/logs/bench-server.log"
+    sleep 0.3
+done
+curl -sf "http://127.0.0.1:$PORT/web/health" >/dev/null \
+    || die "the bench's Odoo server did not answer within 90 s; see .local/logs/bench-server.log"
 
 "$PY" "$REPO_ROOT/scripts/bench_provision.py" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" \
     --tenants "$TENANTS" --server "http://127.0.0.1:$PORT" --fresh-db-prefix "${RUN}_fresh_"

@@ -22,6 +22,20 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# What the rest needs from the system: the venv module (Debian ships it
+# apart, as python3-venv), curl (waits for Superset) and git (clones Odoo
+# when no source tree is found).
+ensure_system_tools() {
+    local missing=()
+    python3 -c "import ensurepip, venv" 2>/dev/null || missing+=("python3-venv")
+    command -v curl >/dev/null || missing+=(curl)
+    command -v git >/dev/null || missing+=(git)
+    [[ ${#missing[@]} -eq 0 ]] && return
+    can_apt || die "missing system packages: ${missing[*]}; install them and rerun"
+    say "installing ${missing[*]}"
+    apt_install "${missing[@]}"
+}
+
 ensure_local_secrets() {
     mkdir -p "$LOCAL_DIR"
     [[ -f "$LOCAL_ENV" ]] && return
@@ -119,10 +133,12 @@ wait_pg() { local i; for i in $(seq 30); do pg_ready && return 0; sleep 1; done;
 
 # Run SQL as a PostgreSQL superuser: over TCP as $PGSUPERUSER (trust or
 # .pgpass), else through the local socket as the postgres system user.
+# Without PGPASSWORD, which holds our role's password: libpq would send it
+# for the superuser too and never look in .pgpass.
 psql_super() {
     local super="${PGSUPERUSER:-postgres}"
-    if psql -qAtX -U "$super" -d postgres -c 'select 1' >/dev/null 2>&1; then
-        psql -qAtX -v ON_ERROR_STOP=1 -U "$super" -d postgres "$@"
+    if env -u PGPASSWORD psql -qAtX -U "$super" -d postgres -c 'select 1' >/dev/null 2>&1; then
+        env -u PGPASSWORD psql -qAtX -v ON_ERROR_STOP=1 -U "$super" -d postgres "$@"
     elif [[ $(id -u) -eq 0 ]] && id postgres >/dev/null 2>&1; then
         runuser -u postgres -- env -u PGHOST psql -qAtX -v ON_ERROR_STOP=1 -p "$PGPORT" -d postgres "$@"
     else
@@ -162,6 +178,7 @@ ensure_compose_validator() {
 }
 
 main() {
+    ensure_system_tools
     ensure_local_secrets
     load_local_env
     resolve_odoo_src

@@ -117,6 +117,27 @@ def test_new_tenant_and_custom_domain_are_routed_without_restart(
     assert get(platform_server, "erp.route-a.test").status_code == 200
 
 
+def wait_for_status(server, host, status, seconds=10):
+    deadline = time.monotonic() + seconds
+    while (code := get(server, host).status_code) != status:
+        assert time.monotonic() < deadline, f"{host}: HTTP {code}, expected {status}"
+        time.sleep(0.2)
+
+
+def test_platform_host_names_apply_without_restart(routed, platform_server, admin_rpc):
+    key, host = "ipai_tenant_core.platform_hosts", "platform.route.test"
+    assert get(platform_server, host).status_code == 404
+    admin_rpc.call("ir.config_parameter", "set_param", key, f"localhost,127.0.0.1,{host}")
+    try:
+        wait_for_status(platform_server, host, 200)
+        assert "Unknown tenant" not in get(platform_server, host).text
+    finally:
+        # Unset: the parameter goes, and the host name with it.
+        admin_rpc.call("ir.config_parameter", "set_param", key, False)
+    wait_for_status(platform_server, host, 404)
+    assert get(platform_server, "127.0.0.1").status_code == 200
+
+
 def test_dropped_tenant_is_no_longer_routed(cli, platform_server, platform_db):
     provision(cli, "route-gone")
     assert cli("drop", "--code", "route-gone").returncode == 0

@@ -9,5 +9,6 @@ from . import (
     ipai_tenant_secret,
     ipai_tenant_server,
     ipai_tenant_template,
+    ir_config_parameter,
     res_users,
 )

@@ -83,9 +83,13 @@ def build(server, name, module_names, log):
 def odoo_modules(dbname, module_names, update=False):
     """Install (or update) modules in ``dbname`` with a separate Odoo process,
     so the platform process never loads a tenant registry."""
-    command = [
-        sys.executable,
-        os.path.join(os.path.dirname(os.path.dirname(odoo.__file__)), "odoo-bin"),
+    # ``python -m odoo`` rather than odoo-bin: a source tree has both, the
+    # packaged Odoo of the official image only the module (its launcher is
+    # /usr/bin/odoo). TZ=UTC is what odoo-bin sets before anything else.
+    command = [sys.executable, "-m", "odoo"]
+    if config.rcfile and os.path.exists(config.rcfile):
+        command += ["-c", config.rcfile]
+    command += [
         "-d",
         dbname,
         "-u" if update else "-i",
@@ -97,10 +101,14 @@ def odoo_modules(dbname, module_names, update=False):
         "--log-level=warn",
         "--no-http",
     ]
-    if config.rcfile and os.path.exists(config.rcfile):
-        command[2:2] = ["-c", config.rcfile]
+    env = {**os.environ, "TZ": "UTC"}
+    # The database password may have come on this process's command line
+    # (the official image passes --db_password), never in the config file:
+    # hand it over through libpq's environment, out of the child's argv.
+    if config.get("db_password") and "PGPASSWORD" not in env:
+        env["PGPASSWORD"] = config["db_password"]
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False
+        command, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False, env=env
     )
     if result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
