@@ -40,7 +40,7 @@ list-tenants: ## [TYPE= STATE=]: list tenants
 	$(TENANT) list $(call opt,TYPE,--type) $(call opt,STATE,--state)
 
 clone-tenant: ## SOURCE=acme CODE=acme-copy [DATA=1]: clone a tenant
-	$(TENANT) clone --source "$(SOURCE)" --code "$(CODE)" $(if $(DATA),--data)
+	$(TENANT) clone --source "$(SOURCE)" --code "$(CODE)" $(if $(filter 1 yes true,$(DATA)),--data)
 
 suspend-tenant: ## CODE=acme: block a tenant's users, keep its data
 	$(TENANT) suspend --code "$(CODE)"
