@@ -222,6 +222,53 @@ def test_workspace_provisioning_is_idempotent(
     assert "created service account" in workspaces["acme"]
 
 
+def test_a_new_tenant_database_gets_its_role_password_into_superset(
+    superset, bi_tenants, bi_server, platform_db, workspaces, tenant_admins
+):
+    """A create that failed after its workspace step is undone (database and
+    role dropped) and retried: the new role has a new password while the
+    workspace stays. Provisioning the new database must give Superset's
+    connection that password, or every chart fails to log in."""
+    beta = bi_tenants["beta"]
+    api = superset.admin_api()
+    (connection,) = api.find("database", [("database_name", "eq", f"ipai_{beta.code}")])
+    # The connection logs in as a role that is then dropped, as the undo
+    # drops the tenant's role (Superset tests a connection before saving it).
+    stale_role = f"ipai_dropped_{beta.code.replace('-', '_')}"
+    with closing(pg_connect(beta.database)) as conn, conn.cursor() as cr:
+        cr.execute(f'CREATE ROLE "{stale_role}" LOGIN')
+        try:
+            cr.execute(f'GRANT CONNECT ON DATABASE "{beta.database}" TO "{stale_role}"')
+            cr.execute(f'GRANT USAGE ON SCHEMA "{beta.schema}" TO "{stale_role}"')
+            cr.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{beta.schema}" TO "{stale_role}"')
+            stale = f"postgresql+psycopg2://{stale_role}@127.0.0.1:5432/{beta.database}"
+            api.put(f"/api/v1/database/{connection['id']}", {"sqlalchemy_uri": stale})
+        finally:
+            cr.execute(f'REVOKE ALL ON ALL TABLES IN SCHEMA "{beta.schema}" FROM "{stale_role}"')
+            cr.execute(f'REVOKE ALL ON SCHEMA "{beta.schema}" FROM "{stale_role}"')
+            cr.execute(f'REVOKE ALL ON DATABASE "{beta.database}" FROM "{stale_role}"')
+            cr.execute(f'DROP ROLE "{stale_role}"')
+    admin = {"Authorization": f"Bearer {superset.login('admin', superset.admin_password)}"}
+    status, _rows = chart_rows(superset, beta, admin)
+    assert status != 200
+    # What a new tenant database looks like to the step: no BI password yet.
+    with closing(pg_connect(beta.database)) as conn, conn.cursor() as cr:
+        cr.execute("DELETE FROM ir_config_parameter WHERE key = 'ipai_bi_superset_embed.password'")
+    result = run_workspace_cli(
+        platform_db, "--code", beta.code, "--table", "sales", "--allowed-domain", bi_server.url
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"new password for database connection ipai_{beta.code}" in result.stdout
+    status, rows = chart_rows(superset, beta, admin)
+    assert status == 200, rows
+    # The tenant's Odoo has the service account's new password too.
+    token = guest_token(tenant_admins["beta"].session, bi_server, beta.dashboard_id)
+    assert token.status_code == 200, token.text
+    status, rows = chart_rows(superset, beta, {"X-GuestToken": token.json()["token"]})
+    assert status == 200, rows
+    assert {row["tenant_code"] for row in rows} == {beta.code}
+
+
 def test_bad_input_to_the_workspace_cli_exits_2(platform_db, superset):
     result = run_workspace_cli(platform_db, "--code", "no-such-tenant")
     assert result.returncode == 2

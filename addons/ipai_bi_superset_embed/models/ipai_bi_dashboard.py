@@ -81,7 +81,7 @@ class IpaiBiDashboard(models.Model):
                 vals["embedded_uuid"] = vals["embedded_uuid"].strip().lower()
         dashboards = super().create(vals_list)
         dashboards._sync_menus()
-        self.env.registry.clear_cache()  # _visible_dashboard, in every worker
+        self.env.registry.clear_cache()  # _visible_dashboards, in every worker
         return dashboards
 
     def write(self, vals):
@@ -145,10 +145,6 @@ class IpaiBiDashboard(models.Model):
         return {row["id"]: row["embedded_uuid"] for row in self.search_read([], ["embedded_uuid"])}
 
     @api.model
-    def _visible_dashboard(self, dashboard_id):
-        return dashboard_id in self._visible_dashboards()
-
-    @api.model
     @tools.ormcache()
     def _settings(self):
         """The BI settings of this database, and their fingerprint. Read once
@@ -165,11 +161,14 @@ class IpaiBiDashboard(models.Model):
         ).hexdigest()[:16]
         return settings
 
-    def _guest_token_key(self, settings):
-        """Per database, user and dashboard, and per configuration: a token
-        minted with another Superset, account, workspace or tenant code is
-        never served again, in any worker, once the settings change."""
-        return (self.env.cr.dbname, self.env.uid, self.id, settings["fingerprint"])
+    def _guest_token_key(self, settings, embedded_uuid):
+        """Per database, user, dashboard and embedded uuid, and per
+        configuration: a token minted for the dashboard's former uuid, or with
+        another Superset, account, workspace or tenant code, is never served
+        again, in any worker, once the dashboard or the settings change (the
+        uuid comes from ``_visible_dashboards``, whose cache every worker
+        drops on such a change; the token cache is per worker)."""
+        return (self.env.cr.dbname, self.env.uid, self.id, embedded_uuid, settings["fingerprint"])
 
     def _superset_client(self, settings, deadline=client.DEADLINE):
         missing = [
@@ -214,19 +213,22 @@ class IpaiBiDashboard(models.Model):
         """A guest token for this dashboard and the current user, from the cache
         while it has more than a safety margin left, else from Superset.
 
-        The caller has checked that the user may see this dashboard. Raises
-        AccessError for a dashboard outside the tenant's workspace and
-        ``client.SupersetError`` when Superset cannot help.
+        Raises AccessError when the user may not see the dashboard (checked
+        before the cache: a user who lost access gets nothing) or when it is
+        outside the tenant's workspace, and ``client.SupersetError`` when
+        Superset cannot help.
         """
         self.ensure_one()
+        uuid = self._visible_dashboards().get(self.id)
+        if uuid is None:
+            raise AccessError(self.env._("You may not see this dashboard."))
         settings = self._settings()
-        key = self._guest_token_key(settings)
+        key = self._guest_token_key(settings, uuid)
         cached = client.guest_tokens.get(key)
         if cached is not None:
             return cached
         clause = rls_clause(settings["code"])
         superset = self._superset_client(settings)
-        uuid = self._visible_dashboards().get(self.id) or self.sudo().embedded_uuid
         try:
             token, expires_at = superset.guest_token(self._guest_user(), uuid, clause)
         except client.DashboardNotInWorkspace as exc:

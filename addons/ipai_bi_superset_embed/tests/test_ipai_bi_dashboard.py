@@ -1,6 +1,6 @@
 import time
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from ..models.ipai_bi_dashboard import BiNotConfiguredError, rls_clause
@@ -30,9 +30,11 @@ class TestBiDashboard(BiCase):
 
     def test_only_allowed_groups_see_a_dashboard(self):
         dashboards = self.env["ipai.bi.dashboard"]
-        self.assertTrue(dashboards.with_user(self.manager)._visible_dashboard(self.dashboard.id))
-        self.assertFalse(dashboards.with_user(self.employee)._visible_dashboard(self.dashboard.id))
-        self.assertFalse(dashboards.with_user(self.manager)._visible_dashboard(999_999))
+        for_manager = dashboards.with_user(self.manager)._visible_dashboards()
+        self.assertEqual(for_manager.get(self.dashboard.id), self.dashboard.embedded_uuid)
+        self.assertNotIn(999_999, for_manager)
+        for_employee = dashboards.with_user(self.employee)._visible_dashboards()
+        self.assertNotIn(self.dashboard.id, for_employee)
         visible_menus = self.env["ir.ui.menu"].with_user(self.employee)._visible_menu_ids()
         self.assertNotIn(self.dashboard.menu_id.id, visible_menus)
 
@@ -49,27 +51,42 @@ class TestBiDashboard(BiCase):
     def test_warm_cache_answers_without_superset(self):
         # Nothing configured: any call to Superset would raise.
         dashboard = self.dashboard.with_user(self.manager)
-        key = dashboard._guest_token_key(dashboard._settings())
+        key = dashboard._guest_token_key(dashboard._settings(), dashboard.embedded_uuid)
         payload = {"token": "cached", "expires_at": time.time() + 300}
         client.guest_tokens.put(key, payload, time.time() + 270)
         self.assertIs(dashboard._issue_guest_token(), payload)
-        # Another user, same dashboard: not cached, and Superset is not configured.
+
+    def test_no_token_for_a_user_who_may_not_see_the_dashboard(self):
+        # Even a token in the cache under that user's key is not served.
+        dashboard = self.dashboard.with_user(self.employee)
+        key = dashboard._guest_token_key(dashboard._settings(), self.dashboard.embedded_uuid)
+        client.guest_tokens.put(key, {"token": "cached"}, time.time() + 270)
+        with self.assertRaises(AccessError):
+            dashboard._issue_guest_token()
+
+    def test_a_new_embedded_uuid_never_serves_the_old_token(self):
+        dashboard = self.dashboard.with_user(self.manager)
+        old_key = dashboard._guest_token_key(dashboard._settings(), self.dashboard.embedded_uuid)
+        # As if another worker still held it: this worker's cache is not cleared.
+        self.dashboard.embedded_uuid = "0c6f3a8e-5b7d-4c1e-9f2a-3d4b5c6e7f80"
+        client.guest_tokens.put(old_key, {"token": "old"}, time.time() + 270)
         with self.assertRaises(BiNotConfiguredError):
-            self.dashboard.with_user(self.employee)._issue_guest_token()
+            dashboard._issue_guest_token()
 
     def test_expiring_token_is_not_served_from_cache(self):
         dashboard = self.dashboard.with_user(self.manager)
-        key = dashboard._guest_token_key(dashboard._settings())
+        key = dashboard._guest_token_key(dashboard._settings(), dashboard.embedded_uuid)
         client.guest_tokens.put(key, {"token": "stale"}, time.time() - 1)
         with self.assertRaises(BiNotConfiguredError):
             dashboard._issue_guest_token()
 
     def test_new_settings_never_serve_an_old_token(self):
         dashboard = self.dashboard.with_user(self.manager)
-        key = dashboard._guest_token_key(dashboard._settings())
+        key = dashboard._guest_token_key(dashboard._settings(), dashboard.embedded_uuid)
         client.guest_tokens.put(key, {"token": "old"}, time.time() + 270)
         self.params.set_param("ipai_bi_superset_embed.superset_url", "http://127.0.0.1:9")
-        self.assertNotEqual(dashboard._guest_token_key(dashboard._settings()), key)
+        new_key = dashboard._guest_token_key(dashboard._settings(), dashboard.embedded_uuid)
+        self.assertNotEqual(new_key, key)
         with self.assertRaises(BiNotConfiguredError):
             dashboard._issue_guest_token()
 

@@ -263,11 +263,21 @@ def ensure_service_user(api, spec, role_id, result, reset_password=False):
     return user_id
 
 
-def ensure_database(api, spec, result):
+def ensure_database(api, spec, result, reset_password=False):
+    """The tenant's database connection. ``reset_password``: the tenant's
+    database (and so its read-only role) is new, as after a failed create
+    was undone and retried: an existing connection would still hold the old
+    role's password, so it gets the current one."""
     name = workspace_name(spec.code)
     rows = api.find("database", [("database_name", "eq", name)], ("id", "database_name"))
     if rows:
         result.database_id = rows[0]["id"]
+        if reset_password:
+            api.put(
+                f"/api/v1/database/{result.database_id}",
+                {"sqlalchemy_uri": _with_password(spec.database_uri, spec.database_password)},
+            )
+            result.created.append(f"new password for database connection {name}")
         return
     payload = {
         "database_name": name,
@@ -396,12 +406,12 @@ def ensure_embedded(api, spec, result):
     )
 
 
-def ensure_workspace(api, spec, reset_service_password=False):
+def ensure_workspace(api, spec, reset_service_password=False, reset_database_password=False):
     """Create whatever of ``spec``'s workspace is missing; a rerun is a no-op."""
     result = WorkspaceResult()
     role_id = ensure_issuer_role(api, result)
     service_id = ensure_service_user(api, spec, role_id, result, reset_service_password)
-    ensure_database(api, spec, result)
+    ensure_database(api, spec, result, reset_database_password)
     ensure_datasets(api, spec, result)
     admin_id = api.get("/api/v1/me/")["result"]["id"]
     ensure_dashboard(api, spec, sorted({service_id, admin_id}), result)
@@ -533,8 +543,12 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
     if not spec.database_password:
         raise PermanentError(f"Tenant {tenant.code} has no database role password.")
     api = SupersetApi(url, os.environ.get("SUPERSET_ADMIN_USERNAME", "admin"), password)
+    # A tenant database without the BI password is a new one (first run, or
+    # a create retried after its undo): its role and the service account get
+    # new passwords, and Superset must hold both.
+    fresh = not tenant_has_password(server, database)
     result = ensure_workspace(
-        api, spec, reset_service_password=not tenant_has_password(server, database)
+        api, spec, reset_service_password=fresh, reset_database_password=fresh
     )
     for line in result.created:
         log(f"Superset: created {line}")

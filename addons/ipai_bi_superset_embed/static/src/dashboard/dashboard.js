@@ -38,6 +38,10 @@ export class BiDashboard extends Component {
                 payload.error || _t("The dashboard cannot be shown (HTTP %s).", response.status)
             );
         }
+        if (response.redirected || !payload.token) {
+            // An ended session is sent to the login page: HTTP 200, HTML.
+            throw new Error(_t("Your session has ended; reload the page to sign in again."));
+        }
         return payload;
     }
 
