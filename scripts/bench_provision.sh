@@ -44,13 +44,12 @@ mkdir -p "$REPO_ROOT/.local/logs"
     --gevent-port="$GEVENT_PORT" --workers=2 --max-cron-threads=0 --log-level=warn \
     >"$REPO_ROOT/.local/logs/bench-server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 300); do
-    curl -sf "http://127.0.0.1:$PORT/web/health" >/dev/null && break
+deadline=$((SECONDS + 90))
+until curl -sf "http://127.0.0.1:$PORT/web/health" >/dev/null; do
     kill -0 "$SERVER_PID" 2>/dev/null || die "the bench's Odoo server stopped; see .local/logs/bench-server.log"
+    ((SECONDS < deadline)) || die "the bench's Odoo server did not answer within 90 s; see .local/logs/bench-server.log"
     sleep 0.3
 done
-curl -sf "http://127.0.0.1:$PORT/web/health" >/dev/null \
-    || die "the bench's Odoo server did not answer within 90 s; see .local/logs/bench-server.log"
 
 "$PY" "$REPO_ROOT/scripts/bench_provision.py" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" \
     --tenants "$TENANTS" --server "http://127.0.0.1:$PORT" --fresh-db-prefix "${RUN}_fresh_"

@@ -13,26 +13,23 @@ class IrConfigParameter(models.Model):
     def _routes_hosts(self):
         return any(key in ROUTING_PARAMS for key in self.mapped("key"))
 
-    def _bump_routing_version(self):
-        self.env["ipai.tenant"]._bump_routing_version()
-
     @api.model_create_multi
     def create(self, vals_list):
         params = super().create(vals_list)
         if params._routes_hosts():
-            self._bump_routing_version()
+            self.env["ipai.tenant"]._bump_routing_version()
         return params
 
     def write(self, vals):
         routed_before = self._routes_hosts()
         result = super().write(vals)
         if routed_before or self._routes_hosts():
-            self._bump_routing_version()
+            self.env["ipai.tenant"]._bump_routing_version()
         return result
 
     def unlink(self):
         routed = self._routes_hosts()
         result = super().unlink()
         if routed:
-            self._bump_routing_version()
+            self.env["ipai.tenant"]._bump_routing_version()
         return result
