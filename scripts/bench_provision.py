@@ -60,7 +60,7 @@ def provision(env, code):
 
 
 def fresh_install(dbname, modules):
-    """The same separate `odoo-bin -i` the platform builds templates with."""
+    """The same separate `python -m odoo -i` the platform builds templates with."""
     from odoo.addons.ipai_tenant_core.provisioning import templates
 
     started = time.monotonic()
