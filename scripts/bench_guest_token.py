@@ -214,7 +214,7 @@ class Bench:
             )
 
     def create_workspace(self):
-        from cryptography.fernet import Fernet
+        from odoo.addons.ipai_tenant_runtime import credentials
 
         spec = workspace.WorkspaceSpec(
             code=self.code,
@@ -225,14 +225,13 @@ class Bench:
             allowed_domains=(self.url,),
         )
         self.workspace = workspace.ensure_workspace(self.api, spec, reset_service_password=True)
-        fernet = Fernet(os.environ["IPAI_ENCRYPTION_KEY"])
         params = {
             "ipai_tenant.code": self.code,
             "ipai_bi_superset_embed.superset_url": self.superset_url,
             "ipai_bi_superset_embed.username": self.workspace.service_username,
-            "ipai_bi_superset_embed.password": fernet.encrypt(
-                self.workspace.service_password.encode()
-            ).decode(),
+            "ipai_bi_superset_embed.password": credentials.encrypt_for_database(
+                self.database, self.workspace.service_password
+            ),
             "ipai_bi_superset_embed.workspace": workspace.workspace_name(self.code),
         }
         with closing(pg(self.database)) as conn, conn.cursor() as cr:

@@ -35,12 +35,15 @@ psql_ipai "update ir_cron set active = false where cron_name like 'SaaS platform
 
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 GEVENT_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# The tenants are served as in production: routed by host name, with this
-# run's platform database as the router's source.
+# The tenants are served as in production: by the tenant runtime, routed by
+# host name from this run's platform database, each database with its
+# tenant's own role, without any platform secret in its environment.
 BENCH_CONF="$REPO_ROOT/.local/bench-$$.conf"
-sed "s/^ipai_platform_db = .*/ipai_platform_db = $PLATFORM/" "$IPAI_ODOO_CONF" >"$BENCH_CONF"
+sed "s/^ipai_platform_db = .*/ipai_platform_db = $PLATFORM/" "$IPAI_TENANT_ODOO_CONF" >"$BENCH_CONF"
 mkdir -p "$REPO_ROOT/.local/logs"
-"$PY" "$(odoo_bin)" -c "$BENCH_CONF" -d "$PLATFORM" --http-port="$PORT" \
+env -i PATH="$PATH" HOME="${HOME:-/tmp}" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+    IPAI_RUNTIME_SECRET="$IPAI_RUNTIME_SECRET" \
+    "$PY" "$(odoo_bin)" -c "$BENCH_CONF" --http-port="$PORT" \
     --gevent-port="$GEVENT_PORT" --workers=2 --max-cron-threads=0 --log-level=warn \
     >"$REPO_ROOT/.local/logs/bench-server.log" 2>&1 &
 SERVER_PID=$!

@@ -1,20 +1,17 @@
 #!/usr/bin/env bash
 # `make run`: bootstrap, make sure the platform database exists with
-# ipai_tenant_core installed and current, then serve it on 127.0.0.1.
+# ipai_tenant_core installed and current, provision the demo tenant on the
+# first run, then serve both runtimes on 127.0.0.1:
+#   the control plane (platform database only)  on IPAI_HTTP_PORT (8069)
+#   the tenant runtime (every tenant database)   on IPAI_TENANT_HTTP_PORT (8070)
 source "$(dirname "$0")/lib.sh"
 
 "$REPO_ROOT/scripts/bootstrap.sh"
 load_local_env
 ensure_platform_db
+CREDENTIALS_DIR="$LOCAL_DIR/credentials"
+DEMO_CODE="${IPAI_DEMO_TENANT:-demo}"
 
-cat <<MSG
-
-  ipai platform: http://$IPAI_HTTP_HOST:$IPAI_HTTP_PORT/odoo/tenants
-  login:         admin
-  password:      $IPAI_ADMIN_PASSWORD   (from .local/env)
-  tenants:       http://<code>.localhost:$IPAI_HTTP_PORT  (make provision-tenant CODE=<code>)
-
-MSG
 # With a local Superset running (make superset), provisioning jobs also
 # create each tenant's BI workspace.
 if "$REPO_ROOT/scripts/superset.sh" status >/dev/null 2>&1; then
@@ -22,4 +19,42 @@ if "$REPO_ROOT/scripts/superset.sh" status >/dev/null 2>&1; then
     export SUPERSET_URL="${SUPERSET_URL:-http://127.0.0.1:8088}"
     say "Superset answers at $SUPERSET_URL: tenants get BI workspaces"
 fi
-exec "$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB"
+
+# One ready tenant for a newcomer, provisioned once (its password file is
+# written once, too: the password is shown a single time).
+demo_state="$(psql -qAtX -U "$IPAI_DB_USER" -d "$IPAI_PLATFORM_DB" \
+    -c "select state from ipai_tenant where code = '$DEMO_CODE'" 2>/dev/null || true)"
+if [[ -z "$demo_state" ]]; then
+    say "provisioning the demo tenant '$DEMO_CODE' (first run only)"
+    (cd "$REPO_ROOT" && IPAI_CREDENTIALS_DIR="$CREDENTIALS_DIR" "$PY" scripts/tenants.py provision \
+        -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB" --code "$DEMO_CODE" --name "Demo Company" \
+        --email "admin@$DEMO_CODE.example") || say "the demo tenant could not be provisioned; see above"
+fi
+
+# The tenant runtime gets only what it may hold: no platform role password,
+# no Fernet key, no Superset admin, no master password.
+runtime_env=(PATH="$PATH" HOME="${HOME:-/tmp}" LANG="${LANG:-C.UTF-8}" TZ=UTC
+    PGHOST="$PGHOST" PGPORT="$PGPORT" IPAI_RUNTIME_SECRET="$IPAI_RUNTIME_SECRET")
+mkdir -p "$LOCAL_DIR/logs"
+env -i "${runtime_env[@]}" "$PY" "$(odoo_bin)" -c "$IPAI_TENANT_ODOO_CONF" \
+    --logfile "$LOCAL_DIR/logs/tenant-runtime.log" &
+runtime_pid=$!
+trap 'kill "$runtime_pid" 2>/dev/null || true' EXIT INT TERM
+
+demo_file="$CREDENTIALS_DIR/$DEMO_CODE-admin.txt"
+cat <<MSG
+
+  ipai platform:  http://$IPAI_HTTP_HOST:$IPAI_HTTP_PORT/odoo/tenants
+  login:          admin
+  password:       $IPAI_ADMIN_PASSWORD   (from .local/env)
+
+  tenants:        http://<code>.localhost:$IPAI_TENANT_HTTP_PORT  (make provision-tenant CODE=<code>)
+                  served by the tenant runtime, log in .local/logs/tenant-runtime.log
+MSG
+if [[ -f "$demo_file" ]]; then
+    printf '  demo tenant:    %s\n' "$(sed -n 1p "$demo_file")"
+    printf '                  %s\n' "$(sed -n 2p "$demo_file")" "$(sed -n 3p "$demo_file")"
+    printf '                  (from %s)\n' "${demo_file#"$REPO_ROOT"/}"
+fi
+echo
+"$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB"

@@ -69,7 +69,9 @@ def progress(job, step, event):
 def follow(env, job, runner):
     while True:
         state = runner.run()
-        env.invalidate_all()
+        # A new snapshot: the job may have moved in another worker's
+        # transactions (a retry taken by the cron) since this one began.
+        env.cr.rollback()
         if state is None:  # a cron worker has it: follow its steps
             time.sleep(0.5)
             continue

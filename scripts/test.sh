@@ -48,6 +48,7 @@ say "installing $TEST_MODULES into the throwaway database $UNIT_DB"
 "$PY" "$ODOO_BIN" -c "$IPAI_ODOO_CONF" -d "$UNIT_DB" -i "$TEST_MODULES" \
     --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
 psql_ipai -c "create database \"$IPAI_TEST_TEMPLATE_DB\" template \"$UNIT_DB\""
+psql_ipai -c "revoke connect, temporary on database \"$IPAI_TEST_TEMPLATE_DB\" from public"
 [[ -d "$FILESTORE/$UNIT_DB" ]] && cp -a "$FILESTORE/$UNIT_DB" "$FILESTORE/$IPAI_TEST_TEMPLATE_DB"
 
 # The BI tests need a real Superset: started here (installed once), stopped

@@ -10,6 +10,7 @@ import pytest
 from .support import (
     ARTIFACTS,
     LOCAL_DIR,
+    RUNTIME_ROLE,
     JsonRpc,
     OdooServer,
     copy_database,
@@ -56,7 +57,7 @@ TENANT_DB_PREFIX = f"{RUN_ID}_t_"
 def platform_db(template_db, admin_password):
     name = f"{RUN_ID}_platform"
     drop_database(name)
-    copy_database(template_db, name)
+    copy_database(template_db, name, connect_roles=[RUNTIME_ROLE])
     set_params(
         name,
         {
@@ -71,20 +72,30 @@ def platform_db(template_db, admin_password):
 
 
 @pytest.fixture(scope="session")
-def platform_server(platform_db):
-    """One Odoo serving the platform and every tenant of this run, routed by
-    host name as in production: 127.0.0.1 is the platform, <code>.localhost
-    a tenant."""
+def tenant_server(platform_db):
+    """The tenant runtime: every tenant database of this run, routed by host
+    name (<code>.localhost) as in production, each opened with its tenant's
+    own role, without any platform secret in its environment. Tenant URLs
+    point at it."""
     server = OdooServer(
-        platform_db, LOCAL_DIR / "logs" / f"{platform_db}.log", platform_db=platform_db
+        None,
+        LOCAL_DIR / "logs" / f"{platform_db}-tenants.log",
+        platform_db=platform_db,
+        runtime="tenant",
     ).start()
+    set_params(platform_db, {"ipai_tenant_core.public_port": str(server.port)})
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def tenant_server(platform_server):
-    return platform_server
+def platform_server(platform_db, tenant_server):
+    """The control plane: the platform database only, on 127.0.0.1."""
+    server = OdooServer(
+        platform_db, LOCAL_DIR / "logs" / f"{platform_db}.log", platform_db=platform_db
+    ).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -43,15 +43,27 @@ def database_exists(name):
         return bool(cr.fetchone())
 
 
-def copy_database(template, target):
+def copy_database(template, target, connect_roles=()):
     """A full copy (database + filestore) of ``template``, as Odoo's own
-    duplicate does, in a fraction of an install's time."""
+    duplicate does, in a fraction of an install's time; like every database
+    of the platform, closed to PUBLIC (``connect_roles`` may connect)."""
     with closing(pg_connect()) as conn, conn.cursor() as cr:
         cr.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                 sql.Identifier(target), sql.Identifier(template)
             )
         )
+        cr.execute(
+            sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(
+                sql.Identifier(target)
+            )
+        )
+        for role in connect_roles:
+            cr.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(target), sql.Identifier(role)
+                )
+            )
     if (FILESTORE / template).is_dir():
         shutil.copytree(FILESTORE / template, FILESTORE / target)
 
@@ -155,17 +167,34 @@ def run_cli(platform_db, *args, env=None, timeout=600):
     )
 
 
+# What the tenant runtime's process may see of the environment: no platform
+# role password, Fernet key, master or Superset admin password.
+RUNTIME_ENVIRONMENT = ("PATH", "HOME", "LANG", "PGHOST", "PGPORT", "IPAI_RUNTIME_SECRET")
+RUNTIME_ROLE = "ipai_runtime"
+
+
 class OdooServer:
-    """A real Odoo server process (prefork, like production) on a free port."""
+    """A real Odoo server process (prefork, like production) on a free port.
+
+    ``runtime``: "platform" (the control plane: the platform database on the
+    platform host names), "tenant" (the tenant runtime: tenant databases by
+    host name, each with its own role, without any platform secret), or None
+    (plain Odoo, databases picked by ``db_filter``)."""
 
     def __init__(
-        self, dbname, log_path, db_filter=None, platform_db=None, workers=2, cron_threads=1
+        self,
+        dbname,
+        log_path,
+        db_filter=None,
+        platform_db=None,
+        runtime=None,
+        workers=2,
+        cron_threads=1,
     ):
         self.dbname = dbname
         self.db_filter = db_filter or f"^{dbname}$"
-        # With a platform database, the server routes requests by host name
-        # (ipai_tenant_core/server/routing.py), as in production.
         self.platform_db = platform_db
+        self.runtime = runtime or ("platform" if platform_db else None)
         self.workers = workers  # 0: threaded mode
         self.cron_threads = cron_threads
         self.port = free_port()
@@ -176,15 +205,26 @@ class OdooServer:
     def _config_file(self):
         parser = configparser.RawConfigParser()
         parser.read(ODOO_CONF)
-        if self.platform_db:
-            parser["options"]["ipai_platform_db"] = self.platform_db
+        options = parser["options"]
+        if self.runtime:
+            options["ipai_platform_db"] = self.platform_db
+            options["ipai_runtime"] = self.runtime
         else:
-            parser["options"].pop("ipai_platform_db", None)
+            options.pop("ipai_platform_db", None)
+            options.pop("ipai_runtime", None)
+        if self.runtime == "tenant":
+            options["db_user"] = RUNTIME_ROLE
+            options.pop("admin_passwd", None)
         path = self.log_path.with_suffix(".conf")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             parser.write(handle)
         return path
+
+    def _environment(self):
+        if self.runtime != "tenant":
+            return None
+        return {key: os.environ[key] for key in RUNTIME_ENVIRONMENT if key in os.environ}
 
     def host_url(self, host):
         """The URL of ``host`` on this server, for a browser (Chromium
@@ -210,6 +250,7 @@ class OdooServer:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=self._environment(),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -247,6 +288,7 @@ class JsonRpc:
 
     def __init__(self, url, dbname, login, password, host=None):
         self.url = url
+        self.host = host
         self.session = requests.Session()
         if host:
             # What a reverse proxy would send for https://<host>/.

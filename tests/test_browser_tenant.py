@@ -8,10 +8,10 @@ pytestmark = pytest.mark.browser
 
 
 def test_tenant_admin_logs_in_at_the_tenant_host_then_sees_the_suspension(
-    cli, page, platform_server, credentials_dir, artifacts
+    cli, page, tenant_server, credentials_dir, artifacts
 ):
     provision(cli, "browsy")
-    base = platform_server.host_url("browsy.localhost")
+    base = tenant_server.host_url("browsy.localhost")
     page.goto(f"{base}/web/login")
     page.fill("input[name=login]", "admin@browsy.example")
     page.fill("input[name=password]", admin_password(credentials_dir, "browsy"))

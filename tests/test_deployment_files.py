@@ -1,8 +1,18 @@
-"""The deployment files are valid and hold no secret."""
+"""The deployment files are valid, hold no secret, and keep the two runtimes
+apart: the tenant runtime gets none of the control plane's secrets, the proxy
+sends the platform host to the control plane only, and PostgreSQL's own
+databases are closed to roles that have no business there."""
 
+import base64
 import configparser
+import hashlib
+import hmac
+import importlib.util
+import json
 import os
+import re
 import secrets
+import shutil
 import subprocess
 from contextlib import closing
 
@@ -13,11 +23,35 @@ from psycopg2 import sql
 from .support import REPO_ROOT, query
 
 SECRET_OPTIONS = ("admin_passwd", "db_password", "ipai_encryption_key")
+ODOO_CONFIGS = ("odoo.conf", "odoo.prod.conf", "odoo.tenants.conf")
+CADDYFILE = REPO_ROOT / "deploy" / "caddy" / "Caddyfile"
+CREDENTIALS = REPO_ROOT / "addons" / "ipai_tenant_runtime" / "credentials.py"
+
+# What only the control plane may hold.
+CONTROL_PLANE_SECRETS = (
+    "IPAI_ENCRYPTION_KEY",
+    "IPAI_MASTER_PASSWORD",
+    "ODOO_DB_PASSWORD",
+    "SUPERSET_ADMIN_PASSWORD",
+)
+# Every required variable of .env.example (the "change-me" lines).
+REQUIRED_VARIABLES = (
+    "POSTGRES_PASSWORD",
+    "ODOO_DB_PASSWORD",
+    "SUPERSET_DB_PASSWORD",
+    "IPAI_ENCRYPTION_KEY",
+    "IPAI_MASTER_PASSWORD",
+    "IPAI_RUNTIME_SECRET",
+    "SUPERSET_SECRET_KEY",
+    "SUPERSET_GUEST_TOKEN_SECRET",
+    "SUPERSET_ADMIN_PASSWORD",
+)
 
 
-def compose_config(*env_file):
+def compose_config(*env_file, quiet=True):
     return subprocess.run(
-        ["docker-compose", "-f", "docker-compose.yml", *env_file, "config", "--quiet"],
+        ["docker-compose", "-f", "docker-compose.yml", *env_file, "config"]
+        + (["--quiet"] if quiet else []),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -25,9 +59,40 @@ def compose_config(*env_file):
     )
 
 
+def env_example(**overrides):
+    """.env.example's lines, with ``overrides`` replacing values (None drops
+    the variable)."""
+    lines = []
+    for line in (REPO_ROOT / ".env.example").read_text().splitlines():
+        name = line.split("=", 1)[0] if "=" in line and not line.startswith("#") else None
+        if name in overrides:
+            if overrides[name] is not None:
+                lines.append(f"{name}={overrides[name]}")
+            continue
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------ docker-compose
+
+
 def test_docker_compose_file_is_valid_with_the_documented_variables():
     result = compose_config("--env-file", ".env.example")
     assert result.returncode == 0, result.stderr
+
+
+def test_env_example_lists_every_required_variable_as_change_me():
+    text = (REPO_ROOT / ".env.example").read_text()
+    for name in REQUIRED_VARIABLES:
+        assert re.search(rf"^{name}=change-me$", text, re.M), name
+
+
+def test_env_example_lists_every_variable_the_compose_file_reads():
+    lines = (REPO_ROOT / "docker-compose.yml").read_text().splitlines()
+    compose = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    read = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", compose))
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (REPO_ROOT / ".env.example").read_text(), re.M))
+    assert read and read <= listed, sorted(read - listed)
 
 
 def test_docker_compose_refuses_to_run_without_its_secrets(tmp_path):
@@ -38,13 +103,185 @@ def test_docker_compose_refuses_to_run_without_its_secrets(tmp_path):
     assert "POSTGRES_PASSWORD" in result.stderr
 
 
+@pytest.mark.parametrize("variable", ["IPAI_RUNTIME_SECRET", "IPAI_PLATFORM_HOST"])
+def test_docker_compose_refuses_to_run_without_each_runtime_setting(tmp_path, variable):
+    env_file = tmp_path / "partial.env"
+    env_file.write_text(env_example(**{variable: None}))
+    result = compose_config("--env-file", str(env_file))
+    assert result.returncode != 0
+    assert variable in result.stderr
+
+
+def parse_compose_services(text):
+    """``docker-compose config`` output (block YAML, two-space indents) ->
+    {service: {key: [lines of its block]}}, enough to read environments,
+    ports and networks without PyYAML."""
+    services, service, key = {}, None, None
+    in_services = False
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        if indent == 0:
+            in_services = line == "services:"
+            continue
+        if not in_services:
+            continue
+        if indent == 2:
+            service = line.strip().rstrip(":")
+            services[service], key = {}, None
+        elif indent == 4 and not line.lstrip().startswith("- "):
+            key, _, inline = line.strip().partition(":")
+            services[service][key] = [inline.strip()] if inline.strip() else []
+        elif key is not None:
+            services[service][key].append(line)
+    return services
+
+
+def mapping(lines):
+    """``KEY: value`` lines of one block level -> dict (quotes dropped)."""
+    result = {}
+    indent = min(len(line) - len(line.lstrip(" ")) for line in lines)
+    for line in lines:
+        if len(line) - len(line.lstrip(" ")) == indent and ":" in line:
+            name, _, value = line.strip().partition(":")
+            result[name] = value.strip().strip("'\"")
+    return result
+
+
+@pytest.fixture(scope="module")
+def distinct_secrets():
+    return {name: f"{name.lower()}-{secrets.token_hex(16)}" for name in REQUIRED_VARIABLES}
+
+
+@pytest.fixture(scope="module")
+def compose_services(tmp_path_factory, distinct_secrets):
+    """The resolved compose file, every secret set to a value of its own."""
+    env_file = tmp_path_factory.mktemp("compose") / "distinct.env"
+    env_file.write_text(env_example(**distinct_secrets))
+    result = compose_config("--env-file", str(env_file), quiet=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout, parse_compose_services(result.stdout)
+
+
+def service_text(config_text, service):
+    match = re.search(rf"^  {service}:\n((?:    .*\n|\n)*)", config_text, re.M)
+    assert match, service
+    return match.group(1)
+
+
+def test_the_stack_has_two_odoo_runtimes_behind_one_proxy(compose_services):
+    _text, services = compose_services
+    assert set(services) == {"db", "platform", "tenants", "proxy", "superset"}
+    assert services["platform"]["image"] == services["tenants"]["image"] == ["odoo:18.0"]
+    assert services["proxy"]["image"][0].startswith("caddy:2")
+    # Only the proxy and Superset publish ports; the runtimes are reached
+    # through the proxy alone.
+    published = {name for name, keys in services.items() if "ports" in keys}
+    assert published == {"proxy", "superset"}
+    proxy_ports = " ".join(services["proxy"]["ports"])
+    assert ":80" in proxy_ports and ":443" in proxy_ports
+    # Both runtimes see the filestores; the staff's sessions stay off the
+    # shared volume, where the tenant runtime could read them.
+    for runtime in ("platform", "tenants"):
+        assert any("odoo_data:/var/lib/odoo:" in line for line in services[runtime]["volumes"])
+    assert any("/var/lib/odoo/sessions:" in line for line in services["platform"]["tmpfs"])
+
+
+def test_tenant_runtime_environment_holds_no_control_plane_secret(
+    compose_services, distinct_secrets
+):
+    text, services = compose_services
+    environment = mapping(services["tenants"]["environment"])
+    assert set(environment) == {"HOST", "PORT", "USER", "IPAI_RUNTIME_SECRET"}
+    assert environment["USER"] == "ipai_runtime"
+    assert environment["IPAI_RUNTIME_SECRET"] == distinct_secrets["IPAI_RUNTIME_SECRET"]
+    for name in (*CONTROL_PLANE_SECRETS, "PASSWORD", "PGPASSWORD"):
+        assert name not in environment, name
+    # Nor anywhere else in its definition (entrypoint, command, labels...).
+    tenants = service_text(text, "tenants")
+    for name, value in distinct_secrets.items():
+        if name != "IPAI_RUNTIME_SECRET":
+            assert value not in tenants, name
+    # The control plane holds them all, and the runtime secret too.
+    platform = mapping(services["platform"]["environment"])
+    for name in CONTROL_PLANE_SECRETS:
+        setting = "PASSWORD" if name == "ODOO_DB_PASSWORD" else name
+        assert platform[setting] == distinct_secrets[name], name
+    assert platform["IPAI_RUNTIME_SECRET"] == distinct_secrets["IPAI_RUNTIME_SECRET"]
+
+
+def test_tenant_runtime_cannot_reach_the_control_plane_but_through_the_proxy(compose_services):
+    _text, services = compose_services
+
+    def networks(service):
+        return set(mapping(services[service]["networks"]))
+
+    assert not networks("platform") & networks("tenants")
+    assert networks("platform") <= networks("proxy")
+    assert networks("tenants") <= networks("proxy")
+    for service in ("platform", "tenants"):
+        assert networks(service) <= networks("db")
+
+
+def test_runtime_role_password_derivation_is_the_documented_one(monkeypatch):
+    """The tenants service's entrypoint derives PGPASSWORD with the runtime's
+    own credentials.py; the control plane sets the same value."""
+    compose = (REPO_ROOT / "docker-compose.yml").read_text()
+    assert "/mnt/extra-addons/ipai_tenant_runtime/credentials.py" in compose
+    spec = importlib.util.spec_from_file_location("ipai_runtime_credentials", CREDENTIALS)
+    credentials = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(credentials)
+    secret = secrets.token_urlsafe(48)
+    monkeypatch.setenv("IPAI_RUNTIME_SECRET", secret)
+    digest = hmac.new(secret.encode(), b"ipai-pg-role\0ipai_runtime", hashlib.sha256).digest()
+    expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    assert credentials.role_password("ipai_runtime") == expected
+    monkeypatch.setenv("IPAI_RUNTIME_SECRET", "change-me")
+    with pytest.raises(credentials.MissingRuntimeSecret):
+        credentials.role_password("ipai_runtime")
+
+
+# -------------------------------------------------------------- Odoo configs
+
+
+def odoo_options(name):
+    parser = configparser.RawConfigParser()
+    assert parser.read(REPO_ROOT / name), name
+    return parser["options"]
+
+
 def test_odoo_config_templates_hold_no_secret():
-    for name in ("odoo.conf", "odoo.prod.conf"):
-        parser = configparser.RawConfigParser()
-        parser.read(REPO_ROOT / name)
+    for name in ODOO_CONFIGS:
+        options = odoo_options(name)
         for option in SECRET_OPTIONS:
-            assert not parser["options"].get(option), (name, option)
-        assert parser["options"]["list_db"] == "False", name
+            assert not options.get(option), (name, option)
+        assert options["list_db"] == "False", name
+
+
+def test_control_plane_config_serves_the_platform_database_only():
+    options = odoo_options("odoo.prod.conf")
+    assert options["ipai_runtime"] == "platform"
+    assert options["ipai_platform_db"] == "ipai_platform"
+    modules = options["server_wide_modules"].split(",")
+    assert "ipai_tenant_runtime" in modules and "ipai_tenant_core" not in modules
+    dbfilter = re.compile(options["dbfilter"])
+    assert dbfilter.match("ipai_platform")
+    for other in ("odoo_acme", "ipai_platform_x", "postgres", "ipai_tpl_0123abcd"):
+        assert not dbfilter.match(other), other
+
+
+def test_tenant_runtime_config_serves_tenant_databases_only():
+    options = odoo_options("odoo.tenants.conf")
+    assert options["ipai_runtime"] == "tenant"
+    assert options["ipai_platform_db"] == "ipai_platform"
+    assert options["db_user"] == "ipai_runtime"
+    assert options["proxy_mode"] == "True"
+    modules = options["server_wide_modules"].split(",")
+    assert "ipai_tenant_runtime" in modules and "ipai_tenant_core" not in modules
+    assert int(options["workers"]) > 0 and int(options["max_cron_threads"]) > 0
+    dbfilter = re.compile(options["dbfilter"])
+    assert dbfilter.match("odoo_acme") and dbfilter.match("odoo_acme-staging")
+    for platform_owned in ("ipai_platform", "ipai_tpl_0123abcd", "postgres", "template1"):
+        assert not dbfilter.match(platform_owned), platform_owned
 
 
 def test_no_local_state_or_env_file_is_tracked():
@@ -54,7 +291,78 @@ def test_no_local_state_or_env_file_is_tracked():
     assert not [path for path in tracked if path.startswith(".local/") or path == ".env"]
 
 
+# ----------------------------------------------------------------- Caddyfile
+
+
+def caddy_sites(text):
+    """Top-level blocks of a Caddyfile formatted by ``caddy fmt``:
+    {address line: body}. Snippets "(name)" and the global block included."""
+    sites, current, body = {}, None, []
+    for line in text.splitlines():
+        if current is None:
+            if line.endswith("{") and not line.startswith(("#", "\t", " ")):
+                current, body = line[:-1].strip(), []
+        elif line == "}":
+            sites[current], current = "\n".join(body), None
+        else:
+            body.append(line)
+    return sites
+
+
+def test_proxy_sends_the_platform_host_to_the_control_plane_only():
+    sites = caddy_sites(CADDYFILE.read_text())
+    platform = sites["{$IPAI_PLATFORM_HOST}"]
+    assert re.search(r"^\s*reverse_proxy platform:8069$", platform, re.M)
+    assert re.search(r"^\s*reverse_proxy /websocket platform:8072$", platform, re.M)
+    assert "tenants:" not in platform
+    # Every other host (the catch-all site) goes to the tenant runtime.
+    tenants = sites["https://"]
+    assert re.search(r"^\s*reverse_proxy tenants:8069$", tenants, re.M)
+    assert re.search(r"^\s*reverse_proxy /websocket tenants:8072$", tenants, re.M)
+    assert "platform:" not in tenants
+    for address, body in sites.items():
+        if address not in ("{$IPAI_PLATFORM_HOST}",):
+            assert "platform:" not in body, address
+
+
+def test_proxy_service_mounts_the_caddyfile_and_names_the_platform_host(compose_services):
+    _text, services = compose_services
+    assert any(
+        line.strip().endswith("deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro")
+        for line in services["proxy"]["volumes"]
+    )
+    assert mapping(services["proxy"]["environment"])["IPAI_PLATFORM_HOST"]
+
+
+def test_caddy_itself_routes_the_platform_host_to_the_control_plane():
+    """With a caddy binary at hand, ask Caddy how it reads the file."""
+    caddy = shutil.which("caddy")
+    if not caddy:
+        pytest.skip("no caddy binary to adapt the Caddyfile with")
+    env = {**os.environ, "IPAI_PLATFORM_HOST": "admin.example.test", "IPAI_TLS": "acme"}
+    result = subprocess.run(
+        [caddy, "adapt", "--config", str(CADDYFILE)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    routes = json.loads(result.stdout)["apps"]["http"]["servers"]["srv0"]["routes"]
+
+    def dials(route):
+        return set(re.findall(r'"dial": "([^"]+)"', json.dumps(route)))
+
+    by_host = {tuple(r["match"][0]["host"]) if "match" in r else None: r for r in routes}
+    assert dials(by_host[("admin.example.test",)]) == {"platform:8069", "platform:8072"}
+    assert dials(by_host[None]) == {"tenants:8069", "tenants:8072"}
+
+
+# ------------------------------------------------- PostgreSQL init scripts
+
 INIT_ODOO_ROLE = str(REPO_ROOT / "deploy" / "postgres" / "init-odoo-role.sh")
+INIT_SUPERSET_DB = str(REPO_ROOT / "deploy" / "postgres" / "init-superset-db.sh")
+CLUSTER_DATABASES = ("postgres", "template0", "template1")
 
 
 def superuser_env():
@@ -78,10 +386,16 @@ def superuser_env():
     return env
 
 
-def superuser_connection(env):
+def superuser_connection(env, dbname="postgres"):
     conn = psycopg2.connect(
-        dbname="postgres", user=env["POSTGRES_USER"], host=env["PGHOST"], port=env["PGPORT"]
+        dbname=dbname, user=env["POSTGRES_USER"], host=env["PGHOST"], port=env["PGPORT"]
     )
+    conn.autocommit = True
+    return conn
+
+
+def connect_as(env, role, dbname):
+    conn = psycopg2.connect(dbname=dbname, user=role, host=env["PGHOST"], port=env["PGPORT"])
     conn.autocommit = True
     return conn
 
@@ -97,22 +411,78 @@ def role_attributes(role):
     return rows[0] if rows else None
 
 
-def test_compose_odoo_role_can_run_the_platform_and_is_not_superuser():
+def database_privileges(cr, role, databases):
+    """{database: (CONNECT, TEMPORARY)} of ``role`` ("public" for PUBLIC)."""
+    cr.execute(
+        """SELECT datname, has_database_privilege(%s, oid, 'CONNECT'),
+                  has_database_privilege(%s, oid, 'TEMPORARY')
+             FROM pg_database WHERE datname = ANY(%s)""",
+        [role, role, list(databases)],
+    )
+    return {name: (connect, temporary) for name, connect, temporary in cr.fetchall()}
+
+
+@pytest.fixture
+def cluster_hygiene_restored():
+    """The init script closes postgres and the templates to PUBLIC, on the
+    cluster every test of this run shares. Before it runs, this machine's Odoo
+    role gets CONNECT on postgres in its own name (what the control plane
+    needs, and what the script grants in production); afterwards PUBLIC gets
+    back exactly what it had, so nothing else changes for the rest of the run."""
     env = superuser_env()
+    odoo_role = os.environ.get("IPAI_DB_USER", "ipai")
+    with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
+        before = database_privileges(cr, "public", CLUSTER_DATABASES)
+        cr.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [odoo_role])
+        if cr.fetchone():
+            cr.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE postgres TO {}").format(
+                    sql.Identifier(odoo_role)
+                )
+            )
+    yield env
+    with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
+        for database, (connect, temporary) in before.items():
+            had = [name for name, held in (("CONNECT", connect), ("TEMPORARY", temporary)) if held]
+            if had:
+                cr.execute(
+                    sql.SQL("GRANT {} ON DATABASE {} TO PUBLIC").format(
+                        sql.SQL(", ").join(map(sql.SQL, had)), sql.Identifier(database)
+                    )
+                )
+
+
+def drop_roles(env, roles):
+    """Drop ``roles`` and the privileges they were given on the cluster's
+    databases (DROP ROLE refuses while any remain)."""
+    with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
+        for name in roles:
+            cr.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name])
+            if not cr.fetchone():
+                continue
+            for database in CLUSTER_DATABASES:
+                cr.execute(
+                    sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(
+                        sql.Identifier(database), sql.Identifier(name)
+                    )
+                )
+            cr.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+def test_compose_odoo_role_can_run_the_platform_and_is_not_superuser(cluster_hygiene_restored):
+    env = cluster_hygiene_restored
     role = f"ipai_test_compose_{os.getpid()}"
-    database, tenant_role = f"{role}_db", f"{role}_tenant"
-    env.update(ODOO_DB_USER=role, ODOO_DB_PASSWORD=secrets.token_urlsafe(16))
+    database, tenant_role, runtime_role = f"{role}_db", f"{role}_tenant", f"{role}_runtime"
+    env.update(
+        ODOO_DB_USER=role, ODOO_DB_PASSWORD=secrets.token_urlsafe(16), RUNTIME_DB_USER=runtime_role
+    )
     try:
         for _ in range(2):  # idempotent: a rerun on an existing volume
             result = subprocess.run([INIT_ODOO_ROLE], env=env, capture_output=True, text=True)
             assert result.returncode == 0, result.stderr
         assert role_attributes(role) == (False, True, True, True, False, False, True)
         # What the provisioning engine does with it: a database, a tenant role.
-        conn = psycopg2.connect(
-            dbname="postgres", user=role, host=env["PGHOST"], port=env["PGPORT"]
-        )
-        conn.autocommit = True
-        with closing(conn), conn.cursor() as cr:
+        with closing(connect_as(env, role, "postgres")) as conn, conn.cursor() as cr:
             cr.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
             cr.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(tenant_role)))
             cr.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(tenant_role)))
@@ -120,8 +490,64 @@ def test_compose_odoo_role_can_run_the_platform_and_is_not_superuser():
     finally:
         with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
             cr.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
-            for name in (tenant_role, role):
-                cr.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+        drop_roles(env, (tenant_role, runtime_role, role))
+
+
+def test_compose_init_closes_the_cluster_databases_to_plain_roles(cluster_hygiene_restored):
+    env = cluster_hygiene_restored
+    role = f"ipai_test_hygiene_{os.getpid()}"
+    runtime_role, plain_role = f"{role}_runtime", f"{role}_plain"
+    env.update(
+        ODOO_DB_USER=role, ODOO_DB_PASSWORD=secrets.token_urlsafe(16), RUNTIME_DB_USER=runtime_role
+    )
+    try:
+        with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
+            cr.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(plain_role)))
+            # A routing role that exists already is brought down to LOGIN
+            # only, and keeps the password the control plane gave it.
+            cr.execute(
+                sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD 'set-by-the-control-plane'").format(
+                    sql.Identifier(runtime_role)
+                )
+            )
+        result = subprocess.run([INIT_ODOO_ROLE], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+        with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
+            public = database_privileges(cr, "public", CLUSTER_DATABASES)
+            assert public == dict.fromkeys(CLUSTER_DATABASES, (False, False))
+            assert database_privileges(cr, role, ["postgres"])["postgres"][0]
+            cr.execute(
+                """SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin, rolreplication,
+                          rolbypassrls, rolpassword IS NOT NULL
+                     FROM pg_authid WHERE rolname = %s""",
+                [runtime_role],
+            )
+            assert cr.fetchone() == (False, False, False, True, False, False, True)
+            # This machine's Odoo role keeps what the whole test run needs.
+            odoo_role = os.environ.get("IPAI_DB_USER", "ipai")
+            cr.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [odoo_role])
+            if cr.fetchone():
+                assert database_privileges(cr, odoo_role, ["postgres"])["postgres"][0]
+
+        for plain in (plain_role, runtime_role):
+            for database in ("postgres", "template1"):
+                with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+                    connect_as(env, plain, database).close()
+        connect_as(env, role, "postgres").close()
+    finally:
+        drop_roles(env, (plain_role, runtime_role, role))
+
+
+def test_compose_routing_role_refuses_the_other_roles_names(cluster_hygiene_restored):
+    env = cluster_hygiene_restored
+    env.update(ODOO_DB_USER="ipai_test_never_created", ODOO_DB_PASSWORD="x")
+    for name in ("ipai_test_never_created", env["POSTGRES_USER"], "postgres"):
+        env["RUNTIME_DB_USER"] = name
+        result = subprocess.run([INIT_ODOO_ROLE], env=env, capture_output=True, text=True)
+        assert result.returncode == 1, name
+        assert "RUNTIME_DB_USER must differ" in result.stderr, name
+    assert role_attributes("ipai_test_never_created") is None
 
 
 def test_compose_odoo_role_refuses_the_superuser_name():
@@ -131,3 +557,31 @@ def test_compose_odoo_role_refuses_the_superuser_name():
     assert result.returncode == 1
     assert "must differ from POSTGRES_USER" in result.stderr
     assert role_attributes(env["POSTGRES_USER"])[0] is True  # still a superuser
+
+
+def test_compose_superset_database_is_closed_to_everyone_but_its_owner():
+    env = superuser_env()
+    owner = f"ipai_test_superset_{os.getpid()}"
+    database, plain_role = f"{owner}_meta", f"{owner}_plain"
+    env.update(
+        SUPERSET_DB_USER=owner,
+        SUPERSET_DB_PASSWORD=secrets.token_urlsafe(16),
+        SUPERSET_DB_NAME=database,
+    )
+    try:
+        with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
+            cr.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(plain_role)))
+        for _ in range(2):  # idempotent
+            result = subprocess.run([INIT_SUPERSET_DB], env=env, capture_output=True, text=True)
+            assert result.returncode == 0, result.stderr
+        with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
+            assert database_privileges(cr, "public", [database]) == {database: (False, False)}
+        connect_as(env, owner, database).close()
+        with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+            connect_as(env, plain_role, database).close()
+    finally:
+        with closing(superuser_connection(env)) as conn, conn.cursor() as cr:
+            cr.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+        drop_roles(env, (plain_role, owner))

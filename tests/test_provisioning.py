@@ -233,7 +233,8 @@ def test_drop_leaves_nothing_behind(cli, platform_db):
         "before:create_database",
         "after:create_database",
         "after:set_admin",
-        "before:create_role",
+        "before:create_roles",
+        "after:create_roles",
         "after:create_schema",
     ],
 )

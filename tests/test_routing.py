@@ -1,4 +1,5 @@
-"""One Odoo serves the platform and every tenant, by host name only."""
+"""Both runtimes route by host name only: the control plane serves the
+platform hosts, the tenant runtime every tenant's, and neither the other's."""
 
 import time
 
@@ -33,23 +34,25 @@ def session_db(server, host, cookies=None, headers=None):
     return response.json().get("result", {}).get("db")
 
 
-def test_each_host_reaches_its_own_database(routed, platform_server, credentials_dir, platform_db):
-    a = login(platform_server, "route-a", credentials_dir)
-    b = login(platform_server, "route-b", credentials_dir)
+def test_each_host_reaches_its_own_database(
+    routed, tenant_server, platform_server, credentials_dir, platform_db
+):
+    a = login(tenant_server, "route-a", credentials_dir)
+    b = login(tenant_server, "route-b", credentials_dir)
     assert a.call("res.users", "read", [a.uid], ["login"])[0]["login"] == "admin@route-a.example"
     assert b.call("res.users", "read", [b.uid], ["login"])[0]["login"] == "admin@route-b.example"
-    assert session_db(platform_server, "route-a.localhost", cookies=a.session.cookies) == (
+    assert session_db(tenant_server, "route-a.localhost", cookies=a.session.cookies) == (
         TENANT_DB_PREFIX + "route-a"
     )
     platform = requests.get(f"{platform_server.url}/web/login", timeout=30)
     assert platform.status_code == 200
 
 
-def test_a_host_cannot_be_used_to_reach_another_database(routed, platform_server, credentials_dir):
+def test_a_host_cannot_be_used_to_reach_another_database(routed, tenant_server, credentials_dir):
     # Tenant B's credentials and database name, sent to tenant A's host.
     with pytest.raises(RpcError):
         JsonRpc(
-            platform_server.url,
+            tenant_server.url,
             TENANT_DB_PREFIX + "route-b",
             "admin@route-b.example",
             admin_password(credentials_dir, "route-b"),
@@ -57,19 +60,19 @@ def test_a_host_cannot_be_used_to_reach_another_database(routed, platform_server
         )
     # A header naming B's database is ignored on A's host.
     forced = session_db(
-        platform_server,
+        tenant_server,
         "route-a.localhost",
         headers={"X-Odoo-Database": TENANT_DB_PREFIX + "route-b"},
     )
     assert forced in (None, TENANT_DB_PREFIX + "route-a")
     # A's session cookie is worthless on B's host.
-    a = login(platform_server, "route-a", credentials_dir)
-    assert session_db(platform_server, "route-b.localhost", cookies=a.session.cookies) in (
+    a = login(tenant_server, "route-a", credentials_dir)
+    assert session_db(tenant_server, "route-b.localhost", cookies=a.session.cookies) in (
         None,
         TENANT_DB_PREFIX + "route-b",
     )
     response = a.session.post(
-        f"{platform_server.url}/web/dataset/call_kw/res.partner/search_count",
+        f"{tenant_server.url}/web/dataset/call_kw/res.partner/search_count",
         json={
             "jsonrpc": "2.0",
             "method": "call",
@@ -86,26 +89,33 @@ def test_a_host_cannot_be_used_to_reach_another_database(routed, platform_server
     assert "error" in response
 
 
-def test_unknown_hosts_and_templates_reach_nothing(routed, platform_server, platform_db):
+def test_unknown_hosts_and_templates_reach_nothing(
+    routed, tenant_server, platform_server, platform_db
+):
     template = query(platform_db, "SELECT database_name FROM ipai_tenant_template LIMIT 1")[0][0]
-    for host in ("nobody.localhost", f"{template}.localhost", "evil.example.com"):
-        response = get(platform_server, host)
-        assert response.status_code == 404, host
-        assert "Unknown tenant" in response.text
+    for server in (tenant_server, platform_server):
+        for host in ("nobody.localhost", f"{template}.localhost", "evil.example.com"):
+            response = get(server, host)
+            assert response.status_code == 404, host
+            assert "Unknown tenant" in response.text
+    # Each runtime serves only its own side.
+    assert get(platform_server, "route-a.localhost").status_code == 404
+    assert get(tenant_server, "127.0.0.1").status_code == 404
 
 
-def test_database_manager_is_never_served(routed, platform_server):
-    for host in ("route-a.localhost", "127.0.0.1", "nobody.localhost"):
-        for path in ("/web/database/manager", "/web/database/selector"):
-            assert get(platform_server, host, path).status_code == 404, (host, path)
+def test_database_manager_is_never_served(routed, tenant_server, platform_server):
+    for server in (tenant_server, platform_server):
+        for host in ("route-a.localhost", "127.0.0.1", "nobody.localhost"):
+            for path in ("/web/database/manager", "/web/database/selector"):
+                assert get(server, host, path).status_code == 404, (host, path)
 
 
 def test_new_tenant_and_custom_domain_are_routed_without_restart(
-    cli, routed, platform_server, admin_rpc, credentials_dir
+    cli, routed, tenant_server, admin_rpc, credentials_dir
 ):
     provision(cli, "route-new")
     deadline = time.monotonic() + 10
-    while get(platform_server, "route-new.localhost").status_code != 200:
+    while get(tenant_server, "route-new.localhost").status_code != 200:
         assert time.monotonic() < deadline
         time.sleep(0.2)
     tenant_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "route-a")])[0]
@@ -113,8 +123,8 @@ def test_new_tenant_and_custom_domain_are_routed_without_restart(
         "ipai.tenant.domain", "create", {"name": "erp.route-a.test", "tenant_id": tenant_id}
     )
     time.sleep(1.5)
-    assert session_db(platform_server, "erp.route-a.test") in (None, TENANT_DB_PREFIX + "route-a")
-    assert get(platform_server, "erp.route-a.test").status_code == 200
+    assert session_db(tenant_server, "erp.route-a.test") in (None, TENANT_DB_PREFIX + "route-a")
+    assert get(tenant_server, "erp.route-a.test").status_code == 200
 
 
 def wait_for_status(server, host, status, seconds=10):
@@ -138,22 +148,23 @@ def test_platform_host_names_apply_without_restart(routed, platform_server, admi
     assert get(platform_server, "127.0.0.1").status_code == 200
 
 
-def test_dropped_tenant_is_no_longer_routed(cli, platform_server, platform_db):
+def test_dropped_tenant_is_no_longer_routed(cli, tenant_server, platform_db):
     provision(cli, "route-gone")
     assert cli("drop", "--code", "route-gone").returncode == 0
     wait_for_state(platform_db, "route-gone", "archived")
     time.sleep(1.5)
-    assert get(platform_server, "route-gone.localhost").status_code == 404
+    assert get(tenant_server, "route-gone.localhost").status_code == 404
 
 
 @pytest.fixture(scope="module")
 def threaded_server(platform_db):
-    """The same platform served in threaded mode, where Odoo itself only runs
-    the crons of databases whose registry a request happened to load."""
+    """The tenant runtime in threaded mode, where Odoo itself only runs the
+    crons of databases whose registry a request happened to load."""
     server = OdooServer(
         None,
         LOCAL_DIR / "logs" / f"{platform_db}-threaded.log",
         platform_db=platform_db,
+        runtime="tenant",
         workers=0,
     ).start()
     yield server
@@ -162,7 +173,7 @@ def threaded_server(platform_db):
 
 @pytest.mark.parametrize("mode", ["prefork", "threaded"])
 def test_cron_runs_in_tenant_databases_nobody_visited(
-    mode, cli, platform_server, platform_db, request
+    mode, cli, tenant_server, platform_db, request
 ):
     code = f"route-quiet-{mode}"
     database = TENANT_DB_PREFIX + code
@@ -188,7 +199,9 @@ def test_cron_runs_in_tenant_databases_nobody_visited(
         "UPDATE ir_cron SET lastcall = NULL, nextcall = now() at time zone 'UTC' WHERE id = %s",
         [cron_id],
     )
-    with pg_connect() as conn, conn.cursor() as cr:
+    # The tenant runtime listens on the platform database (its role may not
+    # open ``postgres``).
+    with pg_connect(platform_db) as conn, conn.cursor() as cr:
         cr.execute("NOTIFY cron_trigger, %s", [database])
     deadline = time.monotonic() + 90
     while not query(database, "SELECT lastcall FROM ir_cron WHERE id = %s", [cron_id])[0][0]:

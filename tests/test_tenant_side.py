@@ -1,7 +1,10 @@
 """What a tenant database enforces and reports, with real databases."""
 
+import time
+
 import pytest
 
+from .conftest import TENANT_DB_PREFIX
 from .support import RpcError, query
 from .test_provisioning import login, provision
 
@@ -17,9 +20,9 @@ def make_user(session, login_name, portal=False):
 
 
 @pytest.fixture(scope="module")
-def limited(cli, platform_server, credentials_dir):
+def limited(cli, tenant_server, credentials_dir):
     provision(cli, "limited")  # trial plan: 3 internal users, 1 company
-    return login(platform_server, "limited", credentials_dir)
+    return login(tenant_server, "limited", credentials_dir)
 
 
 def test_user_limit_blocks_the_next_internal_user_with_a_clear_message(limited):
@@ -100,3 +103,50 @@ def test_usage_arrives_in_the_control_plane_with_warnings(limited, cli, admin_rp
         "ipai.tenant.metric", "read_group", [], ["storage_mb:max"], ["tenant_id"]
     )
     assert groups
+
+
+def test_a_plan_change_installs_what_the_new_plan_adds(
+    cli, admin_rpc, tenant_server, credentials_dir, platform_db
+):
+    provision(cli, "plan-up")
+    session = login(tenant_server, "plan-up", credentials_dir)
+    (crm,) = session.call("ir.module.module", "search", [("name", "=", "crm")])
+    with pytest.raises(RpcError, match=r"plan Trial does not include"):
+        session.call("ir.module.module", "button_immediate_install", [crm])
+    modules = admin_rpc.call("ir.module.module", "search", [("name", "in", ["contacts", "crm"])])
+    plan = admin_rpc.call(
+        "ipai.tenant.plan",
+        "create",
+        {
+            "code": "crm-plan",
+            "name": "CRM",
+            "max_users": 5,
+            "max_users_per_company": 5,
+            "module_ids": [(6, 0, modules)],
+        },
+    )
+    (tenant_id,) = admin_rpc.call("ipai.tenant", "search", [("code", "=", "plan-up")])
+    wizard = admin_rpc.call(
+        "ipai.tenant.change.plan", "create", {"tenant_id": tenant_id, "plan_id": plan}
+    )
+    admin_rpc.call("ipai.tenant.change.plan", "action_apply", [wizard])
+    assert cli("run-jobs").returncode == 0
+    deadline = time.monotonic() + 300
+    database = TENANT_DB_PREFIX + "plan-up"
+    while query(database, "SELECT state FROM ir_module_module WHERE name = 'crm'") != [
+        ("installed",)
+    ]:
+        assert time.monotonic() < deadline, "the plan change never installed crm"
+        time.sleep(1)
+    # Installed as the tenant's own role, so its runtime can use and alter it.
+    owners = query(
+        database,
+        "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class "
+        "WHERE relname LIKE 'crm\\_lead%%' AND relkind = 'r'",
+    )
+    assert owners == [
+        (query(platform_db, "SELECT runtime_role FROM ipai_tenant WHERE code = 'plan-up'")[0][0],)
+    ]
+    assert (
+        login(tenant_server, "plan-up", credentials_dir).call("crm.lead", "search_count", []) == 0
+    )

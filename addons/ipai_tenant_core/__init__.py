@@ -1,1 +1,1 @@
-from . import models, server, wizards
+from . import models, wizards

@@ -49,7 +49,9 @@ SELECT format('CREATE DATABASE %I OWNER %I', :'superset_db', :'superset_user')
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'superset_db')
 \gexec
 
--- Only its owner (and superusers) may connect to Superset's metadata.
+-- Only its owner (and superusers) may connect to Superset's metadata: not
+-- the Odoo roles, not a tenant's role (whose password a tenant's admin can
+-- learn), which PostgreSQL would otherwise let connect through PUBLIC.
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'superset_db')
 \gexec
 SQL

@@ -1,9 +1,9 @@
 """Fixtures of the Superset integration tests: a real Apache Superset started
 with scripts/superset.sh, two real tenants provisioned with the operator's
-CLI, their workspaces made with scripts/superset_workspace.py, and a real Odoo
-serving the tenant databases. Everything is named after the test run and
-removed at the end (the tenant databases and roles by the platform fixtures,
-the Superset objects here)."""
+CLI, their workspaces made with scripts/superset_workspace.py, and the tenant
+runtime serving the tenant databases by host name, as in production.
+Everything is named after the test run and removed at the end (the tenant
+databases and roles by the platform fixtures, the Superset objects here)."""
 
 import os
 import subprocess
@@ -17,11 +17,9 @@ import requests
 
 from ..conftest import RUN_ID, TENANT_DB_PREFIX
 from ..support import (
-    LOCAL_DIR,
     ODOO_CONF,
     REPO_ROOT,
     JsonRpc,
-    OdooServer,
     install_database,
     pg_connect,
     query,
@@ -162,6 +160,7 @@ class BiTenant:
         self.key = key
         self.code = code
         self.database = TENANT_DB_PREFIX + code
+        self.host = f"{code}.localhost"
         self.schema = "tenant_" + code.replace("-", "_")
         self.login = f"admin@{code}.example"
         lines = (Path(credentials_dir) / f"{code}-admin.txt").read_text().splitlines()
@@ -201,17 +200,10 @@ def bi_tenants(platform_db, superset, bi_credentials):
 
 
 @pytest.fixture(scope="session")
-def bi_server(bi_tenants):
-    # Without host routing: the database comes from --db-filter (and ?db=),
-    # so the tests reach every BI tenant on 127.0.0.1; no cron needed.
-    server = OdooServer(
-        None,
-        LOCAL_DIR / "logs" / f"{RUN_ID}_bi_tenants.log",
-        db_filter=f"^{TENANT_DB_PREFIX}bi.*$",
-        cron_threads=0,
-    ).start()
-    yield server
-    server.stop()
+def bi_server(bi_tenants, tenant_server):
+    """The tenant runtime: each BI tenant on its own host name, served with
+    its own role, as in production."""
+    return tenant_server
 
 
 @pytest.fixture(scope="session")
@@ -226,7 +218,7 @@ def workspaces(bi_tenants, bi_server, platform_db, superset):
             "--table",
             "sales",
             "--allowed-domain",
-            bi_server.url,
+            bi_server.host_url(tenant.host),
         )
         assert result.returncode == 0, result.stdout + result.stderr
         outputs[key] = result.stdout
@@ -251,7 +243,9 @@ def tenant_admins(bi_tenants, bi_server, workspaces):
     dashboards loaded into Odoo through the settings button."""
     sessions = {}
     for key, tenant in bi_tenants.items():
-        rpc = JsonRpc(bi_server.url, tenant.database, tenant.login, tenant.password)
+        rpc = JsonRpc(
+            bi_server.url, tenant.database, tenant.login, tenant.password, host=tenant.host
+        )
         settings_id = rpc.call("res.config.settings", "create", {})
         rpc.call("res.config.settings", "action_ipai_bi_load_dashboards", [settings_id])
         (dashboard,) = rpc.call(

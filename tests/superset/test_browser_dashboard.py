@@ -12,7 +12,7 @@ def test_dashboard_menu_shows_the_embedded_superset_dashboard(
     page, bi_tenants, bi_server, tenant_admins, artifacts
 ):
     acme = bi_tenants["acme"]
-    page.goto(f"{bi_server.url}/web/login?db={acme.database}")
+    page.goto(f"{bi_server.host_url(acme.host)}/web/login")
     page.fill("input[name=login]", acme.login)
     page.fill("input[name=password]", acme.password)
     page.click("button[type=submit]")

@@ -5,7 +5,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import socket
 import threading
 import time
@@ -13,7 +12,7 @@ from contextlib import closing
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
+from odoo.addons.ipai_tenant_runtime import credentials
 
 from ..support import JsonRpc, pg_connect, query
 from .conftest import SALES, guest_token, run_workspace_cli
@@ -168,10 +167,8 @@ def test_no_token_for_a_dashboard_outside_the_workspace(
     # Superset refuses it too, whatever a tenant's service account asks for:
     # another workspace's dashboard, or another clause than its tenant's.
     params = acme.params()
-    password = (
-        Fernet(os.environ["IPAI_ENCRYPTION_KEY"])
-        .decrypt(params["ipai_bi_superset_embed.password"].encode())
-        .decode()
+    password = credentials.decrypt_for_database(
+        acme.database, params["ipai_bi_superset_embed.password"]
     )
     bearer = superset.login(params["ipai_bi_superset_embed.username"], password)
     own_clause = [{"clause": f"tenant_code = '{acme.code}'"}]
@@ -210,7 +207,13 @@ def test_workspace_provisioning_is_idempotent(
     acme = bi_tenants["acme"]
     params_before = acme.params()
     result = run_workspace_cli(
-        platform_db, "--code", acme.code, "--table", "sales", "--allowed-domain", bi_server.url
+        platform_db,
+        "--code",
+        acme.code,
+        "--table",
+        "sales",
+        "--allowed-domain",
+        bi_server.host_url(acme.host),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "nothing changed" in result.stdout
@@ -255,7 +258,13 @@ def test_a_new_tenant_database_gets_its_role_password_into_superset(
     with closing(pg_connect(beta.database)) as conn, conn.cursor() as cr:
         cr.execute("DELETE FROM ir_config_parameter WHERE key = 'ipai_bi_superset_embed.password'")
     result = run_workspace_cli(
-        platform_db, "--code", beta.code, "--table", "sales", "--allowed-domain", bi_server.url
+        platform_db,
+        "--code",
+        beta.code,
+        "--table",
+        "sales",
+        "--allowed-domain",
+        bi_server.host_url(beta.host),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"new password for database connection ipai_{beta.code}" in result.stdout
@@ -312,7 +321,7 @@ def test_superset_refusing_the_account_answers_502(bi_tenants, bi_server, tenant
     acme = bi_tenants["acme"]
     admin = tenant_admins["acme"]
     user = admin
-    wrong = Fernet(os.environ["IPAI_ENCRYPTION_KEY"]).encrypt(b"not-the-password").decode()
+    wrong = credentials.encrypt_for_database(acme.database, "not-the-password")
     with _settings(acme, password=wrong):
         response = guest_token(user.session, bi_server, acme.dashboard_id)
         assert response.status_code == 502, response.text
@@ -342,7 +351,7 @@ def _user(admin, tenant, login, group_ids):
         admin.call("res.users", "write", existing, values)
     else:
         admin.call("res.users", "create", values)
-    return JsonRpc(admin.url, tenant.database, login, password)
+    return JsonRpc(admin.url, tenant.database, login, password, host=admin.host)
 
 
 def _visible_menus(rpc):

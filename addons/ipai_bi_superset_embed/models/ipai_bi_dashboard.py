@@ -183,7 +183,7 @@ class IpaiBiDashboard(models.Model):
         password = _decrypted_passwords.get(settings["password"])
         if password is None:
             try:
-                password = crypto.decrypt(settings["password"])
+                password = crypto.decrypt(self.env.cr.dbname, settings["password"])
             except crypto.MissingKeyError as exc:
                 raise BiNotConfiguredError(str(exc)) from exc
             _decrypted_passwords.clear()

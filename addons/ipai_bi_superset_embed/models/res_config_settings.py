@@ -53,7 +53,8 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             if settings.ipai_bi_password:
                 self.env["ir.config_parameter"].sudo().set_param(
-                    PARAM + "password", crypto.encrypt(settings.ipai_bi_password)
+                    PARAM + "password",
+                    crypto.encrypt(self.env.cr.dbname, settings.ipai_bi_password),
                 )
 
     def set_values(self):

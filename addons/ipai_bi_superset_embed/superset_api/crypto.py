@@ -1,36 +1,30 @@
-"""The Superset service password at rest: a Fernet token keyed by
-IPAI_ENCRYPTION_KEY (environment, or the Odoo option ``ipai_encryption_key``),
-the same key and format the control plane uses, so it can push the password
-of a tenant's service account already encrypted."""
+"""The Superset service password at rest: a Fernet token under a key of this
+database's own, derived from the tenant runtime's IPAI_RUNTIME_SECRET
+(ipai_tenant_runtime.credentials), never the platform's IPAI_ENCRYPTION_KEY.
 
-import os
+So the tenant side is no decryption oracle: a token planted in this
+database's parameters opens only if it was made for this very database, and
+nothing here can open the platform's credentials."""
 
-from cryptography.fernet import Fernet, InvalidToken
-from odoo.tools import config
+from odoo.addons.ipai_tenant_runtime import credentials
 
 
 class MissingKeyError(Exception):
     pass
 
 
-def _fernet():
-    key = os.environ.get("IPAI_ENCRYPTION_KEY") or config.get("ipai_encryption_key")
-    if not key:
-        raise MissingKeyError(
-            "IPAI_ENCRYPTION_KEY is not set: the Superset password cannot be stored encrypted."
-        )
+def encrypt(dbname, plaintext):
     try:
-        return Fernet(key.encode() if isinstance(key, str) else key)
-    except ValueError as exc:
-        raise MissingKeyError("IPAI_ENCRYPTION_KEY is not a valid Fernet key.") from exc
+        return credentials.encrypt_for_database(dbname, plaintext)
+    except credentials.MissingRuntimeSecret as exc:
+        raise MissingKeyError(str(exc)) from exc
 
 
-def encrypt(plaintext):
-    return _fernet().encrypt(plaintext.encode()).decode()
-
-
-def decrypt(token):
+def decrypt(dbname, token):
     try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise MissingKeyError("The stored Superset password cannot be decrypted.") from exc
+        plaintext = credentials.decrypt_for_database(dbname, token)
+    except credentials.MissingRuntimeSecret as exc:
+        raise MissingKeyError(str(exc)) from exc
+    if plaintext is None:
+        raise MissingKeyError("The stored Superset password was not made for this database.")
+    return plaintext

@@ -105,7 +105,11 @@ class TestBiSettings(BiCase):
         settings.execute()
         stored = self.params.get_param("ipai_bi_superset_embed.password")
         self.assertNotIn("s3cret", stored)
-        self.assertEqual(crypto.decrypt(stored), "s3cret-service-password")
+        self.assertEqual(crypto.decrypt(self.env.cr.dbname, stored), "s3cret-service-password")
+        # Under this database's own key: no other database (nor the
+        # platform's key) opens it, so planting it elsewhere reveals nothing.
+        with self.assertRaises(crypto.MissingKeyError):
+            crypto.decrypt(self.env.cr.dbname + "_other", stored)
         fresh = self.env["res.config.settings"].create({})
         self.assertFalse(fresh.ipai_bi_password)
         self.assertTrue(fresh.ipai_bi_password_set)

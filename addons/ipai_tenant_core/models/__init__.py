@@ -12,3 +12,9 @@ from . import (
     ir_config_parameter,
     res_users,
 )
+
+# Last: Odoo creates each model's table, then runs its init(), in import
+# order, and the routing view reads the tables above.
+# isort: off
+from . import ipai_tenant_routing
+# isort: on

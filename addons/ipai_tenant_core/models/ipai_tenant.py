@@ -83,7 +83,18 @@ class IpaiTenant(models.Model):
     )
     kanban_color = fields.Integer(compute="_compute_kanban_color")
     database_name = fields.Char(compute="_compute_derived_names", store=True)
-    db_role = fields.Char(string="Database role", compute="_compute_derived_names", store=True)
+    db_role = fields.Char(
+        string="BI role",
+        compute="_compute_derived_names",
+        store=True,
+        help="Read-only role Superset reads the analytics schema with.",
+    )
+    runtime_role = fields.Char(
+        compute="_compute_derived_names",
+        store=True,
+        help="The tenant's own PostgreSQL role: the tenant runtime serves its "
+        "database with it, and it reaches no other database.",
+    )
     analytics_schema = fields.Char(compute="_compute_derived_names", store=True)
     secret_ids = fields.One2many("ipai.tenant.secret", "tenant_id", groups="base.group_system")
     admin_password_available = fields.Boolean(compute="_compute_admin_password_available")
@@ -144,11 +155,18 @@ class IpaiTenant(models.Model):
                 tenant.code, database_prefix=database_prefix
             )
             if tenant.database_name and tenant.state not in (False, lifecycle.DRAFT):
-                continue  # names of a provisioned tenant never move
+                # Names of a provisioned tenant never move; one provisioned
+                # before tenants had their own role gets its name now.
+                if valid and not tenant.runtime_role:
+                    tenant.runtime_role = naming.runtime_role_name(tenant.code, role_prefix)
+                continue
             tenant.database_name = (
                 naming.database_name(tenant.code, database_prefix) if valid else False
             )
             tenant.db_role = naming.role_name(tenant.code, role_prefix) if valid else False
+            tenant.runtime_role = (
+                naming.runtime_role_name(tenant.code, role_prefix) if valid else False
+            )
             tenant.analytics_schema = naming.schema_name(tenant.code) if valid else False
 
     @api.model
@@ -166,8 +184,8 @@ class IpaiTenant(models.Model):
         scheme = params.get_param(PUBLIC_SCHEME_PARAM) or "http"
         port = params.get_param(PUBLIC_PORT_PARAM) or ""
         if not port and base_domain == "localhost":
-            # Development: tenants are served by this very Odoo, on its port.
-            port = str(config["http_port"])
+            # Development: tenants are served by the local tenant runtime.
+            port = str(config.get("ipai_tenant_http_port") or config["http_port"])
         for tenant in self:
             tenant.primary_domain = f"{tenant.code}.{base_domain}" if tenant.code else False
             suffix = f":{port}" if port else ""

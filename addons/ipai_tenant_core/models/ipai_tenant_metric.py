@@ -55,7 +55,7 @@ class IpaiTenantMetric(models.Model):
         return len(tenants)
 
     def _collect_for(self, tenant):
-        values = usage.collect(tenant._pg_server(), tenant.database_name)
+        values = usage.collect(tenant._pg_server(), tenant.database_name, tenant.runtime_role)
         today = fields.Date.context_today(self)
         metric = self.search([("tenant_id", "=", tenant.id), ("date", "=", today)])
         values.update(plan_id=tenant.plan_id.id)

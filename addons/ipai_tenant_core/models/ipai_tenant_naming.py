@@ -59,6 +59,19 @@ def role_name(code, prefix=ROLE_PREFIX):
     return _identifier(f"{prefix}{code.replace('-', '_')}")
 
 
+def runtime_role_name(code, prefix=ROLE_PREFIX):
+    """The role the tenant runtime serves the tenant's database with, owner
+    of everything inside it. Codes never hold '--', so no BI role name
+    (``role_name``) ever holds '__': the two never collide."""
+    return _identifier(f"{role_name(code, prefix)}__odoo")
+
+
+def template_owner_role(prefix=ROLE_PREFIX):
+    """Owner of the objects inside template databases; each copy hands them
+    to its tenant's own role (REASSIGN OWNED), which reaches no other copy."""
+    return _identifier(f"{prefix}_templates")
+
+
 def _identifier(name):
     if len(name.encode()) > PG_IDENTIFIER_MAX_BYTES:
         raise ValueError(f"{name} is longer than PostgreSQL's 63-byte identifier limit")

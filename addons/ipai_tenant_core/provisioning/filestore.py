@@ -23,7 +23,7 @@ def copy(source_db, target_db):
         return False
     staging = f"{target}.ipai-partial"
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging, copy_function=_link_or_copy)
+    shutil.copytree(source, staging, ignore=_symlinks, copy_function=_link_or_copy)
     os.rename(staging, target)
     return True
 
@@ -47,8 +47,17 @@ def size(dbname):
     return total
 
 
+def _symlinks(folder, names):
+    """Odoo never writes a symbolic link into a filestore; one found there was
+    planted (the tenant runtime shares the volume) to make this process copy
+    a file of its own choosing, such as /proc/self/environ: skipped."""
+    return {name for name in names if os.path.islink(os.path.join(folder, name))}
+
+
 def _link_or_copy(src, dst):
+    if os.path.islink(src):
+        return
     try:
-        os.link(src, dst)
+        os.link(src, dst, follow_symlinks=False)
     except OSError:
-        shutil.copy2(src, dst)
+        shutil.copy2(src, dst, follow_symlinks=False)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from odoo.tools import config
 
-from . import crypto, filestore, pg, superset_workspace, templates, tenant_db
+from ..models import ipai_tenant_naming as naming
+from . import crypto, filestore, pg, runtime_access, superset_workspace, templates, tenant_db
 from .errors import PermanentError, RetryableError
 
 TENANT_SIDE_MODULES = ("ipai_tenant_client", "ipai_bi_superset_embed")
@@ -40,6 +41,12 @@ class StepContext:
     @property
     def mark(self):
         return f"tenant:{self.tenant.code}"
+
+    @property
+    def as_tenant(self):
+        """The tenant's database server as the tenant's own role: anything
+        that runs inside the tenant database runs with its rights only."""
+        return runtime_access.as_role(self.server, self.tenant.runtime_role)
 
 
 # ---------------------------------------------------------------- checks
@@ -100,8 +107,21 @@ def ensure_template(ctx):
             f"A database named {template.database_name} exists but is not a finished template."
         )
     template._lock_for_build()
-    templates.build(ctx.server, template.database_name, template._module_list(), ctx.log)
+    templates.build(
+        ctx.server, template.database_name, template._module_list(), _template_owner(ctx), ctx.log
+    )
     template._mark_ready(pg.database_size(ctx.server, template.database_name))
+
+
+def _template_owner(ctx):
+    return naming.template_owner_role(ctx.tenant._name_prefixes()[1])
+
+
+def _copied_objects_owner(ctx):
+    """Who owns the objects of the database this tenant is copied from."""
+    if ctx.job.job_type == "clone" and ctx.params.get("with_data"):
+        return _clone_source(ctx).runtime_role
+    return _template_owner(ctx)
 
 
 def create_database(ctx):
@@ -135,41 +155,45 @@ def copy_filestore(ctx):
         ctx.log("filestore already in place (or none to copy)")
 
 
+def create_roles(ctx):
+    """The tenant's own role, owner of everything in its database and able
+    to connect to it alone; and its read-only BI role."""
+    role = ctx.tenant.runtime_role
+    runtime_access.ensure_owned_role(ctx.server, role)
+    pg.hand_over(ctx.server, ctx.database, _copied_objects_owner(ctx), role)
+    ctx.log(f"role {role} owns {ctx.database} and may connect to it only")
+    bi_role = ctx.tenant.db_role
+    password = crypto.new_password()
+    pg.ensure_login_role(ctx.server, bi_role, password)
+    pg.restrict_connect(ctx.server, ctx.database, bi_role)
+    ctx.tenant._store_secret("db_role_password", password)
+    ctx.log(f"read-only BI role {bi_role} may connect to {ctx.database} only")
+
+
 def neutralize(ctx):
     if not (ctx.job.job_type == "clone" and ctx.params.get("with_data")):
         ctx.log("a fresh database from a template has nothing to neutralize")
         return
-    tenant_db.neutralize(ctx.database)
+    tenant_db.neutralize(ctx.as_tenant, ctx.database)
     ctx.log("neutralized the copied data (mail servers, crons, providers)")
 
 
 def reset_identity(ctx):
-    tenant_db.reset_identity(ctx.server, ctx.database, ctx.tenant._public_url())
+    tenant_db.reset_identity(ctx.as_tenant, ctx.database, ctx.tenant._public_url())
     ctx.log(f"new database uuid and secret; web.base.url = {ctx.tenant._public_url()}")
 
 
 def configure_tenant(ctx):
-    tenant_db.push_tenant_config(ctx.server, ctx.database, ctx.tenant._tenant_side_config())
+    tenant_db.push_tenant_config(ctx.as_tenant, ctx.database, ctx.tenant._tenant_side_config())
     ctx.log(f"pushed plan {ctx.tenant.plan_id.code} and settings")
 
 
 def set_admin(ctx):
     login = ctx.tenant.admin_email or "admin"
     password = crypto.new_password()
-    tenant_db.set_admin(ctx.server, ctx.database, login, password, name=ctx.tenant.name)
+    tenant_db.set_admin(ctx.as_tenant, ctx.database, login, password, name=ctx.tenant.name)
     ctx.tenant._store_secret("admin_password", password, one_time=True)
     ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
-
-
-def create_role(ctx):
-    role = ctx.tenant.db_role
-    password = crypto.new_password()
-    pg.ensure_login_role(ctx.server, role, password)
-    pg.restrict_connect(ctx.server, ctx.database, role)
-    ctx.tenant._store_secret("db_role_password", password)
-    # Tenant roles must not reach the platform database either.
-    pg.restrict_connect(ctx.server, ctx.env.cr.dbname)
-    ctx.log(f"role {role} may connect to {ctx.database} only")
 
 
 def create_schema(ctx):
@@ -182,7 +206,7 @@ def create_schema(ctx):
 
 def push_state(state):
     def step(ctx):
-        tenant_db.push_tenant_config(ctx.server, ctx.database, {"state": state})
+        tenant_db.push_tenant_config(ctx.as_tenant, ctx.database, {"state": state})
         ctx.log(f"tenant database told it is {state}")
 
     step.__name__ = f"push_state_{state}"
@@ -238,9 +262,11 @@ def drop_database(ctx):
 
 
 def drop_role(ctx):
-    pg.drop_role(ctx.server, ctx.tenant.db_role)
+    for role in (ctx.tenant.db_role, ctx.tenant.runtime_role):
+        if role:
+            pg.drop_role(ctx.server, role)
+            ctx.log(f"dropped role {role}")
     ctx.tenant._forget_secrets()
-    ctx.log(f"dropped role {ctx.tenant.db_role}")
 
 
 def remove_filestore(ctx):
@@ -248,9 +274,27 @@ def remove_filestore(ctx):
     ctx.log("removed the filestore")
 
 
+def install_plan_modules(ctx):
+    """What the (new) plan adds, installed as the tenant's own role; modules
+    a downgrade leaves behind stay installed, but the runtime's module gate
+    follows the plan for what may be installed next."""
+    wanted = module_set(ctx.tenant)
+    rows = ctx.as_tenant.execute(
+        "SELECT name FROM ir_module_module WHERE state = 'installed' AND name = ANY(%s)",
+        [wanted],
+        dbname=ctx.database,
+    )
+    missing = sorted(set(wanted) - {name for (name,) in rows or []})
+    if not missing:
+        ctx.log(f"every module of plan {ctx.tenant.plan_id.code} is installed")
+        return
+    templates.odoo_modules(ctx.database, missing, ctx.tenant.runtime_role)
+    ctx.log(f"installed {', '.join(missing)} for plan {ctx.tenant.plan_id.code}")
+
+
 def upgrade_modules(ctx):
     modules = module_set(ctx.tenant)
-    templates.odoo_modules(ctx.database, modules, update=True)
+    templates.odoo_modules(ctx.database, modules, ctx.tenant.runtime_role, update=True)
     ctx.log(f"updated {', '.join(modules)}")
 
 
@@ -267,12 +311,12 @@ def final_state(state):
 
 _PROVISION_TAIL = [
     ("create_database", "Create the database", create_database),
+    ("create_roles", "Give the tenant its own roles", create_roles),
     ("copy_filestore", "Copy the filestore", copy_filestore),
     ("neutralize", "Neutralize copied data", neutralize),
     ("reset_identity", "Give it its own identity", reset_identity),
     ("configure_tenant", "Push plan and settings", configure_tenant),
     ("set_admin", "Set the administrator", set_admin),
-    ("create_role", "Create the database role", create_role),
     ("create_schema", "Create the analytics schema", create_schema),
     ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
     ("activate", "Activate the tenant", final_state("active")),
@@ -310,7 +354,10 @@ PLANS = {
         ("push_state", "Let the tenant's users in", push_state("active")),
         ("reactivate", "Mark active", final_state("active")),
     ],
-    "change_plan": [("configure_tenant", "Push the new plan", configure_tenant)],
+    "change_plan": [
+        ("configure_tenant", "Push the new plan", configure_tenant),
+        ("install_plan_modules", "Install the new plan's modules", install_plan_modules),
+    ],
     "upgrade": [("upgrade_modules", "Update the modules", upgrade_modules)],
     "backup": [("backup", "Back up database and filestore", backup)],
     "archive": [("backup", "Back up database and filestore", backup), *_REMOVAL],
@@ -348,7 +395,8 @@ def undo_partial_tenant(ctx):
         pg.drop_database(ctx.server, ctx.database)
         ctx.log(f"removed the partial database {ctx.database}")
     filestore.remove(ctx.database)
-    if ctx.tenant.db_role and pg.role_exists(ctx.server, ctx.tenant.db_role):
-        pg.drop_role(ctx.server, ctx.tenant.db_role)
-        ctx.log(f"removed role {ctx.tenant.db_role}")
+    for role in (ctx.tenant.db_role, ctx.tenant.runtime_role):
+        if role and pg.role_exists(ctx.server, role):
+            pg.drop_role(ctx.server, role)
+            ctx.log(f"removed role {role}")
     ctx.tenant._forget_secrets()

@@ -78,11 +78,59 @@ def terminate_connections(server, name):
 
 def create_database_from(server, name, template):
     """CREATE DATABASE ``name`` as a copy of ``template``; PostgreSQL refuses
-    while anyone is connected to the template, so connections are closed."""
+    while anyone is connected to the template, so connections are closed.
+    Nobody but the owner may connect until a role is granted it."""
     terminate_connections(server, template)
     server.execute(
         sql.SQL("CREATE DATABASE {} WITH TEMPLATE {} OWNER {}").format(
             sql.Identifier(name), sql.Identifier(template), sql.Identifier(server.user)
+        )
+    )
+    revoke_public_connect(server, name)
+
+
+def create_empty_database(server, name):
+    """An empty database as Odoo makes one (UTF-8, C collation), closed to PUBLIC."""
+    server.execute(
+        sql.SQL("CREATE DATABASE {} ENCODING 'unicode' LC_COLLATE 'C' TEMPLATE template0").format(
+            sql.Identifier(name)
+        )
+    )
+    revoke_public_connect(server, name)
+    with server.connect(name) as conn, conn.cursor() as cr:
+        cr.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        # Trusted since PostgreSQL 13; Odoo's trigram indexes use it.
+        with contextlib.suppress(psycopg2.Error):
+            cr.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+
+def revoke_public_connect(server, name):
+    server.execute(
+        sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name))
+    )
+
+
+def hand_over(server, database, from_role, to_role):
+    """Make ``to_role`` the owner of everything inside ``database`` that
+    ``from_role`` owns (the template's owner, or a cloned tenant's role),
+    strip ``from_role`` of its rights there, and let ``to_role`` in. Only
+    this database changes: ``from_role`` owns no database, and REASSIGN
+    OWNED touches the current database's objects plus shared objects."""
+    with server.connect(database) as conn, conn.cursor() as cr:
+        cr.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        if from_role != to_role:
+            cr.execute(
+                sql.SQL("REASSIGN OWNED BY {} TO {}").format(
+                    sql.Identifier(from_role), sql.Identifier(to_role)
+                )
+            )
+            cr.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(from_role)))
+        cr.execute(
+            sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(sql.Identifier(to_role))
+        )
+    server.execute(
+        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+            sql.Identifier(database), sql.Identifier(to_role)
         )
     )
 
@@ -117,9 +165,10 @@ def role_exists(server, role):
 
 def ensure_login_role(server, role, password):
     """Create ``role`` (or reset its password): it may log in, nothing more."""
-    verb = "ALTER" if role_exists(server, role) else "CREATE"
+    # Only a superuser may even mention SUPERUSER in ALTER ROLE.
+    verb = "ALTER ROLE {}" if role_exists(server, role) else "CREATE ROLE {} NOSUPERUSER"
     server.execute(
-        sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
+        sql.SQL(verb + " LOGIN NOCREATEDB NOCREATEROLE PASSWORD {}").format(
             sql.Identifier(role), sql.Literal(password)
         )
     )

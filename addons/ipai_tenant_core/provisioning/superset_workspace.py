@@ -515,7 +515,9 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
     import os
     from urllib.parse import urlsplit
 
-    from . import crypto
+    from odoo.addons.ipai_tenant_runtime import credentials
+
+    from .runtime_access import as_role
 
     url = os.environ.get("SUPERSET_URL", "").rstrip("/")
     password = os.environ.get("SUPERSET_ADMIN_PASSWORD", "")
@@ -546,20 +548,24 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
     # A tenant database without the BI password is a new one (first run, or
     # a create retried after its undo): its role and the service account get
     # new passwords, and Superset must hold both.
-    fresh = not tenant_has_password(server, database)
+    # Inside the tenant database only as the tenant's own role.
+    tenant_side = as_role(server, tenant.runtime_role)
+    fresh = not tenant_has_password(tenant_side, database)
     result = ensure_workspace(
         api, spec, reset_service_password=fresh, reset_database_password=fresh
     )
     for line in result.created:
         log(f"Superset: created {line}")
     pushed = push_tenant_settings(
-        server,
+        tenant_side,
         database,
         tenant.code,
         os.environ.get("IPAI_SUPERSET_INTERNAL_URL", url),
         os.environ.get("SUPERSET_PUBLIC_URL", ""),
         result,
-        crypto.encrypt,
+        # A key of the tenant database's own, not the platform's Fernet key:
+        # the tenant side must be no decryption oracle for platform secrets.
+        lambda plaintext: credentials.encrypt_for_database(database, plaintext),
     )
     if pushed:
         log(f"tenant settings updated: {', '.join(pushed)}")

@@ -13,19 +13,32 @@ import subprocess
 import sys
 
 import odoo
+from odoo.addons.ipai_tenant_runtime import credentials
 from odoo.modules import module as odoo_module
 from odoo.tools import config
 
-from . import filestore, pg, tenant_db
+from . import filestore, pg, runtime_access, tenant_db
 from .errors import PermanentError
 
 REPO_ADDONS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_TIMEOUT = 1800
+CHILD_ENVIRONMENT = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "PGHOST",
+    "PGPORT",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+)
 
 
 def template_key(module_names):
     # "format" changes whenever the way templates are built changes.
-    fingerprint = {"odoo": odoo.release.version, "format": 2, "modules": {}}
+    fingerprint = {"odoo": odoo.release.version, "format": 3, "modules": {}}
     for name in sorted(module_names):
         manifest = odoo_module.get_manifest(name)
         if not manifest:
@@ -61,14 +74,19 @@ def ready_mark(name):
     return f"template:{name}"
 
 
-def build(server, name, module_names, log):
+def build(server, name, module_names, owner, log):
     """Build template ``name`` with ``module_names`` installed, without demo
-    data; crash-safe: built under a scratch name and renamed when complete."""
+    data; crash-safe: built under a scratch name and renamed when complete.
+    Odoo runs as ``owner``, so everything inside belongs to that role, which
+    each tenant's copy hands to the tenant's own role."""
     scratch = f"{name}_building"
     pg.drop_database(server, scratch)
     filestore.remove(scratch)
+    runtime_access.ensure_owned_role(server, owner)
+    pg.create_empty_database(server, scratch)
+    pg.hand_over(server, scratch, owner, owner)
     log(f"installing {', '.join(sorted(module_names))} into a fresh database")
-    odoo_modules(scratch, module_names)
+    odoo_modules(scratch, module_names, role=owner)
     tenant_db.neutralize_template(server, scratch)
     pg.mark_database(server, scratch, building_mark(name))
     pg.rename_database(server, scratch, name)
@@ -80,16 +98,44 @@ def build(server, name, module_names, log):
     log(f"template {name} ready ({pg.database_size(server, name) // 1024 // 1024} MB)")
 
 
-def odoo_modules(dbname, module_names, update=False):
+# ``python -m odoo`` for a role that may open its own database only: the
+# database always exists (Odoo would look for it in ``postgres``), and the
+# bus and cron notifications Odoo sends through ``postgres`` go to the
+# database itself (nobody listens to this short-lived process anyway).
+_ODOO_IN_OWN_DATABASE = """
+import os, sys
+from odoo import sql_db
+from odoo.service import db
+def _exists(name):
+    raise db.DatabaseExists(name)
+db._create_empty_database = _exists
+_connection_info_for = sql_db.connection_info_for
+def connection_info_for(name, readonly=False):
+    dbname, info = _connection_info_for(name, readonly)
+    if name == "postgres":
+        info = dict(info, database=os.environ["IPAI_ODOO_DATABASE"])
+    return dbname, info
+sql_db.connection_info_for = connection_info_for
+from odoo.cli.command import main
+sys.argv[0] = "odoo"
+main()
+"""
+
+
+def odoo_modules(dbname, module_names, role, update=False):
     """Install (or update) modules in ``dbname`` with a separate Odoo process,
-    so the platform process never loads a tenant registry."""
-    # ``python -m odoo`` rather than odoo-bin: a source tree has both, the
-    # packaged Odoo of the official image only the module (its launcher is
-    # /usr/bin/odoo). TZ=UTC is what odoo-bin sets before anything else.
-    command = [sys.executable, "-m", "odoo"]
+    so the platform process never loads a tenant registry. Odoo runs as
+    ``role``, the owner of the database's objects, so what it creates
+    belongs to that role too."""
+    # ``python -c`` running Odoo's own main rather than odoo-bin: a source
+    # tree has both, the packaged Odoo of the official image only the module
+    # (its launcher is /usr/bin/odoo). TZ=UTC is what odoo-bin sets first.
+    command = [sys.executable, "-c", _ODOO_IN_OWN_DATABASE]
     if config.rcfile and os.path.exists(config.rcfile):
         command += ["-c", config.rcfile]
     command += [
+        "--db_user",
+        role,
         "-d",
         dbname,
         "-u" if update else "-i",
@@ -101,12 +147,10 @@ def odoo_modules(dbname, module_names, update=False):
         "--log-level=warn",
         "--no-http",
     ]
-    env = {**os.environ, "TZ": "UTC"}
-    # The database password may have come on this process's command line
-    # (the official image passes --db_password), never in the config file:
-    # hand it over through libpq's environment, out of the child's argv.
-    if config.get("db_password") and "PGPASSWORD" not in env:
-        env["PGPASSWORD"] = config["db_password"]
+    # The child gets what it needs and no secret of the control plane's; the
+    # role's password goes through libpq's environment, out of argv.
+    env = {key: value for key, value in os.environ.items() if key in CHILD_ENVIRONMENT}
+    env.update(TZ="UTC", PGPASSWORD=credentials.role_password(role), IPAI_ODOO_DATABASE=dbname)
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False, env=env
     )

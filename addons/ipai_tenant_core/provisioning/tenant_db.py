@@ -1,5 +1,8 @@
 """Odoo-level changes inside a tenant database, made with plain SQL.
 
+Callers pass the server as the tenant's own role (runtime_access.as_role):
+a trigger or policy the tenant planted runs with the tenant's rights only.
+
 The tenant database is not loaded into the platform process: a registry per
 tenant would cost memory and seconds. Each change here is one idempotent
 statement on tables every Odoo 18 database has, followed by a cache signal so
@@ -51,7 +54,7 @@ def reset_identity(server, dbname, base_url):
         {
             "database.uuid": str(uuid.uuid1()),
             "database.secret": str(uuid.uuid4()),
-            "database.create_date": _now(server),
+            "database.create_date": _now(server, dbname),
             "web.base.url": base_url,
             # Otherwise the first admin login rewrites it to whatever host
             # the admin came through.
@@ -93,15 +96,16 @@ def set_admin(server, dbname, login, password, name=None):
         cr.execute("SELECT nextval('base_cache_signaling_default')")
 
 
-def neutralize(dbname):
+def neutralize(server, dbname):
     """Odoo's own neutralization (outgoing mail, crons, payment providers...)
-    for a copy of real data."""
-    from odoo import sql_db
+    for a copy of real data, in one transaction."""
     from odoo.modules import neutralize as odoo_neutralize
 
-    with sql_db.db_connect(dbname).cursor() as cr:
-        odoo_neutralize.neutralize_database(cr)
-    sql_db.close_db(dbname)
+    with server.connect(dbname) as conn:
+        conn.autocommit = False
+        with conn.cursor() as cr:
+            odoo_neutralize.neutralize_database(cr)
+        conn.commit()
 
 
 def neutralize_template(server, dbname):
@@ -119,5 +123,7 @@ def neutralize_template(server, dbname):
         cr.execute("DELETE FROM res_users_log")
 
 
-def _now(server):
-    return server.execute("SELECT to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')")[0][0]
+def _now(server, dbname):
+    return server.execute(
+        "SELECT to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')", dbname=dbname
+    )[0][0]

@@ -1,13 +1,12 @@
 """Usage of a tenant database, read with SQL by the platform.
 
-Pulled rather than pushed: the platform already holds the connection, the
-tenant database needs no credentials for the platform, and a tenant cannot
-under-report.
+Pulled rather than pushed: the tenant database needs no credentials for the
+platform, and a tenant cannot under-report.
 """
 
 from psycopg2 import sql
 
-from . import filestore, pg
+from . import filestore, pg, runtime_access
 
 # Business documents that count as "transactions" against the plan, when
 # their module is installed in the tenant database.
@@ -22,8 +21,11 @@ TRANSACTION_TABLES = (
 )
 
 
-def collect(server, dbname):
-    with server.connect(dbname) as conn, conn.cursor() as cr:
+def collect(server, dbname, role):
+    """Counted as the tenant's own role: nothing the tenant planted in its
+    database (a policy, a view in place of a table) runs with the platform's
+    rights."""
+    with runtime_access.as_role(server, role).connect(dbname) as conn, conn.cursor() as cr:
         cr.execute(
             """SELECT count(*) FROM res_users
                 WHERE active AND NOT share AND id <> 1"""

@@ -1,0 +1,87 @@
+"""What the tenant runtime may know of the platform: one read-only view.
+
+The tenant runtime logs in to the platform database as its routing role,
+which may read this view and the routing version sequence, and nothing else:
+no tenant, secret, job or audit row. Per host name: the tenant's database,
+its database server, its own PostgreSQL role, its state, its plan's limits
+and module set.
+"""
+
+import logging
+
+from odoo import fields, models, tools
+from odoo.tools import SQL
+
+from ..provisioning import runtime_access
+from ..provisioning.operations import TENANT_SIDE_MODULES
+from . import ipai_tenant_lifecycle as lifecycle
+from .ipai_tenant_plan import TENANT_BASE_MODULES
+
+_logger = logging.getLogger(__name__)
+
+ROUTED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED)
+
+
+class IpaiTenantRouting(models.Model):
+    _name = "ipai.tenant.routing"
+    _description = "Tenant routing (what the tenant runtime reads)"
+    _auto = False
+    _order = "host"
+
+    host = fields.Char(readonly=True)
+    database_name = fields.Char(readonly=True)
+    state = fields.Char(readonly=True)
+    tenant_role = fields.Char(readonly=True)
+    db_host = fields.Char(readonly=True)
+    db_port = fields.Integer(readonly=True)
+    plan_code = fields.Char(readonly=True)
+    plan_name = fields.Char(readonly=True)
+    max_users = fields.Integer(readonly=True)
+    max_users_per_company = fields.Integer(readonly=True)
+    max_companies = fields.Integer(readonly=True)
+
+    def init(self):
+        always = sorted(set(TENANT_BASE_MODULES) | set(TENANT_SIDE_MODULES))
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL(
+                """CREATE VIEW ipai_tenant_routing AS
+                   WITH tenant AS (
+                       SELECT t.id, t.code, t.database_name, t.state,
+                              t.runtime_role AS tenant_role,
+                              NULLIF(s.host, '') AS db_host,
+                              CASE WHEN NULLIF(s.host, '') IS NOT NULL THEN s.port END AS db_port,
+                              p.code AS plan_code,
+                              COALESCE(p.name->>'en_US', p.code) AS plan_name,
+                              p.max_users, p.max_users_per_company, p.max_companies,
+                              ARRAY(SELECT DISTINCT name FROM (
+                                        SELECT unnest(%(always)s::varchar[]) AS name
+                                        UNION
+                                        SELECT m.name FROM ipai_tenant_plan_ir_module_module_rel r
+                                          JOIN ir_module_module m ON m.id = r.ir_module_module_id
+                                         WHERE r.ipai_tenant_plan_id = p.id) names
+                                     ORDER BY name) AS modules
+                         FROM ipai_tenant t
+                         JOIN ipai_tenant_plan p ON p.id = t.plan_id
+                         LEFT JOIN ipai_tenant_server s ON s.id = t.server_id
+                        WHERE t.state IN %(states)s
+                          AND t.database_name IS NOT NULL AND t.runtime_role IS NOT NULL
+                   ), base AS (
+                       SELECT COALESCE((SELECT value FROM ir_config_parameter
+                                         WHERE key = 'ipai_tenant_core.base_domain'),
+                                       'localhost') AS domain
+                   )
+                   SELECT row_number() OVER () AS id, hosts.host, t.database_name, t.state,
+                          t.tenant_role, t.db_host, t.db_port, t.plan_code, t.plan_name,
+                          t.max_users, t.max_users_per_company, t.max_companies, t.modules
+                     FROM tenant t
+                     JOIN LATERAL (
+                          SELECT t.code || '.' || base.domain AS host FROM base
+                          UNION
+                          SELECT d.name FROM ipai_tenant_domain d WHERE d.tenant_id = t.id
+                     ) hosts ON true""",
+                always=always,
+                states=ROUTED_STATES,
+            )
+        )
+        runtime_access.grant_routing_access(self.env.cr)

@@ -1,0 +1,20 @@
+"""Process-wide hooks, active as soon as Odoo imports this addon.
+
+Listed in ``server_wide_modules`` of both runtimes, so everything here is in
+place before any server thread, worker or registry exists. What it does
+depends on the ``ipai_runtime`` option of the Odoo configuration:
+
+- ``platform``: the control plane; only the platform database is served,
+  on the platform host names.
+- ``tenant``: the tenant runtime; each tenant database is served on its own
+  host names with its own PostgreSQL role, and the gates of ``gates.py``
+  hold whatever the tenant's admin does inside its database.
+- unset: plain Odoo (tests, module installs by the engine).
+"""
+
+from . import ast_guard, connections, gates, http_routing
+
+ast_guard.install()
+connections.install()
+http_routing.install()
+gates.install()

@@ -1,0 +1,59 @@
+"""Tenant runtime: each tenant database is opened with that tenant's role.
+
+Odoo opens every connection through ``sql_db.connection_info_for(dbname)``,
+which hands out the one ``db_user`` of the configuration. In the tenant
+runtime that user is the routing role, which can read the routing view and
+nothing else; a tenant's database is opened as the tenant's own role, with
+the password derived from IPAI_RUNTIME_SECRET, on the tenant's database
+server. A name that is no tenant's gets the routing role, which may connect
+to the platform database only: SQL run by a tenant's admin has no role to
+reach any other database with.
+
+Odoo also opens ``postgres`` for its cron LISTEN/NOTIFY channel; the runtime
+uses the platform database for that instead, so its routing role needs no
+right on ``postgres``.
+"""
+
+from odoo import sql_db
+
+from . import credentials, runtime_config
+from .routing_map import ROUTES
+
+MAINTENANCE_DATABASE = "postgres"
+
+
+def _tenant_connection_info(original):
+    def connection_info_for(db_or_uri, readonly=False):
+        if runtime_config.mode() != runtime_config.TENANT or "://" in db_or_uri:
+            return original(db_or_uri, readonly)
+        platform = runtime_config.platform_database()
+        # The routing map itself reads the platform database: never look the
+        # platform database up in the map (it is no tenant's anyway).
+        is_tenant = db_or_uri not in (platform, MAINTENANCE_DATABASE)
+        route = ROUTES.tenant(db_or_uri) if is_tenant else None
+        dbname, info = original(db_or_uri, readonly)
+        info = dict(info)
+        if db_or_uri == MAINTENANCE_DATABASE:
+            # Odoo checks the name it asked for comes back; only the
+            # database actually opened changes.
+            info["database"] = platform
+        if route is None:
+            # The routing role: the platform database's view, or a refusal
+            # from PostgreSQL for any other name.
+            info["user"] = runtime_config.runtime_role()
+            info["password"] = credentials.role_password(info["user"])
+            return dbname, info
+        info["user"] = route.role
+        info["password"] = credentials.role_password(route.role)
+        if route.db_host:
+            info["host"], info["port"] = route.db_host, route.db_port or 5432
+        return dbname, info
+
+    return connection_info_for
+
+
+def install():
+    if getattr(sql_db.connection_info_for, "_ipai_tenant_roles", False):
+        return
+    sql_db.connection_info_for = _tenant_connection_info(sql_db.connection_info_for)
+    sql_db.connection_info_for._ipai_tenant_roles = True

@@ -1,0 +1,66 @@
+"""Secrets of the tenant runtime, all derived from IPAI_RUNTIME_SECRET.
+
+The runtime holds one secret of its own and none of the control plane's (no
+Fernet key, no privileged role). From it both sides derive, for a name:
+
+- the PostgreSQL password of a role (the runtime's routing role, each
+  tenant's own role): the control plane sets it when it creates the role, the
+  runtime computes it when it connects; nothing is stored or copied;
+- a Fernet key per database, for the few secrets kept inside a tenant
+  database (the Superset service password of ipai_bi_superset_embed). A
+  tenant admin who plants another database's token in its own parameters
+  gets nothing back: its database's key opens only its own tokens.
+
+The secret is read from the environment only, never from the Odoo
+configuration, so nothing in Odoo's config object reveals it.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+
+from cryptography.fernet import Fernet, InvalidToken
+
+SECRET_VARIABLE = "IPAI_RUNTIME_SECRET"
+MIN_SECRET_LENGTH = 32
+
+
+class MissingRuntimeSecret(Exception):
+    pass
+
+
+def _secret():
+    secret = os.environ.get(SECRET_VARIABLE, "")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise MissingRuntimeSecret(
+            f"{SECRET_VARIABLE} is not set (or shorter than {MIN_SECRET_LENGTH} characters): "
+            "tenant roles and tenant-side secrets cannot be derived. Generate one with: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return secret.encode()
+
+
+def _derive(purpose, name):
+    return hmac.new(_secret(), f"{purpose}\0{name}".encode(), hashlib.sha256).digest()
+
+
+def role_password(role):
+    """The password of PostgreSQL role ``role``."""
+    return base64.urlsafe_b64encode(_derive("ipai-pg-role", role)).decode().rstrip("=")
+
+
+def database_fernet(dbname):
+    return Fernet(base64.urlsafe_b64encode(_derive("ipai-database-key", dbname)))
+
+
+def encrypt_for_database(dbname, plaintext):
+    return database_fernet(dbname).encrypt(plaintext.encode()).decode()
+
+
+def decrypt_for_database(dbname, token):
+    """None when ``token`` was not made for ``dbname`` (or is garbage)."""
+    try:
+        return database_fernet(dbname).decrypt(token.encode()).decode()
+    except (InvalidToken, ValueError):
+        return None

@@ -1,0 +1,144 @@
+"""Gates of the tenant runtime that no tenant can lift.
+
+They are added to Odoo's own base models (res.users, res.company,
+ir.module.module) when this server-wide addon is imported, before any
+registry is built, so they hold in every tenant database whether or not
+ipai_tenant_client is installed; and they read the plan from the platform's
+routing view (routing_map), not from values inside the tenant database that
+its admin could rewrite.
+
+- user and company limits of the plan;
+- the plan's module set: a module outside it (and outside what it depends
+  on) cannot be installed, whatever the path (button, immediate install,
+  marking modules and upgrading).
+
+Suspension is enforced by http_routing before a request reaches a database.
+"""
+
+from odoo import api
+from odoo.addons.base.models import ir_module, res_company, res_users
+from odoo.exceptions import UserError, ValidationError
+
+from . import runtime_config
+from .routing_map import ROUTES
+
+
+def _route(env):
+    if runtime_config.mode() != runtime_config.TENANT:
+        return None
+    return ROUTES.tenant(env.cr.dbname)
+
+
+def _limit_error(env, route, limit_key, count, what):
+    limit = route.limits.get(limit_key)
+    if limit and count > limit:
+        raise ValidationError(
+            env._(
+                "Your plan %(plan)s allows %(limit)s %(what)s; this would make %(count)s. "
+                "Upgrade the plan to add more.",
+                plan=route.plan_name or route.plan_code,
+                limit=limit,
+                what=what,
+                count=count,
+            )
+        )
+
+
+# ----------------------------------------------------------------- limits
+
+
+@api.constrains("active", "share", "groups_id", "company_ids")
+def _ipai_gate_user_limit(self):
+    """Internal users count against the plan; portal and public users, which
+    are ``share``, do not, nor do the technical users of the root range."""
+    route = _route(self.env)
+    if route is None or not self.filtered(lambda user: user.active and not user.share):
+        return
+    internal = self.sudo().with_context(active_test=True).search([("share", "=", False)])
+    internal = internal.filtered(lambda user: not user._is_superuser())
+    _limit_error(self.env, route, "users", len(internal), self.env._("internal users"))
+    if route.limits.get("users_per_company"):
+        for company in internal.company_ids:
+            count = len(internal.filtered(lambda u, c=company: c in u.company_ids))
+            what = self.env._("internal users in %s", company.name)
+            _limit_error(self.env, route, "users_per_company", count, what)
+
+
+@api.constrains("active")
+def _ipai_gate_company_limit(self):
+    route = _route(self.env)
+    if route is None:
+        return
+    count = self.sudo().with_context(active_test=True).search_count([])
+    _limit_error(self.env, route, "companies", count, self.env._("companies"))
+
+
+# ------------------------------------------------------------- module set
+
+
+def _allowed_names(modules, route):
+    """The plan's modules and everything they depend on."""
+    allowed = set(route.modules)
+    frontier = set(allowed)
+    dependencies = modules.env["ir.module.module.dependency"].sudo()
+    while frontier:
+        found = dependencies.search([("module_id.name", "in", sorted(frontier))]).mapped("name")
+        frontier = set(found) - allowed
+        allowed |= frontier
+    return allowed
+
+
+def _check_plan_modules(modules):
+    """Refuse ``modules`` outside the plan. Installed modules stay allowed;
+    an auto-install bridge is allowed when all it depends on is."""
+    route = _route(modules.env)
+    if route is None:
+        return
+    allowed = _allowed_names(modules, route)
+    refused = []
+    for module in modules.sudo().sorted("name"):
+        if module.name in allowed or module.state == "installed":
+            continue
+        if module.auto_install and set(module.dependencies_id.mapped("name")) <= allowed:
+            allowed.add(module.name)
+            continue
+        refused.append(module.shortdesc or module.name)
+    if refused:
+        raise UserError(
+            modules.env._(
+                "Your plan %(plan)s does not include %(modules)s. Upgrade the plan to install it.",
+                plan=route.plan_name or route.plan_code,
+                modules=", ".join(refused),
+            )
+        )
+
+
+def _gated_button_install(original):
+    def button_install(self):
+        _check_plan_modules(self)
+        return original(self)
+
+    return button_install
+
+
+def _gated_immediate_function(original):
+    def _button_immediate_function(self, function):
+        def checked(records):
+            result = function(records)
+            _check_plan_modules(records.search([("state", "=", "to install")]))
+            return result
+
+        return original(self, checked)
+
+    return _button_immediate_function
+
+
+def install():
+    Module = ir_module.Module
+    if getattr(Module, "_ipai_gated", False):
+        return
+    Module._ipai_gated = True
+    Module.button_install = _gated_button_install(Module.button_install)
+    Module._button_immediate_function = _gated_immediate_function(Module._button_immediate_function)
+    res_users.Users._ipai_gate_user_limit = _ipai_gate_user_limit
+    res_company.Company._ipai_gate_company_limit = _ipai_gate_company_limit

@@ -1,0 +1,231 @@
+"""Host-name routing for both runtimes.
+
+For each request the database comes from the Host header alone:
+
+- control plane: the platform host names reach the platform database; every
+  other host reaches nothing (the tenant runtime serves tenants);
+- tenant runtime: ``<code>.<base domain>`` and the tenant's custom domains
+  reach that tenant's database, and only it; any other host reaches nothing.
+
+``db_filter`` and ``db_list`` are replaced by a lookup that admits exactly
+one database per host, so neither a session cookie of another database, an
+``X-Odoo-Database`` header, the ``db`` of /web/session/authenticate nor the
+database argument of /jsonrpc and /xmlrpc can pick another one; those RPC
+calls are refused before any registry is loaded. The database manager is
+never served, and Odoo never lists the cluster's databases.
+
+A suspended tenant is refused here, from the platform's view, before its
+database is even opened: nothing its admin changes inside it lifts that.
+
+Crons: each runtime runs those of its own databases (the platform, or the
+active tenants); in threaded mode, where Odoo only runs the crons of loaded
+registries, a keeper thread loads them.
+"""
+
+import html
+import json
+import logging
+import threading
+import time
+
+import werkzeug.exceptions
+import werkzeug.urls
+import werkzeug.wrappers
+from odoo import http
+from odoo.exceptions import AccessDenied
+from odoo.service import server as odoo_server
+from odoo.tools import config
+
+from . import runtime_config
+from .routing_map import ROUTES
+
+_logger = logging.getLogger(__name__)
+
+KEEPER_SECONDS = 10
+NEVER_SERVED_PREFIXES = ("/web/database",)
+# Asked by the reverse proxy before it gets a TLS certificate for a host
+# (Caddy's on-demand TLS "ask"): only the hosts this runtime routes.
+TLS_ASK_PATH = "/ipai/tls-ask"
+ALWAYS_SERVED_PATHS = ("/web/health",)
+# RPC methods that name no database and reveal nothing.
+RPC_WITHOUT_DATABASE = {("common", "version"), ("common", "about"), ("db", "server_version")}
+
+
+def routed():
+    return runtime_config.mode() is not None
+
+
+def _request_host():
+    request = http.request
+    return request.httprequest.environ.get("HTTP_HOST") if request else None
+
+
+def _host_database(host=None):
+    return ROUTES.database_for(host if host is not None else _request_host())
+
+
+def _routed_db_filter(original):
+    def db_filter(dbs, host=None):
+        if not routed():
+            return original(dbs, host=host)
+        target = _host_database(host)
+        return [db for db in dbs if db == target]
+
+    return db_filter
+
+
+def _routed_db_list(original):
+    def db_list(force=False, host=None):
+        if not routed():
+            return original(force, host)
+        # Never list the cluster: the host names its one database.
+        target = _host_database(host)
+        return [target] if target else []
+
+    return db_list
+
+
+def _page(title, message, status):
+    return werkzeug.wrappers.Response(
+        f"<!DOCTYPE html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>"
+        f"<p>{html.escape(message)}</p>",
+        status=status,
+        content_type="text/html; charset=utf-8",
+    )
+
+
+def _rpc_error(message, status=200):
+    body = {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {
+            "code": 403,
+            "message": "Odoo Server Error",
+            "data": {"name": "odoo.exceptions.AccessDenied", "message": message},
+        },
+    }
+    return werkzeug.wrappers.Response(
+        json.dumps(body), status=status, content_type="application/json"
+    )
+
+
+def _routed_serve_nodb(original):
+    def _serve_nodb(self):
+        if routed() and self.httprequest.path not in ALWAYS_SERVED_PATHS:
+            return _page("Unknown tenant", "No workspace answers at this address.", 404)
+        return original(self)
+
+    return _serve_nodb
+
+
+def suspended_message(route):
+    return (
+        f"This workspace is suspended (plan {route.plan_name or route.plan_code}). "
+        "Your data is kept; please contact your provider to reactivate it."
+    )
+
+
+def _gated_serve_db(original):
+    def _serve_db(self):
+        if runtime_config.mode() == runtime_config.TENANT:
+            route = ROUTES.tenant(self.db)
+            if route is None:  # went away since the host was looked up
+                return _page("Unknown tenant", "No workspace answers at this address.", 404)
+            if route.suspended and self.httprequest.path not in ALWAYS_SERVED_PATHS:
+                if self.httprequest.mimetype == "application/json":
+                    return _rpc_error(suspended_message(route))
+                return _page("Workspace suspended", suspended_message(route), 503)
+        return original(self)
+
+    return _serve_db
+
+
+def _tls_ask(environ, start_response):
+    query = werkzeug.urls.url_decode(environ.get("QUERY_STRING", ""))
+    known = bool(query.get("domain")) and ROUTES.database_for(query["domain"]) is not None
+    status = "200 OK" if known else "404 Not Found"
+    start_response(status, [("Content-Type", "text/plain")])
+    return [status.encode()]
+
+
+def _guarded_application(original):
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if routed() and path.startswith(NEVER_SERVED_PREFIXES):
+            return werkzeug.exceptions.NotFound()(environ, start_response)
+        if runtime_config.mode() == runtime_config.TENANT and path == TLS_ASK_PATH:
+            return _tls_ask(environ, start_response)
+        return original(self, environ, start_response)
+
+    return __call__
+
+
+def _host_bound_dispatch_rpc(original):
+    """/jsonrpc and /xmlrpc name their database in the call itself: only the
+    host's database is accepted, checked before any registry is loaded."""
+
+    def dispatch_rpc(service_name, method, params):
+        if routed() and (service_name, method) not in RPC_WITHOUT_DATABASE:
+            request = http.request
+            host_db = request.db if request else None
+            if service_name == "db" or not params or not host_db or params[0] != host_db:
+                raise AccessDenied("This address serves no such database.")
+        return original(service_name, method, params)
+
+    return dispatch_rpc
+
+
+def _routed_cron_db_list(original):
+    def _db_list(self):
+        if not routed():
+            return original(self)
+        return ROUTES.cron_databases()
+
+    return _db_list
+
+
+def _keep_registries_loaded():
+    """Threaded mode only runs the crons of loaded registries: load those of
+    this runtime's databases, and of new ones as they appear."""
+    from odoo.modules.registry import Registry
+
+    while True:
+        for dbname in ROUTES.cron_databases():
+            if dbname not in Registry.registries:
+                try:
+                    Registry(dbname)
+                    _logger.info("registry keeper: loaded %s so that its crons run", dbname)
+                except Exception:
+                    _logger.warning("cannot load the registry of %s", dbname, exc_info=True)
+        time.sleep(KEEPER_SECONDS)
+
+
+def _cron_spawn_with_keeper(original):
+    def cron_spawn(self):
+        original(self)
+        if routed() and config["max_cron_threads"]:
+            threading.Thread(
+                target=_keep_registries_loaded, name="ipai.registry_keeper", daemon=True
+            ).start()
+
+    return cron_spawn
+
+
+def install():
+    if getattr(http.db_filter, "_ipai_routed", False):
+        return
+    http.db_filter = _routed_db_filter(http.db_filter)
+    http.db_filter._ipai_routed = True
+    http.db_list = _routed_db_list(http.db_list)
+    http.dispatch_rpc = _host_bound_dispatch_rpc(http.dispatch_rpc)
+    # /jsonrpc and /xmlrpc imported the function by name.
+    from odoo.addons.base.controllers import rpc
+
+    rpc.dispatch_rpc = http.dispatch_rpc
+    http.Request._serve_nodb = _routed_serve_nodb(http.Request._serve_nodb)
+    http.Request._serve_db = _gated_serve_db(http.Request._serve_db)
+    http.Application.__call__ = _guarded_application(http.Application.__call__)
+    odoo_server.WorkerCron._db_list = _routed_cron_db_list(odoo_server.WorkerCron._db_list)
+    odoo_server.ThreadedServer.cron_spawn = _cron_spawn_with_keeper(
+        odoo_server.ThreadedServer.cron_spawn
+    )

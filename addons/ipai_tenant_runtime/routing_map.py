@@ -1,0 +1,141 @@
+"""What each runtime knows about hosts and tenants, read from the platform
+database and reloaded when its ``ipai_routing_version`` sequence moves.
+
+- The control plane reads the platform host names from its own database.
+- The tenant runtime reads the view ``ipai_tenant_routing`` (made by
+  ipai_tenant_core) as its routing role, which may read nothing else: per
+  host, the tenant's database, database server, PostgreSQL role, state, plan
+  limits and module set. This is all it ever learns from the platform.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from odoo import sql_db
+
+from . import runtime_config
+
+_logger = logging.getLogger(__name__)
+
+VERSION_CHECK_SECONDS = 1.0
+DEFAULT_PLATFORM_HOSTS = "localhost,127.0.0.1"
+SUSPENDED = "suspended"
+ACTIVE = "active"
+
+
+def normalize_host(host):
+    host = (host or "").strip().lower().rstrip(".")
+    if host.startswith("["):  # IPv6 literal with a port
+        return host.split("]")[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+@dataclass(frozen=True)
+class TenantRoute:
+    database: str
+    state: str
+    role: str
+    db_host: str | None = None
+    db_port: int | None = None
+    plan_code: str = ""
+    plan_name: str = ""
+    limits: dict = field(default_factory=dict)
+    modules: tuple = ()
+
+    @property
+    def suspended(self):
+        return self.state == SUSPENDED
+
+
+class RoutingMap:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._version = None
+        self._checked_at = 0.0
+        self._hosts = {}  # host -> database (platform: only the platform hosts)
+        self._tenants = {}  # database -> TenantRoute (tenant runtime only)
+
+    # ------------------------------------------------------------- lookups
+
+    def database_for(self, host):
+        self.refresh()
+        return self._hosts.get(normalize_host(host))
+
+    def tenant(self, dbname):
+        """The route of tenant database ``dbname``, None if it is not one."""
+        self.refresh()
+        return self._tenants.get(dbname)
+
+    def cron_databases(self):
+        self.refresh()
+        if runtime_config.mode() == runtime_config.PLATFORM:
+            return [runtime_config.platform_database()]
+        return sorted(db for db, route in self._tenants.items() if route.state == ACTIVE)
+
+    # ------------------------------------------------------------- loading
+
+    def refresh(self):
+        if time.monotonic() - self._checked_at < VERSION_CHECK_SECONDS:
+            return
+        with self._lock:
+            if time.monotonic() - self._checked_at < VERSION_CHECK_SECONDS:
+                return
+            try:
+                self._reload_if_changed()
+            except Exception:
+                _logger.warning("routing: cannot read the platform database", exc_info=True)
+            self._checked_at = time.monotonic()
+
+    def _reload_if_changed(self):
+        platform = runtime_config.platform_database()
+        with sql_db.db_connect(platform).cursor() as cr:
+            cr.execute("SELECT last_value, is_called FROM ipai_routing_version")
+            version = cr.fetchone()
+            if version == self._version:
+                return
+            if runtime_config.mode() == runtime_config.PLATFORM:
+                hosts, tenants = self._load_platform(cr, platform), {}
+            else:
+                hosts, tenants = self._load_tenants(cr)
+        self._hosts, self._tenants, self._version = hosts, tenants, version
+        _logger.info("routing: %d host names, %d tenant databases", len(hosts), len(tenants))
+
+    @staticmethod
+    def _load_platform(cr, platform):
+        cr.execute(
+            "SELECT value FROM ir_config_parameter WHERE key = 'ipai_tenant_core.platform_hosts'"
+        )
+        row = cr.fetchone()
+        names = (row and row[0]) or DEFAULT_PLATFORM_HOSTS
+        return {normalize_host(name): platform for name in names.split(",") if name.strip()}
+
+    @staticmethod
+    def _load_tenants(cr):
+        cr.execute(
+            """SELECT host, database_name, state, tenant_role, db_host, db_port,
+                      plan_code, plan_name, max_users, max_users_per_company,
+                      max_companies, modules
+                 FROM ipai_tenant_routing"""
+        )
+        hosts, tenants = {}, {}
+        for row in cr.fetchall():
+            host, database = row[0], row[1]
+            if database not in tenants:
+                tenants[database] = TenantRoute(
+                    database=database,
+                    state=row[2],
+                    role=row[3],
+                    db_host=row[4] or None,
+                    db_port=row[5] or None,
+                    plan_code=row[6] or "",
+                    plan_name=row[7] or "",
+                    limits={"users": row[8], "users_per_company": row[9], "companies": row[10]},
+                    modules=tuple(row[11] or ()),
+                )
+            hosts[normalize_host(host)] = database
+        return hosts, tenants
+
+
+ROUTES = RoutingMap()
