@@ -113,10 +113,10 @@ cmd_init() {
         say "creating the Superset metadata database $SUPERSET_META_DB"
         psql_ipai -d postgres -c "create database \"$SUPERSET_META_DB\" owner \"$IPAI_DB_USER\""
         psql_ipai -d postgres -c "comment on database \"$SUPERSET_META_DB\" is '$fingerprint'"
-        # Only its owner connects: no tenant or BI role may.
-        psql_ipai -d postgres -c "revoke connect, temporary on database \"$SUPERSET_META_DB\" from public"
         rm -f "$LOCAL_DIR/stamps/superset-init"  # a new database needs every migration
     fi
+    # Only its owner connects: no tenant or BI role may.
+    psql_ipai -d postgres -c "revoke connect, temporary on database \"$SUPERSET_META_DB\" from public"
     # Migrations and roles only change with Superset's version; the admin's
     # password follows the environment on every init.
     local key="$SUPERSET_VERSION-$SUPERSET_META_DB"

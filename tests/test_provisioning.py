@@ -144,6 +144,9 @@ def test_bad_input_exits_2_and_changes_nothing(acme, cli, platform_db):
     squatter = TENANT_DB_PREFIX + "squatter"
     with closing(pg_connect()) as conn, conn.cursor() as cr:
         cr.execute(f'CREATE DATABASE "{squatter}"')
+        # Closed to PUBLIC like every database of the cluster (the bootstrap
+        # closes those that exist, the platform those it makes).
+        cr.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{squatter}" FROM PUBLIC')
     tenants_before = query(platform_db, "SELECT count(*) FROM ipai_tenant")
     databases_before = query("postgres", "SELECT count(*) FROM pg_database")
     cases = [

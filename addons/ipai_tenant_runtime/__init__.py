@@ -1,8 +1,10 @@
 """Process-wide hooks, active as soon as Odoo imports this addon.
 
-Listed in ``server_wide_modules`` of both runtimes, so everything here is in
-place before any server thread, worker or registry exists. What it does
-depends on the ``ipai_runtime`` option of the Odoo configuration:
+Listed in ``server_wide_modules`` of both runtimes: Odoo imports it and
+calls ``post_load`` before any server thread, worker or registry exists.
+Importing a submodule (the engine and the BI addon use ``credentials``)
+changes nothing. What it does depends on the ``ipai_runtime`` option of the
+Odoo configuration:
 
 - ``platform``: the control plane; only the platform database is served,
   on the platform host names.
@@ -14,7 +16,9 @@ depends on the ``ipai_runtime`` option of the Odoo configuration:
 
 from . import ast_guard, connections, gates, http_routing
 
-ast_guard.install()
-connections.install()
-http_routing.install()
-gates.install()
+
+def post_load():
+    ast_guard.install()
+    connections.install()
+    http_routing.install()
+    gates.install()

@@ -11,6 +11,7 @@
     # platform with server_wide_modules (or --load), before any registry.
     "depends": ["base", "web"],
     "external_dependencies": {"python": ["cryptography", "psycopg2"]},
+    "post_load": "post_load",
     "installable": True,
     "auto_install": False,
 }

@@ -29,6 +29,9 @@ AUDITED_FIELDS = (
     "trial_end",
     "superset_workspace",
 )
+# What the tenant runtime reads through the routing view: a change makes
+# every runtime reload it.
+ROUTED_FIELDS = {"code", "state", "database_name", "runtime_role", "plan_id", "server_id"}
 KANBAN_COLORS = {
     lifecycle.DRAFT: 0,
     lifecycle.PROVISIONING: 4,
@@ -329,7 +332,7 @@ class IpaiTenant(models.Model):
         audited = [f for f in AUDITED_FIELDS if f in vals]
         before = {t.id: {f: t._audit_value(f) for f in audited} for t in self}
         result = super().write(vals)
-        if {"code", "state", "database_name"} & set(vals):
+        if ROUTED_FIELDS & set(vals):
             self._bump_routing_version()
         for tenant in self:
             changes = {

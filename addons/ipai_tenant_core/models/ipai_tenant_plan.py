@@ -3,6 +3,15 @@ from odoo.exceptions import ValidationError
 
 # The tenant-side addons every tenant database gets, whatever its plan.
 TENANT_BASE_MODULES = ("base", "web", "mail")
+# Plan fields the tenant runtime reads (ipai_tenant_routing view).
+ROUTED_PLAN_FIELDS = {
+    "code",
+    "name",
+    "max_users",
+    "max_users_per_company",
+    "max_companies",
+    "module_ids",
+}
 
 
 class IpaiTenantPlan(models.Model):
@@ -65,6 +74,14 @@ class IpaiTenantPlan(models.Model):
                 raise ValidationError(
                     self.env._("%s: users per company cannot exceed the plan's users.", plan.name)
                 )
+
+    def write(self, vals):
+        result = super().write(vals)
+        if ROUTED_PLAN_FIELDS & set(vals):
+            # The tenant runtime enforces limits and module sets from the
+            # routing view: tell it to reload.
+            self.env["ipai.tenant"]._bump_routing_version()
+        return result
 
     def _compute_tenant_count(self):
         groups = self.env["ipai.tenant"]._read_group(

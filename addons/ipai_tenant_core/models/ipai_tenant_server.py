@@ -27,6 +27,12 @@ class IpaiTenantServer(models.Model):
         ("port_range", "CHECK(port > 0 AND port < 65536)", "Port must be between 1 and 65535."),
     ]
 
+    def write(self, vals):
+        result = super().write(vals)
+        if {"host", "port"} & set(vals):
+            self.env["ipai.tenant"]._bump_routing_version()  # the runtime connects there
+        return result
+
     @api.constrains("host")
     def _check_host(self):
         for server in self:
