@@ -48,6 +48,11 @@ REQUIRED_VARIABLES = (
 )
 
 
+# Variables of this machine's own stack (make test exports .local/env):
+# docker-compose would take them over the env file under test.
+STACK_VARIABLE_PREFIXES = ("IPAI_", "SUPERSET_", "POSTGRES_", "ODOO_", "PG")
+
+
 def compose_config(*env_file, quiet=True):
     return subprocess.run(
         ["docker-compose", "-f", "docker-compose.yml", *env_file, "config"]
@@ -56,6 +61,7 @@ def compose_config(*env_file, quiet=True):
         capture_output=True,
         text=True,
         check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith(STACK_VARIABLE_PREFIXES)},
     )
 
 

@@ -5,6 +5,7 @@ runtime serving the tenant databases by host name, as in production.
 Everything is named after the test run and removed at the end (the tenant
 databases and roles by the platform fixtures, the Superset objects here)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ..conftest import RUN_ID, TENANT_DB_PREFIX
+from ..conftest import CHROMIUM, CHROMIUM_ARGS, RUN_ID, TENANT_DB_PREFIX
 from ..support import (
     ODOO_CONF,
     REPO_ROOT,
@@ -261,3 +262,30 @@ def guest_token(session, server, dashboard_id, timeout=30):
     return session.get(
         f"{server.url}/ipai_bi/dashboard/{dashboard_id}/guest_token", timeout=timeout
     )
+
+
+@pytest.fixture
+def bi_page(playwright_session, tmp_path):
+    """A page of a browser profile that lets the dashboard frame keep its
+    storage. Locally the frame is a third-party document: every *.localhost
+    name is a site of its own to Chromium, and Superset answers on
+    127.0.0.1, so Chromium's default (third-party storage blocked) would
+    deny it localStorage and Superset's page would stay blank. In production
+    Superset sits under the tenants' own registrable domain and the frame is
+    first-party (docs/bi.md)."""
+    profile = tmp_path / "profile"
+    (profile / "Default").mkdir(parents=True)
+    (profile / "Default" / "Preferences").write_text(
+        json.dumps({"profile": {"cookie_controls_mode": 0}})
+    )
+    context = playwright_session.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1400, "height": 900},
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()

@@ -9,9 +9,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("workspaces")]
 
 
 def test_dashboard_menu_shows_the_embedded_superset_dashboard(
-    page, bi_tenants, bi_server, tenant_admins, artifacts
+    bi_page, bi_tenants, bi_server, tenant_admins, artifacts
 ):
+    page = bi_page
     acme = bi_tenants["acme"]
+    # What the browser says goes into the report of a failure.
+    console = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+    page.on(
+        "requestfailed",
+        lambda request: console.append(f"failed: {request.url} {request.failure}"),
+    )
     page.goto(f"{bi_server.host_url(acme.host)}/web/login")
     page.fill("input[name=login]", acme.login)
     page.fill("input[name=password]", acme.password)
@@ -27,14 +36,30 @@ def test_dashboard_menu_shows_the_embedded_superset_dashboard(
         page.screenshot(path=str(artifacts / "bi-embedded-dashboard.png"), full_page=True)
     assert "overview" in page.locator(".o_menu_sections").inner_text()
 
-    iframe = page.wait_for_selector(".o_ipai_bi_mount iframe")
+    try:
+        iframe = page.wait_for_selector(".o_ipai_bi_mount iframe")
+    except Exception as exc:
+        raise AssertionError(
+            "no dashboard iframe; the browser said:\n" + "\n".join(console)
+        ) from exc
+    params = acme.params()
+    superset_url = (
+        params.get("ipai_bi_superset_embed.public_url")
+        or params["ipai_bi_superset_embed.superset_url"]
+    )
     assert iframe.get_attribute("src").startswith(
-        f"{acme.params()['ipai_bi_superset_embed.superset_url']}/embedded/{acme.workspace['uuid']}"
+        f"{superset_url}/embedded/{acme.workspace['uuid']}"
     )
     frame = page.frame_locator(".o_ipai_bi_mount iframe")
     # The table chart renders the tenant's own rows, and not the planted one.
-    for region, _amount in SALES["acme"]:
-        frame.get_by_text(region, exact=True).first.wait_for(timeout=90_000)
+    try:
+        for region, _amount in SALES["acme"]:
+            frame.get_by_text(region, exact=True).first.wait_for(timeout=90_000)
+    except Exception as exc:
+        page.screenshot(path=str(artifacts / "bi-embedded-dashboard.png"), full_page=True)
+        raise AssertionError(
+            "the chart never showed; the browser said:\n" + "\n".join(console)
+        ) from exc
     assert frame.get_by_text("planted", exact=True).count() == 0
     assert page.locator(".o_ipai_bi_error").count() == 0
     page.screenshot(path=str(artifacts / "bi-embedded-dashboard.png"), full_page=True)
