@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 .PHONY: help bootstrap run test lint compose-config bench-provision \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
-	superset superset-stop superset-workspace bench-guest-token
+	superset superset-stop superset-workspace bench-guest-token verify-audit
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -53,6 +53,9 @@ drop-tenant: ## CODE=acme: remove a tenant's database, role and files
 
 archive-tenant: ## CODE=acme: back up, then drop a tenant
 	$(TENANT) archive --code "$(CODE)"
+
+verify-audit: ## [DB=ipai_platform]: check the audit trail; exit 1 names the first bad or missing entry
+	@scripts/verify_audit.sh $(DB)
 
 superset: ## Install (once), initialise and start Apache Superset 6.1 on http://127.0.0.1:8088
 	@scripts/superset.sh start

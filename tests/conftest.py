@@ -12,6 +12,7 @@ from .support import (
     LOCAL_DIR,
     RUNTIME_ROLE,
     JsonRpc,
+    LoopbackDns,
     OdooServer,
     copy_database,
     database_exists,
@@ -54,7 +55,12 @@ TENANT_DB_PREFIX = f"{RUN_ID}_t_"
 
 
 @pytest.fixture(scope="session")
-def platform_db(template_db, admin_password):
+def dns_server():
+    return LoopbackDns()
+
+
+@pytest.fixture(scope="session")
+def platform_db(template_db, admin_password, dns_server):
     name = f"{RUN_ID}_platform"
     drop_database(name)
     copy_database(template_db, name, connect_roles=[RUNTIME_ROLE])
@@ -64,6 +70,7 @@ def platform_db(template_db, admin_password):
             "ipai_tenant_core.database_prefix": TENANT_DB_PREFIX,
             "ipai_tenant_core.role_prefix": f"{RUN_ID}_r_",
             "ipai_tenant_core.template_prefix": f"{RUN_ID}_tpl_",
+            "ipai_tenant_core.dns_resolver": dns_server.address,
         },
     )
     set_admin_password(name, admin_password)

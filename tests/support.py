@@ -315,3 +315,48 @@ class JsonRpc:
             f"/web/dataset/call_kw/{model}/{method}",
             {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
         )
+
+
+class LoopbackDns:
+    """A DNS server on loopback, answering the TXT records a test publishes
+    (NXDOMAIN for anything else): what a tenant does at its DNS provider to
+    prove it owns a domain. The platform is pointed at it through the
+    ipai_tenant_core.dns_resolver parameter."""
+
+    def __init__(self):
+        import threading
+
+        self.records = {}
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True, name="loopback-dns").start()
+
+    def publish_txt(self, name, value):
+        self.records.setdefault(name.rstrip(".").lower(), []).append(value)
+
+    def _serve(self):
+        import dns.message
+        import dns.rcode
+        import dns.rdatatype
+        import dns.rrset
+
+        while True:
+            data, client = self.socket.recvfrom(4096)
+            try:
+                query = dns.message.from_wire(data)
+            except Exception:
+                continue
+            response = dns.message.make_response(query)
+            question = query.question[0]
+            name = question.name.to_text().rstrip(".").lower()
+            values = self.records.get(name)
+            if question.rdtype == dns.rdatatype.TXT and values:
+                response.answer.append(
+                    dns.rrset.from_text_list(
+                        question.name, 60, "IN", "TXT", [f'"{value}"' for value in values]
+                    )
+                )
+            else:
+                response.set_rcode(dns.rcode.NXDOMAIN)
+            self.socket.sendto(response.to_wire(), client)

@@ -48,6 +48,7 @@ class TestProviderIsolationOverRpc:
     @pytest.fixture(scope="class")
     def providers(self, admin_rpc, platform_server):
         platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
+        reseller = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "provider")])[0]
         ids = {}
         for code, kind, parent in (
             ("rpc-prov-a", "provider", "platform"),
@@ -59,7 +60,13 @@ class TestProviderIsolationOverRpc:
             ids[code] = admin_rpc.call(
                 "ipai.tenant",
                 "create",
-                {"code": code, "name": code.upper(), "tenant_type": kind, "parent_id": parent_id},
+                {
+                    "code": code,
+                    "name": code.upper(),
+                    "tenant_type": kind,
+                    "parent_id": parent_id,
+                    **({"plan_id": reseller} if kind == "provider" else {}),
+                },
             )
         group_id = admin_rpc.call(
             "ir.model.data", "check_object_reference", "ipai_tenant_core", "group_provider_manager"

@@ -215,12 +215,14 @@ def test_suspend_blocks_login_and_reactivate_restores_it(cli, tenant_server, cre
 def test_drop_leaves_nothing_behind(cli, platform_db):
     provision(cli, "doomed")
     _state, database, role = tenant_row(platform_db, "doomed")
-    assert database_exists(database) and (FILESTORE / database).exists() is not None
+    runtime_role = query(platform_db, "SELECT runtime_role FROM ipai_tenant WHERE code = 'doomed'")
+    assert database_exists(database) and (FILESTORE / database).is_dir()
     result = cli("drop", "--code", "doomed")
     assert result.returncode == 0, result.stdout + result.stderr
     assert tenant_row(platform_db, "doomed")[0] == "archived"
     assert not database_exists(database)
     assert not query("postgres", "SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    assert not query("postgres", "SELECT 1 FROM pg_roles WHERE rolname = %s", runtime_role[0])
     assert not (FILESTORE / database).exists()
     assert not query(
         platform_db,

@@ -111,7 +111,7 @@ def test_database_manager_is_never_served(routed, tenant_server, platform_server
 
 
 def test_new_tenant_and_custom_domain_are_routed_without_restart(
-    cli, routed, tenant_server, admin_rpc, credentials_dir
+    cli, routed, tenant_server, admin_rpc, credentials_dir, dns_server
 ):
     provision(cli, "route-new")
     deadline = time.monotonic() + 10
@@ -119,12 +119,27 @@ def test_new_tenant_and_custom_domain_are_routed_without_restart(
         assert time.monotonic() < deadline
         time.sleep(0.2)
     tenant_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "route-a")])[0]
-    admin_rpc.call(
-        "ipai.tenant.domain", "create", {"name": "erp.route-a.test", "tenant_id": tenant_id}
+    professional = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "professional")])
+    admin_rpc.call("ipai.tenant", "write", [tenant_id], {"plan_id": professional[0]})
+    domain_id = admin_rpc.call(
+        "ipai.tenant.domain", "create", {"name": "ERP.Route-A.test.", "tenant_id": tenant_id}
     )
+    (domain,) = admin_rpc.call(
+        "ipai.tenant.domain", "read", [domain_id], ["name", "verification_token", "verified"]
+    )
+    assert domain["name"] == "erp.route-a.test" and not domain["verified"]
+    # Not routed before its ownership is proven...
     time.sleep(1.5)
+    assert get(tenant_server, "erp.route-a.test").status_code == 404
+    with pytest.raises(RpcError, match="No DNS record proves"):
+        admin_rpc.call("ipai.tenant.domain", "action_verify", [domain_id])
+    # ...then routed once the TXT record is there.
+    dns_server.publish_txt(
+        "_ipai-verify.erp.route-a.test", f"ipai-verify={domain['verification_token']}"
+    )
+    admin_rpc.call("ipai.tenant.domain", "action_verify", [domain_id])
+    wait_for_status(tenant_server, "erp.route-a.test", 200)
     assert session_db(tenant_server, "erp.route-a.test") in (None, TENANT_DB_PREFIX + "route-a")
-    assert get(tenant_server, "erp.route-a.test").status_code == 200
 
 
 def wait_for_status(server, host, status, seconds=10):

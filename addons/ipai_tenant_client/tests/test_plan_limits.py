@@ -28,8 +28,16 @@ class TestPlanLimits(TransactionCase):
             new_test_user(self.env, login="one_too_many")
 
     def test_portal_users_do_not_count(self):
+        made = self.env["res.users"]
         for index in range(self.room + 3):
-            new_test_user(self.env, login=f"portal{index}", groups="base.group_portal")
+            made |= new_test_user(self.env, login=f"portal{index}", groups="base.group_portal")
+        self.assertEqual(len(made), self.room + 3)
+        self.assertTrue(all(user.share for user in made))
+        # ...and the room left for internal users is still all there.
+        for index in range(self.room):
+            new_test_user(self.env, login=f"fits{index}")
+        with self.assertRaises(ValidationError):
+            new_test_user(self.env, login="one_too_many")
 
     def test_promoting_a_portal_user_counts(self):
         for index in range(self.room):

@@ -1,18 +1,26 @@
-"""Append-only, hash-chained audit trail.
+"""Append-only, keyed hash chain: a tamper-evident audit trail.
 
-Each entry's hash covers its content and the previous entry's hash, so a
-changed, removed or inserted row breaks the chain at that point and
-``_verify_chain`` names it. The ORM refuses write and unlink to everyone,
-superuser included; entries are only ever created through ``_record``.
+- Each entry's hash is an HMAC (key outside the database: audit_head) of its
+  content and the previous entry's hash: a changed, removed or inserted row
+  breaks the chain, and one rewritten with a recomputed hash is still caught,
+  since whoever rewrites the database does not hold the key.
+- PostgreSQL itself refuses UPDATE, DELETE and TRUNCATE (a trigger); only
+  the links to a deleted tenant or user may be cleared.
+- The newest entry is also recorded outside the database (audit_head), so
+  deleting the newest entries is caught too.
+- The ORM refuses write and unlink to everyone, superuser included; entries
+  are only ever created through ``_record``. ``make verify-audit`` checks.
 """
 
-import hashlib
 import json
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..provisioning import audit_head
+
 GENESIS_HASH = "0" * 64
+KEYED_SCHEME = "hmac-sha256"
 
 
 class IpaiAuditLog(models.Model):
@@ -57,6 +65,9 @@ class IpaiAuditLog(models.Model):
                    last_sequence integer NOT NULL,
                    last_hash varchar NOT NULL)"""
         )
+        self.env.cr.execute(
+            "ALTER TABLE ipai_audit_chain_head ADD COLUMN IF NOT EXISTS scheme varchar"
+        )
         # Starts at the last existing entry, if the table predates the head.
         self.env.cr.execute(
             """INSERT INTO ipai_audit_chain_head
@@ -66,6 +77,63 @@ class IpaiAuditLog(models.Model):
                  FROM ipai_audit_log
                ON CONFLICT DO NOTHING""",
             [GENESIS_HASH],
+        )
+        self._reseal_unkeyed_chain()
+        # Append-only in PostgreSQL itself, whatever connects: only the links
+        # to a deleted tenant or user (not part of the hash) may be cleared.
+        self.env.cr.execute(
+            """CREATE OR REPLACE FUNCTION ipai_audit_log_append_only() RETURNS trigger
+               LANGUAGE plpgsql AS $$
+               BEGIN
+                   IF TG_OP = 'UPDATE'
+                      AND (NEW.tenant_id IS NULL OR NEW.tenant_id = OLD.tenant_id)
+                      AND (NEW.user_id IS NULL OR NEW.user_id = OLD.user_id)
+                      AND (NEW.sequence, NEW.tenant_code, NEW.user_login, NEW.action,
+                           NEW.changes::text, NEW.logged_at, NEW.previous_hash,
+                           NEW.entry_hash)
+                          IS NOT DISTINCT FROM
+                          (OLD.sequence, OLD.tenant_code, OLD.user_login, OLD.action,
+                           OLD.changes::text, OLD.logged_at, OLD.previous_hash,
+                           OLD.entry_hash)
+                   THEN
+                       RETURN NEW;
+                   END IF;
+                   RAISE EXCEPTION 'the audit trail is append-only (% refused)', TG_OP
+                       USING ERRCODE = 'insufficient_privilege';
+               END $$"""
+        )
+        self.env.cr.execute(
+            """DROP TRIGGER IF EXISTS ipai_audit_log_append_only ON ipai_audit_log;
+               CREATE TRIGGER ipai_audit_log_append_only
+                   BEFORE UPDATE OR DELETE ON ipai_audit_log
+                   FOR EACH ROW EXECUTE FUNCTION ipai_audit_log_append_only();
+               DROP TRIGGER IF EXISTS ipai_audit_log_no_truncate ON ipai_audit_log;
+               CREATE TRIGGER ipai_audit_log_no_truncate
+                   BEFORE TRUNCATE ON ipai_audit_log
+                   FOR EACH STATEMENT EXECUTE FUNCTION ipai_audit_log_append_only();"""
+        )
+
+    def _reseal_unkeyed_chain(self):
+        """Entries made before the chain was keyed get keyed hashes, once, as
+        the platform upgrades (before the append-only trigger exists)."""
+        self.env.cr.execute("SELECT scheme FROM ipai_audit_chain_head WHERE id = 1")
+        if self.env.cr.fetchone()[0] == KEYED_SCHEME:
+            return
+        self.env.cr.execute(
+            """DROP TRIGGER IF EXISTS ipai_audit_log_append_only ON ipai_audit_log;
+               DROP TRIGGER IF EXISTS ipai_audit_log_no_truncate ON ipai_audit_log"""
+        )
+        previous = GENESIS_HASH
+        for row in self._rows():
+            row["previous_hash"] = previous
+            previous = self._hash(row)
+            self.env.cr.execute(
+                "UPDATE ipai_audit_log SET previous_hash = %s, entry_hash = %s WHERE id = %s",
+                [row["previous_hash"], previous, row["id"]],
+            )
+        self.env.cr.execute(
+            "UPDATE ipai_audit_chain_head SET last_hash = %s, scheme = %s WHERE id = 1",
+            [previous, KEYED_SCHEME],
         )
 
     @api.model
@@ -93,6 +161,9 @@ class IpaiAuditLog(models.Model):
             "UPDATE ipai_audit_chain_head SET last_sequence = %s, last_hash = %s WHERE id = 1",
             [sequence, values["entry_hash"]],
         )
+        # Outside the database too, once this transaction is committed.
+        dbname, entry_hash = self.env.cr.dbname, values["entry_hash"]
+        self.env.cr.postcommit.add(lambda: audit_head.advance(dbname, sequence, entry_hash))
         return entry
 
     @api.model
@@ -111,7 +182,7 @@ class IpaiAuditLog(models.Model):
             default=str,
             separators=(",", ":"),
         )
-        return hashlib.sha256(payload.encode()).hexdigest()
+        return audit_head.keyed_hash(payload)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -126,36 +197,54 @@ class IpaiAuditLog(models.Model):
     def _unlink_never(self):
         raise UserError(self.env._("The audit trail is append-only: entries cannot be deleted."))
 
-    @api.model
-    def _verify_chain(self):
-        """Return the first entry whose link is broken, or an empty recordset."""
+    def _rows(self):
         self.env.cr.execute(
             """SELECT id, sequence, tenant_code, user_login, action, changes, logged_at,
                       previous_hash, entry_hash
                  FROM ipai_audit_log ORDER BY sequence"""
         )
+        return self.env.cr.dictfetchall()
+
+    @api.model
+    def _verify_chain(self):
+        """The first problem of the chain as (entry sequence, reason), or None."""
         expected_previous, expected_sequence = GENESIS_HASH, 1
-        for row in self.env.cr.dictfetchall():
-            recomputed = self._hash(row)
-            if (
-                row["sequence"] != expected_sequence
-                or row["previous_hash"] != expected_previous
-                or row["entry_hash"] != recomputed
-            ):
-                return self.browse(row["id"])
+        hashes = {}
+        for row in self._rows():
+            if row["sequence"] != expected_sequence:
+                return expected_sequence, "missing"
+            if row["previous_hash"] != expected_previous:
+                return row["sequence"], "does not follow the entry before it"
+            if row["entry_hash"] != self._hash(row):
+                return row["sequence"], "was changed"
+            hashes[row["sequence"]] = row["entry_hash"]
             expected_previous, expected_sequence = row["entry_hash"], expected_sequence + 1
-        return self.browse()
+        head = audit_head.read(self.env.cr.dbname)
+        if head is None:
+            return None
+        if head["invalid"]:
+            return head["sequence"], "the recorded head itself was altered"
+        if head["sequence"] >= expected_sequence:
+            return expected_sequence, "missing (the newest entries were deleted)"
+        if hashes.get(head["sequence"]) != head["hash"]:
+            return head["sequence"], "differs from the recorded head"
+        return None
+
+    @api.model
+    def _verify_chain_message(self):
+        problem = self._verify_chain()
+        if problem is None:
+            return None
+        sequence, reason = problem
+        return self.env._("Audit entry #%(seq)s %(reason)s.", seq=sequence, reason=reason)
 
     @api.model
     def action_verify_chain(self):
-        broken = self.sudo()._verify_chain()
-        if broken:
-            message = self.env._(
-                "The audit trail is broken at entry #%(seq)s (%(action)s on %(tenant)s).",
-                seq=broken.sequence,
-                action=broken.action,
-                tenant=broken.tenant_code,
-            )
+        # Platform staff only: the chain spans every provider's tenants.
+        if not self.env.user.has_group("ipai_tenant_core.group_platform_user"):
+            raise UserError(self.env._("Only platform staff can verify the audit trail."))
+        message = self.sudo()._verify_chain_message()
+        if message:
             kind = "danger"
         else:
             message = self.env._("The audit trail is intact.")

@@ -2,7 +2,7 @@ from datetime import date, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import config, email_normalize
+from odoo.tools import config
 
 from ..provisioning import crypto, pg
 from . import ipai_tenant_lifecycle as lifecycle
@@ -29,6 +29,22 @@ AUDITED_FIELDS = (
     "trial_end",
     "superset_workspace",
 )
+# Set by the provisioning engine only (see _check_engine_fields).
+ENGINE_FIELDS = frozenset(
+    {
+        "state",
+        "database_name",
+        "db_role",
+        "runtime_role",
+        "analytics_schema",
+        "superset_workspace",
+        "usage_warning",
+        "platform_lock",
+        "user_count",
+        "storage_mb",
+        "last_sync",
+    }
+)
 # What the tenant runtime reads through the routing view: a change makes
 # every runtime reload it.
 ROUTED_FIELDS = {"code", "state", "database_name", "runtime_role", "plan_id", "server_id"}
@@ -41,6 +57,8 @@ KANBAN_COLORS = {
     lifecycle.FAILED: 1,
 }
 BASE_DOMAIN_PARAM = "ipai_tenant_core.base_domain"
+PLATFORM_HOSTS_PARAM = "ipai_tenant_core.platform_hosts"
+DEFAULT_PLATFORM_HOSTS = "localhost,127.0.0.1"
 DATABASE_PREFIX_PARAM = "ipai_tenant_core.database_prefix"
 ROLE_PREFIX_PARAM = "ipai_tenant_core.role_prefix"
 PUBLIC_SCHEME_PARAM = "ipai_tenant_core.public_scheme"
@@ -50,7 +68,7 @@ PUBLIC_PORT_PARAM = "ipai_tenant_core.public_port"
 class IpaiTenant(models.Model):
     _name = "ipai.tenant"
     _description = "Tenant"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "ipai.text.input.mixin"]
     _parent_store = True
     _order = "parent_path, code"
     _rec_names_search = ["name", "code"]
@@ -135,9 +153,14 @@ class IpaiTenant(models.Model):
     user_count = fields.Integer(readonly=True)
     storage_mb = fields.Float(string="Storage (MB)", readonly=True)
     last_sync = fields.Datetime(readonly=True)
+    platform_lock = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="Suspended by the platform: only platform staff can reactivate it.",
+    )
 
     _sql_constraints = [
-        ("code_unique", "unique(code)", "Another tenant already uses this code."),
+        ("code_unique", "unique(code)", "This tenant code is not available; choose another."),
     ]
 
     def init(self):
@@ -250,6 +273,11 @@ class IpaiTenant(models.Model):
         return {tenant.id: count for tenant, count in groups}
 
     @api.model
+    def _platform_hosts(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(PLATFORM_HOSTS_PARAM)
+        return (value or DEFAULT_PLATFORM_HOSTS).split(",")
+
+    @api.model
     def _base_domain(self):
         return self.env["ir.config_parameter"].sudo().get_param(BASE_DOMAIN_PARAM) or "localhost"
 
@@ -266,7 +294,7 @@ class IpaiTenant(models.Model):
     @api.constrains("admin_email")
     def _check_admin_email(self):
         for tenant in self:
-            if tenant.admin_email and not email_normalize(tenant.admin_email):
+            if tenant.admin_email and not naming.is_valid_email(tenant.admin_email):
                 raise ValidationError(
                     self.env._("'%s' is not a valid e-mail address.", tenant.admin_email)
                 )
@@ -305,6 +333,8 @@ class IpaiTenant(models.Model):
         for vals in vals_list:
             if vals.get("state", lifecycle.DRAFT) != lifecycle.DRAFT:
                 raise UserError(self.env._("A new tenant always starts in draft."))
+            self._check_engine_fields(dict(vals, state=None) if "state" in vals else vals)
+            self._check_server_choice(vals)
             self._check_parent_in_reach(vals.get("parent_id"))
         tenants = super().create(vals_list)
         self._bump_routing_version()
@@ -313,6 +343,8 @@ class IpaiTenant(models.Model):
         return tenants
 
     def write(self, vals):
+        self._check_engine_fields(vals)
+        self._check_server_choice(vals)
         if "state" in vals:
             for tenant in self:
                 problem = lifecycle.transition_problem(tenant.state, vals["state"])
@@ -358,15 +390,55 @@ class IpaiTenant(models.Model):
             tenant._audit("unlink", {"code": (tenant.code, False)})
         return super().unlink()
 
+    def _check_engine_fields(self, vals):
+        """Fields the provisioning engine owns are set by the engine alone
+        (it runs with superuser rights, which no RPC call can obtain): the
+        database, its roles and schema, the state, the workspace, usage.
+        Every ORM path (form, RPC, import) ends in create or write."""
+        if self.env.su:
+            return
+        touched = sorted(ENGINE_FIELDS & {key for key, value in vals.items() if value is not None})
+        if touched:
+            raise AccessError(
+                self.env._(
+                    "%s can only be set by the provisioning engine; use the tenant's actions.",
+                    ", ".join(self._fields[name].string for name in touched),
+                )
+            )
+
+    def _check_server_choice(self, vals):
+        """The database server is a platform resource: platform managers pick
+        it, for a tenant that has no database yet."""
+        if "server_id" not in vals or self.env.su:
+            return
+        if not self.env.user.has_group("ipai_tenant_core.group_platform_manager"):
+            default = self.env["ipai.tenant.server"].sudo()._default_server()
+            if not self and vals["server_id"] in (False, default.id):
+                return  # the form sends the default along with a new tenant
+            raise AccessError(self.env._("Only platform managers choose a tenant's server."))
+        if any(tenant.state != lifecycle.DRAFT for tenant in self):
+            raise UserError(self.env._("The server of a provisioned tenant cannot change."))
+
     def _check_parent_in_reach(self, parent_id):
         """Provider managers may only attach tenants inside their own subtree."""
         if self.env.su or self.env.user.has_group("ipai_tenant_core.group_platform_manager"):
             return
         reach = self.env.user.ipai_managed_tenant_ids
         parent = self.browse(parent_id).sudo() if parent_id else self.browse()
-        if not parent or not (parent | parent._ancestors()) & reach:
+        managed = (parent | parent._ancestors()) & reach if parent else self.browse()
+        if not managed:
             raise AccessError(
                 self.env._("You can only place tenants under a provider tenant you manage.")
+            )
+        # A provider makes sub-tenants only when its plan includes them.
+        provider = managed.sudo()[0]
+        if not provider.plan_id.feature_sub_tenants:
+            raise AccessError(
+                self.env._(
+                    "The plan %(plan)s of %(provider)s does not include sub-tenants.",
+                    plan=provider.plan_id.name,
+                    provider=provider.code,
+                )
             )
 
     def _check_no_cycle(self, parent_id):
@@ -409,19 +481,44 @@ class IpaiTenant(models.Model):
         self._ensure_action_allowed("provision", self.env._("Provisioning"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "create")
-            tenant.state = lifecycle.PROVISIONING
+            tenant._set_state_from_engine(lifecycle.PROVISIONING)
         return True
+
+    def _is_platform_staff(self):
+        return self.env.su or self.env.user.has_group("ipai_tenant_core.group_platform_user")
 
     def action_suspend(self):
         self._ensure_action_allowed("suspend", self.env._("Suspending"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "suspend")
+            if self._is_platform_staff():
+                # The platform's suspension is the platform's to lift.
+                tenant.sudo().platform_lock = True
         return True
 
     def action_reactivate(self):
+        # Who may, before what state allows: a provider learns nothing more.
+        for tenant in self:
+            if not self._is_platform_staff():
+                if tenant.platform_lock:
+                    raise UserError(
+                        self.env._(
+                            "%s was suspended by the platform; only the platform can "
+                            "reactivate it.",
+                            tenant.code,
+                        )
+                    )
+                if tenant in self.env.user.ipai_managed_tenant_ids:
+                    raise UserError(
+                        self.env._(
+                            "%s is your own provider tenant; ask the platform to reactivate it.",
+                            tenant.code,
+                        )
+                    )
         self._ensure_action_allowed("reactivate", self.env._("Reactivating"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "reactivate")
+            tenant.sudo().platform_lock = False
         return True
 
     def action_archive_tenant(self):
@@ -429,7 +526,8 @@ class IpaiTenant(models.Model):
         for tenant in self:
             if tenant.state == lifecycle.DRAFT:
                 # Nothing was ever created for a draft: no job needed.
-                tenant.state = lifecycle.ARCHIVED
+                tenant.check_access("write")
+                tenant._set_state_from_engine(lifecycle.ARCHIVED)
             else:
                 tenant.env["ipai.tenant.job"]._enqueue(tenant, "archive")
         return True
@@ -537,15 +635,15 @@ class IpaiTenant(models.Model):
         problem = naming.code_problem(code, self.env.cr.dbname, database_prefix)
         if problem:
             return problem
+        # The same answer whoever holds the code, so nothing is told about
+        # tenants outside the caller's reach.
+        taken = self.env._("The tenant code '%s' is not available; choose another.", code)
         if self.sudo().search_count([("code", "=", code)]):
-            return self.env._("A tenant with code '%s' already exists.", code)
+            return taken
         dbname = naming.database_name(code, database_prefix)
         server = self.env["ipai.tenant.server"].sudo()._default_server()
         if server and pg.database_exists(server._pg_server(), dbname):
-            return self.env._(
-                "A database named %s already exists and is not a tenant's; choose another code.",
-                dbname,
-            )
+            return taken
         return None
 
     def _public_url(self):
@@ -596,12 +694,14 @@ class IpaiTenant(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
         if warning != (self.usage_warning or ""):
-            self.with_context(ipai_usage_sync=True).usage_warning = warning or False
+            self.sudo().with_context(ipai_usage_sync=True).usage_warning = warning or False
 
     def _set_state_from_engine(self, state):
+        """The one way the state moves: called by the engine, or by an
+        action once it checked the caller may act on the tenant."""
         self.ensure_one()
         if self.state != state:
-            self.state = state
+            self.sudo().state = state
 
     def _store_secret(self, kind, plaintext, one_time=False):
         self.ensure_one()

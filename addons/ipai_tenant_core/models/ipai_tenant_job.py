@@ -22,6 +22,8 @@ JOB_STATES = [
     ("cancelled", "Cancelled"),
 ]
 OPEN_STATES = ("queued", "running")
+# The parameters each job type takes; anything else is refused.
+KNOWN_PARAMS = {"clone": {"source_code", "with_data"}}
 
 
 class IpaiTenantJob(models.Model):
@@ -82,10 +84,13 @@ class IpaiTenantJob(models.Model):
     @api.model
     def _enqueue(self, tenant, job_type, params=None):
         """Queue ``job_type`` for ``tenant``, refusing a second open job, and
-        wake the runner."""
+        wake the runner. The only way a job is made: no group may create or
+        write jobs or steps; the caller must be allowed to change the tenant
+        and, for a clone, to read the source."""
+        self._check_reach(tenant, job_type, params or {})
         self._check_no_open_job(tenant)
         steps = operations.steps_for(job_type, params)
-        job = self.create(
+        job = self.sudo().create(
             {
                 "tenant_id": tenant.id,
                 "job_type": job_type,
@@ -99,6 +104,26 @@ class IpaiTenantJob(models.Model):
         tenant._audit(f"job:{job_type}", {"job": (False, job.id)})
         self.env.ref("ipai_tenant_core.ir_cron_run_tenant_jobs").sudo()._trigger()
         return job
+
+    @api.model
+    def _check_reach(self, tenant, job_type, params):
+        """Checked in Python, whatever the view offers: the caller may change
+        ``tenant``, and may read the source of a clone."""
+        tenant = tenant.with_env(self.env)
+        tenant.check_access("write")
+        if job_type not in dict(JOB_TYPES):
+            raise UserError(self.env._("Unknown job type %s.", job_type))
+        if set(params) - KNOWN_PARAMS.get(job_type, set()):
+            raise UserError(self.env._("Unexpected parameters for a %s job.", job_type))
+        if job_type == "clone":
+            source = self.env["ipai.tenant"].search(
+                [("code", "=", params.get("source_code") or "")], limit=1
+            )
+            if not source:
+                # Same answer whether the code exists outside the caller's
+                # reach or not at all: nothing is told about foreign tenants.
+                raise UserError(self.env._("You have no tenant to clone with that code."))
+            source.check_access("read")
 
     @api.model
     def _check_no_open_job(self, tenant, except_job=None):
@@ -127,9 +152,11 @@ class IpaiTenantJob(models.Model):
         for job in self:
             if job.state != "failed":
                 raise UserError(self.env._("Only failed jobs can be retried."))
+            self._check_reach(job.tenant_id, job.job_type, job.params or {})
             self._check_no_open_job(job.tenant_id, except_job=job)
-            job.step_ids.filtered(lambda s: s.state != "done").write({"state": "pending"})
-            job.write({"state": "queued", "attempts": 0, "next_retry_at": False, "error": False})
+            engine = job.sudo()
+            engine.step_ids.filtered(lambda s: s.state != "done").write({"state": "pending"})
+            engine.write({"state": "queued", "attempts": 0, "next_retry_at": False, "error": False})
             job.tenant_id._audit("job:retry", {"job": (False, job.id)})
         self.env.ref("ipai_tenant_core.ir_cron_run_tenant_jobs").sudo()._trigger()
         return True
@@ -138,7 +165,9 @@ class IpaiTenantJob(models.Model):
         for job in self:
             if job.state != "queued" or job.step_ids.filtered(lambda s: s.state != "pending"):
                 raise UserError(self.env._("Only a job that has not started can be cancelled."))
-            job.state = "cancelled"
+            job.tenant_id.check_access("write")
+            job.sudo().state = "cancelled"
+            job.tenant_id._audit("job:cancel", {"job": (False, job.id)})
             if job.tenant_id.state == "provisioning" and job.job_type in ("create", "clone"):
                 job.tenant_id._set_state_from_engine("draft")
         return True

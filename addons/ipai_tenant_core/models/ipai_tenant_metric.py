@@ -63,7 +63,7 @@ class IpaiTenantMetric(models.Model):
             metric.write(values)
         else:
             metric = self.create({"tenant_id": tenant.id, "date": today, **values})
-        tenant.with_context(ipai_usage_sync=True).write(
+        tenant.sudo().with_context(ipai_usage_sync=True).write(
             {
                 "user_count": metric.internal_users,
                 "storage_mb": metric.storage_mb,

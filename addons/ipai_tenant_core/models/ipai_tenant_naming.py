@@ -33,6 +33,19 @@ HOSTNAME_PATTERN = re.compile(
 )
 
 
+# One plain address (RFC 5322 dot-atom local part, a host name with a dot):
+# not a display name, not two '@', nothing after the domain.
+EMAIL_PATTERN = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+def is_valid_email(value):
+    """An administrator's login: exactly one plain e-mail address."""
+    return bool(value) and len(value) <= 254 and bool(EMAIL_PATTERN.match(value))
+
+
 def code_problem(code, platform_database=None, database_prefix=DATABASE_PREFIX):
     """Return why ``code`` is not acceptable, or None when it is."""
     if not code:

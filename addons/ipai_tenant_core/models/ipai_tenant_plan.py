@@ -17,6 +17,7 @@ ROUTED_PLAN_FIELDS = {
 class IpaiTenantPlan(models.Model):
     _name = "ipai.tenant.plan"
     _description = "Tenant plan"
+    _inherit = ["ipai.text.input.mixin"]
     _order = "sequence, price_monthly, id"
 
     code = fields.Char(required=True)

@@ -78,7 +78,8 @@ class IpaiTenantRouting(models.Model):
                      JOIN LATERAL (
                           SELECT t.code || '.' || base.domain AS host FROM base
                           UNION
-                          SELECT d.name FROM ipai_tenant_domain d WHERE d.tenant_id = t.id
+                          SELECT d.name FROM ipai_tenant_domain d
+                           WHERE d.tenant_id = t.id AND d.verified
                      ) hosts ON true""",
                 always=always,
                 states=ROUTED_STATES,

@@ -8,6 +8,7 @@ from ..provisioning import pg
 class IpaiTenantServer(models.Model):
     _name = "ipai.tenant.server"
     _description = "Tenant database server"
+    _inherit = ["ipai.text.input.mixin"]
     _order = "sequence, id"
 
     name = fields.Char(required=True)

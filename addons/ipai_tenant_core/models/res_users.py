@@ -24,7 +24,13 @@ class ResUsers(models.Model):
             .sudo()
             .search([("user_id", "in", self.ids), ("role", "in", MANAGING_ROLES)])
         )
+        # Another user's tenants are told to no one but platform staff: a
+        # provider reading a colleague of another provider learns nothing.
+        sees_all = self.env.su or self.env.user.has_group("ipai_tenant_core.group_platform_user")
         for user in self:
-            user.ipai_managed_tenant_ids = assignments.filtered(
-                lambda a, u=user: a.user_id == u
-            ).tenant_id
+            if user == self.env.user or sees_all:
+                user.ipai_managed_tenant_ids = assignments.filtered(
+                    lambda a, u=user: a.user_id == u
+                ).tenant_id
+            else:
+                user.ipai_managed_tenant_ids = False

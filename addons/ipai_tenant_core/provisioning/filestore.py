@@ -12,7 +12,13 @@ from odoo.tools import config
 
 
 def path(dbname):
-    return config.filestore(dbname)
+    """The filestore of ``dbname``, which must resolve inside the filestore
+    folder (a name with '..' or a planted symbolic link reaches nothing)."""
+    root = os.path.realpath(config.filestore(""))
+    resolved = os.path.realpath(config.filestore(dbname))
+    if os.path.dirname(resolved) != root.rstrip(os.sep) or not dbname:
+        raise ValueError(f"The filestore of {dbname!r} would lie outside {root}.")
+    return resolved
 
 
 def copy(source_db, target_db):

@@ -52,6 +52,39 @@ class StepContext:
 # ---------------------------------------------------------------- checks
 
 
+def verify_targets(ctx):
+    """Run before every step: the names the step will touch are the ones
+    derived from the tenant's code (a row edited behind the engine's back,
+    or a job typed in by hand, touches nothing), and a database of that name
+    that exists carries this tenant's mark or none yet (which a tenant
+    cannot forge: only the database's owner, the platform, may comment)."""
+    tenant = ctx.tenant
+    database_prefix, role_prefix = tenant._name_prefixes()
+    expected = {
+        "database": naming.database_name(tenant.code, database_prefix),
+        "BI role": naming.role_name(tenant.code, role_prefix),
+        "tenant role": naming.runtime_role_name(tenant.code, role_prefix),
+        "analytics schema": naming.schema_name(tenant.code),
+    }
+    actual = {
+        "database": tenant.database_name,
+        "BI role": tenant.db_role,
+        "tenant role": tenant.runtime_role,
+        "analytics schema": tenant.analytics_schema,
+    }
+    wrong = [what for what in expected if actual[what] != expected[what]]
+    if wrong:
+        raise PermanentError(
+            f"The {', '.join(wrong)} of tenant {tenant.code} is not the one its code names; "
+            "nothing was changed."
+        )
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark not in (None, "", pg.OWNER_MARK + ctx.mark):
+        raise PermanentError(
+            f"{ctx.database} is not marked as this tenant's database; nothing was changed."
+        )
+
+
 def check_request(ctx):
     """Refuse a database name that belongs to something that is not this tenant."""
     crypto.ensure_key()
@@ -72,10 +105,17 @@ def check_request(ctx):
 
 
 def _clone_source(ctx):
-    source = ctx.env["ipai.tenant"].search([("code", "=", ctx.params.get("source_code"))])
+    """The source of a clone, as the job's requester may see it: a source
+    outside the requester's reach does not exist for the engine either."""
+    code = ctx.params.get("source_code") or ""
+    requester = ctx.job.requested_by_id
+    tenants = ctx.env["ipai.tenant"]
+    if requester and not requester._is_superuser():
+        tenants = tenants.with_user(requester)
+    source = tenants.search([("code", "=", code)], limit=1)
     if not source:
-        raise PermanentError(f"Source tenant {ctx.params.get('source_code')} does not exist.")
-    return source
+        raise PermanentError(f"Source tenant {code} does not exist; nothing was changed.")
+    return source.sudo()
 
 
 # -------------------------------------------------------------- database

@@ -123,6 +123,7 @@ class JobRunner:
             )
             started = time.monotonic()
             function = operations.step_function(job.job_type, job.params, step.name)
+            operations.verify_targets(ctx)
             function(ctx)
             step._engine_done("\n".join(ctx.lines), time.monotonic() - started)
             cr.commit()

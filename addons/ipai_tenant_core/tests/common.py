@@ -11,6 +11,7 @@ class TenantCase(TransactionCase):
         cls.Tenant = cls.env["ipai.tenant"]
         cls.plan_trial = cls.env.ref("ipai_tenant_core.plan_trial")
         cls.plan_pro = cls.env.ref("ipai_tenant_core.plan_professional")
+        cls.plan_provider = cls.env.ref("ipai_tenant_core.plan_provider")
         cls.platform = cls.env.ref("ipai_tenant_core.tenant_platform")
         cls.manager = new_test_user(
             cls.env, login="platform_manager", groups="ipai_tenant_core.group_platform_manager"
@@ -20,7 +21,9 @@ class TenantCase(TransactionCase):
     def make_tenant(cls, code, **values):
         values.setdefault("name", code.title())
         values.setdefault("tenant_type", "client")
-        values.setdefault("plan_id", cls.plan_trial.id)
+        # Providers resell: their plan includes sub-tenants.
+        default_plan = cls.plan_provider if values["tenant_type"] == "provider" else cls.plan_trial
+        values.setdefault("plan_id", default_plan.id)
         return cls.Tenant.create({"code": code, **values})
 
     @classmethod

@@ -1,4 +1,8 @@
+import hashlib
+
+import psycopg2
 from odoo.exceptions import UserError
+from odoo.tools import mute_logger
 
 from .common import TenantCase
 
@@ -33,27 +37,74 @@ class TestAuditLog(TenantCase):
             )
         self.assertNotEqual(entry.action, "forged")
 
+    def _as_database_superuser(self, statement, params=None):
+        """What a database superuser can do: switch the trigger off first."""
+        self.env.cr.execute("ALTER TABLE ipai_audit_log DISABLE TRIGGER USER")
+        self.env.cr.execute(statement, params)
+        self.env.cr.execute("ALTER TABLE ipai_audit_log ENABLE TRIGGER USER")
+
+    def test_postgresql_refuses_update_delete_and_truncate(self):
+        self.make_tenant("acme")
+        entry = self.env["ipai.audit.log"].search([], limit=1)
+        for statement in (
+            "UPDATE ipai_audit_log SET action = 'forged'",
+            "DELETE FROM ipai_audit_log",
+            "TRUNCATE ipai_audit_log CASCADE",
+        ):
+            with (
+                self.subTest(statement),
+                mute_logger("odoo.sql_db"),
+                self.assertRaises(psycopg2.errors.InsufficientPrivilege),
+                self.env.cr.savepoint(),
+            ):
+                self.env.cr.execute(statement)
+        self.env.invalidate_all()
+        self.assertEqual(entry.action, "create")
+
+    def test_a_deleted_tenant_keeps_its_entries(self):
+        tenant = self.make_tenant("acme")
+        tenant.unlink()
+        entries = self.env["ipai.audit.log"].search([("tenant_code", "=", "acme")])
+        self.assertEqual(sorted(entries.mapped("action")), ["create", "unlink"])
+        self.assertFalse(entries.tenant_id)
+        self.assertIsNone(self.env["ipai.audit.log"]._verify_chain())
+
     def test_chain_is_intact_and_detects_tampering(self):
         AuditLog = self.env["ipai.audit.log"]
         tenant = self.make_tenant("acme")
         tenant.name = "Acme 2"
         tenant.name = "Acme 3"
-        self.assertFalse(AuditLog._verify_chain())
+        self.assertIsNone(AuditLog._verify_chain())
         middle = AuditLog.search([("tenant_id", "=", tenant.id)], order="sequence")[1]
-        self.env.cr.execute(
+        self._as_database_superuser(
             "UPDATE ipai_audit_log SET changes = %s WHERE id = %s",
             ['{"name": ["Acme", "Forged"]}', middle.id],
         )
-        self.assertEqual(AuditLog._verify_chain(), middle)
+        self.assertEqual(AuditLog._verify_chain(), (middle.sequence, "was changed"))
         notification = AuditLog.action_verify_chain()
         self.assertIn(f"#{middle.sequence}", notification["params"]["message"])
+
+    def test_a_row_rewritten_with_a_recomputed_hash_is_detected(self):
+        """Without the key, a forger can only recompute plain hashes."""
+        AuditLog = self.env["ipai.audit.log"]
+        tenant = self.make_tenant("acme")
+        tenant.name = "Acme 2"
+        last = AuditLog.search([("tenant_id", "=", tenant.id)], order="sequence desc", limit=1)
+        forged = {**last.read(["changes"])[0], "changes": {"name": ["Acme", "Forged"]}}
+        plain = hashlib.sha256(repr(forged).encode()).hexdigest()
+        self._as_database_superuser(
+            "UPDATE ipai_audit_log SET changes = %s, entry_hash = %s WHERE id = %s",
+            ['{"name": ["Acme", "Forged"]}', plain, last.id],
+        )
+        self.env.cr.execute("UPDATE ipai_audit_chain_head SET last_hash = %s WHERE id = 1", [plain])
+        self.assertEqual(AuditLog._verify_chain(), (last.sequence, "was changed"))
 
     def test_removed_entry_breaks_the_chain(self):
         AuditLog = self.env["ipai.audit.log"]
         tenant = self.make_tenant("acme")
         tenant.name = "Acme 2"
         tenant.name = "Acme 3"
-        first, second, third = AuditLog.search([("tenant_id", "=", tenant.id)], order="sequence")
-        self.env.cr.execute("DELETE FROM ipai_audit_log WHERE id = %s", [second.id])
-        self.assertEqual(AuditLog._verify_chain(), third)
+        first, second, _third = AuditLog.search([("tenant_id", "=", tenant.id)], order="sequence")
+        self._as_database_superuser("DELETE FROM ipai_audit_log WHERE id = %s", [second.id])
+        self.assertEqual(AuditLog._verify_chain(), (second.sequence, "missing"))
         self.assertTrue(first.exists())

@@ -1,4 +1,4 @@
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError
 
 from .common import TenantCase
 
@@ -89,4 +89,8 @@ class TestTenantSecurity(TenantCase):
         outsider = new_test_user(self.env, login="outsider", groups="base.group_user")
         with self.assertRaises(AccessError):
             self.Tenant.with_user(outsider).search([])
-        self.assertIsInstance(UserError("x"), Exception)
+        with self.assertRaises(AccessError):
+            self.client_b.with_user(outsider).read(["name"])
+        with self.assertRaises(AccessError):
+            self.Tenant.with_user(outsider).create({"code": "sneaky", "name": "Sneaky"})
+        self.assertFalse(self.Tenant.search([("code", "=", "sneaky")]))

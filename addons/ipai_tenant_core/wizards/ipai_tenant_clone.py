@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 class IpaiTenantClone(models.TransientModel):
     _name = "ipai.tenant.clone"
     _description = "Clone a tenant"
+    _inherit = ["ipai.text.input.mixin"]
 
     source_id = fields.Many2one("ipai.tenant", string="Source tenant", required=True, readonly=True)
     code = fields.Char(string="New code", required=True)
@@ -17,6 +18,8 @@ class IpaiTenantClone(models.TransientModel):
     def action_clone(self):
         self.ensure_one()
         source = self.source_id
+        # Whatever id was sent for the source: the caller must be able to read it.
+        source.check_access("read")
         source._ensure_action_allowed("clone", self.env._("Cloning"))
         problem = self.env["ipai.tenant"]._new_code_problem(self.code)
         if problem:
@@ -39,7 +42,7 @@ class IpaiTenantClone(models.TransientModel):
         self.env["ipai.tenant.job"]._enqueue(
             clone, "clone", {"source_code": source.code, "with_data": self.with_data}
         )
-        clone.state = "provisioning"
+        clone._set_state_from_engine("provisioning")
         return {
             "type": "ir.actions.act_window",
             "res_model": "ipai.tenant",
