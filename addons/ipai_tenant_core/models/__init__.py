@@ -1,5 +1,6 @@
 from . import (
     ipai_audit_log,
+    ipai_audited_mixin,
     ipai_input_mixin,
     ipai_tenant,
     ipai_tenant_assignment,

@@ -171,8 +171,9 @@ class IpaiAuditLog(models.Model):
         payload = json.dumps(
             [
                 values["sequence"],
-                values["tenant_code"],
-                values["user_login"],
+                # Entries about no tenant (a plan, a parameter) store NULL.
+                values["tenant_code"] or None,
+                values["user_login"] or None,
                 values["action"],
                 values["changes"],
                 fields.Datetime.to_string(values["logged_at"]),

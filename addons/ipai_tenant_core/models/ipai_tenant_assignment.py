@@ -14,6 +14,8 @@ MANAGING_ROLES = ("owner", "admin", "manager")
 class IpaiTenantAssignment(models.Model):
     _name = "ipai.tenant.assignment"
     _description = "Tenant assignment"
+    _inherit = ["ipai.audited.mixin"]
+    _audit_label = "assignment"
     _order = "tenant_id, role, user_id"
 
     user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
@@ -27,6 +29,9 @@ class IpaiTenantAssignment(models.Model):
             "This user already has a role on this tenant.",
         ),
     ]
+
+    def _audit_tenant(self):
+        return self.tenant_id
 
     # Record rules read the assignments through res.users; their cached
     # domains must follow every change.

@@ -17,7 +17,8 @@ ROUTED_PLAN_FIELDS = {
 class IpaiTenantPlan(models.Model):
     _name = "ipai.tenant.plan"
     _description = "Tenant plan"
-    _inherit = ["ipai.text.input.mixin"]
+    _inherit = ["ipai.text.input.mixin", "ipai.audited.mixin"]
+    _audit_label = "plan"
     _order = "sequence, price_monthly, id"
 
     code = fields.Char(required=True)

@@ -8,7 +8,8 @@ from ..provisioning import pg
 class IpaiTenantServer(models.Model):
     _name = "ipai.tenant.server"
     _description = "Tenant database server"
-    _inherit = ["ipai.text.input.mixin"]
+    _inherit = ["ipai.text.input.mixin", "ipai.audited.mixin"]
+    _audit_label = "server"
     _order = "sequence, id"
 
     name = fields.Char(required=True)

@@ -108,3 +108,24 @@ class TestAuditLog(TenantCase):
         self._as_database_superuser("DELETE FROM ipai_audit_log WHERE id = %s", [second.id])
         self.assertEqual(AuditLog._verify_chain(), (second.sequence, "missing"))
         self.assertTrue(first.exists())
+
+    def test_configuration_changes_are_recorded(self):
+        AuditLog = self.env["ipai.audit.log"]
+        self.plan_trial.with_user(self.manager).max_users = 7
+        self.env["ipai.tenant.server"].create({"name": "Second server", "host": "db2.internal"})
+        self.env["ir.config_parameter"].set_param("ipai_tenant_core.base_domain", "saas.test")
+        tenant = self.make_tenant("acme")
+        self.env["ipai.tenant.assignment"].create(
+            {"user_id": self.manager.id, "tenant_id": tenant.id, "role": "viewer"}
+        )
+        plan_entry = AuditLog.search([("action", "=", "plan:write")], limit=1)
+        self.assertEqual(plan_entry.changes["max_users"], [3, 7])
+        self.assertEqual(plan_entry.user_login, "platform_manager")
+        param_entry = AuditLog.search(
+            [("action", "=", "param:ipai_tenant_core.base_domain")], limit=1
+        )
+        self.assertEqual(param_entry.changes["value"][1], "saas.test")
+        self.assertTrue(AuditLog.search([("action", "=", "server:create")]))
+        assignment = AuditLog.search([("action", "=", "assignment:create")])
+        self.assertEqual(assignment.tenant_id, tenant)
+        self.assertIsNone(AuditLog._verify_chain())
