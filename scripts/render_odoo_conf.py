@@ -32,6 +32,9 @@ def render_tenant_runtime(control_plane: Path, target: Path) -> None:
     options["http_port"] = env["IPAI_TENANT_HTTP_PORT"]
     options["gevent_port"] = env.get("IPAI_TENANT_GEVENT_PORT", "8073")
     options["dbfilter"] = "^$"
+    # Each tenant database has a pool of its own (its own role): a small
+    # share per process keeps many tenants within the cluster's slots.
+    options["db_maxconn"] = env.get("IPAI_TENANT_DB_MAXCONN", "8")
     # No master password: the database manager is never served, and an
     # unknown random hash leaves nothing to guess.
     options["admin_passwd"] = CryptContext(schemes=["pbkdf2_sha512"]).hash(os.urandom(32).hex())

@@ -171,6 +171,7 @@ def run_cli(platform_db, *args, env=None, timeout=600):
 # role password, Fernet key, master or Superset admin password.
 RUNTIME_ENVIRONMENT = ("PATH", "HOME", "LANG", "PGHOST", "PGPORT", "IPAI_RUNTIME_SECRET")
 RUNTIME_ROLE = "ipai_runtime"
+TENANT_RUNTIME_MAXCONN = "8"
 
 
 class OdooServer:
@@ -215,6 +216,9 @@ class OdooServer:
         if self.runtime == "tenant":
             options["db_user"] = RUNTIME_ROLE
             options.pop("admin_passwd", None)
+            # One pool per tenant role: keep each process's share of the
+            # cluster's connection slots small (as render_odoo_conf does).
+            options["db_maxconn"] = TENANT_RUNTIME_MAXCONN
         path = self.log_path.with_suffix(".conf")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

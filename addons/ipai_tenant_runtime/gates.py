@@ -12,6 +12,8 @@ its admin could rewrite.
   on) cannot be installed, whatever the path (button, immediate install,
   marking modules and upgrading).
 
+- the plan's features (``feature_allowed``): embedded BI dashboards.
+
 Suspension is enforced by http_routing before a request reaches a database.
 """
 
@@ -42,6 +44,18 @@ def _limit_error(env, route, limit_key, count, what):
                 count=count,
             )
         )
+
+
+def feature_allowed(env, feature):
+    """Whether the tenant's plan includes ``feature``; outside the tenant
+    runtime (tests, the engine's own processes) nothing is gated."""
+    route = _route(env)
+    return route is None or bool(route.features.get(feature))
+
+
+def plan_name(env):
+    route = _route(env)
+    return (route.plan_name or route.plan_code) if route else ""
 
 
 # ----------------------------------------------------------------- limits

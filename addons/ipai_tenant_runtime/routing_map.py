@@ -43,6 +43,7 @@ class TenantRoute:
     plan_name: str = ""
     limits: dict = field(default_factory=dict)
     modules: tuple = ()
+    features: dict = field(default_factory=dict)
 
     @property
     def suspended(self):
@@ -116,7 +117,7 @@ class RoutingMap:
         cr.execute(
             """SELECT host, database_name, state, tenant_role, db_host, db_port,
                       plan_code, plan_name, max_users, max_users_per_company,
-                      max_companies, modules
+                      max_companies, modules, feature_bi
                  FROM ipai_tenant_routing"""
         )
         hosts, tenants = {}, {}
@@ -133,6 +134,7 @@ class RoutingMap:
                     plan_name=row[7] or "",
                     limits={"users": row[8], "users_per_company": row[9], "companies": row[10]},
                     modules=tuple(row[11] or ()),
+                    features={"bi": bool(row[12])},
                 )
             hosts[normalize_host(host)] = database
         return hosts, tenants

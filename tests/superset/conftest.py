@@ -173,13 +173,35 @@ class BiTenant:
 
 
 @pytest.fixture(scope="session")
-def bi_tenants(platform_db, superset, bi_credentials):
-    """Two tenants with the BI addon, the same `sales` table shape, and a
-    Superset workspace each; removed from Superset at the end."""
+def bi_plan(admin_rpc):
+    """A plan with embedded BI and the trial's module set (so its template)."""
+    contacts = admin_rpc.call("ir.module.module", "search", [("name", "=", "contacts")])
+    code = f"bi{RUN_TAG}"
+    admin_rpc.call(
+        "ipai.tenant.plan",
+        "create",
+        {"code": code, "name": "BI trial", "feature_bi": True, "module_ids": [(6, 0, contacts)]},
+    )
+    return code
+
+
+@pytest.fixture(scope="session")
+def bi_tenants(platform_db, superset, bi_credentials, bi_plan):
+    """Two tenants with the BI addon on a plan with embedded BI, the same
+    `sales` table shape, and a Superset workspace each; removed from Superset
+    at the end."""
     env = {"IPAI_CREDENTIALS_DIR": str(bi_credentials)}
     for code in TENANT_CODES.values():
         result = run_cli(
-            platform_db, "provision", "--code", code, "--email", f"admin@{code}.example", env=env
+            platform_db,
+            "provision",
+            "--code",
+            code,
+            "--email",
+            f"admin@{code}.example",
+            "--plan",
+            bi_plan,
+            env=env,
         )
         assert result.returncode == 0, result.stdout + result.stderr
     tenants = {key: BiTenant(key, code, bi_credentials) for key, code in TENANT_CODES.items()}

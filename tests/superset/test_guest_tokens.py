@@ -15,6 +15,7 @@ import requests
 from odoo.addons.ipai_tenant_runtime import credentials
 
 from ..support import JsonRpc, pg_connect, query
+from ..test_provisioning import login, provision
 from .conftest import SALES, guest_token, run_workspace_cli
 
 
@@ -428,3 +429,16 @@ class _silent_server:
 
 
 pytestmark = pytest.mark.usefixtures("workspaces")
+
+
+def test_a_plan_without_embedded_bi_gets_no_guest_token(cli, tenant_server, credentials_dir):
+    """The runtime reads the plan's BI flag from the platform's view; a tenant
+    admin cannot switch it on from inside its database."""
+    provision(cli, "bi-less")  # the trial plan has no embedded BI
+    session = login(tenant_server, "bi-less", credentials_dir)
+    session.call("ir.config_parameter", "set_param", "ipai_tenant.features", '{"bi": true}')
+    response = session.session.get(
+        f"{tenant_server.url}/ipai_bi/dashboard/1/guest_token", timeout=30
+    )
+    assert response.status_code == 403
+    assert "does not include embedded BI" in response.json()["error"]

@@ -219,6 +219,16 @@ class IpaiBiDashboard(models.Model):
         Superset cannot help.
         """
         self.ensure_one()
+        from odoo.addons.ipai_tenant_runtime import gates
+
+        if not gates.feature_allowed(self.env, "bi"):
+            # From the platform's view, which no tenant admin can rewrite.
+            raise AccessError(
+                self.env._(
+                    "Your plan %s does not include embedded BI dashboards.",
+                    gates.plan_name(self.env),
+                )
+            )
         uuid = self._visible_dashboards().get(self.id)
         if uuid is None:
             raise AccessError(self.env._("You may not see this dashboard."))

@@ -122,7 +122,9 @@ class IpaiTenant(models.Model):
     url = fields.Char(string="URL", compute="_compute_primary_domain")
     primary_domain = fields.Char(compute="_compute_primary_domain")
     domain_ids = fields.One2many("ipai.tenant.domain", "tenant_id", string="Custom domains")
-    superset_workspace = fields.Char(help="Superset workspace holding this tenant's dashboards.")
+    superset_workspace = fields.Char(
+        readonly=True, help="Superset workspace holding this tenant's dashboards."
+    )
     industry = fields.Char()
     country_id = fields.Many2one("res.country")
     admin_email = fields.Char(
@@ -333,7 +335,8 @@ class IpaiTenant(models.Model):
         for vals in vals_list:
             if vals.get("state", lifecycle.DRAFT) != lifecycle.DRAFT:
                 raise UserError(self.env._("A new tenant always starts in draft."))
-            self._check_engine_fields(dict(vals, state=None) if "state" in vals else vals)
+            # A blank engine field in a new record (a form sends them) sets nothing.
+            self._check_engine_fields({key: value for key, value in vals.items() if value})
             self._check_server_choice(vals)
             self._check_parent_in_reach(vals.get("parent_id"))
         tenants = super().create(vals_list)

@@ -23,7 +23,7 @@ JOB_STATES = [
 ]
 OPEN_STATES = ("queued", "running")
 # The parameters each job type takes; anything else is refused.
-KNOWN_PARAMS = {"clone": {"source_code", "with_data"}}
+KNOWN_PARAMS = {"clone": {"source_code", "with_data"}, "change_plan": {"plan_code"}}
 
 
 class IpaiTenantJob(models.Model):

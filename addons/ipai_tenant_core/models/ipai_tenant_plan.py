@@ -11,6 +11,7 @@ ROUTED_PLAN_FIELDS = {
     "max_users_per_company",
     "max_companies",
     "module_ids",
+    "feature_bi",
 }
 
 

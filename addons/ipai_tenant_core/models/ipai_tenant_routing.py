@@ -39,6 +39,7 @@ class IpaiTenantRouting(models.Model):
     max_users = fields.Integer(readonly=True)
     max_users_per_company = fields.Integer(readonly=True)
     max_companies = fields.Integer(readonly=True)
+    feature_bi = fields.Boolean(readonly=True)
 
     def init(self):
         always = sorted(set(TENANT_BASE_MODULES) | set(TENANT_SIDE_MODULES))
@@ -54,6 +55,7 @@ class IpaiTenantRouting(models.Model):
                               p.code AS plan_code,
                               COALESCE(p.name->>'en_US', p.code) AS plan_name,
                               p.max_users, p.max_users_per_company, p.max_companies,
+                              COALESCE(p.feature_bi, false) AS feature_bi,
                               ARRAY(SELECT DISTINCT name FROM (
                                         SELECT unnest(%(always)s::varchar[]) AS name
                                         UNION
@@ -73,7 +75,8 @@ class IpaiTenantRouting(models.Model):
                    )
                    SELECT row_number() OVER () AS id, hosts.host, t.database_name, t.state,
                           t.tenant_role, t.db_host, t.db_port, t.plan_code, t.plan_name,
-                          t.max_users, t.max_users_per_company, t.max_companies, t.modules
+                          t.max_users, t.max_users_per_company, t.max_companies, t.modules,
+                          t.feature_bi
                      FROM tenant t
                      JOIN LATERAL (
                           SELECT t.code || '.' || base.domain AS host FROM base

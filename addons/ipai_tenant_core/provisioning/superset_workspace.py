@@ -519,6 +519,11 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
 
     from .runtime_access import as_role
 
+    if not tenant.plan_id.feature_bi:
+        raise PermanentError(
+            f"The plan {tenant.plan_id.code} of {tenant.code} has no embedded BI; "
+            "change the plan first."
+        )
     url = os.environ.get("SUPERSET_URL", "").rstrip("/")
     password = os.environ.get("SUPERSET_ADMIN_PASSWORD", "")
     if not (url and password):
@@ -581,6 +586,9 @@ def provision_step(ctx):
 
     if not os.environ.get("SUPERSET_URL"):
         ctx.log("no Superset configured (SUPERSET_URL); workspace skipped")
+        return
+    if not ctx.tenant.plan_id.feature_bi:
+        ctx.log(f"plan {ctx.tenant.plan_id.code} has no embedded BI; workspace skipped")
         return
     provision_tenant(ctx.env, ctx.tenant, ctx.server, log=ctx.log)
     if "superset_workspace" in ctx.tenant._fields:
