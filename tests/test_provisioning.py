@@ -309,6 +309,12 @@ def test_form_button_runs_through_the_platform_cron(admin_rpc, platform_db):
     )
     admin_rpc.call("ipai.tenant", "action_provision", [tenant_id])
     wait_for_state(platform_db, "via-button", "active")
+    # The cron ran it in the requester's name, not the superuser's.
+    assert query(
+        platform_db,
+        "SELECT DISTINCT user_login FROM ipai_audit_log "
+        "WHERE tenant_code = 'via-button' AND action LIKE 'job:%%'",
+    ) == [("admin",)]
 
 
 def test_archive_backs_up_then_drops(cli, platform_db):

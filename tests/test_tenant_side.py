@@ -130,14 +130,21 @@ def test_a_plan_change_installs_what_the_new_plan_adds(
         "ipai.tenant.change.plan", "create", {"tenant_id": tenant_id, "plan_id": plan}
     )
     admin_rpc.call("ipai.tenant.change.plan", "action_apply", [wizard])
-    assert cli("run-jobs").returncode == 0
+    assert cli("run-jobs").returncode == 0  # or the platform's cron, woken by the change
     deadline = time.monotonic() + 300
     database = TENANT_DB_PREFIX + "plan-up"
-    while query(database, "SELECT state FROM ir_module_module WHERE name = 'crm'") != [
-        ("installed",)
-    ]:
-        assert time.monotonic() < deadline, "the plan change never installed crm"
+    # Done once the job is: the module's state is committed before Odoo has
+    # finished installing (and signalled the new registry).
+    while query(
+        platform_db,
+        """SELECT 1 FROM ipai_tenant_job j JOIN ipai_tenant t ON t.id = j.tenant_id
+            WHERE t.code = 'plan-up' AND j.job_type = 'change_plan' AND j.state = 'done'""",
+    ) != [(1,)]:
+        assert time.monotonic() < deadline, "the plan change never finished"
         time.sleep(1)
+    assert query(database, "SELECT state FROM ir_module_module WHERE name = 'crm'") == [
+        ("installed",)
+    ]
     # Installed as the tenant's own role, so its runtime can use and alter it.
     owners = query(
         database,

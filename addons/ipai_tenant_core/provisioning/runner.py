@@ -55,7 +55,12 @@ class JobRunner:
         self.on_progress = on_progress or (lambda job, step, event: None)
 
     def _env(self, cr):
-        return api.Environment(cr, SUPERUSER_ID, {})
+        """The engine acts with its own rights but in the requester's name
+        (a technical user for what a cron queued): the audit trail and the
+        lookup of a clone's source name who asked, not the superuser."""
+        cr.execute("SELECT requested_by_id FROM ipai_tenant_job WHERE id = %s", [self.job_id])
+        row = cr.fetchone()
+        return api.Environment(cr, (row and row[0]) or SUPERUSER_ID, {}, su=True)
 
     def claim(self):
         """Take the job's advisory lock; False when a live worker has it.
