@@ -288,6 +288,13 @@ def test_audit_tampering_by_a_database_superuser_is_detected(audited_db):
     result = verify_audit(audited_db)
     assert result.returncode == 1
     assert "#2 was changed" in result.stdout
+    with closing(superuser(audited_db)) as conn, conn.cursor() as cr:
+        cr.execute("SET session_replication_role = replica")
+        cr.execute("TRUNCATE ipai_audit_log")
+        cr.execute("UPDATE ipai_audit_chain_head SET last_sequence = 0")
+    result = verify_audit(audited_db)
+    assert result.returncode == 1
+    assert "#1 missing" in result.stdout
 
 
 # --------------------------------------------------------------- domains

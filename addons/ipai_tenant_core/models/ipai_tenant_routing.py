@@ -15,6 +15,7 @@ from odoo.tools import SQL
 from ..provisioning import runtime_access
 from ..provisioning.operations import TENANT_SIDE_MODULES
 from . import ipai_tenant_lifecycle as lifecycle
+from .ipai_tenant import DEFAULT_PLATFORM_HOSTS
 from .ipai_tenant_plan import TENANT_BASE_MODULES
 
 _logger = logging.getLogger(__name__)
@@ -83,9 +84,15 @@ class IpaiTenantRouting(models.Model):
                           UNION
                           SELECT d.name FROM ipai_tenant_domain d
                            WHERE d.tenant_id = t.id AND d.verified
+                             -- The platform's host names always win.
+                             AND d.name <> ALL (string_to_array(COALESCE(
+                                     (SELECT value FROM ir_config_parameter
+                                       WHERE key = 'ipai_tenant_core.platform_hosts'),
+                                     %(platform_hosts)s), ','))
                      ) hosts ON true""",
                 always=always,
                 states=ROUTED_STATES,
+                platform_hosts=DEFAULT_PLATFORM_HOSTS,
             )
         )
         runtime_access.grant_routing_access(self.env.cr)

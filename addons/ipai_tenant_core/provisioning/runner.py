@@ -171,6 +171,11 @@ class JobRunner:
             env=env, job=job, tenant=job.tenant_id, server=job.tenant_id._pg_server()
         )
         try:
+            # Names that are not the tenant's own: the undo touches nothing.
+            operations.verify_targets(ctx)
+        except Exception as exc:
+            return [f"nothing undone: {exc}"]
+        try:
             operations.undo_partial_tenant(ctx)
         except Exception as exc:
             ctx.log(f"cleanup incomplete, retry will finish it: {exc}")
