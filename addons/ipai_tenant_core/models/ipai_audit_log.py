@@ -12,12 +12,16 @@
   are only ever created through ``_record``. ``make verify-audit`` checks.
 """
 
+import hashlib
 import json
+import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..provisioning import audit_head
+
+_logger = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 KEYED_SCHEME = "hmac-sha256"
@@ -123,8 +127,18 @@ class IpaiAuditLog(models.Model):
             """DROP TRIGGER IF EXISTS ipai_audit_log_append_only ON ipai_audit_log;
                DROP TRIGGER IF EXISTS ipai_audit_log_no_truncate ON ipai_audit_log"""
         )
+        rows = self._rows()
+        # Only an intact unkeyed chain is resealed: a broken one stays broken
+        # (and make verify-audit says where).
         previous = GENESIS_HASH
-        for row in self._rows():
+        for row in rows:
+            unkeyed = hashlib.sha256(self._payload(row).encode()).hexdigest()
+            if row["previous_hash"] != previous or row["entry_hash"] != unkeyed:
+                _logger.error("audit trail broken at entry #%s: not resealed", row["sequence"])
+                return
+            previous = row["entry_hash"]
+        previous = GENESIS_HASH
+        for row in rows:
             row["previous_hash"] = previous
             previous = self._hash(row)
             self.env.cr.execute(
@@ -168,7 +182,11 @@ class IpaiAuditLog(models.Model):
 
     @api.model
     def _hash(self, values):
-        payload = json.dumps(
+        return audit_head.keyed_hash(self._payload(values))
+
+    @api.model
+    def _payload(self, values):
+        return json.dumps(
             [
                 values["sequence"],
                 # Entries about no tenant (a plan, a parameter) store NULL.
@@ -183,7 +201,6 @@ class IpaiAuditLog(models.Model):
             default=str,
             separators=(",", ":"),
         )
-        return audit_head.keyed_hash(payload)
 
     @api.model_create_multi
     def create(self, vals_list):
