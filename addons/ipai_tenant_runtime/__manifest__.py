@@ -12,6 +12,4 @@
     "depends": ["base", "web"],
     "external_dependencies": {"python": ["cryptography", "psycopg2"]},
     "post_load": "post_load",
-    "installable": True,
-    "auto_install": False,
 }
