@@ -20,6 +20,10 @@ from . import runtime_config
 _logger = logging.getLogger(__name__)
 
 VERSION_CHECK_SECONDS = 1.0
+# A host or database not in the map is looked up again sooner: a tenant
+# that just became active is served at once, while a flood of unknown
+# names costs at most one cheap query per worker per interval.
+MISS_CHECK_SECONDS = 0.1
 DEFAULT_PLATFORM_HOSTS = "localhost,127.0.0.1"
 SUSPENDED = "suspended"
 ACTIVE = "active"
@@ -61,12 +65,17 @@ class RoutingMap:
     # ------------------------------------------------------------- lookups
 
     def database_for(self, host):
+        host = normalize_host(host)
         self.refresh()
-        return self._hosts.get(normalize_host(host))
+        if host not in self._hosts:
+            self.refresh(MISS_CHECK_SECONDS)
+        return self._hosts.get(host)
 
     def tenant(self, dbname):
         """The route of tenant database ``dbname``, None if it is not one."""
         self.refresh()
+        if dbname not in self._tenants:
+            self.refresh(MISS_CHECK_SECONDS)
         return self._tenants.get(dbname)
 
     def cron_databases(self):
@@ -77,11 +86,11 @@ class RoutingMap:
 
     # ------------------------------------------------------------- loading
 
-    def refresh(self):
-        if time.monotonic() - self._checked_at < VERSION_CHECK_SECONDS:
+    def refresh(self, max_age=VERSION_CHECK_SECONDS):
+        if time.monotonic() - self._checked_at < max_age:
             return
         with self._lock:
-            if time.monotonic() - self._checked_at < VERSION_CHECK_SECONDS:
+            if time.monotonic() - self._checked_at < max_age:
                 return
             try:
                 self._reload_if_changed()
