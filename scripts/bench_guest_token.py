@@ -50,7 +50,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO_ROOT / ".local"
 SUPERSET_SH = REPO_ROOT / "scripts" / "superset.sh"
 sys.path.insert(0, str(REPO_ROOT / "addons" / "ipai_tenant_core"))
+# The tenant runtime's key derivation (a plain module: cryptography only).
+sys.path.insert(0, str(REPO_ROOT / "addons" / "ipai_tenant_runtime"))
 
+import credentials  # noqa: E402
 from provisioning import superset_workspace as workspace  # noqa: E402
 
 WARM_TARGET_MS = 5.0
@@ -214,8 +217,6 @@ class Bench:
             )
 
     def create_workspace(self):
-        from odoo.addons.ipai_tenant_runtime import credentials
-
         spec = workspace.WorkspaceSpec(
             code=self.code,
             database_uri=f"postgresql+psycopg2://{self.role}@127.0.0.1:5432/{self.database}",
