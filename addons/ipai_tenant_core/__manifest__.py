@@ -8,7 +8,7 @@
     "website": "https://github.com/ipai/ipai",
     "license": "LGPL-3",
     "depends": ["base", "mail", "web"],
-    "external_dependencies": {"python": ["cryptography", "passlib", "psycopg2"]},
+    "external_dependencies": {"python": ["cryptography", "dnspython", "passlib", "psycopg2"]},
     "data": [
         "security/ipai_tenant_security.xml",
         "security/ir.model.access.csv",
