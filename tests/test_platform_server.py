@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from .support import JsonRpc, RpcError
+from .support import JsonRpc, RpcError, provider_manager
 
 
 def test_login_page_is_served(platform_server):
@@ -68,27 +68,7 @@ class TestProviderIsolationOverRpc:
                     **({"plan_id": reseller} if kind == "provider" else {}),
                 },
             )
-        group_id = admin_rpc.call(
-            "ir.model.data", "check_object_reference", "ipai_tenant_core", "group_provider_manager"
-        )[1]
-        user_id = admin_rpc.call(
-            "res.users",
-            "create",
-            {
-                "name": "Manager A",
-                "login": "rpc-manager-a",
-                "password": "rpc-manager-a-pass",
-                "groups_id": [(6, 0, [group_id])],
-            },
-        )
-        admin_rpc.call(
-            "ipai.tenant.assignment",
-            "create",
-            {"user_id": user_id, "tenant_id": ids["rpc-prov-a"], "role": "manager"},
-        )
-        manager = JsonRpc(
-            platform_server.url, platform_server.dbname, "rpc-manager-a", "rpc-manager-a-pass"
-        )
+        manager = provider_manager(admin_rpc, platform_server, ids["rpc-prov-a"], "rpc-manager-a")
         return ids, manager
 
     def test_search_read_returns_only_own_subtree(self, providers):

@@ -12,7 +12,14 @@ import pytest
 import requests
 
 from ..conftest import RUN_ID, TENANT_DB_PREFIX
-from ..support import REPO_ROOT, JsonRpc, RpcError, copy_database, database_exists, query
+from ..support import (
+    REPO_ROOT,
+    RpcError,
+    copy_database,
+    database_exists,
+    provider_manager,
+    query,
+)
 from ..test_provisioning import provision, wait_for_state
 
 
@@ -39,25 +46,7 @@ def provider(admin_rpc, platform_server, victim):
             "parent_id": platform_id,
         },
     )
-    group_id = admin_rpc.call(
-        "ir.model.data", "check_object_reference", "ipai_tenant_core", "group_provider_manager"
-    )[1]
-    user_id = admin_rpc.call(
-        "res.users",
-        "create",
-        {
-            "name": "CP Manager",
-            "login": "cp-manager",
-            "password": "cp-manager-pass",
-            "groups_id": [(6, 0, [group_id])],
-        },
-    )
-    admin_rpc.call(
-        "ipai.tenant.assignment",
-        "create",
-        {"user_id": user_id, "tenant_id": provider_id, "role": "manager"},
-    )
-    manager = JsonRpc(platform_server.url, platform_server.dbname, "cp-manager", "cp-manager-pass")
+    manager = provider_manager(admin_rpc, platform_server, provider_id, "cp-manager")
     own = manager.call(
         "ipai.tenant", "create", {"code": "cp-own", "name": "CP Own", "parent_id": provider_id}
     )

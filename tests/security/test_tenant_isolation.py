@@ -126,16 +126,21 @@ def all_databases():
     return [row[0] for row in query("postgres", "SELECT datname FROM pg_database ORDER BY 1")]
 
 
+def connect_as(database, role, password):
+    """A connection as ``role``, as anyone holding its password would open one."""
+    return psycopg2.connect(
+        dbname=database,
+        user=role,
+        password=password,
+        host=os.environ.get("PGHOST", "127.0.0.1"),
+        port=os.environ.get("PGPORT", "5432"),
+        connect_timeout=5,
+    )
+
+
 def connects(database, role, password):
     try:
-        psycopg2.connect(
-            dbname=database,
-            user=role,
-            password=password,
-            host=os.environ.get("PGHOST", "127.0.0.1"),
-            port=os.environ.get("PGPORT", "5432"),
-            connect_timeout=5,
-        ).close()
+        connect_as(database, role, password).close()
         return True
     except psycopg2.OperationalError:
         return False
@@ -164,15 +169,7 @@ def test_every_tenant_role_reaches_its_own_database_only(attacker, victim, platf
             reachable = [db for db in databases if connects(db, role, password)]
             assert reachable == [own], (role, reachable)
             with (
-                closing(
-                    psycopg2.connect(
-                        dbname=own,
-                        user=role,
-                        password=password,
-                        host=os.environ.get("PGHOST", "127.0.0.1"),
-                        port=os.environ.get("PGPORT", "5432"),
-                    )
-                ) as conn,
+                closing(connect_as(own, role, password)) as conn,
                 conn.cursor() as cr,
             ):
                 cr.execute(
@@ -196,15 +193,7 @@ def test_the_routing_role_reads_the_routing_view_and_nothing_else(platform_db):
         assert query(database, "SELECT to_regclass('ipai_tenant_routing') IS NOT NULL") == [
             (True,)
         ], database
-    with closing(
-        psycopg2.connect(
-            dbname=platform_db,
-            user=RUNTIME_ROLE,
-            password=password,
-            host=os.environ.get("PGHOST", "127.0.0.1"),
-            port=os.environ.get("PGPORT", "5432"),
-        )
-    ) as conn:
+    with closing(connect_as(platform_db, RUNTIME_ROLE, password)) as conn:
         conn.autocommit = True
         with conn.cursor() as cr:
             cr.execute("SELECT count(*) FROM ipai_tenant_routing")
