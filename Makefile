@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 .PHONY: help bootstrap run test lint compose-config bench-provision \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
-	superset superset-stop superset-workspace bench-guest-token verify-audit
+	superset superset-stop superset-workspace bench-guest-token verify-audit pool-status refill-pool
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -53,6 +53,12 @@ drop-tenant: ## CODE=acme: remove a tenant's database, role and files
 
 archive-tenant: ## CODE=acme: back up, then drop a tenant
 	$(TENANT) archive --code "$(CODE)"
+
+pool-status: ## Warm pool: ready/building/stale databases per plan's module set
+	$(TENANT) pool-status
+
+refill-pool: ## [PLAN=trial SIZE=2]: set a plan's warm pool size, then build what is missing
+	$(TENANT) refill-pool $(call opt,PLAN,--plan) $(call opt,SIZE,--size)
 
 verify-audit: ## [DB=ipai_platform]: check the audit trail; exit 1 names the first bad or missing entry
 	@scripts/verify_audit.sh $(DB)

@@ -5,6 +5,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 
 from ..provisioning import crypto, pg
+from ..provisioning.errors import PermanentError
 from . import ipai_tenant_lifecycle as lifecycle
 from . import ipai_tenant_naming as naming
 
@@ -627,6 +628,10 @@ class IpaiTenant(models.Model):
         """Where this tenant's database lives, as the engine connects to it."""
         self.ensure_one()
         server = self.server_id or self.env["ipai.tenant.server"]._default_server()
+        if not server:
+            raise PermanentError(
+                f"Tenant {self.code} has no database server and none has room; nothing was changed."
+            )
         return server._pg_server()
 
     @api.model

@@ -98,3 +98,15 @@ def schema_name(code):
 
 def is_valid_hostname(hostname):
     return bool(hostname and HOSTNAME_PATTERN.match(hostname))
+
+
+def pool_database_name(token, prefix=DATABASE_PREFIX):
+    """A warm-pool member's database until a tenant claims it. Codes start
+    with a letter, so ``<prefix>_pool_...`` is never a tenant's name."""
+    return _identifier(f"{prefix}_pool_{token}")
+
+
+def pool_role_name(token, prefix=ROLE_PREFIX):
+    """The role owning a pool member's objects; renamed to the claiming
+    tenant's runtime role, so never a tenant's name before that."""
+    return _identifier(f"{prefix}_pool_{token}__odoo")

@@ -2,7 +2,7 @@ import psycopg2
 from odoo import api, fields, models
 
 from ..provisioning import templates
-from ..provisioning.errors import RetryableError
+from ..provisioning.errors import WaitingError
 
 TEMPLATE_PREFIX_PARAM = "ipai_tenant_core.template_prefix"
 
@@ -45,7 +45,7 @@ class IpaiTenantTemplate(models.Model):
                 with self.env.cr.savepoint():
                     template = self.create(values)
             except psycopg2.IntegrityError as exc:
-                raise RetryableError("another job is creating this template") from exc
+                raise WaitingError("another job is creating this template") from exc
         return template
 
     def _module_list(self):
@@ -53,11 +53,19 @@ class IpaiTenantTemplate(models.Model):
 
     def _lock_for_build(self):
         """Hold this template's row while building it; a second job asking
-        at the same time gets LockNotAvailable, which the runner retries."""
-        self.env.cr.execute(
-            "SELECT id FROM ipai_tenant_template WHERE id = %s FOR NO KEY UPDATE NOWAIT",
-            [self.id],
-        )
+        at the same time goes back to the queue until the build is done,
+        without holding a runner thread or using up an attempt."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT id FROM ipai_tenant_template WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                    [self.id],
+                )
+        except psycopg2.errors.LockNotAvailable as exc:
+            raise WaitingError(
+                f"waiting for template {self.database_name}, which another job is building",
+                retry_in=3,
+            ) from exc
 
     def _mark_ready(self, size_bytes):
         self.write(

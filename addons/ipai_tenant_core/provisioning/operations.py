@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from odoo.tools import config
 
 from ..models import ipai_tenant_naming as naming
-from . import crypto, filestore, pg, runtime_access, superset_workspace, templates, tenant_db
+from . import (
+    crypto,
+    filestore,
+    pg,
+    pool,
+    runtime_access,
+    superset_workspace,
+    templates,
+    tenant_db,
+)
 from .errors import PermanentError, RetryableError
 
 TENANT_SIDE_MODULES = ("ipai_tenant_client", "ipai_bi_superset_embed")
@@ -130,6 +139,15 @@ def ensure_template(ctx):
     template = ctx.env["ipai.tenant.template"]._for_modules(module_set(ctx.tenant))
     ctx.job.template_id = template
     name = template.database_name
+    if template.state == "ready" and pg.database_mark(ctx.server, name) == (
+        pg.OWNER_MARK + templates.ready_mark(name)
+    ):
+        ctx.log(f"using template {name}")
+        return
+    # Whoever holds the template's row builds it; the others wait in the
+    # queue (WaitingError) and find it ready when they come back. Only the
+    # holder may judge a half-built template as abandoned.
+    template._lock_for_build()
     mark = pg.database_mark(ctx.server, name)
     if mark == pg.OWNER_MARK + templates.building_mark(name):
         ctx.log(f"removing {name}, left unfinished by an interrupted build")
@@ -140,18 +158,13 @@ def ensure_template(ctx):
         # Complete (built, or adopted from another platform on this server):
         # the mark is only set once the build succeeded.
         if template.state != "ready":
-            template._mark_ready(pg.database_size(ctx.server, template.database_name))
-        ctx.log(f"using template {template.database_name}")
+            template._mark_ready(pg.database_size(ctx.server, name))
+        ctx.log(f"using template {name}")
         return
     if mark is not None:
-        raise PermanentError(
-            f"A database named {template.database_name} exists but is not a finished template."
-        )
-    template._lock_for_build()
-    templates.build(
-        ctx.server, template.database_name, template._module_list(), _template_owner(ctx), ctx.log
-    )
-    template._mark_ready(pg.database_size(ctx.server, template.database_name))
+        raise PermanentError(f"A database named {name} exists but is not a finished template.")
+    templates.build(ctx.server, name, template._module_list(), _template_owner(ctx), ctx.log)
+    template._mark_ready(pg.database_size(ctx.server, name))
 
 
 def _template_owner(ctx):
@@ -204,12 +217,59 @@ def create_roles(ctx):
     runtime_access.ensure_owned_role(ctx.server, role)
     pg.hand_over(ctx.server, ctx.database, _copied_objects_owner(ctx), role)
     ctx.log(f"role {role} owns {ctx.database} and may connect to it only")
+    _create_bi_role(ctx)
+
+
+def _create_bi_role(ctx):
     bi_role = ctx.tenant.db_role
     password = crypto.new_password()
     pg.ensure_login_role(ctx.server, bi_role, password)
     pg.restrict_connect(ctx.server, ctx.database, bi_role)
     ctx.tenant._store_secret("db_role_password", password)
     ctx.log(f"read-only BI role {bi_role} may connect to {ctx.database} only")
+
+
+# ---------------------------------------------------------- warm pool
+
+
+def adopt_pool_member(ctx):
+    """The claimed pool member becomes the tenant's database: renamed, with
+    its role renamed to the tenant's and its filestore moved. It was made
+    from the same template with its own role, identity and admin password."""
+    member = ctx.job.pool_member_id
+    if member:
+        member._check_claimable(ctx.tenant)
+        for line in pool.adopt(
+            ctx.server,
+            member.database_name,
+            member.role_name,
+            ctx.database,
+            ctx.tenant.runtime_role,
+            ctx.mark,
+        ):
+            ctx.log(line)
+        ctx.tenant._store_secret("admin_password", member._take_admin_password(), one_time=True)
+        ctx.log(f"took pool member {member.database_name}")
+        member.sudo().unlink()  # committed with this step: nothing left to undo by its names
+    elif pg.database_mark(ctx.server, ctx.database) != pg.OWNER_MARK + ctx.mark:
+        raise PermanentError("The pool member claimed for this job is gone; nothing was changed.")
+    _create_bi_role(ctx)
+
+
+def personalize(ctx):
+    """What the pool could not know: the tenant's URL, plan and settings,
+    its administrator's login and name (the password came with the member)."""
+    as_tenant = ctx.as_tenant
+    tenant_db.set_params(
+        as_tenant,
+        ctx.database,
+        {"web.base.url": ctx.tenant._public_url(), "web.base.url.freeze": "True"},
+    )
+    tenant_db.push_tenant_config(as_tenant, ctx.database, ctx.tenant._tenant_side_config())
+    login = ctx.tenant.admin_email or "admin"
+    tenant_db.set_admin(as_tenant, ctx.database, login, None, name=ctx.tenant.name)
+    ctx.log(f"web.base.url = {ctx.tenant._public_url()}; plan {ctx.tenant.plan_id.code}")
+    ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
 
 
 def neutralize(ctx):
@@ -409,6 +469,14 @@ PLANS = {
         ("ensure_template", "Prepare the template", ensure_template),
         *_PROVISION_TAIL,
     ],
+    "create_pooled": [
+        ("check_request", "Check the request", check_request),
+        ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member),
+        ("personalize", "Set its URL, plan and administrator", personalize),
+        ("create_schema", "Create the analytics schema", create_schema),
+        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+        ("activate", "Activate the tenant", final_state("active")),
+    ],
     "clone_data": [("check_request", "Check the request", check_request), *_PROVISION_TAIL],
     "suspend": [
         ("push_state", "Block the tenant's users", push_state("suspended")),
@@ -437,6 +505,8 @@ UNDO_ON_FAILURE = {"create", "clone"}
 def plan_key(job_type, params):
     if job_type == "clone" and (params or {}).get("with_data"):
         return "clone_data"
+    if job_type == "create" and (params or {}).get("pooled"):
+        return "create_pooled"
     return job_type
 
 
@@ -454,6 +524,12 @@ def step_function(job_type, params, name):
 def undo_partial_tenant(ctx):
     """After a permanent failure of a create or clone: remove whatever this
     tenant got (database, role, filestore) so a retry starts clean."""
+    member = ctx.job.pool_member_id
+    if member:
+        # Claimed but not adopted yet: the member goes too, by its own names.
+        pool.remove(ctx.server, member.database_name, member.role_name)
+        ctx.log(f"removed the claimed pool member {member.database_name}")
+        member.sudo().unlink()
     mark = pg.database_mark(ctx.server, ctx.database)
     if mark == pg.OWNER_MARK + ctx.mark:
         pg.drop_database(ctx.server, ctx.database)

@@ -10,6 +10,14 @@ from dataclasses import dataclass
 import psycopg2
 from psycopg2 import sql
 
+# Every engine connection carries these, so a step stuck behind a lock or a
+# runaway statement fails (and is retried) instead of holding its runner
+# forever. Statements are generous: CREATE DATABASE of a large template and
+# REASSIGN OWNED of a big tenant are single statements.
+LOCK_TIMEOUT_MS = 30_000
+STATEMENT_TIMEOUT_MS = 15 * 60_000
+TIMEOUT_OPTIONS = f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+
 # COMMENT ON DATABASE marks what the platform created, so a database of the
 # same name made by someone else is never mistaken for a tenant's.
 OWNER_MARK = "ipai:"
@@ -32,6 +40,7 @@ class Server:
             password=password if user else self.password,
             connect_timeout=10,
             application_name="ipai-provisioning",
+            options=TIMEOUT_OPTIONS,
         )
         conn.autocommit = True
         try:

@@ -81,16 +81,18 @@ def hash_password(password):
 
 def set_admin(server, dbname, login, hashed, name=None):
     """Point the database's admin user (base.user_admin) at the tenant's
-    administrator with the password ``hashed`` (hash_password)."""
+    administrator with the password ``hashed`` (hash_password), or the one
+    it has when ``hashed`` is None."""
     with server.connect(dbname) as conn, conn.cursor() as cr:
         cr.execute(
             """SELECT res_id FROM ir_model_data
                 WHERE module = 'base' AND name = 'user_admin' AND model = 'res.users'"""
         )
         (admin_id,) = cr.fetchone()
+        # hashed=None keeps the password set earlier (a warm-pool member's).
         cr.execute(
-            "UPDATE res_users SET login = %s, password = %s, active = true WHERE id = %s "
-            "RETURNING partner_id",
+            "UPDATE res_users SET login = %s, password = coalesce(%s, password), active = true "
+            "WHERE id = %s RETURNING partner_id",
             [login, hashed, admin_id],
         )
         (partner_id,) = cr.fetchone()
