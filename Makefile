@@ -29,8 +29,8 @@ lint: ## ruff (lint + format check) and pylint-odoo on the addons
 compose-config: ## Validate docker-compose.yml
 	@docker-compose -f docker-compose.yml --env-file .env.example config --quiet && echo "docker-compose.yml is valid"
 
-bench-provision: ## Benchmark: N tenants from a warm template vs a fresh install (N=20)
-	@scripts/bench_provision.sh $(N)
+bench-provision: ## Benchmark: N signups from pool and template, BULK queued at once, fresh installs, memory (N=20 BULK=100)
+	@scripts/bench_provision.sh $(or $(N),20) $(or $(BULK),100)
 
 provision-tenant: ## CODE=acme [NAME= PLAN= TYPE= PARENT= EMAIL=]: create a tenant
 	$(TENANT) provision --code "$(CODE)" $(call opt,NAME,--name) $(call opt,PLAN,--plan) \

@@ -12,6 +12,7 @@ from .support import (
     database_exists,
     paused_cron,
     pg_connect,
+    provision,
     query,
     run_cli_process,
     tenant_row,
@@ -56,17 +57,18 @@ def test_a_backlog_drains_in_one_run_on_parallel_runners(cli, admin_rpc, platfor
         second = run_cli_process(platform_db, "run-jobs")
         results = [first.wait_result(), second.wait_result()]
     assert all(result.returncode == 0 for result in results), results
-    assert sum(processed(result) for result in results) == BACKLOG
+    logs = "\n".join(result.stdout + result.stderr for result in results)
     rows = job_rows(platform_db, "drain")
     assert len(rows) == BACKLOG
     assert {(state, job_state, attempts) for _c, state, job_state, attempts in rows} == {
         ("active", "done", 1)
-    }
+    }, logs
+    assert sum(processed(result) for result in results) == BACKLOG, logs
 
 
 def test_a_job_whose_worker_dies_every_time_fails_and_cleans_up(cli, platform_db):
     code = "always-killed"
-    failpoint = {"IPAI_FAILPOINT": "after:create_roles"}
+    failpoint = {"IPAI_FAILPOINT": "before:copy_filestore"}
     with paused_cron(platform_db, "ir_cron_run_tenant_jobs"):
         killed = cli("provision", "--code", code, env=failpoint)
         assert killed.returncode == -9
@@ -95,6 +97,7 @@ def test_a_job_whose_worker_dies_every_time_fails_and_cleans_up(cli, platform_db
 
 
 def test_no_room_on_any_server_is_refused_up_front(cli, admin_rpc, platform_db):
+    provision(cli, "room-taken")  # at least one database on the server
     [(server_id, capacity)] = query(
         platform_db, "SELECT id, capacity FROM ipai_tenant_server WHERE active ORDER BY id LIMIT 1"
     )

@@ -412,13 +412,15 @@ def install_plan_modules(ctx):
     if not missing:
         ctx.log(f"every module of plan {ctx.tenant.plan_id.code} is installed")
         return
-    templates.odoo_modules(ctx.database, missing, ctx.tenant.runtime_role)
+    templates.odoo_modules(ctx.database, missing, ctx.tenant.runtime_role, server=ctx.server)
     ctx.log(f"installed {', '.join(missing)} for plan {ctx.tenant.plan_id.code}")
 
 
 def upgrade_modules(ctx):
     modules = module_set(ctx.tenant)
-    templates.odoo_modules(ctx.database, modules, ctx.tenant.runtime_role, update=True)
+    templates.odoo_modules(
+        ctx.database, modules, ctx.tenant.runtime_role, update=True, server=ctx.server
+    )
     ctx.log(f"updated {', '.join(modules)}")
 
 

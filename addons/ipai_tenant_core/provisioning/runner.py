@@ -34,6 +34,7 @@ from datetime import timedelta
 
 import psycopg2
 from odoo import SUPERUSER_ID, api, fields, sql_db
+from psycopg2 import errorcodes
 
 from . import operations, pg
 from .errors import WaitingError, is_transient
@@ -47,6 +48,11 @@ MAX_BACKOFF_SECONDS = 600
 # connections (pg.LOCK_TIMEOUT_MS): a step waits for a lock for so long,
 # then fails and is retried.
 PLATFORM_TIMEOUTS = "SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '15min'"
+
+
+# Conflicts between concurrent transactions, retried on the spot.
+CONFLICT_PGCODES = (errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED)
+CONFLICT_RETRIES = 8
 
 
 def backoff_seconds(attempt, rng=random):
@@ -120,6 +126,19 @@ class JobRunner:
             self.release()
 
     def _run_locked(self):
+        started = self._retrying_conflicts(self._start)
+        if isinstance(started, str) or started is None:
+            return started  # nothing to run, or given up
+        for step_id in started:
+            try:
+                self._retrying_conflicts(lambda step_id=step_id: self._run_step(step_id))
+            except Exception as exc:
+                return self._retrying_conflicts(lambda s=step_id, e=exc: self._record_failure(s, e))
+        return self._retrying_conflicts(self._finish)
+
+    def _start(self):
+        """The job's step ids, or the state it is in when there is nothing
+        to run."""
         with engine_cursor(self.registry) as cr:
             env = self._env(cr)
             job = env["ipai.tenant.job"].browse(self.job_id)
@@ -133,19 +152,31 @@ class JobRunner:
                 )
             job._engine_start()
             commit(cr)
-            step_ids = job.step_ids.sorted("sequence").ids
-        for step_id in step_ids:
-            try:
-                if not self._run_step(step_id):
-                    continue
-            except Exception as exc:
-                return self._record_failure(step_id, exc)
+            return job.step_ids.sorted("sequence").ids
+
+    def _finish(self):
         with engine_cursor(self.registry) as cr:
             job = self._env(cr)["ipai.tenant.job"].browse(self.job_id)
             job._engine_finish()
             commit(cr)
             self.on_progress(job, None, "done")
             return job.state
+
+    def _retrying_conflicts(self, work):
+        """Parallel jobs meet on shared rows (the audit trail's chain head,
+        locked by every append): a serialization failure or deadlock is no
+        outage, so the transaction runs again at once after a short random
+        pause, as Odoo retries a request (odoo.service.model.retrying).
+        Steps are idempotent, so a step may run again too."""
+        for retry in range(CONFLICT_RETRIES + 1):
+            try:
+                return work()
+            except psycopg2.Error as exc:
+                if exc.pgcode not in CONFLICT_PGCODES or retry == CONFLICT_RETRIES:
+                    raise
+                _logger.info("tenant job %s: %s; running it again", self.job_id, exc.pgcode)
+                time.sleep(random.uniform(0.01, 0.05 * 2**retry))
+        return None
 
     def _run_step(self, step_id):
         with engine_cursor(self.registry) as cr:
@@ -298,10 +329,11 @@ def _take(registry, count):
 def drain(registry, concurrency, budget_seconds, max_jobs=None, poll_seconds=0.2):
     """Run due jobs, ``concurrency`` at a time, until none is due or
     ``budget_seconds`` have passed (then the jobs in flight are finished,
-    nothing new starts). New jobs queued meanwhile are picked up too.
-    Returns (jobs run, jobs still due, next retry time or None)."""
+    nothing new starts). New jobs queued meanwhile are picked up, and a job
+    waiting a few seconds (for a template build) is waited for. Returns
+    (jobs brought to an end, jobs still due, next retry time or None)."""
     deadline = time.monotonic() + budget_seconds
-    started = finished = 0
+    started = ended = 0
 
     def thread_init():
         threading.current_thread().dbname = registry.db_name
@@ -318,20 +350,45 @@ def drain(registry, concurrency, budget_seconds, max_jobs=None, poll_seconds=0.2
                 for job_runner in _take(registry, room):
                     in_flight[pool.submit(job_runner.run)] = job_runner
                     started += 1
-            if not in_flight:
+            if not in_flight and not _soon_due(registry, deadline, max_jobs, started):
                 break
             done, _pending = futures.wait(
                 in_flight, timeout=poll_seconds, return_when=futures.FIRST_COMPLETED
             )
             for future in done:
                 job_runner = in_flight.pop(future)
-                finished += 1
                 if future.exception() is not None:
                     _logger.error(
                         "runner of tenant job %s crashed",
                         job_runner.job_id,
                         exc_info=future.exception(),
                     )
+                elif future.result() in ENDED_STATES:
+                    ended += 1
+            if not in_flight and not done:
+                time.sleep(poll_seconds)
     with closing(registry.cursor()) as cr:
         due, next_retry = backlog(cr)
-    return finished, due, next_retry
+    return ended, due, next_retry
+
+
+ENDED_STATES = ("done", "failed", "cancelled")
+# A job coming due within this many seconds (one waiting for a template
+# build) is waited for rather than left to the next cron call.
+SHORT_WAIT_SECONDS = 10
+
+
+def _soon_due(registry, deadline, max_jobs, started):
+    if max_jobs is not None and started >= max_jobs:
+        return False
+    try:
+        with closing(registry.cursor()) as cr:
+            due, next_retry = backlog(cr)
+    except psycopg2.OperationalError:
+        return False
+    if due:
+        return True
+    if not next_retry:
+        return False
+    wait = (next_retry - fields.Datetime.now()).total_seconds()
+    return wait <= SHORT_WAIT_SECONDS and time.monotonic() + wait < deadline
