@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from .support import FILESTORE, free_port, paused_cron, provision, query, run_cli_process
+from .support import FILESTORE, free_port, paused_cron, query, run_cli_process
 
 JOBS = 6
 
@@ -86,17 +86,25 @@ def states(platform_db, prefix):
 
 
 def test_jobs_finish_across_a_postgresql_restart(second_cluster, admin_rpc, cli, platform_db):
-    # The first tenant on the new server builds its template there.
-    provision(cli, "restart-first")
-    assert query(
-        platform_db,
-        "SELECT s.port FROM ipai_tenant t JOIN ipai_tenant_server s ON s.id = t.server_id "
-        "WHERE t.code = 'restart-first'",
-    ) == [(second_cluster["port"],)]
-
+    on_server = {"server_id": second_cluster["server_id"]}
     with paused_cron(platform_db, "ir_cron_run_tenant_jobs"):
+        # The first tenant on the new server builds its template there.
+        first = admin_rpc.call(
+            "ipai.tenant", "create", {"code": "restart-first", "name": "First", **on_server}
+        )
+        admin_rpc.call("ipai.tenant", "action_provision", [first])
+        assert cli("run-jobs").returncode == 0
+        assert states(platform_db, "restart") == {"restart-first": "active"}
+        assert query(
+            platform_db,
+            "SELECT s.port FROM ipai_tenant t JOIN ipai_tenant_server s ON s.id = t.server_id "
+            "WHERE t.code = 'restart-first'",
+        ) == [(second_cluster["port"],)]
+
         ids = [
-            admin_rpc.call("ipai.tenant", "create", {"code": f"restart-{n}", "name": f"{n}"})
+            admin_rpc.call(
+                "ipai.tenant", "create", {"code": f"restart-{n}", "name": f"{n}", **on_server}
+            )
             for n in range(JOBS)
         ]
         admin_rpc.call("ipai.tenant", "action_provision", ids)
