@@ -3,11 +3,11 @@ refill command (as the cron does), claimed by signups through the
 operator's command line, served by the real tenant runtime."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import TENANT_DB_PREFIX
 from .support import (
     FILESTORE,
     REPO_ROOT,
@@ -80,16 +80,30 @@ def owner_of_res_users(database):
 def test_ready_members_are_never_routed_nor_listed(trial_pool, cli, platform_db):
     members = pool_members(platform_db)
     names = [database for database, _role in members]
-    assert not query(
-        platform_db, "SELECT 1 FROM ipai_tenant_routing WHERE database_name = ANY(%s)", [names]
+    # The runtime learns of them without a host name: nothing routes to them.
+    routes = query(
+        platform_db,
+        "SELECT host, state FROM ipai_tenant_routing WHERE database_name = ANY(%s)",
+        [names],
     )
-    assert not query(
-        platform_db, "SELECT 1 FROM ipai_tenant WHERE database_name = ANY(%s)", [names]
-    )
+    assert sorted(routes) == [(None, "pool")] * len(names)
+    tenants = "SELECT 1 FROM ipai_tenant WHERE database_name = ANY(%s)"
+    assert not query(platform_db, tenants, [names])
     listed = cli("list")
     assert all(name not in listed.stdout for name in names)
     status = cli("pool-status")
     assert status.returncode == 0 and " 2 " in status.stdout, status.stdout
+
+
+def test_the_tenant_runtime_loads_ready_members_ahead(trial_pool, tenant_server, platform_db):
+    """Idle workers of the tenant runtime load a ready member's registry, so
+    the signup that takes it does not wait for one."""
+    log = tenant_server.log_path
+    deadline = time.monotonic() + 60
+    names = [database for database, _role in pool_members(platform_db)]
+    while not all(f"preload: {name} loaded" in log.read_text() for name in names):
+        assert time.monotonic() < deadline, "no worker preloaded the pool's registries"
+        time.sleep(0.5)
 
 
 def test_two_signups_get_distinct_databases_from_the_pool(
@@ -98,38 +112,42 @@ def test_two_signups_get_distinct_databases_from_the_pool(
     members = pool_members(platform_db)
     provision(cli, "pool-a")
     provision(cli, "pool-b")
+    rows = {
+        code: (database, role)
+        for code, database, role in query(
+            platform_db,
+            "SELECT code, database_name, runtime_role FROM ipai_tenant WHERE code LIKE 'pool-_'",
+        )
+    }
     for code in ("pool-a", "pool-b"):
-        assert steps_of(platform_db, code)[1] == "adopt_pool_member"
+        assert steps_of(platform_db, code)[0] == "adopt_pool_member"
         assert tenant_row(platform_db, code)[0] == "active"
-    db_a, db_b = TENANT_DB_PREFIX + "pool-a", TENANT_DB_PREFIX + "pool-b"
-    # The members were renamed, not copied: they are gone under their names.
-    assert not any(database_exists(database) for database, _role in members)
-    assert not query(
-        "postgres",
-        "SELECT 1 FROM pg_roles WHERE rolname = ANY(%s)",
-        [[role for _database, role in members]],
-    )
+    # Each took one member, keeping its database and role names.
+    assert sorted(rows.values()) == sorted(members)
+    assert not pool_members(platform_db, "claimed")
+    (db_a, role_a), (db_b, role_b) = rows["pool-a"], rows["pool-b"]
     # Each its own identity, its own role owning its objects, its own URL.
     id_a, id_b = identity(db_a), identity(db_b)
     assert id_a["database.uuid"] != id_b["database.uuid"]
     assert id_a["database.secret"] != id_b["database.secret"]
     assert id_a["web.base.url"].startswith("http://pool-a.localhost")
-    roles = query(
-        platform_db, "SELECT code, runtime_role FROM ipai_tenant WHERE code LIKE 'pool-_'"
-    )
-    roles = dict(roles)
-    assert owner_of_res_users(db_a) == roles["pool-a"]
-    assert owner_of_res_users(db_b) == roles["pool-b"]
+    assert owner_of_res_users(db_a) == role_a
+    assert owner_of_res_users(db_b) == role_b
+    assert query(
+        "postgres",
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+        [db_a],
+    ) == [("ipai:tenant:pool-a",)]
     # Its own administrator password, and its own filestore.
     assert admin_password(credentials_dir, "pool-a") != admin_password(credentials_dir, "pool-b")
     store_a, store_b = Path(FILESTORE) / db_a, Path(FILESTORE) / db_b
     assert store_a.is_dir() and store_b.is_dir()
     (store_a / "only-in-a").write_text("a")
     assert not (store_b / "only-in-a").exists()
-    for code in ("pool-a", "pool-b"):
+    for code, (database, _role) in rows.items():
         session = JsonRpc(
             tenant_server.url,
-            TENANT_DB_PREFIX + code,
+            database,
             f"admin@{code}.example",
             admin_password(credentials_dir, code),
             host=f"{code}.localhost",
@@ -137,6 +155,7 @@ def test_two_signups_get_distinct_databases_from_the_pool(
         assert session.uid
         [user] = session.call("res.users", "read", [session.uid], ["login", "name"])
         assert user["login"] == f"admin@{code}.example"
+        assert user["name"] == code
 
 
 def test_an_empty_pool_falls_back_to_the_template(trial_pool, cli, platform_db):

@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools import config
 
 from ..provisioning import operations, runner
+from . import ipai_tenant_naming as naming
 
 JOB_TYPES = [
     ("create", "Create"),
@@ -142,8 +143,18 @@ class IpaiTenantJob(models.Model):
         for server in servers:
             member = pool._claim_for(tenant, key, server)
             if member:
-                if tenant.server_id != server:
-                    tenant.sudo().server_id = server
+                # The tenant keeps the member's database and role names: a
+                # runtime may already hold its registry, connected as that role.
+                tenant.sudo().write(
+                    {
+                        "server_id": server.id,
+                        "database_name": member.database_name,
+                        "runtime_role": member.role_name,
+                        "db_role": member.bi_role_name,
+                        # Written with its siblings: they share one compute.
+                        "analytics_schema": naming.schema_name(tenant.code),
+                    }
+                )
                 return member
         return pool
 
@@ -201,7 +212,8 @@ class IpaiTenantJob(models.Model):
             engine = job.sudo()
             if pooled and not job.pool_member_id and job.tenant_id.state != "active":
                 # Its pool member was cleaned up with the failure: start over
-                # the ordinary way, from the template.
+                # the ordinary way, from the template, under the tenant's name.
+                job.tenant_id.sudo()._reset_database_name()
                 engine.write(
                     {
                         "params": params,
@@ -225,6 +237,7 @@ class IpaiTenantJob(models.Model):
             job.sudo().state = "cancelled"
             if job.pool_member_id:  # back to the pool, untouched
                 job.pool_member_id.sudo().write({"state": "ready", "tenant_id": False})
+                job.tenant_id.sudo()._reset_database_name()
             job.tenant_id._audit("job:cancel", {"job": (False, job.id)})
             if job.tenant_id.state == "provisioning" and job.job_type in ("create", "clone"):
                 job.tenant_id._set_state_from_engine("draft")

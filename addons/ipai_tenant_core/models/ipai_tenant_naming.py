@@ -106,7 +106,18 @@ def pool_database_name(token, prefix=DATABASE_PREFIX):
     return _identifier(f"{prefix}_pool_{token}")
 
 
+def pool_token(database_name, prefix=DATABASE_PREFIX):
+    """The token of a warm-pool database name, or None for any other name."""
+    match = re.fullmatch(re.escape(prefix) + r"_pool_([0-9a-f]{12})", database_name or "")
+    return match.group(1) if match else None
+
+
 def pool_role_name(token, prefix=ROLE_PREFIX):
     """The role owning a pool member's objects; renamed to the claiming
     tenant's runtime role, so never a tenant's name before that."""
     return _identifier(f"{prefix}_pool_{token}__odoo")
+
+
+def pool_bi_role_name(token, prefix=ROLE_PREFIX):
+    """A warm-pool member's read-only BI role; kept by the claiming tenant."""
+    return _identifier(f"{prefix}_pool_{token}")

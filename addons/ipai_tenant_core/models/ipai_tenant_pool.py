@@ -40,11 +40,13 @@ class IpaiTenantPoolMember(models.Model):
     template_key = fields.Char(required=True, index=True, help="Its module set and their code.")
     server_id = fields.Many2one("ipai.tenant.server", required=True, ondelete="restrict")
     database_name = fields.Char(required=True)
-    role_name = fields.Char(required=True)
+    role_name = fields.Char(required=True, help="Owner of its objects; kept by its tenant.")
+    bi_role_name = fields.Char(required=True, help="Its read-only BI role; kept by its tenant.")
     state = fields.Selection(MEMBER_STATES, default="building", required=True, index=True)
     admin_token = fields.Char(
         groups="base.group_system", help="Fernet token of the administrator's password."
     )
+    bi_token = fields.Char(groups="base.group_system", help="Fernet token of the BI password.")
     tenant_id = fields.Many2one("ipai.tenant", readonly=True, ondelete="set null")
     date_ready = fields.Datetime(readonly=True)
 
@@ -74,11 +76,26 @@ class IpaiTenantPoolMember(models.Model):
         self.env.ref("ipai_tenant_core.ir_cron_refill_pool").sudo()._trigger()
         return member
 
-    def _take_admin_password(self):
+    def _take_passwords(self):
+        """The administrator's and the BI role's passwords, for the tenant."""
         self.ensure_one()
-        token = self.sudo().admin_token
-        self.sudo().admin_token = False
-        return crypto.decrypt(token) if token else None
+        member = self.sudo()
+        if not (member.admin_token and member.bi_token):
+            raise PermanentError(f"Pool member {self.database_name} has no passwords.")
+        passwords = crypto.decrypt(member.admin_token), crypto.decrypt(member.bi_token)
+        member.write({"admin_token": False, "bi_token": False})
+        return passwords
+
+    def _remove(self):
+        """Drop the member's database, roles and files, then the record."""
+        for member in self:
+            pool.remove(
+                member.server_id._pg_server(),
+                member.database_name,
+                member.role_name,
+                member.bi_role_name,
+            )
+            member.unlink()
 
     # ------------------------------------------------------------ refill
 
@@ -98,7 +115,7 @@ class IpaiTenantPoolMember(models.Model):
     def _current_key(self, plan):
         from ..provisioning.operations import TENANT_SIDE_MODULES
 
-        return templates.template_key(sorted(set(plan._module_names()) | set(TENANT_SIDE_MODULES)))
+        return templates.current_template_key(set(plan._module_names()) | set(TENANT_SIDE_MODULES))
 
     def _missing_count(self):
         missing = 0
@@ -122,9 +139,8 @@ class IpaiTenantPoolMember(models.Model):
                 break
             member.state = "stale"
             self._commit()
-            pool.remove(member.server_id._pg_server(), member.database_name, member.role_name)
-            _logger.info("warm pool: retired stale member %s", member.database_name)
-            member.unlink()
+            _logger.info("warm pool: retiring stale member %s", member.database_name)
+            member._remove()
             self._commit()
             retired += 1
         # Too many members for a plan whose pool shrank: drop the surplus.
@@ -133,8 +149,7 @@ class IpaiTenantPoolMember(models.Model):
             for member in ready[plan.pool_size if plan.active else 0 :]:
                 if retired >= limit:
                     break
-                pool.remove(member.server_id._pg_server(), member.database_name, member.role_name)
-                member.unlink()
+                member._remove()
                 self._commit()
                 retired += 1
         return retired
@@ -156,8 +171,7 @@ class IpaiTenantPoolMember(models.Model):
                     "warm pool: building %s failed", member.database_name, exc_info=True
                 )
                 self.env.cr.rollback()
-                pool.remove(member.server_id._pg_server(), member.database_name, member.role_name)
-                member.unlink()
+                member._remove()
                 self._commit()
                 break
             self._commit()
@@ -185,27 +199,31 @@ class IpaiTenantPoolMember(models.Model):
                 "server_id": server.id,
                 "database_name": naming.pool_database_name(token, database_prefix),
                 "role_name": naming.pool_role_name(token, role_prefix),
+                "bi_role_name": naming.pool_bi_role_name(token, role_prefix),
             }
         )
 
     def _build(self):
         self.ensure_one()
         role_prefix = self.env["ipai.tenant"]._name_prefixes()[1]
-        password = pool.build(
+        admin_password, bi_password = pool.build(
             self.server_id._pg_server(),
             self.template_id.database_name,
             self.database_name,
             self.role_name,
+            self.bi_role_name,
             naming.template_owner_role(role_prefix),
             lambda line: _logger.info("warm pool: %s", line),
         )
         self.sudo().write(
             {
                 "state": "ready",
-                "admin_token": crypto.encrypt(password),
+                "admin_token": crypto.encrypt(admin_password),
+                "bi_token": crypto.encrypt(bi_password),
                 "date_ready": fields.Datetime.now(),
             }
         )
+        self.env["ipai.tenant"]._bump_routing_version()  # runtimes may preload it
 
     def _commit(self):
         if not modules.module.current_test:

@@ -82,6 +82,14 @@ def verify_targets(ctx):
         "tenant role": tenant.runtime_role,
         "analytics schema": tenant.analytics_schema,
     }
+    token = naming.pool_token(actual["database"], database_prefix)
+    if token:
+        # A signup keeps the names of the warm-pool database it took and of
+        # its role (a runtime may hold its registry, connected as that role):
+        # never any tenant's derived names, and always a matching pair.
+        expected["database"] = actual["database"]
+        expected["tenant role"] = naming.pool_role_name(token, role_prefix)
+        expected["BI role"] = naming.pool_bi_role_name(token, role_prefix)
     wrong = [what for what in expected if actual[what] != expected[what]]
     if wrong:
         raise PermanentError(
@@ -89,10 +97,20 @@ def verify_targets(ctx):
             "nothing was changed."
         )
     mark = pg.database_mark(ctx.server, ctx.database)
-    if mark not in (None, "", pg.OWNER_MARK + ctx.mark):
+    if mark not in _acceptable_marks(ctx):
         raise PermanentError(
             f"{ctx.database} is not marked as this tenant's database; nothing was changed."
         )
+
+
+def _acceptable_marks(ctx):
+    """This tenant's mark or none yet; a warm-pool member's mark only on the
+    member this tenant's job claimed."""
+    marks = {None, "", pg.OWNER_MARK + ctx.mark}
+    member = ctx.job.pool_member_id
+    if member and member.tenant_id == ctx.tenant and member.database_name == ctx.database:
+        marks.add(pg.OWNER_MARK + pool.mark(ctx.database))
+    return marks
 
 
 def check_request(ctx):
@@ -103,6 +121,8 @@ def check_request(ctx):
         ctx.log(f"database name {ctx.database} is free")
     elif mark == pg.OWNER_MARK + ctx.mark:
         ctx.log(f"database {ctx.database} already belongs to this tenant; resuming")
+    elif mark in _acceptable_marks(ctx):
+        ctx.log(f"{ctx.database} is the warm-pool database claimed for this tenant")
     else:
         raise PermanentError(
             f"A database named {ctx.database} already exists and is not this tenant's; "
@@ -233,41 +253,41 @@ def _create_bi_role(ctx):
 
 
 def adopt_pool_member(ctx):
-    """The claimed pool member becomes the tenant's database: renamed, with
-    its role renamed to the tenant's and its filestore moved. It was made
-    from the same template with its own role, identity and admin password."""
+    """The claimed pool member becomes the tenant's database, keeping its
+    names (a tenant runtime may have its registry loaded, connected as its
+    role): checked, marked as the tenant's, its BI role's password and the
+    admin's handed to the tenant, its analytics schema made. It was built
+    from the same template with its own roles, identity, filestore and
+    admin password. One step: each step costs two commits."""
+    check_request(ctx)
     member = ctx.job.pool_member_id
     if member:
         member._check_claimable(ctx.tenant)
-        for line in pool.adopt(
-            ctx.server,
-            member.database_name,
-            member.role_name,
-            ctx.database,
-            ctx.tenant.runtime_role,
-            ctx.mark,
-        ):
+        for line in pool.adopt(ctx.server, ctx.database, ctx.mark):
             ctx.log(line)
-        ctx.tenant._store_secret("admin_password", member._take_admin_password(), one_time=True)
+        admin_password, bi_password = member._take_passwords()
+        ctx.tenant._store_secret("admin_password", admin_password, one_time=True)
+        ctx.tenant._store_secret("db_role_password", bi_password)
         ctx.log(f"took pool member {member.database_name}")
         member.sudo().unlink()  # committed with this step: nothing left to undo by its names
     elif pg.database_mark(ctx.server, ctx.database) != pg.OWNER_MARK + ctx.mark:
         raise PermanentError("The pool member claimed for this job is gone; nothing was changed.")
-    _create_bi_role(ctx)
+    create_schema(ctx)
 
 
 def personalize(ctx):
-    """What the pool could not know: the tenant's URL, plan and settings,
-    its administrator's login and name (the password came with the member)."""
-    as_tenant = ctx.as_tenant
-    tenant_db.set_params(
-        as_tenant,
-        ctx.database,
-        {"web.base.url": ctx.tenant._public_url(), "web.base.url.freeze": "True"},
-    )
-    tenant_db.push_tenant_config(as_tenant, ctx.database, ctx.tenant._tenant_side_config())
+    """What the pool could not know, in one transaction as the tenant's
+    role: the tenant's URL, plan and settings, its administrator's login
+    and name (the password came with the member)."""
     login = ctx.tenant.admin_email or "admin"
-    tenant_db.set_admin(as_tenant, ctx.database, login, None, name=ctx.tenant.name)
+    tenant_db.personalize(
+        ctx.as_tenant,
+        ctx.database,
+        base_url=ctx.tenant._public_url(),
+        config=ctx.tenant._tenant_side_config(),
+        login=login,
+        name=ctx.tenant.name,
+    )
     ctx.log(f"web.base.url = {ctx.tenant._public_url()}; plan {ctx.tenant.plan_id.code}")
     ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
 
@@ -471,11 +491,11 @@ PLANS = {
         ("ensure_template", "Prepare the template", ensure_template),
         *_PROVISION_TAIL,
     ],
+    # A signup on a plan with a warm pool: what the template path does in
+    # ten steps was done ahead; the rest fits in few steps (commits).
     "create_pooled": [
-        ("check_request", "Check the request", check_request),
         ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member),
         ("personalize", "Set its URL, plan and administrator", personalize),
-        ("create_schema", "Create the analytics schema", create_schema),
         ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
         ("activate", "Activate the tenant", final_state("active")),
     ],
@@ -529,9 +549,8 @@ def undo_partial_tenant(ctx):
     member = ctx.job.pool_member_id
     if member:
         # Claimed but not adopted yet: the member goes too, by its own names.
-        pool.remove(ctx.server, member.database_name, member.role_name)
-        ctx.log(f"removed the claimed pool member {member.database_name}")
-        member.sudo().unlink()
+        ctx.log(f"removing the claimed pool member {member.database_name}")
+        member.sudo()._remove()
     mark = pg.database_mark(ctx.server, ctx.database)
     if mark == pg.OWNER_MARK + ctx.mark:
         pg.drop_database(ctx.server, ctx.database)

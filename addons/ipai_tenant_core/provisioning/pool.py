@@ -6,14 +6,14 @@ copy of the template and of its filestore, its own role owning every object
 (the ``REASSIGN OWNED`` of the template's ~800 relations), its own identity
 (uuid, secret) and an administrator password already hashed (Odoo's pbkdf2,
 half a second). At the claim the database, the role and the filestore are
-renamed to the tenant's names: the tenant ends up exactly as the template
-path makes it, and nothing is shared with any other member.
+given to the tenant under their own names (a tenant runtime may have
+loaded the registry while it waited, connected as that role; the names are
+never a tenant code's): the tenant ends up as the template path makes it,
+and nothing is shared with any other member.
 
 Every function here is idempotent, like the engine's steps: a build or an
 adoption interrupted at any point is finished or removed by the next call.
 """
-
-from psycopg2 import sql
 
 from . import crypto, filestore, pg, runtime_access, tenant_db
 
@@ -24,9 +24,10 @@ def mark(database):
     return f"{MARK_PREFIX}{database}"
 
 
-def build(server, template_db, database, role, template_owner, log):
-    """Make pool member ``database`` owned by ``role`` from ``template_db``;
-    returns the administrator's password (its hash is in the database)."""
+def build(server, template_db, database, role, bi_role, template_owner, log):
+    """Make pool member ``database`` owned by ``role`` from ``template_db``,
+    with its read-only BI role ``bi_role``; returns the passwords of the
+    administrator (its hash is in the database) and of the BI role."""
     current = pg.database_mark(server, database)
     if current not in (None, "", pg.OWNER_MARK + mark(database)):
         raise ValueError(f"{database} exists and is not a pool member")
@@ -38,43 +39,31 @@ def build(server, template_db, database, role, template_owner, log):
     filestore.copy(template_db, database)
     runtime_access.ensure_owned_role(server, role)
     pg.hand_over(server, database, template_owner, role)
+    bi_password = crypto.new_password()
+    pg.ensure_login_role(server, bi_role, bi_password)
+    pg.restrict_connect(server, database, bi_role)
     as_member = runtime_access.as_role(server, role)
     tenant_db.reset_identity(as_member, database, base_url="")
-    password = crypto.new_password()
-    tenant_db.set_admin(as_member, database, "admin", tenant_db.hash_password(password))
+    admin_password = crypto.new_password()
+    tenant_db.set_admin(as_member, database, "admin", tenant_db.hash_password(admin_password))
     log(f"{database} ready, owned by {role}")
-    return password
+    return admin_password, bi_password
 
 
-def adopt(server, member_db, member_role, tenant_db_name, tenant_role, tenant_mark):
-    """Give a claimed member the tenant's names: database, role, filestore.
-    Safe to call again after a crash at any point."""
-    log = []
-    if pg.database_mark(server, member_db) == pg.OWNER_MARK + mark(member_db):
-        if pg.database_exists(server, tenant_db_name):
-            raise ValueError(f"{tenant_db_name} already exists")
-        pg.rename_database(server, member_db, tenant_db_name)
-        log.append(f"database {member_db} is now {tenant_db_name}")
-    if pg.database_mark(server, tenant_db_name) == pg.OWNER_MARK + mark(member_db):
-        pg.mark_database(server, tenant_db_name, tenant_mark)
-    if pg.role_exists(server, member_role) and not pg.role_exists(server, tenant_role):
-        server.execute(
-            sql.SQL("ALTER ROLE {} RENAME TO {}").format(
-                sql.Identifier(member_role), sql.Identifier(tenant_role)
-            )
-        )
-        log.append(f"role {member_role} is now {tenant_role}")
-    # Its password is derived from its name: set it for the new one.
-    runtime_access.ensure_owned_role(server, tenant_role)
-    if filestore.move(member_db, tenant_db_name):
-        log.append("filestore moved")
-    return log
+def adopt(server, database, tenant_mark):
+    """Make claimed member ``database`` a tenant's: only its mark changes.
+    Safe to call again after a crash."""
+    if pg.database_mark(server, database) == pg.OWNER_MARK + mark(database):
+        pg.mark_database(server, database, tenant_mark)
+        return [f"{database} marked as {tenant_mark}"]
+    return []
 
 
-def remove(server, database, role):
+def remove(server, database, *roles):
     """Drop a member (stale, failed, or claimed by a job that failed)."""
     if pg.database_mark(server, database) == pg.OWNER_MARK + mark(database):
         pg.drop_database(server, database)
     filestore.remove(database)
-    if role and pg.role_exists(server, role):
-        pg.drop_role(server, role)
+    for role in roles:
+        if role and pg.role_exists(server, role):
+            pg.drop_role(server, role)

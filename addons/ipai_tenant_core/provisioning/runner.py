@@ -35,6 +35,7 @@ from datetime import timedelta
 import psycopg2
 from odoo import SUPERUSER_ID, api, fields, sql_db
 from psycopg2 import errorcodes
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 from . import operations, pg
 from .errors import WaitingError, is_transient
@@ -65,8 +66,15 @@ def backoff_seconds(attempt, rng=random):
 @contextmanager
 def engine_cursor(registry):
     """A platform cursor with the engine's timeouts; commit it with
-    ``commit(cr)``, which sets them again for the next transaction."""
+    ``commit(cr)``, which sets them again for the next transaction.
+
+    READ COMMITTED rather than Odoo's REPEATABLE READ: parallel jobs all
+    append to the audit trail, whose one-row chain head each append locks;
+    under REPEATABLE READ every append that waited for that lock would fail
+    with a serialization error, under READ COMMITTED it reads the head its
+    predecessor wrote. (Odoo sets its level again on each new cursor.)"""
     with closing(registry.cursor()) as cr:
+        cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
         cr.execute(PLATFORM_TIMEOUTS)
         yield cr
 

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import odoo
 from odoo.addons.ipai_tenant_runtime import credentials
@@ -50,6 +51,24 @@ def template_key(module_names):
         fingerprint["modules"][name] = entry
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
     return digest[:16]
+
+
+_KEY_CACHE = {}
+KEY_CACHE_SECONDS = 10
+
+
+def current_template_key(module_names):
+    """``template_key`` remembered for a few seconds: a signup asks for it
+    (to claim a pool member), and hashing the addons' files costs
+    milliseconds; an addon changed on disk is seen within seconds."""
+    names = tuple(sorted(module_names))
+    cached = _KEY_CACHE.get(names)
+    now = time.monotonic()
+    if cached and now - cached[1] < KEY_CACHE_SECONDS:
+        return cached[0]
+    key = template_key(names)
+    _KEY_CACHE[names] = (key, now)
+    return key
 
 
 def _tree_hash(path):
