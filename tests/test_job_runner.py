@@ -21,10 +21,13 @@ from .support import (
 BACKLOG = 30
 
 
-def queue_creates(admin_rpc, prefix, count):
+def queue_creates(admin_rpc, prefix, count, plan_id=None):
     """Tenants requested through the platform, as a signup form would."""
+    extra = {"plan_id": plan_id} if plan_id else {}
     ids = [
-        admin_rpc.call("ipai.tenant", "create", {"code": f"{prefix}-{n:02d}", "name": f"{n}"})
+        admin_rpc.call(
+            "ipai.tenant", "create", {"code": f"{prefix}-{n:02d}", "name": f"{n}", **extra}
+        )
         for n in range(count)
     ]
     admin_rpc.call("ipai.tenant", "action_provision", ids)
@@ -48,13 +51,21 @@ def processed(result):
 
 
 def test_a_backlog_drains_in_one_run_on_parallel_runners(cli, admin_rpc, platform_db):
-    """30 queued jobs, two runner processes started together (as two cron
-    workers would be): all done when both return, each job run exactly once
-    (one attempt), and the two together ran exactly the backlog."""
+    """30 signups on a plan whose template does not exist yet, two runner
+    processes started together (as two cron workers would be): one job
+    builds the template while the others wait for it without using an
+    attempt; all are done when both runners return, each job ran exactly
+    once, and the two together ended exactly the backlog."""
+    [utm] = admin_rpc.call("ir.module.module", "search", [("name", "=", "utm")])
+    plan_id = admin_rpc.call(
+        "ipai.tenant.plan",
+        "create",
+        {"code": "drain", "name": "Drain", "module_ids": [(6, 0, [utm])]},
+    )
     with paused_cron(platform_db, "ir_cron_run_tenant_jobs"):
-        queue_creates(admin_rpc, "drain", BACKLOG)
-        first = run_cli_process(platform_db, "run-jobs")
-        second = run_cli_process(platform_db, "run-jobs")
+        queue_creates(admin_rpc, "drain", BACKLOG, plan_id)
+        first = run_cli_process(platform_db, "run-jobs", "--log-level", "info")
+        second = run_cli_process(platform_db, "run-jobs", "--log-level", "info")
         results = [first.wait_result(), second.wait_result()]
     assert all(result.returncode == 0 for result in results), results
     logs = "\n".join(result.stdout + result.stderr for result in results)
@@ -64,6 +75,14 @@ def test_a_backlog_drains_in_one_run_on_parallel_runners(cli, admin_rpc, platfor
         ("active", "done", 1)
     }, logs
     assert sum(processed(result) for result in results) == BACKLOG, logs
+    # One build of the plan's template, the other jobs waited for it.
+    templates = query(
+        platform_db,
+        "SELECT count(*) FROM ipai_tenant_template WHERE module_names LIKE %s",
+        ["%utm%"],
+    )
+    assert templates == [(1,)]
+    assert "waits: waiting for template" in logs
 
 
 def test_a_job_whose_worker_dies_every_time_fails_and_cleans_up(cli, platform_db):

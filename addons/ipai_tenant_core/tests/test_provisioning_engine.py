@@ -104,3 +104,19 @@ class TestProvisioningEngine(BaseCase):
         self.assertLessEqual(len(naming.role_name(code).encode()), 63)
         with self.assertRaises(ValueError):
             naming.database_name(code, prefix="x" * 40)
+
+
+class TestEngineConnections(BaseCase):
+    def test_engine_connections_carry_lock_and_statement_timeouts(self):
+        from odoo.tools import config
+
+        from ..provisioning import pg
+
+        server = pg.Server(
+            host=config["db_host"] or None,
+            port=config["db_port"] or None,
+            user=config["db_user"],
+            password=config["db_password"] or None,
+        )
+        self.assertEqual(server.execute("SHOW lock_timeout"), [("30s",)])
+        self.assertEqual(server.execute("SHOW statement_timeout"), [("15min",)])
