@@ -50,6 +50,7 @@ start_runtime() {  # $1: port, $2: workers, $3: log name
         IPAI_RUNTIME_SECRET="$IPAI_RUNTIME_SECRET" \
         "$PY" "$(odoo_bin)" -c "$BENCH_CONF" --http-port="$1" \
         --gevent-port="$(free_port)" --workers="$2" --max-cron-threads=0 --log-level=warn \
+        --log-handler=odoo.addons.ipai_tenant_runtime.preload:INFO \
         >"$REPO_ROOT/.local/logs/$3.log" 2>&1 &
 }
 wait_for() {  # $1: port, $2: pid, $3: log name
@@ -72,5 +73,6 @@ wait_for "$MEMORY_PORT" "$MEMORY_PID" bench-memory
 
 "$PY" "$REPO_ROOT/scripts/bench_provision.py" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" \
     --tenants "$TENANTS" --bulk "$BULK" --server "http://127.0.0.1:$PORT" \
+    --server-log "$REPO_ROOT/.local/logs/bench-server.log" --server-workers 2 \
     --memory-server "http://127.0.0.1:$MEMORY_PORT" --memory-pid "$MEMORY_PID" \
     --fresh-db-prefix "${RUN}_fresh_"

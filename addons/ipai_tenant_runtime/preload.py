@@ -4,12 +4,13 @@ warm-pool databases ahead of their signup.
 A signup keeps the name of the pool database it takes, so a registry loaded
 here is the one its first request uses: the first login costs Odoo's
 password check only, not also a registry load (about 0.3 s). A worker loads
-at most one registry per idle turn (before it waits for the next request),
-never evicts a tenant's registry to make room, and leaves alone for a while
-a database it could not open (claimed and renamed meanwhile, say).
+them when idle (before it waits for the next request), one after another
+while no request waits, never evicts a tenant's registry to make room, and
+leaves alone for a while a database it could not open (dropped meanwhile).
 """
 
 import logging
+import select
 import time
 
 from odoo.modules.registry import Registry
@@ -50,13 +51,20 @@ def warm_one():
 
 def _sleep_after_warming(sleep):
     def sleep_with_preload(self):
+        # One registry after another while no request waits for this worker.
         try:
-            warm_one()
+            while warm_one() and not _request_waiting(self):
+                pass
         except Exception:  # never let a preload stop a worker
             _logger.warning("preload failed", exc_info=True)
         return sleep(self)
 
     return sleep_with_preload
+
+
+def _request_waiting(worker):
+    readable, _w, _x = select.select([worker.multi.socket], [], [], 0)
+    return bool(readable)
 
 
 def install():

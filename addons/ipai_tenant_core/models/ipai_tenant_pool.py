@@ -73,7 +73,15 @@ class IpaiTenantPoolMember(models.Model):
             return self.browse()
         member = self.sudo().browse(row[0])
         member.write({"state": "claimed", "tenant_id": tenant.id})
-        self.env.ref("ipai_tenant_core.ir_cron_refill_pool").sudo()._trigger()
+        # Refill soon, without waking the cron workers from the signup's
+        # request (a NOTIFY on a new connection): they see the trigger at
+        # their next turn.
+        self.env["ir.cron.trigger"].sudo().create(
+            {
+                "cron_id": self.env.ref("ipai_tenant_core.ir_cron_refill_pool").id,
+                "call_at": fields.Datetime.now(),
+            }
+        )
         return member
 
     def _take_passwords(self):
