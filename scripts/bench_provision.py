@@ -310,7 +310,10 @@ def main(
         )
         first = min(rss[0] for rss in figures["series"].values())
         fits = int((figures["soft_mb"] - first) / per_registry) if per_registry else 0
-        click.echo(f"  tenants one worker holds warm under limit_memory_soft: about {fits}")
+        click.echo(
+            f"  tenants one worker holds warm: {min(lru, fits)} (the LRU's {lru}; memory "
+            f"would allow about {fits} under limit_memory_soft)"
+        )
         click.echo(line("  first request (registry load)", figures["cold"]))
         click.echo(line("  next request (warm)", figures["warm"]))
     click.echo("")

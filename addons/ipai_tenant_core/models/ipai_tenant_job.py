@@ -104,7 +104,7 @@ class IpaiTenantJob(models.Model):
         if job_type == "create":
             member = self._claim_pool_member(tenant)
         if member:
-            params = {**(params or {}), "pooled": True}
+            params = {**(params or {}), "pooled": True, "bi": tenant.plan_id.feature_bi}
         elif job_type in operations.RUNNING_STATES:  # a new database will be made
             server = self.env["ipai.tenant.server"]._reserve_for(tenant)
             if tenant.server_id != server:
@@ -206,7 +206,9 @@ class IpaiTenantJob(models.Model):
             if job.state != "failed":
                 raise UserError(self.env._("Only failed jobs can be retried."))
             params = dict(job.params or {})
+            # Set by the engine, not the requester.
             pooled = params.pop("pooled", False)
+            params.pop("bi", None)
             self._check_reach(job.tenant_id, job.job_type, params)
             self._check_no_open_job(job.tenant_id, except_job=job)
             engine = job.sudo()

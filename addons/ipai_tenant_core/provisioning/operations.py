@@ -345,6 +345,11 @@ def create_schema(ctx):
     ctx.log(f"analytics schema {ctx.tenant.analytics_schema} ready")
 
 
+def personalize_and_activate(ctx):
+    personalize(ctx)
+    final_state("active")(ctx)
+
+
 # -------------------------------------------------------------- life cycle
 
 
@@ -492,8 +497,14 @@ PLANS = {
         *_PROVISION_TAIL,
     ],
     # A signup on a plan with a warm pool: what the template path does in
-    # ten steps was done ahead; the rest fits in few steps (commits).
+    # ten steps was done ahead; the rest fits in two steps (each step costs
+    # two commits), four with embedded BI (the Superset workspace comes
+    # before the tenant is active, and may be retried on its own).
     "create_pooled": [
+        ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member),
+        ("personalize", "Set its URL, plan and administrator; activate", personalize_and_activate),
+    ],
+    "create_pooled_bi": [
         ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member),
         ("personalize", "Set its URL, plan and administrator", personalize),
         ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
@@ -528,7 +539,7 @@ def plan_key(job_type, params):
     if job_type == "clone" and (params or {}).get("with_data"):
         return "clone_data"
     if job_type == "create" and (params or {}).get("pooled"):
-        return "create_pooled"
+        return "create_pooled_bi" if params.get("bi") else "create_pooled"
     return job_type
 
 
