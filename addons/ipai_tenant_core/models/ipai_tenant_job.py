@@ -139,7 +139,7 @@ class IpaiTenantJob(models.Model):
         if not pool.search_count([("state", "=", "ready")]):
             return pool
         key = pool._current_key(tenant.plan_id)
-        servers = tenant.server_id or self.env["ipai.tenant.server"].sudo().search([])
+        servers = tenant.server_id or self.env["ipai.tenant.server"].sudo().search([], limit=1000)
         for server in servers:
             member = pool._claim_for(tenant, key, server)
             if member:

@@ -152,7 +152,8 @@ class IpaiTenantPoolMember(models.Model):
             self._commit()
             retired += 1
         # Too many members for a plan whose pool shrank: drop the surplus.
-        for plan in self.env["ipai.tenant.plan"].with_context(active_test=False).search([]):
+        ready_plans = self.search([("state", "=", "ready")]).plan_id
+        for plan in ready_plans:
             ready = self.search([("plan_id", "=", plan.id), ("state", "=", "ready")])
             for member in ready[plan.pool_size if plan.active else 0 :]:
                 if retired >= limit:
@@ -243,10 +244,10 @@ class IpaiTenantPoolMember(models.Model):
     def _status(self):
         """Rows of (plan code, module-set key, wanted, ready, building, stale)."""
         rows = []
-        for plan in self.env["ipai.tenant.plan"].with_context(active_test=False).search([]):
+        every_member = self.search([("state", "in", [state for state, _label in MEMBER_STATES])])
+        plans = self.env["ipai.tenant.plan"].search([("pool_size", ">", 0)]) | every_member.plan_id
+        for plan in plans:
             members = self.search([("plan_id", "=", plan.id)])
-            if not plan.pool_size and not members:
-                continue
             key = self._current_key(plan) if plan.active else "-"
             current = members.filtered(lambda m, key=key: m.template_key == key)
             rows.append(
