@@ -19,6 +19,7 @@ import time
 
 import click
 import click_odoo
+import psycopg2
 from odoo.exceptions import UserError, ValidationError
 
 BAD_INPUT = 2
@@ -53,6 +54,9 @@ def start(env, make_job):
     except (UserError, ValidationError) as exc:
         env.cr.rollback()
         fail_input(str(exc.args[0] if exc.args else exc))
+    except psycopg2.errors.SerializationFailure:
+        env.cr.rollback()
+        fail_input("another request changed the same records at the same time; run it again")
     runner = job._runner(on_progress=progress)
     runner.claim()  # before the commit wakes a cron worker
     env.cr.commit()

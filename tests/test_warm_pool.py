@@ -158,6 +158,26 @@ def test_two_signups_get_distinct_databases_from_the_pool(
         assert user["name"] == code
 
 
+def test_a_cancelled_signup_gives_its_member_back(trial_pool, cli, admin_rpc, platform_db):
+    refill(cli, 2)
+    members = sorted(pool_members(platform_db))
+    assert len(members) == 2
+    with paused_cron(platform_db, "ir_cron_run_tenant_jobs"):
+        tenant_id = admin_rpc.call("ipai.tenant", "create", {"code": "pool-cancel", "name": "C"})
+        admin_rpc.call("ipai.tenant", "action_provision", [tenant_id])
+        [(database, job_id)] = query(
+            platform_db,
+            "SELECT t.database_name, j.id FROM ipai_tenant t "
+            "JOIN ipai_tenant_job j ON j.tenant_id = t.id WHERE t.code = 'pool-cancel'",
+        )
+        assert database in [name for name, _role in members]
+        assert len(pool_members(platform_db)) == len(members) - 1
+        admin_rpc.call("ipai.tenant.job", "action_cancel", [job_id])
+    assert sorted(pool_members(platform_db)) == members
+    state, database, _db_role = tenant_row(platform_db, "pool-cancel")
+    assert state == "draft" and "_pool_" not in database
+
+
 def test_an_empty_pool_falls_back_to_the_template(trial_pool, cli, platform_db):
     while pool_members(platform_db):
         code = f"pool-drain-{len(pool_members(platform_db))}"

@@ -1,4 +1,5 @@
 import os
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -26,8 +27,9 @@ JOB_STATES = [
     ("cancelled", "Cancelled"),
 ]
 OPEN_STATES = ("queued", "running")
-# The parameters each job type takes; anything else is refused.
+# Threads of a cron call of the job runner (a system parameter).
 RUNNER_CONCURRENCY_PARAM = "ipai_tenant_core.runner_concurrency"
+# The parameters each job type takes; anything else is refused.
 KNOWN_PARAMS = {"clone": {"source_code", "with_data"}, "change_plan": {"plan_code"}}
 
 
@@ -233,12 +235,17 @@ class IpaiTenantJob(models.Model):
 
     def action_cancel(self):
         for job in self:
+            job.tenant_id.check_access("write")
+            # Locked first: a runner taking the job now waits, then sees it
+            # cancelled; one that took it already has started a step.
+            job._lock_row()
+            job.invalidate_recordset()
             if job.state != "queued" or job.step_ids.filtered(lambda s: s.state != "pending"):
                 raise UserError(self.env._("Only a job that has not started can be cancelled."))
-            job.tenant_id.check_access("write")
-            job.sudo().state = "cancelled"
-            if job.pool_member_id:  # back to the pool, untouched
-                job.pool_member_id.sudo().write({"state": "ready", "tenant_id": False})
+            member = job.pool_member_id
+            job.sudo().write({"state": "cancelled", "pool_member_id": False})
+            if member:  # back to the pool, untouched
+                member.sudo().write({"state": "ready", "tenant_id": False})
                 job.tenant_id.sudo()._reset_database_name()
             job.tenant_id._audit("job:cancel", {"job": (False, job.id)})
             if job.tenant_id.state == "provisioning" and job.job_type in ("create", "clone"):
@@ -261,11 +268,14 @@ class IpaiTenantJob(models.Model):
             budget_seconds=self._runner_budget(),
             max_jobs=limit,
         )
-        cron = self.env["ir.cron"]
-        cron._notify_progress(done=ran, remaining=due)
-        if next_retry and not due:
+        self.env["ir.cron"]._notify_progress(done=ran, remaining=due)
+        cron = self.env.ref("ipai_tenant_core.ir_cron_run_tenant_jobs").sudo()
+        if due and not ran:
+            # ir.cron takes "nothing done" as "nothing left": come back soon.
+            cron._trigger(fields.Datetime.now() + timedelta(seconds=1))
+        elif next_retry and not due:
             # A retry comes due before the next interval: be there on time.
-            self.env.ref("ipai_tenant_core.ir_cron_run_tenant_jobs").sudo()._trigger(next_retry)
+            cron._trigger(next_retry)
         return ran
 
     @api.model

@@ -22,7 +22,8 @@ STATES = [
 
 TRANSITIONS = {
     DRAFT: {PROVISIONING, ARCHIVED},
-    PROVISIONING: {ACTIVE, FAILED},
+    # Back to draft: a create or clone cancelled before it started.
+    PROVISIONING: {ACTIVE, FAILED, DRAFT},
     ACTIVE: {SUSPENDED, PROVISIONING, ARCHIVED, FAILED},
     SUSPENDED: {ACTIVE, ARCHIVED, FAILED},
     # The engine brings a failed tenant to wherever its retried job ends.

@@ -113,8 +113,8 @@ def pool_token(database_name, prefix=DATABASE_PREFIX):
 
 
 def pool_role_name(token, prefix=ROLE_PREFIX):
-    """The role owning a pool member's objects; renamed to the claiming
-    tenant's runtime role, so never a tenant's name before that."""
+    """The role owning a pool member's objects, kept by the tenant that
+    claims it; never a tenant code's derived name."""
     return _identifier(f"{prefix}_pool_{token}__odoo")
 
 

@@ -1,29 +1,38 @@
 """Warm pool members: ready databases waiting for a signup (provisioning/pool.py).
 
 Members are platform resources, not tenants: never routed (the routing view
-reads tenants only), never listed with tenants, never billed. Made by the
-refill cron per plan (``pool_size`` on the plan form), claimed by a create
-job in one short transaction, retired when their template is no longer the
-current one for their plan's modules (an addon changed).
+lists ready ones without a host name, so a runtime may preload them), never
+listed with tenants, never billed. Made by the refill cron per plan
+(``pool_size`` on the plan form), claimed by a create job in one short
+transaction, retired when their template is no longer the current one for
+their plan's modules (an addon changed), or when their build was
+interrupted.
 """
 
 import logging
 import secrets
+from datetime import timedelta
 
+import psycopg2
 from odoo import api, fields, models, modules
 
-from ..provisioning import crypto, pool, templates
+from ..provisioning import crypto, pg, pool, templates
 from ..provisioning.errors import PermanentError
+from ..provisioning.operations import TENANT_SIDE_MODULES
 from . import ipai_tenant_naming as naming
 
 _logger = logging.getLogger(__name__)
 
+BUILDING, READY, CLAIMED, STALE = "building", "ready", "claimed", "stale"
 MEMBER_STATES = [
-    ("building", "Building"),
-    ("ready", "Ready"),
-    ("claimed", "Claimed"),
-    ("stale", "Stale"),
+    (BUILDING, "Building"),
+    (READY, "Ready"),
+    (CLAIMED, "Claimed"),
+    (STALE, "Stale"),
 ]
+# A member still building after this long was interrupted (worker killed,
+# database restarted): the refill removes it. A build takes about a second.
+BUILD_ABANDONED_AFTER = timedelta(minutes=10)
 # Refill and retire at most this many members per cron call, so a call stays
 # short; the cron reports what is left and Odoo calls it again at once.
 REFILL_BATCH = 5
@@ -42,7 +51,7 @@ class IpaiTenantPoolMember(models.Model):
     database_name = fields.Char(required=True)
     role_name = fields.Char(required=True, help="Owner of its objects; kept by its tenant.")
     bi_role_name = fields.Char(required=True, help="Its read-only BI role; kept by its tenant.")
-    state = fields.Selection(MEMBER_STATES, default="building", required=True, index=True)
+    state = fields.Selection(MEMBER_STATES, default=BUILDING, required=True, index=True)
     admin_token = fields.Char(
         groups="base.group_system", help="Fernet token of the administrator's password."
     )
@@ -63,16 +72,16 @@ class IpaiTenantPoolMember(models.Model):
         other's rows. An empty recordset when the pool is dry."""
         self.env.cr.execute(
             """SELECT id FROM ipai_tenant_pool_member
-                WHERE state = 'ready' AND template_key = %s AND server_id = %s
+                WHERE state = %s AND template_key = %s AND server_id = %s
                 ORDER BY id LIMIT 1
                 FOR UPDATE SKIP LOCKED""",
-            [template_key, server.id],
+            [READY, template_key, server.id],
         )
         row = self.env.cr.fetchone()
         if not row:
             return self.browse()
         member = self.sudo().browse(row[0])
-        member.write({"state": "claimed", "tenant_id": tenant.id})
+        member.write({"state": CLAIMED, "tenant_id": tenant.id})
         # Refill soon, without waking the cron workers from the signup's
         # request (a NOTIFY on a new connection): they see the trigger at
         # their next turn.
@@ -108,65 +117,83 @@ class IpaiTenantPoolMember(models.Model):
     # ------------------------------------------------------------ refill
 
     @api.model
-    def _cron_refill_pool(self):
-        """Retire stale members, then top each plan's pool up to its size."""
-        retired = self._retire_stale(REFILL_BATCH)
+    def _cron_refill_pool(self, limit=REFILL_BATCH):
+        """Retire stale and abandoned members, then top each plan's pool up
+        to its size; at most ``limit`` of each per call."""
+        retired = self._retire(limit)
         built = 0
         for plan in self.env["ipai.tenant.plan"].search([("pool_size", ">", 0)]):
-            built += self._refill(plan, REFILL_BATCH - built)
-            if built >= REFILL_BATCH:
+            built += self._refill(plan, limit - built)
+            if built >= limit:
                 break
-        remaining = self._missing_count() + self.search_count([("state", "=", "stale")])
+        remaining = self._missing_count() + self.search_count([("state", "=", STALE)])
         self.env["ir.cron"]._notify_progress(done=retired + built, remaining=remaining)
         return built
 
     def _current_key(self, plan):
-        from ..provisioning.operations import TENANT_SIDE_MODULES
-
         return templates.current_template_key(set(plan._module_names()) | set(TENANT_SIDE_MODULES))
 
     def _missing_count(self):
         missing = 0
         for plan in self.env["ipai.tenant.plan"].search([("pool_size", ">", 0)]):
             have = self.search_count(
-                [("plan_id", "=", plan.id), ("state", "in", ("building", "ready"))]
+                [("plan_id", "=", plan.id), ("state", "in", (BUILDING, READY))]
             )
             missing += max(plan.pool_size - have, 0)
         return missing
 
-    def _retire_stale(self, limit):
-        """Members whose template is not their plan's current one (an addon
-        or the plan's modules changed), or whose plan no longer keeps a pool,
-        are dropped with their role and files."""
+    def _retire(self, limit):
+        """Drop, with their roles and files: members whose template is not
+        their plan's current one (an addon or the plan's modules changed),
+        members of a plan that keeps fewer (or none), and builds that were
+        interrupted. Each is taken under a row lock and checked again: a
+        signup claiming it meanwhile keeps it."""
         retired = 0
-        for member in self.search([("state", "in", ("ready", "stale"))]):
-            plan = member.plan_id
-            if plan.active and member.template_key == self._current_key(plan):
-                continue
+        abandoned_before = fields.Datetime.now() - BUILD_ABANDONED_AFTER
+        for member in self.search([("state", "in", (READY, STALE, BUILDING))]):
             if retired >= limit:
                 break
-            member.state = "stale"
-            self._commit()
-            _logger.info("warm pool: retiring stale member %s", member.database_name)
-            member._remove()
-            self._commit()
-            retired += 1
-        # Too many members for a plan whose pool shrank: drop the surplus.
-        ready_plans = self.search([("state", "=", "ready")]).plan_id
-        for plan in ready_plans:
-            ready = self.search([("plan_id", "=", plan.id), ("state", "=", "ready")])
-            for member in ready[plan.pool_size if plan.active else 0 :]:
-                if retired >= limit:
-                    break
+            if member.state == BUILDING:
+                retire = member.write_date < abandoned_before
+            else:
+                retire = member.state == STALE or not member._wanted()
+            if retire and member._lock_for_retirement():
+                _logger.info("warm pool: retiring %s (%s)", member.database_name, member.state)
                 member._remove()
                 self._commit()
                 retired += 1
         return retired
 
+    def _wanted(self):
+        """Whether this ready member is current and within its plan's size
+        (the oldest ones are kept)."""
+        plan = self.plan_id
+        if not plan.active or self.template_key != self._current_key(plan):
+            return False
+        kept = self.search([("plan_id", "=", plan.id), ("state", "=", READY)], limit=plan.pool_size)
+        return plan.pool_size > 0 and self in kept
+
+    def _lock_for_retirement(self):
+        """Mark this member stale under its row lock, if it is still not
+        claimed; committed, so no signup can take it from now on."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    """SELECT id FROM ipai_tenant_pool_member
+                        WHERE id = %s AND state IN %s FOR UPDATE SKIP LOCKED""",
+                    [self.id, (READY, STALE, BUILDING)],
+                )
+                row = self.env.cr.fetchone()
+        except psycopg2.errors.SerializationFailure:
+            row = None  # changed since this transaction began: claimed
+        if not row:
+            return False  # claimed meanwhile (locked, or no longer ready)
+        self.state = STALE
+        self._commit()
+        return True
+
     def _refill(self, plan, limit):
-        have = self.search_count(
-            [("plan_id", "=", plan.id), ("state", "in", ("building", "ready"))]
-        )
+        have = self.search_count([("plan_id", "=", plan.id), ("state", "in", (BUILDING, READY))])
         built = 0
         for _index in range(min(plan.pool_size - have, limit)):
             member = self._start_member(plan)
@@ -188,17 +215,26 @@ class IpaiTenantPoolMember(models.Model):
         return built
 
     def _start_member(self, plan):
-        """A member record on a server with room, on a ready template (the
-        pool never builds templates: the first signup of a plan does)."""
-        tenants = self.env["ipai.tenant"]
+        """A member record on a server with room where the plan's template
+        is built (the pool never builds templates: the first signup of a plan
+        on a server does)."""
         key = self._current_key(plan)
         template = self.env["ipai.tenant.template"].search(
             [("key", "=", key), ("state", "=", "ready")], limit=1
         )
-        server = self.env["ipai.tenant.server"]._default_server()
-        if not template or not server:
+        if not template:
             return self.browse()
-        database_prefix, role_prefix = tenants._name_prefixes()
+        ready_mark = pg.OWNER_MARK + templates.ready_mark(template.database_name)
+        servers = self.env["ipai.tenant.server"].search([], limit=1000)
+        with_template = servers.filtered(
+            lambda server: (
+                pg.database_mark(server._pg_server(), template.database_name) == ready_mark
+            )
+        )
+        server = with_template._default_server_among()
+        if not server:
+            return self.browse()
+        database_prefix, role_prefix = self.env["ipai.tenant"]._name_prefixes()
         token = secrets.token_hex(6)
         return self.create(
             {
@@ -226,7 +262,7 @@ class IpaiTenantPoolMember(models.Model):
         )
         self.sudo().write(
             {
-                "state": "ready",
+                "state": READY,
                 "admin_token": crypto.encrypt(admin_password),
                 "bi_token": crypto.encrypt(bi_password),
                 "date_ready": fields.Datetime.now(),
@@ -255,16 +291,16 @@ class IpaiTenantPoolMember(models.Model):
                     "plan": plan.code,
                     "key": key,
                     "wanted": plan.pool_size if plan.active else 0,
-                    "ready": len(current.filtered(lambda m: m.state == "ready")),
-                    "building": len(current.filtered(lambda m: m.state == "building")),
+                    "ready": len(current.filtered(lambda m: m.state == READY)),
+                    "building": len(current.filtered(lambda m: m.state == BUILDING)),
                     "stale": len(members - current)
-                    + len(current.filtered(lambda m: m.state == "stale")),
+                    + len(current.filtered(lambda m: m.state == STALE)),
                 }
             )
         return rows
 
     def _check_claimable(self, tenant):
-        if self.tenant_id != tenant or self.state != "claimed":
+        if self.tenant_id != tenant or self.state != CLAIMED:
             raise PermanentError(
                 f"Pool member {self.database_name} is not claimed by {tenant.code}."
             )

@@ -103,7 +103,7 @@ class IpaiTenantServer(models.Model):
             )
         current = tenant.server_id.sudo()
         if current and current.active and current.capacity > current._database_count():
-            return current
+            return current._reserved()
         chosen = servers._default_server_among()
         if not chosen:
             loads = ", ".join(
@@ -117,7 +117,17 @@ class IpaiTenantServer(models.Model):
                     loads=loads or self.env._("no active server"),
                 )
             )
-        return chosen
+        return chosen._reserved()
+
+    def _reserved(self):
+        """Written, not only locked: a concurrent request that counted the
+        same room then fails to serialise and is retried (Odoo retries a
+        request; the CLI says so), instead of both taking the last place."""
+        self.env.cr.execute(
+            "UPDATE ipai_tenant_server SET write_date = now() at time zone 'UTC' WHERE id = %s",
+            [self.id],
+        )
+        return self
 
     def _default_server_among(self):
         free = [(s.capacity - s.tenant_count, -s.sequence, -s.id, s) for s in self]

@@ -51,7 +51,7 @@ class IpaiTenantTemplate(models.Model):
         except psycopg2.IntegrityError as exc:
             raise WaitingError("another job is recording this template") from exc
         template = self.search([("key", "=", key)], limit=1)
-        if not template:  # our own snapshot predates it (REPEATABLE READ)
+        if not template:  # a REPEATABLE READ caller's snapshot predates it
             raise WaitingError("waiting for the new template's record")
         return template
 

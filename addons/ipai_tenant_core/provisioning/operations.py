@@ -558,7 +558,7 @@ def undo_partial_tenant(ctx):
     """After a permanent failure of a create or clone: remove whatever this
     tenant got (database, role, filestore) so a retry starts clean."""
     member = ctx.job.pool_member_id
-    if member:
+    if member and member.state == "claimed" and member.tenant_id == ctx.tenant:
         # Claimed but not adopted yet: the member goes too, by its own names.
         ctx.log(f"removing the claimed pool member {member.database_name}")
         member.sudo()._remove()

@@ -78,7 +78,9 @@ def _execute_on_maintenance_connection(server, query, params):
             with conn.cursor() as cr:
                 cr.execute(query, params)
                 return cr.fetchall() if cr.description else None
-        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            if not (conn.closed or exc.pgcode is None):
+                raise  # a timeout, a database in use...: the statement's own failure
             # A kept connection the server dropped (restart, idle timeout):
             # one more try on a new one; a new one failing is a real outage.
             connections.pop(server, None)

@@ -11,8 +11,9 @@ loaded the registry while it waited, connected as that role; the names are
 never a tenant code's): the tenant ends up as the template path makes it,
 and nothing is shared with any other member.
 
-Every function here is idempotent, like the engine's steps: a build or an
-adoption interrupted at any point is finished or removed by the next call.
+Every function here is idempotent, like the engine's steps: an adoption
+interrupted at any point is finished by the job's next run; a build
+interrupted is removed by the refill once it is 10 minutes old.
 """
 
 from . import crypto, filestore, pg, runtime_access, tenant_db
@@ -60,10 +61,16 @@ def adopt(server, database, tenant_mark):
 
 
 def remove(server, database, *roles):
-    """Drop a member (stale, failed, or claimed by a job that failed)."""
-    if pg.database_mark(server, database) == pg.OWNER_MARK + mark(database):
+    """Drop a member (stale, abandoned, or claimed by a job that failed):
+    its database, files and roles, unless a tenant owns the database by now
+    (marked as a tenant's: then everything stays, it is that tenant's)."""
+    current = pg.database_mark(server, database)
+    if current not in (None, pg.OWNER_MARK + mark(database)):
+        return False
+    if current is not None:
         pg.drop_database(server, database)
     filestore.remove(database)
     for role in roles:
         if role and pg.role_exists(server, role):
             pg.drop_role(server, role)
+    return True

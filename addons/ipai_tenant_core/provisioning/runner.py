@@ -150,8 +150,14 @@ class JobRunner:
         with engine_cursor(self.registry) as cr:
             env = self._env(cr)
             job = env["ipai.tenant.job"].browse(self.job_id)
-            if not job.exists() or job.state not in ("queued", "running"):
-                return job.state if job.exists() else None
+            if not job.exists():
+                return None
+            # Locked, then read: a cancel committed meanwhile is seen (READ
+            # COMMITTED), and one coming later waits for this transaction.
+            job._lock_row()
+            job.invalidate_recordset()
+            if job.state not in ("queued", "running"):
+                return job.state
             if job.state == "running" and job.attempts >= job.max_attempts:
                 # Its worker died at every attempt (killed, out of memory):
                 # resuming once more would most likely kill this one too.
@@ -395,7 +401,7 @@ def _soon_due(registry, deadline, max_jobs, started):
     except psycopg2.OperationalError:
         return False
     if due:
-        return True
+        return time.monotonic() < deadline
     if not next_retry:
         return False
     wait = (next_retry - fields.Datetime.now()).total_seconds()
