@@ -42,7 +42,7 @@ class IpaiBillingRun(models.Model):
     @api.model
     def _date_problem(self, day):
         """Why ``day`` cannot be billed now, or None."""
-        today = fields.Date.context_today(self)
+        today = self.env["ipai.tenant"]._billing_today()
         if periods.month_start(day) > periods.month_start(today):
             return self.env._(
                 "%(day)s is in a future period; the latest period that can be billed is %(month)s.",
@@ -89,7 +89,11 @@ class IpaiBillingRun(models.Model):
         self.ensure_one()
         Tenant = self.env["ipai.tenant"].sudo().with_context(**{BILLING_DATE_KEY: self.date})
         tenants = Tenant.search(
-            [("state", "in", BILLED_STATES), ("subscription_start", "!=", False)],
+            [
+                ("state", "in", BILLED_STATES),
+                ("subscription_start", "!=", False),
+                ("subscription_start", "<=", self.date),
+            ],
             order="code",
         )
         grouped = defaultdict(list)
@@ -114,6 +118,9 @@ class IpaiBillingRun(models.Model):
                     "move_type": move_type,
                     "partner_id": partner.id,
                     "invoice_date": self.date,
+                    # Payable on receipt unless the partner has payment
+                    # terms; the dunning delays count from this date.
+                    "invoice_date_due": self.date,
                     "currency_id": currency.id,
                     "ipai_billing_run_id": self.id,
                     "ipai_billing_month": self.month,

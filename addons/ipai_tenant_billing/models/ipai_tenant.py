@@ -150,6 +150,17 @@ class IpaiTenant(models.Model):
             for change in self.plan_change_ids.sorted(lambda c: (c.date, c.id))
         ]
 
+    def _without_open_job(self):
+        """These tenants minus those with a queued or running job (asked of
+        the database: the computed is_busy may predate a job queued since)."""
+        busy = (
+            self.env["ipai.tenant.job"]
+            .sudo()
+            .search([("tenant_id", "in", self.ids), ("state", "in", ("queued", "running"))])
+            .tenant_id
+        )
+        return self - busy
+
     def _open_suspensions(self, reasons=None):
         return self.suspension_ids.filtered(
             lambda s: s.is_open and (reasons is None or s.reason in reasons)
@@ -177,7 +188,7 @@ class IpaiTenant(models.Model):
             return self.env._("%s is already on this plan.", self.code)
         if not plan.active:
             return self.env._("The plan %s is archived; choose an active plan.", plan.name)
-        if self.is_busy:
+        if not self._without_open_job():
             return self.env._(
                 "Tenant %s has an open job; change the plan once it has finished.", self.code
             )
@@ -298,7 +309,7 @@ class IpaiTenant(models.Model):
         (or busy with a job) only gets the reason recorded, and the daily
         cron suspends it once its job is done."""
         self._record_suspension(reason, move)
-        ready = self.filtered(lambda t: t.state == "active" and not t.is_busy)
+        ready = self.filtered(lambda t: t.state == "active")._without_open_job()
         if ready:
             ready.with_context(ipai_suspension_reason=reason).action_suspend()
 
@@ -311,9 +322,8 @@ class IpaiTenant(models.Model):
             )
             lifted.sudo().write({"date_end": self._billing_today()})
             if not tenant._open_suspensions() and tenant.state == "suspended":
-                if tenant.is_busy:
-                    continue  # the daily cron reactivates it after the job
-                tenant.action_reactivate()
+                # A busy tenant is reactivated by the daily cron after its job.
+                tenant._without_open_job().action_reactivate()
 
     # ----------------------------------------------------------------- crons
 
@@ -353,11 +363,11 @@ class IpaiTenant(models.Model):
     def _enforce_suspensions(self):
         """Reasons recorded while a job was running take effect now."""
         owed = self.search([("state", "=", "active"), ("suspension_ids.is_open", "=", True)])
-        for tenant in owed.filtered(lambda t: not t.is_busy):
+        for tenant in owed._without_open_job():
             reason = tenant._open_suspensions()[:1].reason
             tenant.with_context(ipai_suspension_reason=reason).action_suspend()
         lifted = self.search([("state", "=", "suspended"), ("suspension_ids", "!=", False)])
-        for tenant in lifted.filtered(lambda t: not t.is_busy and not t._open_suspensions()):
+        for tenant in lifted._without_open_job().filtered(lambda t: not t._open_suspensions()):
             tenant.action_reactivate()
 
     def _archive_long_suspended(self):
@@ -369,8 +379,7 @@ class IpaiTenant(models.Model):
             if not archive_on:
                 continue
             if today >= archive_on:
-                if not tenant.is_busy:
-                    tenant.action_archive_tenant()
+                tenant._without_open_job().action_archive_tenant()
             elif today >= archive_on - timedelta(days=ARCHIVE_WARNING_DAYS):
                 if not tenant.archive_warning_sent:
                     template.send_mail(tenant.id)
