@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 .PHONY: help bootstrap run test lint compose-config bench-provision \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
-	superset superset-stop superset-workspace bench-guest-token verify-audit
+	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -53,6 +53,9 @@ drop-tenant: ## CODE=acme: remove a tenant's database, role and files
 
 archive-tenant: ## CODE=acme: back up, then drop a tenant
 	$(TENANT) archive --code "$(CODE)"
+
+bill-tenants: ## [DATE=YYYY-MM-DD]: invoice the month of DATE (default today), once; prints the invoices
+	@scripts/bill_tenants.sh $(call opt,DATE,--date)
 
 verify-audit: ## [DB=ipai_platform]: check the audit trail; exit 1 names the first bad or missing entry
 	@scripts/verify_audit.sh $(DB)

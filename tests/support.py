@@ -389,3 +389,23 @@ class LoopbackDns:
             else:
                 response.set_rcode(dns.rcode.NXDOMAIN)
             self.socket.sendto(response.to_wire(), client)
+
+
+def run_billing_cli(platform_db, *args, timeout=600):
+    """Run scripts/bill_tenants.py (`make bill-tenants`) against ``platform_db``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "bill_tenants.py"),
+            "-c",
+            str(ODOO_CONF),
+            "-d",
+            platform_db,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        check=False,
+    )

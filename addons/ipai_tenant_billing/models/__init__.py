@@ -1,8 +1,10 @@
-from . import ipai_tenant_plan
-from . import ipai_tenant_plan_change
-from . import ipai_tenant_suspension
-from . import ipai_tenant
-from . import account_move
-from . import ipai_billing_run
-from . import ipai_billing_kpi
-from . import res_config_settings
+from . import (
+    account_move,
+    ipai_billing_kpi,
+    ipai_billing_run,
+    ipai_tenant,
+    ipai_tenant_plan,
+    ipai_tenant_plan_change,
+    ipai_tenant_suspension,
+    res_config_settings,
+)

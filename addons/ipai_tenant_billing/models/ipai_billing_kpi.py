@@ -64,15 +64,26 @@ class IpaiBillingKpi(models.Model):
         histories = [self._history(tenant) for tenant in tenants]
         prices = {
             plan: (plan.price_monthly, plan.price_annual)
-            for plan in self.env["ipai.tenant.plan"].sudo().with_context(active_test=False).search([])
+            for plan in self.env["ipai.tenant.plan"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([])
         }
         rows = []
         month = first
         while month <= last:
             for history in histories:
                 fact = kpis.month_fact(history, month, prices)
-                if not any((fact.active, fact.active_at_start, fact.new, fact.churned,
-                            fact.trial_converted, fact.trial_expired)):  # fmt: skip
+                if not any(
+                    (
+                        fact.active,
+                        fact.active_at_start,
+                        fact.new,
+                        fact.churned,
+                        fact.trial_converted,
+                        fact.trial_expired,
+                    )
+                ):
                     continue
                 rows.append(self._row_values(history.tenant, fact))
             month = periods.add_months(month, 1)

@@ -153,7 +153,7 @@ class IpaiBillingRun(models.Model):
         }
 
     def _span(self, first, last):
-        return f"{first} – {last}"
+        return f"{first} to {last}"
 
     def _settlement_lines(self, tenant):
         lines = []
@@ -163,9 +163,13 @@ class IpaiBillingRun(models.Model):
                 continue
             old, new = change.old_plan_id, change.new_plan_id
             for sign, _pf, _pl, first, last, amount in periods.plan_change_settlement(
-                kind, anchor, change.date, change.billed_until, old._price_for(kind),
+                kind,
+                anchor,
+                change.date,
+                change.billed_until,
+                old._price_for(kind),
                 new._price_for(kind),
-            ):  # fmt: skip
+            ):
                 if not amount:
                     continue
                 plan = old if sign < 0 else new
@@ -215,8 +219,16 @@ class IpaiBillingRun(models.Model):
         if (tenant.overage_billed_month or "") >= key or tenant.subscription_start > month_last:
             return []
         tenant.overage_billed_month = key
-        metrics = self.env["ipai.tenant.metric"].sudo().search(
-            [("tenant_id", "=", tenant.id), ("date", ">=", month_first), ("date", "<=", month_last)]
+        metrics = (
+            self.env["ipai.tenant.metric"]
+            .sudo()
+            .search(
+                [
+                    ("tenant_id", "=", tenant.id),
+                    ("date", ">=", month_first),
+                    ("date", "<=", month_last),
+                ]
+            )
         )
         if not metrics:
             return []

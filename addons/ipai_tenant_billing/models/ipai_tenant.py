@@ -69,9 +69,7 @@ class IpaiTenant(models.Model):
         compute="_compute_suspension_reason",
         help="When a tenant suspended for an automatic reason is archived (backup first).",
     )
-    plan_change_ids = fields.One2many(
-        "ipai.tenant.plan.change", "tenant_id", string="Plan changes"
-    )
+    plan_change_ids = fields.One2many("ipai.tenant.plan.change", "tenant_id", string="Plan changes")
 
     # ------------------------------------------------------------------ compute
 
@@ -137,8 +135,10 @@ class IpaiTenant(models.Model):
         """The invoiced partner, made from the paying tenant on first use."""
         payer = self._payer().sudo()
         if not payer.partner_id:
-            payer.partner_id = self.env["res.partner"].sudo().create(
-                {"name": payer.name, "email": payer.admin_email, "is_company": True}
+            payer.partner_id = (
+                self.env["res.partner"]
+                .sudo()
+                .create({"name": payer.name, "email": payer.admin_email, "is_company": True})
             )
         return payer.partner_id
 
@@ -266,7 +266,7 @@ class IpaiTenant(models.Model):
 
     def _set_state_from_engine(self, state):
         before = self.state
-        super()._set_state_from_engine(state)
+        result = super()._set_state_from_engine(state)
         today = self._billing_today()
         if state == "active" and not self.subscription_start:
             self.sudo().subscription_start = today
@@ -274,6 +274,7 @@ class IpaiTenant(models.Model):
             self.sudo().subscription_end = today
         if state == "active" and before == "suspended":
             self.sudo().archive_warning_sent = False
+        return result
 
     # ------------------------------------------------------------ suspension
 
@@ -331,12 +332,13 @@ class IpaiTenant(models.Model):
     def _cron_billing_daily(self, day=None):
         """Trial reminders and ends, suspensions owed, archives due, dunning.
         ``day`` replays a given day (tests, the command line)."""
-        tenants = self.with_context(**{BILLING_DATE_KEY: day}) if day else self
+        context = {BILLING_DATE_KEY: day} if day else {}
+        tenants = self.with_context(**context)
         tenants._send_trial_reminders()
         tenants._expire_trials()
         tenants._enforce_suspensions()
         tenants._archive_long_suspended()
-        self.env["account.move"].with_context(tenants.env.context)._cron_dunning()
+        self.env["account.move"].with_context(**context)._cron_dunning()
         return True
 
     def _trial_tenants(self):
@@ -380,7 +382,9 @@ class IpaiTenant(models.Model):
                 continue
             if today >= archive_on:
                 tenant._without_open_job().action_archive_tenant()
-            elif today >= archive_on - timedelta(days=ARCHIVE_WARNING_DAYS):
-                if not tenant.archive_warning_sent:
-                    template.send_mail(tenant.id)
-                    tenant.sudo().archive_warning_sent = True
+            elif (
+                today >= archive_on - timedelta(days=ARCHIVE_WARNING_DAYS)
+                and not tenant.archive_warning_sent
+            ):
+                template.send_mail(tenant.id)
+                tenant.sudo().archive_warning_sent = True

@@ -30,4 +30,3 @@ class IpaiTenantSuspension(models.Model):
     def _compute_is_open(self):
         for suspension in self:
             suspension.is_open = not suspension.date_end
-

@@ -1,6 +1,8 @@
-from . import test_billing_math
-from . import test_trials
-from . import test_plan_change
-from . import test_invoicing
-from . import test_dunning
-from . import test_kpis
+from . import (
+    test_billing_math,
+    test_dunning,
+    test_invoicing,
+    test_kpis,
+    test_plan_change,
+    test_trials,
+)

@@ -8,7 +8,6 @@ import threading
 from datetime import date
 
 from aiosmtpd.controller import Controller
-
 from odoo.addons.ipai_tenant_core.tests.common import TenantCase
 
 
@@ -27,7 +26,7 @@ class SmtpSink:
         self.port = _free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook)
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
         message = email.message_from_bytes(envelope.content)
         with self._lock:
             self.messages.append((list(envelope.rcpt_tos), message))

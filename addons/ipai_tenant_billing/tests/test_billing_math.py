@@ -79,16 +79,18 @@ class TestWorkedProrationExample(TestCase):
     def test_partial_first_period(self):
         # Started on 10 November: 21 of 30 days.
         self.assertEqual(
-            periods.prorate(49, date(2026, 11, 1), date(2026, 11, 30), date(2026, 11, 10),
-                            date(2026, 11, 30)),  # fmt: skip
+            periods.prorate(
+                49, date(2026, 11, 1), date(2026, 11, 30), date(2026, 11, 10), date(2026, 11, 30)
+            ),
             Decimal("34.30"),
         )
 
     def test_annual_proration_uses_the_days_of_the_year(self):
         # 1990.00 a year, upgraded with 100 of 365 days left: 545.21.
         self.assertEqual(
-            periods.prorate(1990, date(2026, 3, 1), date(2027, 2, 28), date(2026, 11, 21),
-                            date(2027, 2, 28)),  # fmt: skip
+            periods.prorate(
+                1990, date(2026, 3, 1), date(2027, 2, 28), date(2026, 11, 21), date(2027, 2, 28)
+            ),
             Decimal("545.21"),
         )
 

@@ -42,10 +42,10 @@ class TestInvoicing(BillingCase):
             self.lines_of(reseller_move),
             [
                 # Started in October, first billed now: October is caught up.
-                ("reseller · Starter 2026-10-01 – 2026-10-31", 49.0),
-                ("reseller · Starter 2026-11-01 – 2026-11-30", 49.0),
-                ("sub-one · Professional 2026-11-01 – 2026-11-30", 199.0),
-                ("sub-two · Starter 2026-11-01 – 2026-11-30", 49.0),
+                ("reseller · Starter 2026-10-01 to 2026-10-31", 49.0),
+                ("reseller · Starter 2026-11-01 to 2026-11-30", 49.0),
+                ("sub-one · Professional 2026-11-01 to 2026-11-30", 199.0),
+                ("sub-two · Starter 2026-11-01 to 2026-11-30", 49.0),
             ],
         )
         self.assertEqual(self.alpha.billed_until, self.d("2026-11-30"))
@@ -69,9 +69,9 @@ class TestInvoicing(BillingCase):
         self.assertEqual(
             self.lines_of(alpha_move),
             [
-                ("alpha · Professional 2026-12-01 – 2026-12-31", 199.0),
-                ("alpha · Professional, rest of the period 2026-11-21 – 2026-11-30", 66.33),
-                ("alpha · credit for unused Starter 2026-11-21 – 2026-11-30", -16.33),
+                ("alpha · Professional 2026-12-01 to 2026-12-31", 199.0),
+                ("alpha · Professional, rest of the period 2026-11-21 to 2026-11-30", 66.33),
+                ("alpha · credit for unused Starter 2026-11-21 to 2026-11-30", -16.33),
             ],
         )
         self.assertAlmostEqual(alpha_move.amount_total, 249.0)
@@ -81,8 +81,8 @@ class TestInvoicing(BillingCase):
             [
                 ("late · 1.0 GB of storage over the 5 GB of Starter in 2026-11", 2.0),
                 ("late · 500 transactions over the 1000 of Starter in 2026-11", 25.0),
-                ("late · Starter 2026-11-10 – 2026-11-30", 34.3),
-                ("late · Starter 2026-12-01 – 2026-12-31", 49.0),
+                ("late · Starter 2026-11-10 to 2026-11-30", 34.3),
+                ("late · Starter 2026-12-01 to 2026-12-31", 49.0),
             ],
         )
         self.assertEqual(late_move.currency_id, self.plan_starter.currency_id)

@@ -27,9 +27,7 @@ class TestKpis(BillingCase):
             "kpi-converted", cls.d("2026-10-01"), parent_id=cls.provider.id
         )
         cls.on_day(cls.converted, cls.d("2026-10-12")).plan_id = cls.plan_starter
-        cls.expired = cls.make_active(
-            "kpi-expired", cls.d("2026-09-20"), parent_id=cls.provider.id
-        )
+        cls.expired = cls.make_active("kpi-expired", cls.d("2026-09-20"), parent_id=cls.provider.id)
         cls.on_day(cls.expired, cls.d("2026-10-04"))._record_suspension("trial_expired")
         cls.env["ipai.billing.kpi"]._refresh(date(2026, 9, 1), date(2026, 10, 1))
 
@@ -67,5 +65,7 @@ class TestKpis(BillingCase):
         user = self.make_provider_manager("kpi-provider-manager", self.provider)
         rows = self.env["ipai.billing.kpi"].with_user(user).search([])
         self.assertEqual(rows.tenant_id, self.provider | self.converted | self.expired)
-        dashboard = self.env["ipai.billing.dashboard"].with_user(user).create({"month": "2026-10-01"})
+        dashboard = (
+            self.env["ipai.billing.dashboard"].with_user(user).create({"month": "2026-10-01"})
+        )
         self.assertAlmostEqual(dashboard.mrr, 199 + 49)

@@ -1,8 +1,7 @@
-from psycopg2 import IntegrityError
-
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
+from psycopg2 import IntegrityError
 
 from .common import BillingCase
 
@@ -80,10 +79,14 @@ class TestPlanChange(BillingCase):
             {"price_storage_overage": -2},
             {"max_transactions_month": -3},
         ):
-            with self.subTest(values=values), mute_logger("odoo.sql_db"):
-                with self.assertRaises(IntegrityError), self.env.cr.savepoint():
-                    self.plan_starter.write(values)
-                    self.plan_starter.flush_recordset()
+            with (
+                self.subTest(values=values),
+                mute_logger("odoo.sql_db"),
+                self.assertRaises(IntegrityError),
+                self.env.cr.savepoint(),
+            ):
+                self.plan_starter.write(values)
+                self.plan_starter.flush_recordset()
 
     def test_billing_fields_belong_to_billing(self):
         from odoo.exceptions import AccessError

@@ -17,7 +17,8 @@ class TestTrials(BillingCase):
             day += timedelta(days=1)
         reminder_days = {day: msgs for day, msgs in received.items() if msgs}
         self.assertEqual(
-            sorted(reminder_days), [self.d("2026-11-08"), self.d("2026-11-12"), self.d("2026-11-14")]
+            sorted(reminder_days),
+            [self.d("2026-11-08"), self.d("2026-11-12"), self.d("2026-11-14")],
         )
         for day, messages in reminder_days.items():
             self.assertEqual(len(messages), 1)
@@ -57,7 +58,9 @@ class TestTrials(BillingCase):
         self.assertFalse(tenant.suspension_ids)
 
     def test_automatic_reactivation_lifts_only_its_own_reason(self):
-        tenant = self.make_active("both-reasons", self.d("2026-11-01"), plan_id=self.plan_starter.id)
+        tenant = self.make_active(
+            "both-reasons", self.d("2026-11-01"), plan_id=self.plan_starter.id
+        )
         self.on_day(tenant, self.d("2026-11-02")).action_suspend()
         self.engine_finishes(tenant, "suspended")
         tenant._suspend_for("unpaid")

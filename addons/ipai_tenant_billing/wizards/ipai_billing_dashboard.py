@@ -15,7 +15,9 @@ class IpaiBillingDashboard(models.TransientModel):
         required=True, default=lambda self: periods.month_start(fields.Date.context_today(self))
     )
     plan_id = fields.Many2one("ipai.tenant.plan")
-    provider_id = fields.Many2one("ipai.tenant", domain=[("tenant_type", "in", ("provider", "platform_owner"))])
+    provider_id = fields.Many2one(
+        "ipai.tenant", domain=[("tenant_type", "in", ("provider", "platform_owner"))]
+    )
     currency_id = fields.Many2one("res.currency", default=lambda self: self.env.ref("base.USD"))
     mrr = fields.Monetary(string="MRR", compute="_compute_kpis", currency_field="currency_id")
     arr = fields.Monetary(string="ARR", compute="_compute_kpis", currency_field="currency_id")
@@ -50,7 +52,9 @@ class IpaiBillingDashboard(models.TransientModel):
             dashboard.tenants_new = kpi["new"] if kpi else 0
             dashboard.tenants_churned = kpi["churned"] if kpi else 0
             dashboard.churn_rate = float(kpi["churn_rate"]) * 100 if kpi else 0
-            dashboard.trial_conversion_rate = float(kpi["trial_conversion_rate"]) * 100 if kpi else 0
+            dashboard.trial_conversion_rate = (
+                float(kpi["trial_conversion_rate"]) * 100 if kpi else 0
+            )
 
     def action_refresh(self):
         """Rebuild the KPI rows from the tenants' histories (platform managers)."""
