@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from .ipai_tenant import each_safely
 from .res_config_settings import REMINDER_DAYS_PARAM, SUSPEND_DAYS_PARAM, setting
 
 DUNNING_STAGES = [("none", "None"), ("reminded", "Reminded"), ("suspended", "Tenants suspended")]
@@ -47,13 +48,16 @@ class AccountMove(models.Model):
             limit=limit,
         )
         template = self.env.ref("ipai_tenant_billing.mail_template_payment_reminder")
-        for move in overdue:
+
+        def dun(move):
             if move.invoice_date_due + timedelta(days=suspend_days) <= today:
                 move.ipai_tenant_ids._suspend_for("unpaid", move)
                 move.ipai_dunning_stage = "suspended"
             elif move.ipai_dunning_stage == "none":
                 template.send_mail(move.id)
                 move.ipai_dunning_stage = "reminded"
+
+        each_safely(overdue, dun, "dunning")
         return len(overdue)
 
     def _invoice_paid_hook(self):

@@ -1,3 +1,4 @@
+import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -24,6 +25,7 @@ BILLING_FIELDS = frozenset(
     }
 )
 BILLING_DATE_KEY = "ipai_billing_date"
+_logger = logging.getLogger(__name__)
 
 
 class IpaiTenant(models.Model):
@@ -262,6 +264,13 @@ class IpaiTenant(models.Model):
                     "billed_until": tenant.billed_until,
                 }
             )
+            if old_plan._is_trial() and not new_plan._is_trial():
+                # A converted trial is no longer expired. The reason only is
+                # closed here (the change_plan job comes next); the daily
+                # cron reactivates the tenant once that job is done.
+                tenant._open_suspensions(("trial_expired",)).sudo().write(
+                    {"date_end": self._billing_today()}
+                )
         return result
 
     def _set_state_from_engine(self, state):
@@ -347,39 +356,46 @@ class IpaiTenant(models.Model):
 
     def _send_trial_reminders(self):
         template = self.env.ref("ipai_tenant_billing.mail_template_trial_reminder")
-        for tenant in self._trial_tenants():
+
+        def remind(tenant):
             left = tenant.trial_days_left
             due = [days for days in TRIAL_REMINDER_DAYS if 0 < left <= days]
             # The nearest reminder not sent yet: a day the cron missed is
             # caught up the next day, never sent twice.
             if not due or (tenant.trial_reminder_sent and tenant.trial_reminder_sent <= min(due)):
-                continue
+                return
             template.send_mail(tenant.id)
             tenant.sudo().trial_reminder_sent = min(due)
+
+        each_safely(self._trial_tenants(), remind, "trial reminder")
 
     def _expire_trials(self):
         today = self._billing_today()
         expired = self._trial_tenants().filtered(lambda t: t.trial_end <= today)
-        expired._suspend_for("trial_expired")
+        each_safely(expired, lambda t: t._suspend_for("trial_expired"), "trial end")
 
     def _enforce_suspensions(self):
-        """Reasons recorded while a job was running take effect now."""
-        owed = self.search([("state", "=", "active"), ("suspension_ids.is_open", "=", True)])
-        for tenant in owed._without_open_job():
+        """Reasons recorded or lifted while a job was running take effect now."""
+
+        def suspend(tenant):
             reason = tenant._open_suspensions()[:1].reason
             tenant.with_context(ipai_suspension_reason=reason).action_suspend()
+
+        owed = self.search([("state", "=", "active"), ("suspension_ids.is_open", "=", True)])
+        each_safely(owed._without_open_job(), suspend, "suspension")
         lifted = self.search([("state", "=", "suspended"), ("suspension_ids", "!=", False)])
-        for tenant in lifted._without_open_job().filtered(lambda t: not t._open_suspensions()):
-            tenant.action_reactivate()
+        lifted = lifted._without_open_job().filtered(lambda t: not t._open_suspensions())
+        each_safely(lifted, lambda t: t.action_reactivate(), "reactivation")
 
     def _archive_long_suspended(self):
         today = self._billing_today()
         after_days = setting(self.env, ARCHIVE_DAYS_PARAM)
         template = self.env.ref("ipai_tenant_billing.mail_template_archive_warning")
-        for tenant in self.search([("state", "=", "suspended")]):
+
+        def archive_or_warn(tenant):
             archive_on = tenant._archive_date(after_days)
             if not archive_on:
-                continue
+                return
             if today >= archive_on:
                 tenant._without_open_job().action_archive_tenant()
             elif (
@@ -388,3 +404,17 @@ class IpaiTenant(models.Model):
             ):
                 template.send_mail(tenant.id)
                 tenant.sudo().archive_warning_sent = True
+
+        each_safely(self.search([("state", "=", "suspended")]), archive_or_warn, "archive")
+
+
+def each_safely(records, action, what):
+    """``action`` on each record in its own savepoint: one tenant's failure
+    (a mail that does not render, a job refused) is logged and the others
+    go on, as the core's usage cron does."""
+    for record in records:
+        try:
+            with record.env.cr.savepoint():
+                action(record)
+        except Exception:
+            _logger.warning("billing: %s of %s failed", what, record.display_name, exc_info=True)

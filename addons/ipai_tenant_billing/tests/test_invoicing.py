@@ -101,3 +101,18 @@ class TestInvoicing(BillingCase):
             self.Run._bill("2999-01-01")
         self.assertIn("future period", str(caught.exception))
         self.assertFalse(self.Run.search([]))
+
+    def test_an_annual_tenant_is_billed_once_a_year(self):
+        annual = self.make_active(
+            "yearly", self.d("2026-03-10"), plan_id=self.plan_pro.id, billing_period="annual"
+        )
+        march = self.Run._bill("2026-03-10")
+        # 10 March 2026 to 28 February 2027: 356 of the period's 365 days.
+        self.assertEqual(
+            self.lines_of(march.move_ids.filtered(lambda m: m.partner_id == annual.partner_id)),
+            [("yearly · Professional 2026-03-10 to 2027-02-28", 1940.93)],
+        )
+        april = self.Run._bill("2026-04-01")
+        self.assertFalse(
+            april.move_ids.invoice_line_ids.filtered(lambda line: line.ipai_tenant_id == annual)
+        )

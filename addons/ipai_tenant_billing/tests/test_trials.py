@@ -86,3 +86,18 @@ class TestTrials(BillingCase):
         self.engine_finishes(tenant, "active")
         self.daily(self.d("2026-11-11"))
         self.assertEqual(self.open_job(tenant).job_type, "suspend")
+
+    def test_converting_an_expired_trial_brings_the_tenant_back(self):
+        tenant = self.make_active("trial-late", self.d("2026-11-01"))
+        tenant.trial_end = self.d("2026-11-15")
+        self.daily(self.d("2026-11-15"))
+        self.engine_finishes(tenant, "suspended")
+        wizard = self.env["ipai.tenant.change.plan"].create(
+            {"tenant_id": tenant.id, "plan_id": self.plan_starter.id}
+        )
+        self.on_day(wizard, self.d("2026-11-18")).action_apply()
+        self.assertEqual(self.open_job(tenant).job_type, "change_plan")
+        self.assertFalse(tenant.suspension_reason)
+        self.engine_finishes(tenant, "suspended")
+        self.daily(self.d("2026-11-19"))
+        self.assertEqual(self.open_job(tenant).job_type, "reactivate")
