@@ -5,7 +5,8 @@ SHELL := /bin/bash
 
 .PHONY: help bootstrap run test lint compose-config bench-provision \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
-	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants
+	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
+	pool-status refill-pool
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -29,8 +30,8 @@ lint: ## ruff (lint + format check) and pylint-odoo on the addons
 compose-config: ## Validate docker-compose.yml
 	@docker-compose -f docker-compose.yml --env-file .env.example config --quiet && echo "docker-compose.yml is valid"
 
-bench-provision: ## Benchmark: N tenants from a warm template vs a fresh install (N=20)
-	@scripts/bench_provision.sh $(N)
+bench-provision: ## Benchmark: N signups from pool and template, BULK queued at once, fresh installs, memory (N=20 BULK=100)
+	@scripts/bench_provision.sh $(or $(N),20) $(or $(BULK),100)
 
 provision-tenant: ## CODE=acme [NAME= PLAN= TYPE= PARENT= EMAIL=]: create a tenant
 	$(TENANT) provision --code "$(CODE)" $(call opt,NAME,--name) $(call opt,PLAN,--plan) \
@@ -56,6 +57,12 @@ archive-tenant: ## CODE=acme: back up, then drop a tenant
 
 bill-tenants: ## [DATE=YYYY-MM-DD]: invoice the month of DATE (default today), once; prints the invoices
 	@scripts/bill_tenants.sh $(call opt,DATE,--date)
+
+pool-status: ## Warm pool: ready/building/stale databases per plan's module set
+	$(TENANT) pool-status
+
+refill-pool: ## [PLAN=trial SIZE=2]: set a plan's warm pool size, then build what is missing
+	$(TENANT) refill-pool $(call opt,PLAN,--plan) $(call opt,SIZE,--size)
 
 verify-audit: ## [DB=ipai_platform]: check the audit trail; exit 1 names the first bad or missing entry
 	@scripts/verify_audit.sh $(DB)

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# `make bench-provision [N=20]`: provision N tenants from a warm template and
-# time fresh installs of the same module set, in a throwaway platform
-# database; everything the run creates is dropped at the end.
+# `make bench-provision [N=20] [BULK=100]`: N signups from the template and N
+# from the warm pool, BULK signups queued at once and drained by the job
+# runner, fresh installs of the same module set, and the memory of a tenant
+# runtime worker serving them all; in a throwaway platform database, and
+# everything the run creates is dropped at the end.
 source "$(dirname "$0")/lib.sh"
 
 TENANTS="${1:-20}"
+BULK="${2:-100}"
 "$REPO_ROOT/scripts/bootstrap.sh" >/dev/null
 load_local_env
 RUN="ipai_bench_$$"
@@ -12,7 +15,9 @@ PLATFORM="${RUN}_platform"
 FILESTORE="$REPO_ROOT/.local/data/filestore"
 psql_ipai() { psql -qAtX -v ON_ERROR_STOP=1 -U "$IPAI_DB_USER" -d "${2:-postgres}" -c "$1"; }
 cleanup() {
-    [[ -n "${SERVER_PID:-}" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    for pid in ${SERVER_PID:-} ${MEMORY_PID:-}; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
     rm -f "${BENCH_CONF:-}"
     for db in $(psql_ipai "select datname from pg_database where datname like '${RUN}\_%'"); do
         psql_ipai "drop database if exists \"$db\" with (force)" >/dev/null
@@ -33,26 +38,41 @@ done
 # The cron of a running platform must not compete with the benchmark.
 psql_ipai "update ir_cron set active = false where cron_name like 'SaaS platform%'" "$PLATFORM"
 
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-GEVENT_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # The tenants are served as in production: by the tenant runtime, routed by
 # host name from this run's platform database, each database with its
 # tenant's own role, without any platform secret in its environment.
 BENCH_CONF="$REPO_ROOT/.local/bench-$$.conf"
 sed "s/^ipai_platform_db = .*/ipai_platform_db = $PLATFORM/" "$IPAI_TENANT_ODOO_CONF" >"$BENCH_CONF"
 mkdir -p "$REPO_ROOT/.local/logs"
-env -i PATH="$PATH" HOME="${HOME:-/tmp}" PGHOST="$PGHOST" PGPORT="$PGPORT" \
-    IPAI_RUNTIME_SECRET="$IPAI_RUNTIME_SECRET" \
-    "$PY" "$(odoo_bin)" -c "$BENCH_CONF" --http-port="$PORT" \
-    --gevent-port="$GEVENT_PORT" --workers=2 --max-cron-threads=0 --log-level=warn \
-    >"$REPO_ROOT/.local/logs/bench-server.log" 2>&1 &
+start_runtime() {  # $1: port, $2: workers, $3: log name
+    env -i PATH="$PATH" HOME="${HOME:-/tmp}" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+        IPAI_RUNTIME_SECRET="$IPAI_RUNTIME_SECRET" \
+        "$PY" "$(odoo_bin)" -c "$BENCH_CONF" --http-port="$1" \
+        --gevent-port="$(free_port)" --workers="$2" --max-cron-threads=0 --log-level=warn \
+        --log-handler=odoo.addons.ipai_tenant_runtime.preload:INFO \
+        >"$REPO_ROOT/.local/logs/$3.log" 2>&1 &
+}
+wait_for() {  # $1: port, $2: pid, $3: log name
+    local deadline=$((SECONDS + 90))
+    until curl -sf "http://127.0.0.1:$1/web/health" >/dev/null; do
+        kill -0 "$2" 2>/dev/null || die "the bench's Odoo server stopped; see .local/logs/$3.log"
+        ((SECONDS < deadline)) || die "the bench's Odoo server did not answer within 90 s; see .local/logs/$3.log"
+        sleep 0.3
+    done
+}
+PORT=$(free_port)
+start_runtime "$PORT" 2 bench-server
 SERVER_PID=$!
-deadline=$((SECONDS + 90))
-until curl -sf "http://127.0.0.1:$PORT/web/health" >/dev/null; do
-    kill -0 "$SERVER_PID" 2>/dev/null || die "the bench's Odoo server stopped; see .local/logs/bench-server.log"
-    ((SECONDS < deadline)) || die "the bench's Odoo server did not answer within 90 s; see .local/logs/bench-server.log"
-    sleep 0.3
-done
+# One HTTP worker, so that every tenant's registry lands in the same process.
+MEMORY_PORT=$(free_port)
+start_runtime "$MEMORY_PORT" 1 bench-memory
+MEMORY_PID=$!
+wait_for "$PORT" "$SERVER_PID" bench-server
+wait_for "$MEMORY_PORT" "$MEMORY_PID" bench-memory
 
 "$PY" "$REPO_ROOT/scripts/bench_provision.py" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" \
-    --tenants "$TENANTS" --server "http://127.0.0.1:$PORT" --fresh-db-prefix "${RUN}_fresh_"
+    --tenants "$TENANTS" --bulk "$BULK" --server "http://127.0.0.1:$PORT" \
+    --server-log "$REPO_ROOT/.local/logs/bench-server.log" --server-workers 2 \
+    --memory-server "http://127.0.0.1:$MEMORY_PORT" --memory-pid "$MEMORY_PID" \
+    --fresh-db-prefix "${RUN}_fresh_"

@@ -29,6 +29,12 @@ if [[ -z "$demo_state" ]]; then
     (cd "$REPO_ROOT" && IPAI_CREDENTIALS_DIR="$CREDENTIALS_DIR" "$PY" scripts/tenants.py provision \
         -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB" --code "$DEMO_CODE" --name "Demo Company" \
         --email "admin@$DEMO_CODE.example") || say "the demo tenant could not be provisioned; see above"
+    # Signups on the trial plan take a ready database from a small warm
+    # pool (the demo tenant built its template); the cron keeps it full.
+    say "warm pool: ${IPAI_TRIAL_POOL:-2} ready database(s) for the trial plan"
+    (cd "$REPO_ROOT" && "$PY" scripts/tenants.py refill-pool -c "$IPAI_ODOO_CONF" \
+        -d "$IPAI_PLATFORM_DB" --plan trial --size "${IPAI_TRIAL_POOL:-2}") \
+        || say "the warm pool could not be filled; see above"
 fi
 
 # The tenant runtime gets only what it may hold: no platform role password,

@@ -9,7 +9,8 @@
 
 Each command queues a job, runs it here (or follows the cron worker that
 already took it) with a progress line per step, and prints the result.
-Exit codes: 0 done, 1 the job failed, 2 bad input (nothing was changed).
+Exit codes: 0 done, 1 the job failed, 2 bad input (nothing was changed),
+3 still running after IPAI_FOLLOW_SECONDS (default 900; the job goes on).
 """
 
 import os
@@ -22,6 +23,8 @@ from odoo.exceptions import UserError, ValidationError
 
 BAD_INPUT = 2
 JOB_FAILED = 1
+STILL_RUNNING = 3
+FOLLOW_SECONDS = float(os.environ.get("IPAI_FOLLOW_SECONDS") or 900)
 
 
 def fail_input(message):
@@ -64,27 +67,46 @@ def progress(job, step, event):
         click.echo(f" done ({step.duration:.2f}s)")
     elif step is not None and event == "failed":
         click.echo(" FAILED")
+    elif step is not None and event == "waiting":
+        click.echo(" waiting")
 
 
 def follow(env, job, runner):
+    """Run the job here, or follow whoever runs it, for at most
+    FOLLOW_SECONDS; a job still open then goes on without us."""
+    deadline = time.monotonic() + FOLLOW_SECONDS
     while True:
         state = runner.run()
         # A new snapshot: the job may have moved in another worker's
         # transactions (a retry taken by the cron) since this one began.
         env.cr.rollback()
+        if job.state not in ("queued", "running"):
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            stop_following(job)
         if state is None:  # a cron worker has it: follow its steps
-            time.sleep(0.5)
+            time.sleep(min(0.5, left))
             continue
         if job.state == "queued" and job.next_retry_at:
             wait = max((job.next_retry_at - job.next_retry_at.now()).total_seconds(), 0.5)
-            click.echo(f"transient failure ({job.error}); retrying in {wait:.0f}s")
-            time.sleep(min(wait, 60))
-            continue
-        break
+            click.echo(f"waiting ({job.error}); trying again in {wait:.0f}s")
+            time.sleep(min(wait, 60, left))
     if job.state != "done":
         click.echo(f"error: {job.name} failed: {(job.error or '').splitlines()[0]}", err=True)
         sys.exit(JOB_FAILED)
     return job
+
+
+def stop_following(job):
+    step = job.current_step or "-"
+    click.echo(
+        f"error: stopped following {job.name} after {FOLLOW_SECONDS:.0f}s: the job is "
+        f"{job.state} (step: {step}; {job.error or 'no error'}). It goes on in the platform's "
+        "job runner; `make list-tenants` shows where it ends.",
+        err=True,
+    )
+    sys.exit(STILL_RUNNING)
 
 
 def report(env, tenant, job):
@@ -247,9 +269,48 @@ def collect_usage(env):
     click.echo(f"usage collected for {count} tenant(s)")
 
 
+@cli.command("pool-status")
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+def pool_status(env):
+    """Ready, building and stale warm-pool databases per plan (module set)."""
+    rows = env["ipai.tenant.pool.member"]._status()
+    if not rows:
+        click.echo("no warm pool: set a pool size on a plan (Configuration > Plans)")
+        return
+    header = ("plan", "module set", "wanted", "ready", "building", "stale")
+    click.echo("{:<12} {:<18} {:>6} {:>6} {:>8} {:>6}".format(*header))
+    for row in rows:
+        click.echo(
+            f"{row['plan']:<12} {row['key']:<18} {row['wanted']:>6} {row['ready']:>6} "
+            f"{row['building']:>8} {row['stale']:>6}"
+        )
+
+
+@cli.command("refill-pool")
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+@click.option("--plan", "plan_code", help="Set this plan's pool size first (with --size).")
+@click.option("--size", type=int)
+def refill_pool(env, plan_code, size):
+    """Retire stale pool members and build missing ones, as the cron does."""
+    if plan_code:
+        plan = env["ipai.tenant.plan"].search([("code", "=", plan_code)])
+        if not plan or size is None or size < 0:
+            fail_input("--plan needs an existing plan code and --size N (N >= 0)")
+        plan.pool_size = size
+        env.cr.commit()
+    pool = env["ipai.tenant.pool.member"]
+    while True:
+        built = pool._cron_refill_pool()
+        env.cr.commit()
+        if not built or not pool._missing_count():
+            break
+    for row in pool._status():
+        click.echo(f"{row['plan']}: {row['ready']}/{row['wanted']} ready, {row['stale']} stale")
+
+
 @cli.command("run-jobs")
 @click_odoo.env_options(default_log_level="warn", with_rollback=False)
-@click.option("--limit", default=10, show_default=True)
+@click.option("--limit", type=int, help="At most this many jobs (default: until none is due).")
 def run_jobs(env, limit):
     """Run due jobs and resume interrupted ones, as the cron does."""
     count = env["ipai.tenant.job"]._cron_run_jobs(limit=limit)

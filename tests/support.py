@@ -2,6 +2,7 @@
 server processes, JSON-RPC clients. No mocks."""
 
 import configparser
+import contextlib
 import os
 import shutil
 import socket
@@ -145,19 +146,23 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def _cli_command(platform_db, args):
+    return [
+        sys.executable,
+        str(REPO_ROOT / "scripts" / "tenants.py"),
+        args[0],
+        "-c",
+        str(ODOO_CONF),
+        "-d",
+        platform_db,
+        *args[1:],
+    ]
+
+
 def run_cli(platform_db, *args, env=None, timeout=600):
     """Run scripts/tenants.py against ``platform_db`` as an operator would."""
     return subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "scripts" / "tenants.py"),
-            args[0],
-            "-c",
-            str(ODOO_CONF),
-            "-d",
-            platform_db,
-            *args[1:],
-        ],
+        _cli_command(platform_db, args),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -165,6 +170,24 @@ def run_cli(platform_db, *args, env=None, timeout=600):
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+class run_cli_process(subprocess.Popen):
+    """scripts/tenants.py started in the background (two runners at once)."""
+
+    def __init__(self, platform_db, *args, env=None):
+        super().__init__(
+            _cli_command(platform_db, args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+            env={**os.environ, **(env or {})},
+        )
+
+    def wait_result(self, timeout=600):
+        stdout, stderr = self.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(self.args, self.returncode, stdout, stderr)
 
 
 # What the tenant runtime's process may see of the environment: no platform
@@ -389,6 +412,48 @@ class LoopbackDns:
             else:
                 response.set_rcode(dns.rcode.NXDOMAIN)
             self.socket.sendto(response.to_wire(), client)
+
+
+# ------------------------------------------------------- provisioning helpers
+
+
+def admin_password(credentials_dir, code):
+    lines = (Path(credentials_dir) / f"{code}-admin.txt").read_text().splitlines()
+    return lines[2].split(": ", 1)[1]
+
+
+def tenant_row(platform_db, code):
+    rows = query(
+        platform_db, "SELECT state, database_name, db_role FROM ipai_tenant WHERE code = %s", [code]
+    )
+    return rows[0] if rows else None
+
+
+def wait_for_state(platform_db, code, expected, timeout=90):
+    deadline = time.monotonic() + timeout
+    while (state := tenant_row(platform_db, code)[0]) != expected:
+        assert time.monotonic() < deadline, f"{code} stuck in {state}"
+        time.sleep(0.3)
+
+
+def provision(cli, code, *extra):
+    result = cli("provision", "--code", code, "--email", f"admin@{code}.example", *extra)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+@contextlib.contextmanager
+def paused_cron(platform_db, name):
+    """Keep the platform server's cron ``ipai_tenant_core.<name>`` off while
+    a test drives the same work from the command line."""
+    select = """SELECT res_id FROM ir_model_data
+                 WHERE module = 'ipai_tenant_core' AND name = %s"""
+    [(cron_id,)] = query(platform_db, select, [name])
+    query(platform_db, "UPDATE ir_cron SET active = false WHERE id = %s", [cron_id])
+    try:
+        yield
+    finally:
+        query(platform_db, "UPDATE ir_cron SET active = true WHERE id = %s", [cron_id])
 
 
 def run_billing_cli(platform_db, *args, timeout=600):

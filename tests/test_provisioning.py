@@ -4,7 +4,6 @@ JSON-RPC."""
 
 import os
 import subprocess
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -14,32 +13,18 @@ import requests
 from cryptography.fernet import Fernet
 
 from .conftest import TENANT_DB_PREFIX
-from .support import FILESTORE, JsonRpc, RpcError, database_exists, pg_connect, query
-
-
-def admin_password(credentials_dir, code):
-    lines = (Path(credentials_dir) / f"{code}-admin.txt").read_text().splitlines()
-    return lines[2].split(": ", 1)[1]
-
-
-def tenant_row(platform_db, code):
-    rows = query(
-        platform_db, "SELECT state, database_name, db_role FROM ipai_tenant WHERE code = %s", [code]
-    )
-    return rows[0] if rows else None
-
-
-def wait_for_state(platform_db, code, expected, timeout=90):
-    deadline = time.monotonic() + timeout
-    while (state := tenant_row(platform_db, code)[0]) != expected:
-        assert time.monotonic() < deadline, f"{code} stuck in {state}"
-        time.sleep(0.3)
-
-
-def provision(cli, code, *extra):
-    result = cli("provision", "--code", code, "--email", f"admin@{code}.example", *extra)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
+from .support import (
+    FILESTORE,
+    JsonRpc,
+    RpcError,
+    admin_password,
+    database_exists,
+    pg_connect,
+    provision,
+    query,
+    tenant_row,
+    wait_for_state,
+)
 
 
 def login(server, code, credentials_dir, admin_code=None):

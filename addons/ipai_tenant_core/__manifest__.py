@@ -24,6 +24,7 @@
         "views/ipai_tenant_assignment_views.xml",
         "views/ipai_tenant_job_views.xml",
         "views/ipai_tenant_template_views.xml",
+        "views/ipai_tenant_pool_views.xml",
         "views/ipai_tenant_metric_views.xml",
         "views/ipai_audit_log_views.xml",
         "views/ipai_tenant_menus.xml",

@@ -14,7 +14,7 @@ Odoo configuration:
 - unset: plain Odoo (tests, module installs by the engine).
 """
 
-from . import ast_guard, connections, gates, http_routing
+from . import ast_guard, connections, gates, http_routing, preload
 
 
 def post_load():
@@ -22,3 +22,4 @@ def post_load():
     connections.install()
     http_routing.install()
     gates.install()
+    preload.install()

@@ -30,7 +30,7 @@ def _tenant_connection_info(original):
         # The routing map itself reads the platform database: never look the
         # platform database up in the map (it is no tenant's anyway).
         is_tenant = db_or_uri not in (platform, MAINTENANCE_DATABASE)
-        route = ROUTES.tenant(db_or_uri) if is_tenant else None
+        route = (ROUTES.tenant(db_or_uri) or ROUTES.pool_member(db_or_uri)) if is_tenant else None
         dbname, info = original(db_or_uri, readonly)
         info = dict(info)
         if db_or_uri == MAINTENANCE_DATABASE:

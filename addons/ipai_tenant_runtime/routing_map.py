@@ -27,6 +27,7 @@ MISS_CHECK_SECONDS = 0.1
 DEFAULT_PLATFORM_HOSTS = "localhost,127.0.0.1"
 SUSPENDED = "suspended"
 ACTIVE = "active"
+POOL = "pool"
 
 
 def normalize_host(host):
@@ -61,6 +62,7 @@ class RoutingMap:
         self._checked_at = 0.0
         self._hosts = {}  # host -> database (platform: only the platform hosts)
         self._tenants = {}  # database -> TenantRoute (tenant runtime only)
+        self._pool = {}  # database -> TenantRoute of a ready warm-pool member (never routed)
 
     # ------------------------------------------------------------- lookups
 
@@ -77,6 +79,15 @@ class RoutingMap:
         if dbname not in self._tenants:
             self.refresh(MISS_CHECK_SECONDS)
         return self._tenants.get(dbname)
+
+    def pool_member(self, dbname):
+        """The route of a warm-pool database: how to open it, nothing more."""
+        self.refresh()
+        return self._pool.get(dbname)
+
+    def pool_databases(self):
+        self.refresh()
+        return sorted(self._pool)
 
     def cron_databases(self):
         self.refresh()
@@ -106,10 +117,10 @@ class RoutingMap:
             if version == self._version:
                 return
             if runtime_config.mode() == runtime_config.PLATFORM:
-                hosts, tenants = self._load_platform(cr, platform), {}
+                hosts, tenants, pool = self._load_platform(cr, platform), {}, {}
             else:
-                hosts, tenants = self._load_tenants(cr)
-        self._hosts, self._tenants, self._version = hosts, tenants, version
+                hosts, tenants, pool = self._load_tenants(cr)
+        self._hosts, self._tenants, self._pool, self._version = hosts, tenants, pool, version
         _logger.info("routing: %d host names, %d tenant databases", len(hosts), len(tenants))
 
     @staticmethod
@@ -129,9 +140,18 @@ class RoutingMap:
                       max_companies, modules, feature_bi
                  FROM ipai_tenant_routing"""
         )
-        hosts, tenants = {}, {}
+        hosts, tenants, pool = {}, {}, {}
         for row in cr.fetchall():
             host, database = row[0], row[1]
+            if row[2] == POOL:  # no host name: never routed
+                pool[database] = TenantRoute(
+                    database=database,
+                    state=POOL,
+                    role=row[3],
+                    db_host=row[4] or None,
+                    db_port=row[5] or None,
+                )
+                continue
             if database not in tenants:
                 tenants[database] = TenantRoute(
                     database=database,
@@ -146,7 +166,7 @@ class RoutingMap:
                     features={"bi": bool(row[12])},
                 )
             hosts[normalize_host(host)] = database
-        return hosts, tenants
+        return hosts, tenants, pool
 
 
 ROUTES = RoutingMap()

@@ -8,6 +8,7 @@ from . import (
     ipai_tenant_job,
     ipai_tenant_metric,
     ipai_tenant_plan,
+    ipai_tenant_pool,
     ipai_tenant_secret,
     ipai_tenant_server,
     ipai_tenant_template,

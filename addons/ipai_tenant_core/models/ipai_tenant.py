@@ -5,6 +5,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 
 from ..provisioning import crypto, pg
+from ..provisioning.errors import PermanentError
 from . import ipai_tenant_lifecycle as lifecycle
 from . import ipai_tenant_naming as naming
 
@@ -196,6 +197,20 @@ class IpaiTenant(models.Model):
                 naming.runtime_role_name(tenant.code, role_prefix) if valid else False
             )
             tenant.analytics_schema = naming.schema_name(tenant.code) if valid else False
+
+    def _reset_database_name(self):
+        """Back to the names the code derives (a claimed pool member given
+        back, or cleaned up with a failed job)."""
+        database_prefix, role_prefix = self._name_prefixes()
+        for tenant in self:
+            tenant.write(
+                {
+                    "database_name": naming.database_name(tenant.code, database_prefix),
+                    "runtime_role": naming.runtime_role_name(tenant.code, role_prefix),
+                    "db_role": naming.role_name(tenant.code, role_prefix),
+                    "analytics_schema": naming.schema_name(tenant.code),
+                }
+            )
 
     @api.model
     def _name_prefixes(self):
@@ -627,6 +642,10 @@ class IpaiTenant(models.Model):
         """Where this tenant's database lives, as the engine connects to it."""
         self.ensure_one()
         server = self.server_id or self.env["ipai.tenant.server"]._default_server()
+        if not server:
+            raise PermanentError(
+                f"Tenant {self.code} has no database server and none has room; nothing was changed."
+            )
         return server._pg_server()
 
     @api.model

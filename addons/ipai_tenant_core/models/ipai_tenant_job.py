@@ -1,7 +1,11 @@
+import os
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import config
 
 from ..provisioning import operations, runner
+from . import ipai_tenant_naming as naming
 
 JOB_TYPES = [
     ("create", "Create"),
@@ -23,6 +27,7 @@ JOB_STATES = [
 ]
 OPEN_STATES = ("queued", "running")
 # The parameters each job type takes; anything else is refused.
+RUNNER_CONCURRENCY_PARAM = "ipai_tenant_core.runner_concurrency"
 KNOWN_PARAMS = {"clone": {"source_code", "with_data"}, "change_plan": {"plan_code"}}
 
 
@@ -48,6 +53,12 @@ class IpaiTenantJob(models.Model):
     next_retry_at = fields.Datetime(readonly=True)
     error = fields.Text(readonly=True)
     template_id = fields.Many2one("ipai.tenant.template", readonly=True)
+    pool_member_id = fields.Many2one(
+        "ipai.tenant.pool.member",
+        readonly=True,
+        ondelete="set null",
+        help="The warm-pool database this create job adopts.",
+    )
     backup_path = fields.Char(readonly=True)
     date_started = fields.Datetime(readonly=True)
     date_finished = fields.Datetime(readonly=True)
@@ -89,21 +100,63 @@ class IpaiTenantJob(models.Model):
         and, for a clone, to read the source."""
         self._check_reach(tenant, job_type, params or {})
         self._check_no_open_job(tenant)
-        steps = operations.steps_for(job_type, params)
+        member = self.env["ipai.tenant.pool.member"]
+        if job_type == "create":
+            member = self._claim_pool_member(tenant)
+        if member:
+            params = {**(params or {}), "pooled": True, "bi": tenant.plan_id.feature_bi}
+        elif job_type in operations.RUNNING_STATES:  # a new database will be made
+            server = self.env["ipai.tenant.server"]._reserve_for(tenant)
+            if tenant.server_id != server:
+                tenant.sudo().server_id = server
         job = self.sudo().create(
             {
                 "tenant_id": tenant.id,
                 "job_type": job_type,
                 "params": params or {},
-                "step_ids": [
-                    fields.Command.create({"sequence": index, "name": name, "label": label})
-                    for index, (name, label, _function) in enumerate(steps, start=1)
-                ],
+                "pool_member_id": member.id,
+                "step_ids": self._step_commands(job_type, params),
             }
         )
         tenant._audit(f"job:{job_type}", {"job": (False, job.id)})
         self.env.ref("ipai_tenant_core.ir_cron_run_tenant_jobs").sudo()._trigger()
         return job
+
+    @api.model
+    def _step_commands(self, job_type, params):
+        return [
+            fields.Command.create({"sequence": index, "name": name, "label": label})
+            for index, (name, label, _function) in enumerate(
+                operations.steps_for(job_type, params), start=1
+            )
+        ]
+
+    @api.model
+    def _claim_pool_member(self, tenant):
+        """A ready database of the tenant's module set from the warm pool,
+        on a server that has it (it already counts there), or nothing."""
+        pool = self.env["ipai.tenant.pool.member"].sudo()
+        if not pool.search_count([("state", "=", "ready")]):
+            return pool
+        key = pool._current_key(tenant.plan_id)
+        servers = tenant.server_id or self.env["ipai.tenant.server"].sudo().search([], limit=1000)
+        for server in servers:
+            member = pool._claim_for(tenant, key, server)
+            if member:
+                # The tenant keeps the member's database and role names: a
+                # runtime may already hold its registry, connected as that role.
+                tenant.sudo().write(
+                    {
+                        "server_id": server.id,
+                        "database_name": member.database_name,
+                        "runtime_role": member.role_name,
+                        "db_role": member.bi_role_name,
+                        # Written with its siblings: they share one compute.
+                        "analytics_schema": naming.schema_name(tenant.code),
+                    }
+                )
+                return member
+        return pool
 
     @api.model
     def _check_reach(self, tenant, job_type, params):
@@ -152,9 +205,26 @@ class IpaiTenantJob(models.Model):
         for job in self:
             if job.state != "failed":
                 raise UserError(self.env._("Only failed jobs can be retried."))
-            self._check_reach(job.tenant_id, job.job_type, job.params or {})
+            params = dict(job.params or {})
+            # Set by the engine, not the requester.
+            pooled = params.pop("pooled", False)
+            params.pop("bi", None)
+            self._check_reach(job.tenant_id, job.job_type, params)
             self._check_no_open_job(job.tenant_id, except_job=job)
             engine = job.sudo()
+            if pooled and not job.pool_member_id and job.tenant_id.state != "active":
+                # Its pool member was cleaned up with the failure: start over
+                # the ordinary way, from the template, under the tenant's name.
+                job.tenant_id.sudo()._reset_database_name()
+                engine.write(
+                    {
+                        "params": params,
+                        "step_ids": [
+                            fields.Command.clear(),
+                            *self._step_commands(job.job_type, params),
+                        ],
+                    }
+                )
             engine.step_ids.filtered(lambda s: s.state != "done").write({"state": "pending"})
             engine.write({"state": "queued", "attempts": 0, "next_retry_at": False, "error": False})
             job.tenant_id._audit("job:retry", {"job": (False, job.id)})
@@ -167,22 +237,53 @@ class IpaiTenantJob(models.Model):
                 raise UserError(self.env._("Only a job that has not started can be cancelled."))
             job.tenant_id.check_access("write")
             job.sudo().state = "cancelled"
+            if job.pool_member_id:  # back to the pool, untouched
+                job.pool_member_id.sudo().write({"state": "ready", "tenant_id": False})
+                job.tenant_id.sudo()._reset_database_name()
             job.tenant_id._audit("job:cancel", {"job": (False, job.id)})
             if job.tenant_id.state == "provisioning" and job.job_type in ("create", "clone"):
                 job.tenant_id._set_state_from_engine("draft")
         return True
 
     @api.model
-    def _cron_run_jobs(self, limit=10):
-        """Run due jobs, and resume those whose worker died."""
-        job_ids = runner.pending_job_ids(self.env.cr, limit)
-        # Release the row locks: each runner takes its own job, guarded by an
-        # advisory lock that outlives its per-step commits.
+    def _cron_run_jobs(self, limit=None):
+        """Drain the queue: run due jobs (and resume those whose worker died)
+        on ``runner_concurrency`` threads until none is due or the time
+        budget is spent, then tell ``ir.cron`` the real backlog so that it
+        calls again at once instead of at the next interval. ``limit`` caps
+        the jobs of one call."""
+        # The row locks of the cron's own transaction must not be held
+        # while jobs commit on their own cursors.
         self.env.cr.commit()  # pylint: disable=invalid-commit
-        for done, job_id in enumerate(job_ids, start=1):
-            runner.JobRunner(self.env.registry, job_id).run()
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(job_ids) - done)
-        return len(job_ids)
+        ran, due, next_retry = runner.drain(
+            self.env.registry,
+            concurrency=self._runner_concurrency(),
+            budget_seconds=self._runner_budget(),
+            max_jobs=limit,
+        )
+        cron = self.env["ir.cron"]
+        cron._notify_progress(done=ran, remaining=due)
+        if next_retry and not due:
+            # A retry comes due before the next interval: be there on time.
+            self.env.ref("ipai_tenant_core.ir_cron_run_tenant_jobs").sudo()._trigger(next_retry)
+        return ran
+
+    @api.model
+    def _runner_concurrency(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(RUNNER_CONCURRENCY_PARAM)
+        try:
+            return max(int(value), 1) if value else os.cpu_count() or 1
+        except ValueError:
+            return os.cpu_count() or 1
+
+    @api.model
+    def _runner_budget(self):
+        """Seconds during which a cron call starts new jobs: half of Odoo's
+        cron time limit, so the jobs still in flight can finish within it."""
+        limit = config.get("limit_time_real_cron") or -1
+        if limit <= 0:
+            limit = config.get("limit_time_real") or 120
+        return max(min(limit / 2, 300), 5)
 
     def _runner(self, on_progress=None):
         """A runner for this job in the current process (the command line
@@ -221,6 +322,20 @@ class IpaiTenantJob(models.Model):
             }
         )
         self.tenant_id._audit(f"job:{self.job_type}:done", {"job": (False, self.id)})
+
+    def _engine_wait(self, message, retry_at):
+        """Back to the queue without using up an attempt (see WaitingError)."""
+        self.write(
+            {
+                "state": "queued",
+                "error": message,
+                "next_retry_at": retry_at,
+                "attempts": max(self.attempts - 1, 0),
+            }
+        )
+        self.step_ids.filtered(lambda s: s.state in ("failed", "running")).write(
+            {"state": "pending"}
+        )
 
     def _engine_retry_later(self, message, retry_at):
         self.write({"state": "queued", "error": message, "next_retry_at": retry_at})

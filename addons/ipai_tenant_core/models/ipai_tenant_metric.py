@@ -1,12 +1,15 @@
 import logging
 
-from odoo import api, fields, models
+from odoo import api, fields, models, modules
 
 from ..provisioning import usage
 
 _logger = logging.getLogger(__name__)
 
 WARNING_RATIO = 0.9
+# Usage is committed every BATCH tenants: a long collection that dies keeps
+# what it read, and holds no transaction open over the whole fleet.
+BATCH = 50
 
 
 class IpaiTenantMetric(models.Model):
@@ -51,7 +54,10 @@ class IpaiTenantMetric(models.Model):
                 _logger.warning(
                     "usage of tenant %s could not be collected", tenant.code, exc_info=True
                 )
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(tenants) - done)
+            if done % BATCH == 0 or done == len(tenants):
+                self.env["ir.cron"]._notify_progress(done=done, remaining=len(tenants) - done)
+                if not modules.module.current_test:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
         return len(tenants)
 
     def _collect_for(self, tenant):

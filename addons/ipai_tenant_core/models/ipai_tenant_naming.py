@@ -98,3 +98,26 @@ def schema_name(code):
 
 def is_valid_hostname(hostname):
     return bool(hostname and HOSTNAME_PATTERN.match(hostname))
+
+
+def pool_database_name(token, prefix=DATABASE_PREFIX):
+    """A warm-pool member's database until a tenant claims it. Codes start
+    with a letter, so ``<prefix>_pool_...`` is never a tenant's name."""
+    return _identifier(f"{prefix}_pool_{token}")
+
+
+def pool_token(database_name, prefix=DATABASE_PREFIX):
+    """The token of a warm-pool database name, or None for any other name."""
+    match = re.fullmatch(re.escape(prefix) + r"_pool_([0-9a-f]{12})", database_name or "")
+    return match.group(1) if match else None
+
+
+def pool_role_name(token, prefix=ROLE_PREFIX):
+    """The role owning a pool member's objects; renamed to the claiming
+    tenant's runtime role, so never a tenant's name before that."""
+    return _identifier(f"{prefix}_pool_{token}__odoo")
+
+
+def pool_bi_role_name(token, prefix=ROLE_PREFIX):
+    """A warm-pool member's read-only BI role; kept by the claiming tenant."""
+    return _identifier(f"{prefix}_pool_{token}")

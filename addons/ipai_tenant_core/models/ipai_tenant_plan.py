@@ -51,6 +51,12 @@ class IpaiTenantPlan(models.Model):
         help="Odoo modules installed in the database of a tenant on this plan, "
         "on top of base, web, mail and the tenant-side addons.",
     )
+    pool_size = fields.Integer(
+        string="Warm pool",
+        default=0,
+        help="Ready databases kept for signups on this plan: a signup takes one and is "
+        "active in a fraction of a second. Each holds a database on a server.",
+    )
     tenant_ids = fields.One2many("ipai.tenant", "plan_id", string="Tenants")
     tenant_count = fields.Integer(compute="_compute_tenant_count")
 
@@ -60,6 +66,7 @@ class IpaiTenantPlan(models.Model):
             "limits_positive",
             "CHECK(max_companies >= 1 AND max_users >= 1 AND max_users_per_company >= 1 "
             "AND max_transactions_month >= 0 AND max_storage_gb >= 0 AND trial_days >= 0 "
+            "AND pool_size >= 0 "
             "AND api_rate_limit >= 0)",
             "Plan limits must be positive: at least one company and one user.",
         ),

@@ -4,7 +4,8 @@ The tenant runtime logs in to the platform database as its routing role,
 which may read this view and the routing version sequence, and nothing else:
 no tenant, secret, job or audit row. Per host name: the tenant's database,
 its database server, its own PostgreSQL role, its state, its plan's limits
-and module set.
+and module set. Ready warm-pool members are listed without a host name
+(state ``pool``): no request reaches them, a runtime may preload them.
 """
 
 import logging
@@ -89,7 +90,17 @@ class IpaiTenantRouting(models.Model):
                                      (SELECT value FROM ir_config_parameter
                                        WHERE key = 'ipai_tenant_core.platform_hosts'),
                                      %(platform_hosts)s), ','))
-                     ) hosts ON true""",
+                     ) hosts ON true
+                   UNION ALL
+                   -- Warm-pool members: no host reaches them (never routed);
+                   -- listed so that a runtime may load their registries.
+                   SELECT -m.id, NULL, m.database_name, 'pool', m.role_name,
+                          NULLIF(s.host, ''),
+                          CASE WHEN NULLIF(s.host, '') IS NOT NULL THEN s.port END,
+                          NULL, NULL, NULL, NULL, NULL, NULL::varchar[], false
+                     FROM ipai_tenant_pool_member m
+                     JOIN ipai_tenant_server s ON s.id = m.server_id
+                    WHERE m.state = 'ready'""",
                 always=always,
                 states=ROUTED_STATES,
                 platform_hosts=DEFAULT_PLATFORM_HOSTS,

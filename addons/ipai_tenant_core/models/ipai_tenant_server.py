@@ -1,8 +1,13 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import config
 
 from ..provisioning import pg
+from . import ipai_tenant_lifecycle as lifecycle
+
+# Tenants in these states have a database on their server; a failed tenant
+# may or may not (a failed create was cleaned up, a failed suspend was not).
+STATES_WITH_DATABASE = (lifecycle.PROVISIONING, lifecycle.ACTIVE, lifecycle.SUSPENDED)
 
 
 class IpaiTenantServer(models.Model):
@@ -19,7 +24,11 @@ class IpaiTenantServer(models.Model):
         help="PostgreSQL host. Leave empty to use this Odoo's own database connection."
     )
     port = fields.Integer(default=5432)
-    capacity = fields.Integer(default=200, help="Maximum number of tenant databases.")
+    capacity = fields.Integer(
+        default=200,
+        help="Maximum number of databases on this server: tenants' (being made, active or "
+        "suspended) and ready pool members'. Archived and draft tenants have none.",
+    )
     tenant_ids = fields.One2many("ipai.tenant", "server_id", string="Tenants")
     tenant_count = fields.Integer(compute="_compute_tenant_count")
     load_percent = fields.Float(compute="_compute_tenant_count", string="Load (%)")
@@ -42,21 +51,76 @@ class IpaiTenantServer(models.Model):
                 raise ValidationError(self.env._("A server host cannot contain spaces."))
 
     def _compute_tenant_count(self):
-        groups = self.env["ipai.tenant"]._read_group(
-            [("server_id", "in", self.ids), ("state", "!=", "archived")],
-            groupby=["server_id"],
-            aggregates=["__count"],
-        )
-        counts = {server.id: count for server, count in groups}
         for server in self:
-            server.tenant_count = counts.get(server.id, 0)
+            server.tenant_count = server._database_count()
             server.load_percent = 100.0 * server.tenant_count / (server.capacity or 1)
+
+    def _database_count(self):
+        """Databases this server holds for the platform: tenants that have
+        one, plus pool members (see ``_extra_database_count``)."""
+        self.ensure_one()
+        tenants = self.env["ipai.tenant"].sudo()
+        count = tenants.search_count(
+            [("server_id", "=", self.id), ("state", "in", STATES_WITH_DATABASE)]
+        )
+        failed = tenants.search([("server_id", "=", self.id), ("state", "=", lifecycle.FAILED)])
+        if failed:
+            existing = self._existing_databases(failed.mapped("database_name"))
+            count += len(existing)
+        return count + self._extra_database_count()
+
+    def _extra_database_count(self):
+        """Warm-pool members waiting on this server (a claimed one is counted
+        as its tenant's, which is provisioning)."""
+        return (
+            self.env["ipai.tenant.pool.member"]
+            .sudo()
+            .search_count(
+                [("server_id", "=", self.id), ("state", "in", ("building", "ready", "stale"))]
+            )
+        )
+
+    def _existing_databases(self, names):
+        rows = self._pg_server().execute(
+            "SELECT datname FROM pg_database WHERE datname = ANY(%s)", [list(names)]
+        )
+        return {name for (name,) in rows or []}
 
     @api.model
     def _default_server(self):
         """The active server with the most free room, by sequence on a tie."""
-        servers = self.search([], limit=1000)
-        free = [(s.capacity - s.tenant_count, -s.sequence, -s.id, s) for s in servers]
+        return self.search([], limit=1000)._default_server_among()
+
+    @api.model
+    def _reserve_for(self, tenant):
+        """The server a new database of ``tenant`` goes to, chosen (and
+        locked against concurrent requests) before anything is made; a
+        clear refusal naming each server's load when none has room."""
+        servers = self.sudo().search([], limit=1000)
+        if servers:
+            self.env.cr.execute(
+                "SELECT id FROM ipai_tenant_server WHERE id = ANY(%s) FOR UPDATE", [servers.ids]
+            )
+        current = tenant.server_id.sudo()
+        if current and current.active and current.capacity > current._database_count():
+            return current
+        chosen = servers._default_server_among()
+        if not chosen:
+            loads = ", ".join(
+                f"{server.name} {server.tenant_count}/{server.capacity}" for server in servers
+            )
+            raise UserError(
+                self.env._(
+                    "No database server has room for tenant %(tenant)s (%(loads)s); "
+                    "nothing was created. Add a server or raise a capacity.",
+                    tenant=tenant.code,
+                    loads=loads or self.env._("no active server"),
+                )
+            )
+        return chosen
+
+    def _default_server_among(self):
+        free = [(s.capacity - s.tenant_count, -s.sequence, -s.id, s) for s in self]
         free = [item for item in free if item[0] > 0]
         return max(free, key=lambda item: item[:3])[3] if free else self.browse()
 

@@ -13,6 +13,16 @@ class RetryableError(ProvisioningError):
     timeout, serialization failure, a template being built by someone else)."""
 
 
+class WaitingError(RetryableError):
+    """Not a failure: the step needs something another job is making (a
+    template being built). The job goes back to the queue for ``retry_in``
+    seconds without using up one of its attempts."""
+
+    def __init__(self, message, retry_in=2):
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
 class PermanentError(ProvisioningError):
     """The step cannot succeed without someone changing something."""
 

@@ -38,6 +38,8 @@ def move(source_db, target_db):
     source, target = path(source_db), path(target_db)
     if os.path.isdir(source) and not os.path.isdir(target):
         os.rename(source, target)
+        return True
+    return False
 
 
 def remove(dbname):

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from odoo.tools import config
 
 from ..models import ipai_tenant_naming as naming
-from . import crypto, filestore, pg, runtime_access, superset_workspace, templates, tenant_db
+from . import (
+    crypto,
+    filestore,
+    pg,
+    pool,
+    runtime_access,
+    superset_workspace,
+    templates,
+    tenant_db,
+)
 from .errors import PermanentError, RetryableError
 
 TENANT_SIDE_MODULES = ("ipai_tenant_client", "ipai_bi_superset_embed")
@@ -73,6 +82,14 @@ def verify_targets(ctx):
         "tenant role": tenant.runtime_role,
         "analytics schema": tenant.analytics_schema,
     }
+    token = naming.pool_token(actual["database"], database_prefix)
+    if token:
+        # A signup keeps the names of the warm-pool database it took and of
+        # its role (a runtime may hold its registry, connected as that role):
+        # never any tenant's derived names, and always a matching pair.
+        expected["database"] = actual["database"]
+        expected["tenant role"] = naming.pool_role_name(token, role_prefix)
+        expected["BI role"] = naming.pool_bi_role_name(token, role_prefix)
     wrong = [what for what in expected if actual[what] != expected[what]]
     if wrong:
         raise PermanentError(
@@ -80,10 +97,20 @@ def verify_targets(ctx):
             "nothing was changed."
         )
     mark = pg.database_mark(ctx.server, ctx.database)
-    if mark not in (None, "", pg.OWNER_MARK + ctx.mark):
+    if mark not in _acceptable_marks(ctx):
         raise PermanentError(
             f"{ctx.database} is not marked as this tenant's database; nothing was changed."
         )
+
+
+def _acceptable_marks(ctx):
+    """This tenant's mark or none yet; a warm-pool member's mark only on the
+    member this tenant's job claimed."""
+    marks = {None, "", pg.OWNER_MARK + ctx.mark}
+    member = ctx.job.pool_member_id
+    if member and member.tenant_id == ctx.tenant and member.database_name == ctx.database:
+        marks.add(pg.OWNER_MARK + pool.mark(ctx.database))
+    return marks
 
 
 def check_request(ctx):
@@ -94,6 +121,8 @@ def check_request(ctx):
         ctx.log(f"database name {ctx.database} is free")
     elif mark == pg.OWNER_MARK + ctx.mark:
         ctx.log(f"database {ctx.database} already belongs to this tenant; resuming")
+    elif mark in _acceptable_marks(ctx):
+        ctx.log(f"{ctx.database} is the warm-pool database claimed for this tenant")
     else:
         raise PermanentError(
             f"A database named {ctx.database} already exists and is not this tenant's; "
@@ -130,6 +159,15 @@ def ensure_template(ctx):
     template = ctx.env["ipai.tenant.template"]._for_modules(module_set(ctx.tenant))
     ctx.job.template_id = template
     name = template.database_name
+    if template.state == "ready" and pg.database_mark(ctx.server, name) == (
+        pg.OWNER_MARK + templates.ready_mark(name)
+    ):
+        ctx.log(f"using template {name}")
+        return
+    # Whoever holds the template's row builds it; the others wait in the
+    # queue (WaitingError) and find it ready when they come back. Only the
+    # holder may judge a half-built template as abandoned.
+    template._lock_for_build()
     mark = pg.database_mark(ctx.server, name)
     if mark == pg.OWNER_MARK + templates.building_mark(name):
         ctx.log(f"removing {name}, left unfinished by an interrupted build")
@@ -140,18 +178,13 @@ def ensure_template(ctx):
         # Complete (built, or adopted from another platform on this server):
         # the mark is only set once the build succeeded.
         if template.state != "ready":
-            template._mark_ready(pg.database_size(ctx.server, template.database_name))
-        ctx.log(f"using template {template.database_name}")
+            template._mark_ready(pg.database_size(ctx.server, name))
+        ctx.log(f"using template {name}")
         return
     if mark is not None:
-        raise PermanentError(
-            f"A database named {template.database_name} exists but is not a finished template."
-        )
-    template._lock_for_build()
-    templates.build(
-        ctx.server, template.database_name, template._module_list(), _template_owner(ctx), ctx.log
-    )
-    template._mark_ready(pg.database_size(ctx.server, template.database_name))
+        raise PermanentError(f"A database named {name} exists but is not a finished template.")
+    templates.build(ctx.server, name, template._module_list(), _template_owner(ctx), ctx.log)
+    template._mark_ready(pg.database_size(ctx.server, name))
 
 
 def _template_owner(ctx):
@@ -204,12 +237,59 @@ def create_roles(ctx):
     runtime_access.ensure_owned_role(ctx.server, role)
     pg.hand_over(ctx.server, ctx.database, _copied_objects_owner(ctx), role)
     ctx.log(f"role {role} owns {ctx.database} and may connect to it only")
+    _create_bi_role(ctx)
+
+
+def _create_bi_role(ctx):
     bi_role = ctx.tenant.db_role
     password = crypto.new_password()
     pg.ensure_login_role(ctx.server, bi_role, password)
     pg.restrict_connect(ctx.server, ctx.database, bi_role)
     ctx.tenant._store_secret("db_role_password", password)
     ctx.log(f"read-only BI role {bi_role} may connect to {ctx.database} only")
+
+
+# ---------------------------------------------------------- warm pool
+
+
+def adopt_pool_member(ctx):
+    """The claimed pool member becomes the tenant's database, keeping its
+    names (a tenant runtime may have its registry loaded, connected as its
+    role): checked, marked as the tenant's, its BI role's password and the
+    admin's handed to the tenant, its analytics schema made. It was built
+    from the same template with its own roles, identity, filestore and
+    admin password. One step: each step costs two commits."""
+    check_request(ctx)
+    member = ctx.job.pool_member_id
+    if member:
+        member._check_claimable(ctx.tenant)
+        for line in pool.adopt(ctx.server, ctx.database, ctx.mark):
+            ctx.log(line)
+        admin_password, bi_password = member._take_passwords()
+        ctx.tenant._store_secret("admin_password", admin_password, one_time=True)
+        ctx.tenant._store_secret("db_role_password", bi_password)
+        ctx.log(f"took pool member {member.database_name}")
+        member.sudo().unlink()  # committed with this step: nothing left to undo by its names
+    elif pg.database_mark(ctx.server, ctx.database) != pg.OWNER_MARK + ctx.mark:
+        raise PermanentError("The pool member claimed for this job is gone; nothing was changed.")
+    create_schema(ctx)
+
+
+def personalize(ctx):
+    """What the pool could not know, in one transaction as the tenant's
+    role: the tenant's URL, plan and settings, its administrator's login
+    and name (the password came with the member)."""
+    login = ctx.tenant.admin_email or "admin"
+    tenant_db.personalize(
+        ctx.as_tenant,
+        ctx.database,
+        base_url=ctx.tenant._public_url(),
+        config=ctx.tenant._tenant_side_config(),
+        login=login,
+        name=ctx.tenant.name,
+    )
+    ctx.log(f"web.base.url = {ctx.tenant._public_url()}; plan {ctx.tenant.plan_id.code}")
+    ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
 
 
 def neutralize(ctx):
@@ -263,6 +343,11 @@ def set_admin(ctx):
 def create_schema(ctx):
     pg.ensure_schema(ctx.server, ctx.database, ctx.tenant.analytics_schema, ctx.tenant.db_role)
     ctx.log(f"analytics schema {ctx.tenant.analytics_schema} ready")
+
+
+def personalize_and_activate(ctx):
+    personalize(ctx)
+    final_state("active")(ctx)
 
 
 # -------------------------------------------------------------- life cycle
@@ -352,13 +437,15 @@ def install_plan_modules(ctx):
     if not missing:
         ctx.log(f"every module of plan {ctx.tenant.plan_id.code} is installed")
         return
-    templates.odoo_modules(ctx.database, missing, ctx.tenant.runtime_role)
+    templates.odoo_modules(ctx.database, missing, ctx.tenant.runtime_role, server=ctx.server)
     ctx.log(f"installed {', '.join(missing)} for plan {ctx.tenant.plan_id.code}")
 
 
 def upgrade_modules(ctx):
     modules = module_set(ctx.tenant)
-    templates.odoo_modules(ctx.database, modules, ctx.tenant.runtime_role, update=True)
+    templates.odoo_modules(
+        ctx.database, modules, ctx.tenant.runtime_role, update=True, server=ctx.server
+    )
     ctx.log(f"updated {', '.join(modules)}")
 
 
@@ -409,6 +496,20 @@ PLANS = {
         ("ensure_template", "Prepare the template", ensure_template),
         *_PROVISION_TAIL,
     ],
+    # A signup on a plan with a warm pool: what the template path does in
+    # ten steps was done ahead; the rest fits in two steps (each step costs
+    # two commits), four with embedded BI (the Superset workspace comes
+    # before the tenant is active, and may be retried on its own).
+    "create_pooled": [
+        ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member),
+        ("personalize", "Set its URL, plan and administrator; activate", personalize_and_activate),
+    ],
+    "create_pooled_bi": [
+        ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member),
+        ("personalize", "Set its URL, plan and administrator", personalize),
+        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+        ("activate", "Activate the tenant", final_state("active")),
+    ],
     "clone_data": [("check_request", "Check the request", check_request), *_PROVISION_TAIL],
     "suspend": [
         ("push_state", "Block the tenant's users", push_state("suspended")),
@@ -437,6 +538,8 @@ UNDO_ON_FAILURE = {"create", "clone"}
 def plan_key(job_type, params):
     if job_type == "clone" and (params or {}).get("with_data"):
         return "clone_data"
+    if job_type == "create" and (params or {}).get("pooled"):
+        return "create_pooled_bi" if params.get("bi") else "create_pooled"
     return job_type
 
 
@@ -454,6 +557,11 @@ def step_function(job_type, params, name):
 def undo_partial_tenant(ctx):
     """After a permanent failure of a create or clone: remove whatever this
     tenant got (database, role, filestore) so a retry starts clean."""
+    member = ctx.job.pool_member_id
+    if member:
+        # Claimed but not adopted yet: the member goes too, by its own names.
+        ctx.log(f"removing the claimed pool member {member.database_name}")
+        member.sudo()._remove()
     mark = pg.database_mark(ctx.server, ctx.database)
     if mark == pg.OWNER_MARK + ctx.mark:
         pg.drop_database(ctx.server, ctx.database)

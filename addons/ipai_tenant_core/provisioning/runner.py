@@ -9,6 +9,12 @@
   job skips its done steps and repeats at most the one that was interrupted.
 - Failures are written through a fresh cursor, so the rollback of the failed
   step's transaction cannot erase them.
+- A job whose worker died ``max_attempts`` times fails and is cleaned up
+  like any permanent failure, instead of being resumed forever.
+- ``drain()`` runs due jobs on a few threads until the queue is empty or a
+  time budget is spent; jobs are on distinct tenants (one open job per
+  tenant), and jobs waiting for a template build go back to the queue
+  without holding a thread.
 """
 
 # The runner owns the cursors it opens and commits each step on purpose:
@@ -17,27 +23,65 @@
 
 import logging
 import os
+import random
 import signal
+import threading
 import time
 import traceback
-from contextlib import closing
+from concurrent import futures
+from contextlib import closing, contextmanager
 from datetime import timedelta
 
 import psycopg2
 from odoo import SUPERUSER_ID, api, fields, sql_db
+from psycopg2 import errorcodes
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 from . import operations, pg
-from .errors import is_transient
+from .errors import WaitingError, is_transient
 
 _logger = logging.getLogger(__name__)
 
-LOCK_NAMESPACE = 0x1BA1 << 32
+LOCK_CLASS = 0x1BA1
+LOCK_NAMESPACE = LOCK_CLASS << 32
 MAX_BACKOFF_SECONDS = 600
+# The runner's own transactions on the platform database, like the engine's
+# connections (pg.LOCK_TIMEOUT_MS): a step waits for a lock for so long,
+# then fails and is retried.
+PLATFORM_TIMEOUTS = "SET LOCAL lock_timeout = '30s'; SET LOCAL statement_timeout = '15min'"
 
 
-def backoff_seconds(attempt):
-    """5 s, 10 s, 20 s ... capped at 10 minutes."""
-    return min(5 * 2 ** max(attempt - 1, 0), MAX_BACKOFF_SECONDS)
+# Conflicts between concurrent transactions, retried on the spot.
+CONFLICT_PGCODES = (errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED)
+CONFLICT_RETRIES = 8
+
+
+def backoff_seconds(attempt, rng=random):
+    """5 s, 10 s, 20 s ... capped at 10 minutes, each spread over +-50 %:
+    jobs that failed on the same outage do not all come back at once."""
+    base = min(5 * 2 ** max(attempt - 1, 0), MAX_BACKOFF_SECONDS)
+    return base * rng.uniform(0.5, 1.5)
+
+
+@contextmanager
+def engine_cursor(registry):
+    """A platform cursor with the engine's timeouts; commit it with
+    ``commit(cr)``, which sets them again for the next transaction.
+
+    READ COMMITTED rather than Odoo's REPEATABLE READ: parallel jobs all
+    append to the audit trail, whose one-row chain head each append locks;
+    under REPEATABLE READ every append that waited for that lock would fail
+    with a serialization error, under READ COMMITTED it reads the head its
+    predecessor wrote. (Odoo sets its level again on each new cursor.)"""
+    with closing(registry.cursor()) as cr:
+        cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+        cr.execute(PLATFORM_TIMEOUTS)
+        yield cr
+
+
+def commit(cr):
+    cr.commit()
+    cr.execute(PLATFORM_TIMEOUTS)
 
 
 def _failpoint(moment, step):
@@ -90,29 +134,60 @@ class JobRunner:
             self.release()
 
     def _run_locked(self):
-        with closing(self.registry.cursor()) as cr:
+        started = self._retrying_conflicts(self._start)
+        if isinstance(started, str) or started is None:
+            return started  # nothing to run, or given up
+        for step_id in started:
+            try:
+                self._retrying_conflicts(lambda step_id=step_id: self._run_step(step_id))
+            except Exception as exc:
+                return self._retrying_conflicts(lambda s=step_id, e=exc: self._record_failure(s, e))
+        return self._retrying_conflicts(self._finish)
+
+    def _start(self):
+        """The job's step ids, or the state it is in when there is nothing
+        to run."""
+        with engine_cursor(self.registry) as cr:
             env = self._env(cr)
             job = env["ipai.tenant.job"].browse(self.job_id)
             if not job.exists() or job.state not in ("queued", "running"):
                 return job.state if job.exists() else None
+            if job.state == "running" and job.attempts >= job.max_attempts:
+                # Its worker died at every attempt (killed, out of memory):
+                # resuming once more would most likely kill this one too.
+                return self._give_up(
+                    cr, job, f"Gave up: the worker running this job died {job.attempts} times."
+                )
             job._engine_start()
-            cr.commit()
-            step_ids = job.step_ids.sorted("sequence").ids
-        for step_id in step_ids:
-            try:
-                if not self._run_step(step_id):
-                    continue
-            except Exception as exc:
-                return self._record_failure(step_id, exc)
-        with closing(self.registry.cursor()) as cr:
+            commit(cr)
+            return job.step_ids.sorted("sequence").ids
+
+    def _finish(self):
+        with engine_cursor(self.registry) as cr:
             job = self._env(cr)["ipai.tenant.job"].browse(self.job_id)
             job._engine_finish()
-            cr.commit()
+            commit(cr)
             self.on_progress(job, None, "done")
             return job.state
 
+    def _retrying_conflicts(self, work):
+        """Parallel jobs meet on shared rows (the audit trail's chain head,
+        locked by every append): a serialization failure or deadlock is no
+        outage, so the transaction runs again at once after a short random
+        pause, as Odoo retries a request (odoo.service.model.retrying).
+        Steps are idempotent, so a step may run again too."""
+        for retry in range(CONFLICT_RETRIES + 1):
+            try:
+                return work()
+            except psycopg2.Error as exc:
+                if exc.pgcode not in CONFLICT_PGCODES or retry == CONFLICT_RETRIES:
+                    raise
+                _logger.info("tenant job %s: %s; running it again", self.job_id, exc.pgcode)
+                time.sleep(random.uniform(0.01, 0.05 * 2**retry))
+        return None
+
     def _run_step(self, step_id):
-        with closing(self.registry.cursor()) as cr:
+        with engine_cursor(self.registry) as cr:
             env = self._env(cr)
             step = env["ipai.tenant.job.step"].browse(step_id)
             if step.state == "done":
@@ -120,7 +195,7 @@ class JobRunner:
             job = step.job_id
             job._lock_row()
             step._engine_begin()
-            cr.commit()
+            commit(cr)
             self.on_progress(job, step, "started")
             _failpoint("before", step.name)
             ctx = operations.StepContext(
@@ -131,12 +206,14 @@ class JobRunner:
             operations.verify_targets(ctx)
             function(ctx)
             step._engine_done("\n".join(ctx.lines), time.monotonic() - started)
-            cr.commit()
+            commit(cr)
             self.on_progress(job, step, "done")
             _failpoint("after", step.name)
             return True
 
     def _record_failure(self, step_id, exc):
+        if isinstance(exc, WaitingError):
+            return self._record_wait(step_id, exc)
         transient = is_transient(exc)
         message = str(exc) or exc.__class__.__name__
         _logger.log(
@@ -147,7 +224,7 @@ class JobRunner:
             message,
             exc_info=not transient,
         )
-        with closing(self.registry.cursor()) as cr:
+        with engine_cursor(self.registry) as cr:
             env = self._env(cr)
             step = env["ipai.tenant.job.step"].browse(step_id)
             job = step.job_id
@@ -160,9 +237,28 @@ class JobRunner:
                     message = f"Gave up after {job.attempts} attempts: {message}"
                 undo_lines = self._undo(env, job)
                 job._engine_fail(message, undo_lines)
-            cr.commit()
+            commit(cr)
             self.on_progress(job, step, "failed")
             return job.state
+
+    def _record_wait(self, step_id, exc):
+        _logger.info("tenant job %s waits: %s", self.job_id, exc)
+        with engine_cursor(self.registry) as cr:
+            step = self._env(cr)["ipai.tenant.job.step"].browse(step_id)
+            retry_at = fields.Datetime.now() + timedelta(
+                seconds=exc.retry_in * random.uniform(0.8, 1.2)
+            )
+            step.job_id._engine_wait(str(exc), retry_at)
+            commit(cr)
+            self.on_progress(step.job_id, step, "waiting")
+            return step.job_id.state
+
+    def _give_up(self, cr, job, message):
+        _logger.error("tenant job %s: %s", self.job_id, message)
+        job._engine_fail(message, self._undo(job.env, job))
+        commit(cr)
+        self.on_progress(job, None, "failed")
+        return job.state
 
     def _undo(self, env, job):
         if job.job_type not in operations.UNDO_ON_FAILURE or job.tenant_id.state == "active":
@@ -182,18 +278,125 @@ class JobRunner:
         return ctx.lines
 
 
+# Due: queued and its retry time reached, or running without a live worker
+# (a live worker holds the job's advisory lock, visible in pg_locks).
+DUE_JOBS = """
+    FROM ipai_tenant_job j
+   WHERE ((j.state = 'queued'
+           AND (j.next_retry_at IS NULL OR j.next_retry_at <= now() at time zone 'UTC'))
+          OR j.state = 'running')
+     AND NOT EXISTS (
+           SELECT 1 FROM pg_locks l
+            WHERE l.locktype = 'advisory' AND l.classid = %(lock_class)s
+              AND l.objid = j.id AND l.objsubid = 1
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
+
+
 def pending_job_ids(cr, limit):
-    """Jobs ready to run: queued and due, or running without a live worker
-    (the runner's advisory lock tells those apart). Rows locked by another
-    picker right now are skipped."""
+    """Jobs ready to run, oldest first. Rows locked by another picker right
+    now are skipped."""
     cr.execute(
-        """SELECT id FROM ipai_tenant_job
-            WHERE (state = 'queued'
-                   AND (next_retry_at IS NULL OR next_retry_at <= now() at time zone 'UTC'))
-               OR state = 'running'
-            ORDER BY id
-            LIMIT %s
-            FOR NO KEY UPDATE SKIP LOCKED""",
-        [limit],
+        f"SELECT j.id {DUE_JOBS} ORDER BY j.id LIMIT %(limit)s FOR NO KEY UPDATE SKIP LOCKED",
+        {"lock_class": LOCK_CLASS, "limit": limit},
     )
     return [row[0] for row in cr.fetchall()]
+
+
+def backlog(cr):
+    """How many jobs are due now, and when the next retry comes due."""
+    cr.execute(f"SELECT count(*) {DUE_JOBS}", {"lock_class": LOCK_CLASS})
+    (due,) = cr.fetchone()
+    cr.execute(
+        "SELECT min(next_retry_at) FROM ipai_tenant_job "
+        "WHERE state = 'queued' AND next_retry_at > now() at time zone 'UTC'"
+    )
+    return due, cr.fetchone()[0]
+
+
+def _take(registry, count):
+    """Up to ``count`` due jobs, each claimed (its advisory lock held)."""
+    if count <= 0:
+        return []
+    try:
+        with closing(registry.cursor()) as cr:
+            job_ids = pending_job_ids(cr, count)
+            runners = [JobRunner(registry, job_id) for job_id in job_ids]
+            # Claimed before the row locks go: no other picker can take them
+            # between the commit and the run.
+            claimed = [runner for runner in runners if runner.claim()]
+            cr.commit()
+    except psycopg2.OperationalError as exc:
+        # The platform database is unreachable (restarting): the jobs stay
+        # where they are and the next run takes them.
+        _logger.warning("tenant jobs could not be picked: %s", exc)
+        return []
+    return claimed
+
+
+def drain(registry, concurrency, budget_seconds, max_jobs=None, poll_seconds=0.2):
+    """Run due jobs, ``concurrency`` at a time, until none is due or
+    ``budget_seconds`` have passed (then the jobs in flight are finished,
+    nothing new starts). New jobs queued meanwhile are picked up, and a job
+    waiting a few seconds (for a template build) is waited for. Returns
+    (jobs brought to an end, jobs still due, next retry time or None)."""
+    deadline = time.monotonic() + budget_seconds
+    started = ended = 0
+
+    def thread_init():
+        threading.current_thread().dbname = registry.db_name
+
+    with futures.ThreadPoolExecutor(
+        max_workers=concurrency, thread_name_prefix="ipai-job", initializer=thread_init
+    ) as pool:
+        in_flight = {}
+        while True:
+            room = concurrency - len(in_flight)
+            if max_jobs is not None:
+                room = min(room, max_jobs - started)
+            if room > 0 and time.monotonic() < deadline:
+                for job_runner in _take(registry, room):
+                    in_flight[pool.submit(job_runner.run)] = job_runner
+                    started += 1
+            if not in_flight and not _soon_due(registry, deadline, max_jobs, started):
+                break
+            done, _pending = futures.wait(
+                in_flight, timeout=poll_seconds, return_when=futures.FIRST_COMPLETED
+            )
+            for future in done:
+                job_runner = in_flight.pop(future)
+                if future.exception() is not None:
+                    _logger.error(
+                        "runner of tenant job %s crashed",
+                        job_runner.job_id,
+                        exc_info=future.exception(),
+                    )
+                elif future.result() in ENDED_STATES:
+                    ended += 1
+            if not in_flight and not done:
+                time.sleep(poll_seconds)
+    with closing(registry.cursor()) as cr:
+        due, next_retry = backlog(cr)
+    return ended, due, next_retry
+
+
+ENDED_STATES = ("done", "failed", "cancelled")
+# A job coming due within this many seconds (one waiting for a template
+# build) is waited for rather than left to the next cron call.
+SHORT_WAIT_SECONDS = 10
+
+
+def _soon_due(registry, deadline, max_jobs, started):
+    if max_jobs is not None and started >= max_jobs:
+        return False
+    try:
+        with closing(registry.cursor()) as cr:
+            due, next_retry = backlog(cr)
+    except psycopg2.OperationalError:
+        return False
+    if due:
+        return True
+    if not next_retry:
+        return False
+    wait = (next_retry - fields.Datetime.now()).total_seconds()
+    return wait <= SHORT_WAIT_SECONDS and time.monotonic() + wait < deadline

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import odoo
 from odoo.addons.ipai_tenant_runtime import credentials
@@ -52,6 +53,24 @@ def template_key(module_names):
     return digest[:16]
 
 
+_KEY_CACHE = {}
+KEY_CACHE_SECONDS = 10
+
+
+def current_template_key(module_names):
+    """``template_key`` remembered for a few seconds: a signup asks for it
+    (to claim a pool member), and hashing the addons' files costs
+    milliseconds; an addon changed on disk is seen within seconds."""
+    names = tuple(sorted(module_names))
+    cached = _KEY_CACHE.get(names)
+    now = time.monotonic()
+    if cached and now - cached[1] < KEY_CACHE_SECONDS:
+        return cached[0]
+    key = template_key(names)
+    _KEY_CACHE[names] = (key, now)
+    return key
+
+
 def _tree_hash(path):
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(path):
@@ -86,7 +105,7 @@ def build(server, name, module_names, owner, log):
     pg.create_empty_database(server, scratch)
     pg.hand_over(server, scratch, owner, owner)
     log(f"installing {', '.join(sorted(module_names))} into a fresh database")
-    odoo_modules(scratch, module_names, role=owner)
+    odoo_modules(scratch, module_names, role=owner, server=server)
     tenant_db.neutralize_template(server, scratch)
     pg.mark_database(server, scratch, building_mark(name))
     pg.rename_database(server, scratch, name)
@@ -122,17 +141,21 @@ main()
 """
 
 
-def odoo_modules(dbname, module_names, role, update=False):
+def odoo_modules(dbname, module_names, role, update=False, server=None):
     """Install (or update) modules in ``dbname`` with a separate Odoo process,
     so the platform process never loads a tenant registry. Odoo runs as
     ``role``, the owner of the database's objects, so what it creates
-    belongs to that role too."""
+    belongs to that role too, on ``server`` (Odoo's own by default)."""
     # ``python -c`` running Odoo's own main rather than odoo-bin: a source
     # tree has both, the packaged Odoo of the official image only the module
     # (its launcher is /usr/bin/odoo). TZ=UTC is what odoo-bin sets first.
     command = [sys.executable, "-c", _ODOO_IN_OWN_DATABASE]
     if config.rcfile and os.path.exists(config.rcfile):
         command += ["-c", config.rcfile]
+    if server is not None and server.host:
+        command += ["--db_host", server.host]
+    if server is not None and server.port:
+        command += ["--db_port", str(server.port)]
     command += [
         "--db_user",
         role,

@@ -25,17 +25,21 @@ TENANT_PARAM_PREFIX = "ipai_tenant."
 def set_params(server, dbname, params):
     """Upsert ir.config_parameter values and tell running Odoos to reload."""
     with server.connect(dbname) as conn, conn.cursor() as cr:
-        for key, value in params.items():
-            cr.execute(
-                """INSERT INTO ir_config_parameter
-                          (key, value, create_uid, write_uid, create_date, write_date)
-                   VALUES (%s, %s, 1, 1, now() at time zone 'UTC', now() at time zone 'UTC')
-                   ON CONFLICT (key) DO UPDATE
-                      SET value = EXCLUDED.value, write_date = EXCLUDED.write_date""",
-                [key, value],
-            )
-        # ir.config_parameter reads are ormcached in the 'default' cache.
-        cr.execute("SELECT nextval('base_cache_signaling_default')")
+        _upsert_params(cr, params)
+
+
+def _upsert_params(cr, params):
+    for key, value in params.items():
+        cr.execute(
+            """INSERT INTO ir_config_parameter
+                      (key, value, create_uid, write_uid, create_date, write_date)
+               VALUES (%s, %s, 1, 1, now() at time zone 'UTC', now() at time zone 'UTC')
+               ON CONFLICT (key) DO UPDATE
+                  SET value = EXCLUDED.value, write_date = EXCLUDED.write_date""",
+            [key, value],
+        )
+    # ir.config_parameter reads are ormcached in the 'default' cache.
+    cr.execute("SELECT nextval('base_cache_signaling_default')")
 
 
 def get_params(server, dbname, prefix=TENANT_PARAM_PREFIX):
@@ -64,13 +68,30 @@ def reset_identity(server, dbname, base_url):
 
 
 def push_tenant_config(server, dbname, config):
-    params = {
+    set_params(server, dbname, _config_params(config))
+
+
+def _config_params(config):
+    return {
         TENANT_PARAM_PREFIX + key: json.dumps(value)
         if isinstance(value, (dict, list))
         else str(value)
         for key, value in config.items()
     }
-    set_params(server, dbname, params)
+
+
+def personalize(server, dbname, base_url, config, login, name):
+    """A warm-pool database made a tenant's in one connection and one
+    transaction: its URL, the tenant-side configuration, its admin's login
+    and name (the password was set when the member was made)."""
+    params = {"web.base.url": base_url, "web.base.url.freeze": "True"}
+    params.update(_config_params(config))
+    with server.connect(dbname) as conn:
+        conn.autocommit = False
+        with conn.cursor() as cr:
+            _upsert_params(cr, params)
+            _update_admin(cr, login, None, name)
+        conn.commit()
 
 
 def hash_password(password):
@@ -81,24 +102,30 @@ def hash_password(password):
 
 def set_admin(server, dbname, login, hashed, name=None):
     """Point the database's admin user (base.user_admin) at the tenant's
-    administrator with the password ``hashed`` (hash_password)."""
+    administrator with the password ``hashed`` (hash_password), or the one
+    it has when ``hashed`` is None."""
     with server.connect(dbname) as conn, conn.cursor() as cr:
-        cr.execute(
-            """SELECT res_id FROM ir_model_data
-                WHERE module = 'base' AND name = 'user_admin' AND model = 'res.users'"""
-        )
-        (admin_id,) = cr.fetchone()
-        cr.execute(
-            "UPDATE res_users SET login = %s, password = %s, active = true WHERE id = %s "
-            "RETURNING partner_id",
-            [login, hashed, admin_id],
-        )
-        (partner_id,) = cr.fetchone()
-        cr.execute(
-            "UPDATE res_partner SET email = %s, name = coalesce(%s, name) WHERE id = %s",
-            [login if "@" in login else None, name, partner_id],
-        )
-        cr.execute("SELECT nextval('base_cache_signaling_default')")
+        _update_admin(cr, login, hashed, name)
+
+
+def _update_admin(cr, login, hashed, name):
+    cr.execute(
+        """SELECT res_id FROM ir_model_data
+            WHERE module = 'base' AND name = 'user_admin' AND model = 'res.users'"""
+    )
+    (admin_id,) = cr.fetchone()
+    # hashed=None keeps the password set earlier (a warm-pool member's).
+    cr.execute(
+        "UPDATE res_users SET login = %s, password = coalesce(%s, password), active = true "
+        "WHERE id = %s RETURNING partner_id",
+        [login, hashed, admin_id],
+    )
+    (partner_id,) = cr.fetchone()
+    cr.execute(
+        "UPDATE res_partner SET email = %s, name = coalesce(%s, name) WHERE id = %s",
+        [login if "@" in login else None, name, partner_id],
+    )
+    cr.execute("SELECT nextval('base_cache_signaling_default')")
 
 
 def neutralize(server, dbname):
