@@ -5,7 +5,8 @@ SHELL := /bin/bash
 
 .PHONY: help bootstrap run test lint compose-config bench-provision \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
-	superset superset-stop superset-workspace bench-guest-token verify-audit pool-status refill-pool
+	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
+	pool-status refill-pool
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -53,6 +54,9 @@ drop-tenant: ## CODE=acme: remove a tenant's database, role and files
 
 archive-tenant: ## CODE=acme: back up, then drop a tenant
 	$(TENANT) archive --code "$(CODE)"
+
+bill-tenants: ## [DATE=YYYY-MM-DD]: invoice the month of DATE (default today), once; prints the invoices
+	@scripts/bill_tenants.sh $(call opt,DATE,--date)
 
 pool-status: ## Warm pool: ready/building/stale databases per plan's module set
 	$(TENANT) pool-status

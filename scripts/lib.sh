@@ -53,8 +53,11 @@ odoo_src() { cat "$LOCAL_DIR/odoo-src-path" 2>/dev/null || echo "$ODOO_SRC"; }
 
 odoo_bin() { echo "$(odoo_src)/odoo-bin"; }
 
-# The platform database with ipai_tenant_core installed and current; created
-# (about a minute) or updated when the addons changed since the last check.
+# The addons of the platform database (control plane and billing).
+PLATFORM_MODULES="ipai_tenant_core,ipai_tenant_billing"
+
+# The platform database with the platform addons installed and current;
+# created (about a minute) or updated when the addons changed since the last check.
 addons_hash() {
     (cd "$REPO_ROOT" && find addons -type f -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum) \
         | sha256sum | cut -c1-16
@@ -62,16 +65,16 @@ addons_hash() {
 ensure_platform_db() {
     local db="$IPAI_PLATFORM_DB" state
     state="$(psql -qAtX -U "$IPAI_DB_USER" -d "$db" \
-        -c "select state from ir_module_module where name = 'ipai_tenant_core'" 2>/dev/null || true)"
+        -c "select state from ir_module_module where name = 'ipai_tenant_billing'" 2>/dev/null || true)"
     if [[ "$state" != "installed" ]]; then
-        say "creating platform database $db with ipai_tenant_core (about a minute)"
-        "$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$db" -i ipai_tenant_core \
+        say "creating platform database $db with $PLATFORM_MODULES (about a minute)"
+        "$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$db" -i "$PLATFORM_MODULES" \
             --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
         "$VENV/bin/click-odoo" -c "$IPAI_ODOO_CONF" -d "$db" "$REPO_ROOT/scripts/set_admin_password.py"
         stamp_set "addons-$db" "$(addons_hash)"
     elif ! stamp_ok "addons-$db" "$(addons_hash)"; then
-        say "addons changed since the last start: updating ipai_tenant_core in $db"
-        "$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$db" -u ipai_tenant_core \
+        say "addons changed since the last start: updating $PLATFORM_MODULES in $db"
+        "$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$db" -u "$PLATFORM_MODULES" \
             --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
         stamp_set "addons-$db" "$(addons_hash)"
     fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: bootstrap, make sure the platform database exists with
-# ipai_tenant_core installed and current, provision the demo tenant on the
+# ipai_tenant_core and ipai_tenant_billing installed and current, provision the demo tenant on the
 # first run, then serve both runtimes on 127.0.0.1:
 #   the control plane (platform database only)  on IPAI_HTTP_PORT (8069)
 #   the tenant runtime (every tenant database)   on IPAI_TENANT_HTTP_PORT (8070)

@@ -454,3 +454,23 @@ def paused_cron(platform_db, name):
         yield
     finally:
         query(platform_db, "UPDATE ir_cron SET active = true WHERE id = %s", [cron_id])
+
+
+def run_billing_cli(platform_db, *args, timeout=600):
+    """Run scripts/bill_tenants.py (`make bill-tenants`) against ``platform_db``."""
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "bill_tenants.py"),
+            "-c",
+            str(ODOO_CONF),
+            "-d",
+            platform_db,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        check=False,
+    )

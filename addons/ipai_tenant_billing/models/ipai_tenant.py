@@ -1,0 +1,420 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from ..billing import periods
+from .ipai_tenant_suspension import AUTOMATIC_REASONS, REASONS
+from .res_config_settings import (
+    ARCHIVE_DAYS_PARAM,
+    ARCHIVE_WARNING_DAYS,
+    TRIAL_REMINDER_DAYS,
+    setting,
+)
+
+# Kept by the billing code alone, like the core's engine fields.
+BILLING_FIELDS = frozenset(
+    {
+        "subscription_start",
+        "subscription_end",
+        "billed_until",
+        "overage_billed_month",
+        "trial_reminder_sent",
+        "archive_warning_sent",
+    }
+)
+BILLING_DATE_KEY = "ipai_billing_date"
+_logger = logging.getLogger(__name__)
+
+
+class IpaiTenant(models.Model):
+    _inherit = "ipai.tenant"
+
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Billing contact",
+        ondelete="restrict",
+        help="Who receives this tenant's invoices; made from the tenant when first billed.",
+    )
+    bill_to_provider = fields.Boolean(
+        string="Provider pays",
+        help="The provider is invoiced for this sub-tenant (white label) instead of the "
+        "tenant itself.",
+    )
+    billing_partner_id = fields.Many2one(
+        "res.partner", compute="_compute_billing_partner", string="Invoiced to"
+    )
+    billing_email = fields.Char(compute="_compute_billing_partner")
+    billing_period = fields.Selection(
+        [(periods.MONTHLY, "Monthly"), (periods.ANNUAL, "Annual")],
+        default=periods.MONTHLY,
+        required=True,
+        tracking=True,
+    )
+    subscription_start = fields.Date(readonly=True, copy=False, help="First day active.")
+    subscription_end = fields.Date(readonly=True, copy=False, help="Day archived.")
+    billed_until = fields.Date(
+        readonly=True, copy=False, help="Last day already invoiced (invoices are in advance)."
+    )
+    current_period_start = fields.Date(compute="_compute_current_period")
+    current_period_end = fields.Date(compute="_compute_current_period")
+    overage_billed_month = fields.Char(readonly=True, copy=False)
+    trial_days_left = fields.Integer(compute="_compute_trial_days_left")
+    trial_reminder_sent = fields.Integer(
+        readonly=True, copy=False, help="Days before the trial's end of the last reminder sent."
+    )
+    archive_warning_sent = fields.Boolean(readonly=True, copy=False)
+    suspension_ids = fields.One2many("ipai.tenant.suspension", "tenant_id", string="Suspensions")
+    suspension_reason = fields.Char(compute="_compute_suspension_reason")
+    scheduled_archive_date = fields.Date(
+        compute="_compute_suspension_reason",
+        help="When a tenant suspended for an automatic reason is archived (backup first).",
+    )
+    plan_change_ids = fields.One2many("ipai.tenant.plan.change", "tenant_id", string="Plan changes")
+
+    # ------------------------------------------------------------------ compute
+
+    @api.depends("partner_id", "bill_to_provider", "parent_id.partner_id", "admin_email")
+    def _compute_billing_partner(self):
+        for tenant in self:
+            payer = tenant._payer()
+            tenant.billing_partner_id = payer.partner_id
+            tenant.billing_email = payer.partner_id.email or payer.admin_email
+
+    @api.depends("billing_period", "subscription_start")
+    def _compute_current_period(self):
+        today = self._billing_today()
+        for tenant in self:
+            start, end = periods.period_bounds(
+                tenant.billing_period, tenant.subscription_start or today, today
+            )
+            tenant.current_period_start = start if tenant.subscription_start else False
+            tenant.current_period_end = end if tenant.subscription_start else False
+
+    @api.depends("trial_end")
+    def _compute_trial_days_left(self):
+        today = self._billing_today()
+        for tenant in self:
+            tenant.trial_days_left = (tenant.trial_end - today).days if tenant.trial_end else 0
+
+    @api.depends("suspension_ids.is_open", "suspension_ids.reason")
+    def _compute_suspension_reason(self):
+        labels = dict(REASONS)
+        after_days = setting(self.env, ARCHIVE_DAYS_PARAM)
+        for tenant in self:
+            reasons = tenant.suspension_ids.filtered("is_open").mapped("reason")
+            tenant.suspension_reason = (
+                ", ".join(labels[reason] for reason in sorted(set(reasons))) or False
+            )
+            tenant.scheduled_archive_date = tenant._archive_date(after_days)
+
+    def _archive_date(self, after_days):
+        """Suspended for automatic reasons only: archived ``after_days``
+        after the first of them; an operator's suspension never archives."""
+        automatic = self._open_suspensions(AUTOMATIC_REASONS)
+        if self.state != "suspended" or not automatic or self._open_suspensions(("manual",)):
+            return False
+        return min(automatic.mapped("date_start")) + timedelta(days=after_days)
+
+    # -------------------------------------------------------------- helpers
+
+    @api.model
+    def _billing_today(self):
+        """The billing day: today, or the date a run or a test gives."""
+        day = self.env.context.get(BILLING_DATE_KEY)
+        return fields.Date.to_date(day) if day else fields.Date.context_today(self)
+
+    def _payer(self):
+        """The tenant whose partner pays for this one: its provider when the
+        provider pays, itself otherwise."""
+        self.ensure_one()
+        if self.bill_to_provider and self.parent_id.tenant_type == "provider":
+            return self.parent_id
+        return self
+
+    def _billing_partner(self):
+        """The invoiced partner, made from the paying tenant on first use."""
+        payer = self._payer().sudo()
+        if not payer.partner_id:
+            payer.partner_id = (
+                self.env["res.partner"]
+                .sudo()
+                .create({"name": payer.name, "email": payer.admin_email, "is_company": True})
+            )
+        return payer.partner_id
+
+    def _plan_history(self):
+        """(effective date, old plan, new plan) of each change, oldest first."""
+        self.ensure_one()
+        return [
+            (change.date, change.old_plan_id, change.new_plan_id)
+            for change in self.plan_change_ids.sorted(lambda c: (c.date, c.id))
+        ]
+
+    def _without_open_job(self):
+        """These tenants minus those with a queued or running job (asked of
+        the database: the computed is_busy may predate a job queued since)."""
+        busy = (
+            self.env["ipai.tenant.job"]
+            .sudo()
+            .search([("tenant_id", "in", self.ids), ("state", "in", ("queued", "running"))])
+            .tenant_id
+        )
+        return self - busy
+
+    def _open_suspensions(self, reasons=None):
+        return self.suspension_ids.filtered(
+            lambda s: s.is_open and (reasons is None or s.reason in reasons)
+        )
+
+    # -------------------------------------------------------------- guards
+
+    def _check_engine_fields(self, vals):
+        super()._check_engine_fields(vals)
+        if self.env.su:
+            return
+        touched = sorted(BILLING_FIELDS & {key for key, value in vals.items() if value})
+        if touched:
+            raise AccessError(
+                self.env._(
+                    "%s can only be set by billing.",
+                    ", ".join(self._fields[name].string for name in touched),
+                )
+            )
+
+    def _plan_change_problem(self, plan):
+        """Why this tenant may not move to ``plan`` now, or None."""
+        self.ensure_one()
+        if plan == self.plan_id:
+            return self.env._("%s is already on this plan.", self.code)
+        if not plan.active:
+            return self.env._("The plan %s is archived; choose an active plan.", plan.name)
+        if not self._without_open_job():
+            return self.env._(
+                "Tenant %s has an open job; change the plan once it has finished.", self.code
+            )
+        excess = self._usage_excess(plan)
+        if excess:
+            return self.env._(
+                "%(tenant)s cannot move to %(plan)s while its usage exceeds the plan: %(excess)s.",
+                tenant=self.code,
+                plan=plan.name,
+                excess="; ".join(excess),
+            )
+        return None
+
+    def _usage_excess(self, plan):
+        """Each limit of ``plan`` the tenant's current usage is over."""
+        self.ensure_one()
+        metric = self.metric_ids.sorted("date", reverse=True)[:1]
+        companies = metric.companies if metric else 0
+        users = max(self.user_count, metric.internal_users if metric else 0)
+        storage_gb = max(self.storage_mb, metric.storage_mb if metric else 0) / 1024
+        excess = []
+        if users > plan.max_users:
+            excess.append(
+                self.env._("%(used)s users (limit %(limit)s)", used=users, limit=plan.max_users)
+            )
+        if companies > plan.max_companies:
+            excess.append(
+                self.env._(
+                    "%(used)s companies (limit %(limit)s)",
+                    used=companies,
+                    limit=plan.max_companies,
+                )
+            )
+        if storage_gb > plan.max_storage_gb:
+            excess.append(
+                self.env._(
+                    "%(used).2f GB of storage (limit %(limit)g GB)",
+                    used=storage_gb,
+                    limit=plan.max_storage_gb,
+                )
+            )
+        return excess
+
+    # ---------------------------------------------------------------- CRUD
+
+    def write(self, vals):
+        changes = []
+        if "plan_id" in vals:
+            plan = self.env["ipai.tenant.plan"].browse(vals["plan_id"])
+            for tenant in self.filtered(lambda t: t.state != "draft" and t.plan_id != plan):
+                problem = tenant._plan_change_problem(plan)
+                if problem:
+                    raise UserError(problem)
+                changes.append((tenant, tenant.plan_id, plan))
+        if "billing_period" in vals and any(
+            t.billed_until and t.billing_period != vals["billing_period"] for t in self
+        ):
+            raise UserError(
+                self.env._("The billing period of a tenant that was already invoiced is kept.")
+            )
+        result = super().write(vals)
+        for tenant, old_plan, new_plan in changes:
+            # From today on; days already invoiced are settled on the next
+            # invoice (see billing/periods.plan_change_settlement).
+            self.env["ipai.tenant.plan.change"].sudo().create(
+                {
+                    "tenant_id": tenant.id,
+                    "date": self._billing_today(),
+                    "old_plan_id": old_plan.id,
+                    "new_plan_id": new_plan.id,
+                    "billed_until": tenant.billed_until,
+                }
+            )
+            if old_plan._is_trial() and not new_plan._is_trial():
+                # A converted trial is no longer expired. The reason only is
+                # closed here (the change_plan job comes next); the daily
+                # cron reactivates the tenant once that job is done.
+                tenant._open_suspensions(("trial_expired",)).sudo().write(
+                    {"date_end": self._billing_today()}
+                )
+        return result
+
+    def _set_state_from_engine(self, state):
+        before = self.state
+        result = super()._set_state_from_engine(state)
+        today = self._billing_today()
+        if state == "active" and not self.subscription_start:
+            self.sudo().subscription_start = today
+        elif state == "archived" and before != "archived" and self.subscription_start:
+            self.sudo().subscription_end = today
+        if state == "active" and before == "suspended":
+            self.sudo().archive_warning_sent = False
+        return result
+
+    # ------------------------------------------------------------ suspension
+
+    def action_suspend(self):
+        reason = self.env.context.get("ipai_suspension_reason", "manual")
+        self._record_suspension(reason)
+        return super().action_suspend()
+
+    def action_reactivate(self):
+        """An operator's reactivation lifts every reason; an automatic one
+        only calls this once no reason is left."""
+        result = super().action_reactivate()
+        self.sudo()._open_suspensions().write({"date_end": self._billing_today()})
+        return result
+
+    def _record_suspension(self, reason, move=None):
+        for tenant in self:
+            open_same = tenant._open_suspensions((reason,)).filtered(
+                lambda s: not move or s.move_id == move
+            )
+            if not open_same:
+                self.env["ipai.tenant.suspension"].sudo().create(
+                    {
+                        "tenant_id": tenant.id,
+                        "reason": reason,
+                        "date_start": self._billing_today(),
+                        "move_id": move.id if move else False,
+                    }
+                )
+
+    def _suspend_for(self, reason, move=None):
+        """Suspend automatically for ``reason``; a tenant already suspended
+        (or busy with a job) only gets the reason recorded, and the daily
+        cron suspends it once its job is done."""
+        self._record_suspension(reason, move)
+        ready = self.filtered(lambda t: t.state == "active")._without_open_job()
+        if ready:
+            ready.with_context(ipai_suspension_reason=reason).action_suspend()
+
+    def _lift_suspension(self, reason, move=None):
+        """Lift ``reason`` (for ``move`` only when given); reactivate the
+        tenants no other reason keeps suspended."""
+        for tenant in self:
+            lifted = tenant._open_suspensions((reason,)).filtered(
+                lambda s: not move or s.move_id == move
+            )
+            lifted.sudo().write({"date_end": self._billing_today()})
+            if not tenant._open_suspensions() and tenant.state == "suspended":
+                # A busy tenant is reactivated by the daily cron after its job.
+                tenant._without_open_job().action_reactivate()
+
+    # ----------------------------------------------------------------- crons
+
+    @api.model
+    def _cron_billing_daily(self, day=None):
+        """Trial reminders and ends, suspensions owed, archives due, dunning.
+        ``day`` replays a given day (tests, the command line)."""
+        context = {BILLING_DATE_KEY: day} if day else {}
+        tenants = self.with_context(**context)
+        tenants._send_trial_reminders()
+        tenants._expire_trials()
+        tenants._enforce_suspensions()
+        tenants._archive_long_suspended()
+        self.env["account.move"].with_context(**context)._cron_dunning()
+        return True
+
+    def _trial_tenants(self):
+        candidates = self.search([("state", "=", "active"), ("trial_end", "!=", False)])
+        return candidates.filtered(lambda t: t.plan_id._is_trial())
+
+    def _send_trial_reminders(self):
+        template = self.env.ref("ipai_tenant_billing.mail_template_trial_reminder")
+
+        def remind(tenant):
+            left = tenant.trial_days_left
+            due = [days for days in TRIAL_REMINDER_DAYS if 0 < left <= days]
+            # The nearest reminder not sent yet: a day the cron missed is
+            # caught up the next day, never sent twice.
+            if not due or (tenant.trial_reminder_sent and tenant.trial_reminder_sent <= min(due)):
+                return
+            template.send_mail(tenant.id)
+            tenant.sudo().trial_reminder_sent = min(due)
+
+        each_safely(self._trial_tenants(), remind, "trial reminder")
+
+    def _expire_trials(self):
+        today = self._billing_today()
+        expired = self._trial_tenants().filtered(lambda t: t.trial_end <= today)
+        each_safely(expired, lambda t: t._suspend_for("trial_expired"), "trial end")
+
+    def _enforce_suspensions(self):
+        """Reasons recorded or lifted while a job was running take effect now."""
+
+        def suspend(tenant):
+            reason = tenant._open_suspensions()[:1].reason
+            tenant.with_context(ipai_suspension_reason=reason).action_suspend()
+
+        owed = self.search([("state", "=", "active"), ("suspension_ids.is_open", "=", True)])
+        each_safely(owed._without_open_job(), suspend, "suspension")
+        lifted = self.search([("state", "=", "suspended"), ("suspension_ids", "!=", False)])
+        lifted = lifted._without_open_job().filtered(lambda t: not t._open_suspensions())
+        each_safely(lifted, lambda t: t.action_reactivate(), "reactivation")
+
+    def _archive_long_suspended(self):
+        today = self._billing_today()
+        after_days = setting(self.env, ARCHIVE_DAYS_PARAM)
+        template = self.env.ref("ipai_tenant_billing.mail_template_archive_warning")
+
+        def archive_or_warn(tenant):
+            archive_on = tenant._archive_date(after_days)
+            if not archive_on:
+                return
+            if today >= archive_on:
+                tenant._without_open_job().action_archive_tenant()
+            elif (
+                today >= archive_on - timedelta(days=ARCHIVE_WARNING_DAYS)
+                and not tenant.archive_warning_sent
+            ):
+                template.send_mail(tenant.id)
+                tenant.sudo().archive_warning_sent = True
+
+        each_safely(self.search([("state", "=", "suspended")]), archive_or_warn, "archive")
+
+
+def each_safely(records, action, what):
+    """``action`` on each record in its own savepoint: one tenant's failure
+    (a mail that does not render, a job refused) is logged and the others
+    go on, as the core's usage cron does."""
+    for record in records:
+        try:
+            with record.env.cr.savepoint():
+                action(record)
+        except Exception:
+            _logger.warning("billing: %s of %s failed", what, record.display_name, exc_info=True)

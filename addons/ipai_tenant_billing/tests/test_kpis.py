@@ -1,0 +1,71 @@
+from datetime import date
+
+from odoo.tests import tagged
+
+from .common import BillingCase
+
+
+@tagged("post_install", "-at_install")
+class TestKpis(BillingCase):
+    """A fixture history over September-October 2026, and the October KPIs
+    computed by hand below."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Start from a clean slate: only the fixture's tenants have a history.
+        cls.env["ipai.tenant"].search([]).sudo().write({"subscription_start": False})
+        cls.provider = cls.make_active(
+            "kpi-provider", cls.d("2026-09-01"), tenant_type="provider", plan_id=cls.plan_pro.id
+        )
+        cls.annual = cls.make_active(
+            "kpi-annual", cls.d("2026-10-15"), plan_id=cls.plan_pro.id, billing_period="annual"
+        )
+        cls.gone = cls.make_active("kpi-gone", cls.d("2026-09-01"), plan_id=cls.plan_starter.id)
+        cls.on_day(cls.gone, cls.d("2026-10-20"))._set_state_from_engine("archived")
+        cls.converted = cls.make_active(
+            "kpi-converted", cls.d("2026-10-01"), parent_id=cls.provider.id
+        )
+        cls.on_day(cls.converted, cls.d("2026-10-12")).plan_id = cls.plan_starter
+        cls.expired = cls.make_active("kpi-expired", cls.d("2026-09-20"), parent_id=cls.provider.id)
+        cls.on_day(cls.expired, cls.d("2026-10-04"))._record_suspension("trial_expired")
+        cls.env["ipai.billing.kpi"]._refresh(date(2026, 9, 1), date(2026, 10, 1))
+
+    def dashboard(self, **values):
+        return self.env["ipai.billing.dashboard"].create({"month": "2026-10-01", **values})
+
+    def test_october_by_hand(self):
+        october = self.dashboard()
+        # Active on 31 October: provider (199), annual (1990 / 12 = 165.83),
+        # converted (49), expired (still subscribed, trial price 0).
+        mrr = 199 + 165.83 + 49
+        self.assertAlmostEqual(october.mrr, mrr)
+        self.assertAlmostEqual(october.arr, mrr * 12)
+        self.assertEqual(october.tenants_active, 4)
+        self.assertEqual(october.tenants_paying, 3)
+        self.assertAlmostEqual(october.arpu, round(mrr / 3, 2))
+        self.assertEqual(october.tenants_new, 2)  # annual, converted
+        self.assertEqual(october.tenants_churned, 1)  # gone
+        # Active on 30 September: provider, gone, expired.
+        self.assertAlmostEqual(october.churn_rate, round(100 / 3, 2))
+        self.assertAlmostEqual(october.trial_conversion_rate, 50.0)
+
+    def test_by_plan_and_provider(self):
+        starter = self.dashboard(plan_id=self.plan_starter.id)
+        self.assertAlmostEqual(starter.mrr, 49)
+        self.assertEqual(starter.tenants_churned, 1)
+        subtree = self.dashboard(provider_id=self.provider.id)
+        self.assertAlmostEqual(subtree.mrr, 199 + 49)
+        self.assertEqual(subtree.tenants_active, 3)
+        september = self.dashboard(month="2026-09-01")
+        self.assertAlmostEqual(september.mrr, 199 + 49)
+        self.assertEqual(september.tenants_new, 3)
+
+    def test_providers_see_their_own_subtree_only(self):
+        user = self.make_provider_manager("kpi-provider-manager", self.provider)
+        rows = self.env["ipai.billing.kpi"].with_user(user).search([])
+        self.assertEqual(rows.tenant_id, self.provider | self.converted | self.expired)
+        dashboard = (
+            self.env["ipai.billing.dashboard"].with_user(user).create({"month": "2026-10-01"})
+        )
+        self.assertAlmostEqual(dashboard.mrr, 199 + 49)

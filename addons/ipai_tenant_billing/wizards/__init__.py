@@ -1,0 +1,1 @@
+from . import ipai_billing_dashboard
