@@ -30,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 say "creating the throwaway platform database $PLATFORM"
-"$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" -i ipai_tenant_core \
+"$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" -i "$PLATFORM_MODULES" \
     --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
 for pair in "database_prefix=${RUN}_t_" "role_prefix=${RUN}_r_" "template_prefix=${RUN}_tpl_"; do
     psql_ipai "insert into ir_config_parameter (key, value) values ('ipai_tenant_core.${pair%%=*}', '${pair#*=}')" "$PLATFORM"
