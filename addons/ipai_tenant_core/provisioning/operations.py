@@ -485,27 +485,26 @@ _REMOVAL = [
     ("archive", "Archive the tenant", final_state("archived")),
 ]
 
+_FROM_TEMPLATE = [
+    ("check_request", "Check the request", check_request),
+    ("ensure_template", "Prepare the template", ensure_template),
+    *_PROVISION_TAIL,
+]
+_ADOPT = ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member)
+
 PLANS = {
-    "create": [
-        ("check_request", "Check the request", check_request),
-        ("ensure_template", "Prepare the template", ensure_template),
-        *_PROVISION_TAIL,
-    ],
-    "clone": [
-        ("check_request", "Check the request", check_request),
-        ("ensure_template", "Prepare the template", ensure_template),
-        *_PROVISION_TAIL,
-    ],
+    "create": _FROM_TEMPLATE,
+    "clone": _FROM_TEMPLATE,
     # A signup on a plan with a warm pool: what the template path does in
     # ten steps was done ahead; the rest fits in two steps (each step costs
     # two commits), four with embedded BI (the Superset workspace comes
     # before the tenant is active, and may be retried on its own).
     "create_pooled": [
-        ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member),
+        _ADOPT,
         ("personalize", "Set its URL, plan and administrator; activate", personalize_and_activate),
     ],
     "create_pooled_bi": [
-        ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member),
+        _ADOPT,
         ("personalize", "Set its URL, plan and administrator", personalize),
         ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
         ("activate", "Activate the tenant", final_state("active")),
