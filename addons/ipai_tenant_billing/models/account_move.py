@@ -88,9 +88,10 @@ class AccountMoveLine(models.Model):
     def _reconcile_post_hook(self, data):
         # Odoo calls _invoice_paid_hook for paid invoices only; one matched
         # with its credit note ends "reversed", owing nothing either.
-        super()._reconcile_post_hook(data)
+        result = super()._reconcile_post_hook(data)
         data["not_paid_invoices"].filtered(
             lambda move: move.payment_state == "reversed"
         )._no_longer_owed()
+        return result
 
     ipai_tenant_id = fields.Many2one("ipai.tenant", string="Tenant", index=True, copy=False)
