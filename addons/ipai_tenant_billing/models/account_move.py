@@ -85,6 +85,8 @@ class AccountMove(models.Model):
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
 
+    ipai_tenant_id = fields.Many2one("ipai.tenant", string="Tenant", index=True, copy=False)
+
     def _reconcile_post_hook(self, data):
         # Odoo calls _invoice_paid_hook for paid invoices only; one matched
         # with its credit note ends "reversed", owing nothing either.
@@ -93,5 +95,3 @@ class AccountMoveLine(models.Model):
             lambda move: move.payment_state == "reversed"
         )._no_longer_owed()
         return result
-
-    ipai_tenant_id = fields.Many2one("ipai.tenant", string="Tenant", index=True, copy=False)
