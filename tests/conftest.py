@@ -4,11 +4,13 @@ real Odoo server on it, and a headless Chromium."""
 
 import os
 import secrets
+import shutil
 
 import pytest
 
 from .support import (
     ARTIFACTS,
+    BACKUPS,
     LOCAL_DIR,
     RUNTIME_ROLE,
     JsonRpc,
@@ -71,11 +73,13 @@ def platform_db(template_db, admin_password, dns_server):
             "ipai_tenant_core.role_prefix": f"{RUN_ID}_r_",
             "ipai_tenant_core.template_prefix": f"{RUN_ID}_tpl_",
             "ipai_tenant_core.dns_resolver": dns_server.address,
+            "ipai_tenant_core.backup_root": str(BACKUPS / RUN_ID),
         },
     )
     set_admin_password(name, admin_password)
     yield name
     drop_run_leftovers(RUN_ID)
+    shutil.rmtree(BACKUPS / RUN_ID, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +94,14 @@ def tenant_server(platform_db):
         platform_db=platform_db,
         runtime="tenant",
     ).start()
-    set_params(platform_db, {"ipai_tenant_core.public_port": str(server.port)})
+    set_params(
+        platform_db,
+        {
+            "ipai_tenant_core.public_port": str(server.port),
+            # Where the control plane's smoke checks reach the tenant runtime.
+            "ipai_tenant_core.runtime_url": server.url,
+        },
+    )
     yield server
     server.stop()
 
