@@ -167,13 +167,19 @@ class IpaiTenantBackup(models.Model):
             interval = timedelta(hours=tenant.plan_id.backup_interval_hours)
             if not previous or previous + interval <= now:
                 due.append((previous or fields.Datetime.to_datetime("1970-01-01"), tenant))
+        busy = (
+            self.env["ipai.tenant.job"]
+            .search([("tenant_id", "in", tenants.ids), ("state", "in", ("queued", "running"))])
+            .tenant_id
+        )
         queued = 0
         for _previous, tenant in sorted(due, key=lambda item: item[0]):
             if queued >= limit:
                 break
-            if tenant.is_busy:
+            if tenant in busy:
                 continue  # its open job comes first; the next call takes it
-            self.env["ipai.tenant.job"]._enqueue(tenant, "backup", {"kind": "scheduled"})
+            # The engine's own kind of backup: queued with its rights.
+            self.env["ipai.tenant.job"].sudo()._enqueue(tenant, "backup", {"kind": "scheduled"})
             queued += 1
         self.env["ir.cron"]._notify_progress(done=queued, remaining=max(len(due) - queued, 0))
         return queued

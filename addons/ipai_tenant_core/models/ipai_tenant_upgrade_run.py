@@ -139,14 +139,18 @@ class IpaiTenantUpgradeRun(models.Model):
         room = self.concurrency - len(running)
         modules = self.modules.split(",") if self.modules else []
         jobs = self.env["ipai.tenant.job"].with_user(self.requested_by_id).sudo()
-        for line in self.line_ids.filtered(lambda line: line.state == "pending").sorted("sequence"):
+        pending = self.line_ids.filtered(lambda line: line.state == "pending").sorted("sequence")
+        busy = jobs.search(
+            [("tenant_id", "in", pending.tenant_id.ids), ("state", "in", ("queued", "running"))]
+        ).tenant_id
+        for line in pending:
             if room <= 0:
                 break
             tenant = line.tenant_id
             if tenant.state not in (lifecycle.ACTIVE, lifecycle.SUSPENDED):
                 line.write({"state": "failed", "error": f"tenant is {tenant.state}; not upgraded"})
                 continue
-            if tenant.is_busy:
+            if tenant in busy:
                 continue  # its open job first; the next call comes back to it
             job = jobs._enqueue(tenant, "upgrade", {"modules": modules} if modules else {})
             job.upgrade_line_id = line
