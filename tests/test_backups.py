@@ -289,3 +289,52 @@ def test_killed_during_an_in_place_restore_whose_backup_then_breaks_it_is_undone
     assert not (FILESTORE / (database + "_restoring")).exists()
     again = login(tenant_server, "undone", credentials_dir)
     assert again.call("res.partner", "search_count", [("name", "=", "Still Here After The Undo")])
+
+
+def test_a_restore_test_proves_a_backup_and_a_mismatch_is_put_before_the_platform(
+    keeper, cli, platform_db
+):
+    result = cli("test-restore", "--backup", str(keeper["backup"]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "passed" in result.stdout
+    assert "the registry loads in a separate Odoo process" in result.stdout
+    assert "row counts match" in result.stdout
+    assert not query(
+        "postgres", "SELECT 1 FROM pg_database WHERE datname LIKE %s", ["%restore\\_check%"]
+    )
+    # The recorded counts no longer match what the dump holds.
+    query(
+        platform_db,
+        """UPDATE ipai_tenant_backup
+              SET row_counts = jsonb_set(row_counts::jsonb, '{res_partner}',
+                                         to_jsonb((row_counts->>'res_partner')::int + 1))
+            WHERE id = %s""",
+        [keeper["backup"]],
+    )
+    result = cli("test-restore", "--backup", str(keeper["backup"]))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "failed" in result.stdout and "Row counts differ: res_partner" in result.stdout
+    [(state, message)] = query(
+        platform_db,
+        "SELECT test_state, test_message FROM ipai_tenant_backup WHERE id = %s",
+        [keeper["backup"]],
+    )
+    assert state == "failed" and "Row counts differ" in message
+    activities = query(
+        platform_db,
+        """SELECT u.login, a.summary FROM mail_activity a JOIN res_users u ON u.id = a.user_id
+            WHERE a.res_model = 'ipai.tenant.backup' AND a.res_id = %s""",
+        [keeper["backup"]],
+    )
+    assert ("admin", f"Restore test failed: {backup_name(platform_db, keeper['backup'])}") in (
+        activities
+    ), activities
+    assert not query(
+        "postgres", "SELECT 1 FROM pg_database WHERE datname LIKE %s", ["%restore\\_check%"]
+    )
+
+
+def backup_name(platform_db, backup_id):
+    return query(platform_db, "SELECT name FROM ipai_tenant_backup WHERE id = %s", [backup_id])[0][
+        0
+    ]
