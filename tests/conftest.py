@@ -21,6 +21,7 @@ from .support import (
     drop_database,
     drop_run_leftovers,
     install_database,
+    query,
     run_cli,
     set_admin_password,
     set_params,
@@ -51,6 +52,8 @@ def admin_password():
     return secrets.token_urlsafe(12)
 
 
+BACKUP_CRONS = ("ir_cron_schedule_backups", "ir_cron_prune_backups", "ir_cron_test_restore")
+
 # Everything the engine creates during the tests is named after the run, so
 # the run's cleanup (here and in scripts/test.sh) finds it all.
 TENANT_DB_PREFIX = f"{RUN_ID}_t_"
@@ -77,6 +80,17 @@ def platform_db(template_db, admin_password, dns_server):
         },
     )
     set_admin_password(name, admin_password)
+    # The backup crons act on their own schedule (a scheduled backup would
+    # take a tenant's one open job in the middle of another test, pruning
+    # would remove a test's older backups of the day): the tests that need
+    # them call them.
+    query(
+        name,
+        """UPDATE ir_cron SET active = false WHERE id IN (
+               SELECT res_id FROM ir_model_data WHERE module = 'ipai_tenant_core'
+                  AND name IN %s)""",
+        [BACKUP_CRONS],
+    )
     yield name
     drop_run_leftovers(RUN_ID)
     shutil.rmtree(BACKUPS / RUN_ID, ignore_errors=True)
