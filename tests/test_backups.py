@@ -151,6 +151,15 @@ def test_restore_into_a_new_tenant_carries_data_and_files_not_credentials(
     )[0][0]
 
 
+def test_a_suspended_tenant_is_backed_up(keeper, cli, platform_db):
+    assert cli("suspend", "--code", "keeper-copy").returncode == 0
+    try:
+        take_backup(cli, platform_db, "keeper-copy")
+        assert tenant_row(platform_db, "keeper-copy")[0] == "suspended"
+    finally:
+        assert cli("reactivate", "--code", "keeper-copy").returncode == 0
+
+
 def test_in_place_restore_returns_the_earlier_data_behind_a_maintenance_page(
     keeper, cli, platform_db, tenant_server, credentials_dir
 ):

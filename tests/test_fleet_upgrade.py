@@ -122,3 +122,31 @@ def test_a_failed_tenant_upgrade_is_rolled_back_and_the_others_upgraded(
     assert query(
         "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE %s", ["%upg-%\\_re%"]
     ) == [(0,)], "no scratch or replaced database left"
+
+
+def test_the_platform_action_upgrades_through_the_platform_crons(
+    admin_rpc, platform_db, tenant_server, credentials_dir
+):
+    """The same from the platform's form: the wizard starts a run, the
+    platform's crons rebuild the templates and run the tenant's job."""
+    [tenant_id] = admin_rpc.call("ipai.tenant", "search", [("code", "=", "upg-a")])
+    before = loads("upg-a")
+    wizard = admin_rpc.call(
+        "ipai.tenant.upgrade.wizard",
+        "create",
+        {"modules": TEST_MODULE, "tenant_ids": [(6, 0, [tenant_id])], "concurrency": 1},
+    )
+    action = admin_rpc.call("ipai.tenant.upgrade.wizard", "action_start", [wizard])
+    run_id = action["res_id"]
+    deadline = time.monotonic() + 240
+    while (run := admin_rpc.call("ipai.tenant.upgrade.run", "read", [run_id], ["state"])[0])[
+        "state"
+    ] != "done":
+        assert time.monotonic() < deadline, run
+        time.sleep(0.5)
+    [line] = admin_rpc.call(
+        "ipai.tenant.upgrade.line", "search_read", [("run_id", "=", run_id)], ["state"]
+    )
+    assert line["state"] == "upgraded"
+    assert loads("upg-a") > before
+    assert tenant_row(platform_db, "upg-a")[0] == "active"
