@@ -197,7 +197,10 @@ class IpaiTenantUpgradeLine(models.Model):
             values = {"state": "upgraded", "error": False}
         elif job.state == "done":
             values = {"state": "rolled_back", "error": job.rollback_error}
-        else:
-            values = {"state": "failed", "error": job.error}
+        else:  # the upgrade's own error too when its rollback failed
+            values = {
+                "state": "failed",
+                "error": "\n\n".join(filter(None, [job.rollback_error, job.error])),
+            }
         self.sudo().write(values)
         self.run_id._advance()
