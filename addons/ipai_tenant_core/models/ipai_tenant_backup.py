@@ -196,7 +196,7 @@ class IpaiTenantBackup(models.Model):
             [int(job.params.get("backup_id") or 0) for job in in_use if job.params]
         )
         doomed = self.browse()
-        for tenant in self.search([]).tenant_id:
+        for (tenant,) in self._read_group([], groupby=["tenant_id"]):
             backups_of = self.search([("tenant_id", "=", tenant.id)])
             if tenant.state == lifecycle.ARCHIVED:
                 limit_date = now - relativedelta(months=months)
