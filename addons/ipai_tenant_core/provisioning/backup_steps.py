@@ -9,6 +9,7 @@ undone, without anything half-made: the tenant's database is always either
 its old one or the complete restored one.
 """
 
+import hashlib
 import os
 
 import requests
@@ -21,6 +22,7 @@ from .faults import failpoint
 
 RESTORING_JOB_TYPES = ("restore", "upgrade")
 SMOKE_TIMEOUT = 120
+MAX_NAME_BYTES = 63
 
 
 def restoring_mark(code):
@@ -31,12 +33,23 @@ def replaced_mark(code):
     return f"replaced:tenant:{code}"
 
 
+def _beside(database, suffix):
+    """``database`` + ``suffix``, shortened (with a hash of the full name)
+    to PostgreSQL's 63 bytes, which would otherwise truncate it silently."""
+    name = f"{database}{suffix}"
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(database.encode()).hexdigest()[:8]
+    keep = MAX_NAME_BYTES - len(suffix) - len(digest) - 1
+    return f"{database.encode()[:keep].decode(errors='ignore')}_{digest}{suffix}"
+
+
 def scratch_name(database):
-    return f"{database}_restoring"
+    return _beside(database, "_restoring")
 
 
 def replaced_name(database):
-    return f"{database}_replaced"
+    return _beside(database, "_replaced")
 
 
 # ---------------------------------------------------------------- backups
