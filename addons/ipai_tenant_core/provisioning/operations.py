@@ -523,8 +523,9 @@ PLANS = {
             (name, label, backup_steps.only_on_rollback(function))
             for name, label, function in backup_steps.RESTORE_STEPS
         ],
-        ("configure_tenant", "Push plan and settings", configure_tenant),
         ("leave_maintenance", "Back in service", backup_steps.leave_maintenance),
+        # After: the state pushed is the one the tenant is back in.
+        ("configure_tenant", "Push plan and settings", configure_tenant),
     ],
     "backup": [("backup", "Back up database and filestore", backup_steps.take_backup())],
     "archive": [
@@ -550,10 +551,12 @@ PLANS = {
         ("backup", "Safety backup of the current data", backup_steps.take_backup("pre_restore")),
         ("enter_maintenance", "Show the maintenance page", backup_steps.enter_maintenance),
         *backup_steps.RESTORE_STEPS,
-        ("configure_tenant", "Push plan and settings", configure_tenant),
         ("create_schema", "Create the analytics schema", create_schema),
         ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
         ("leave_maintenance", "Back in service", backup_steps.leave_maintenance),
+        # After: a backup taken while suspended says "suspended" inside; the
+        # state pushed is the one the tenant is back in.
+        ("configure_tenant", "Push plan and settings", configure_tenant),
     ],
 }
 
