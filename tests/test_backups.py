@@ -101,9 +101,10 @@ def test_a_backup_records_checksums_and_row_counts(keeper, cli, platform_db):
 
 
 def test_restore_into_a_new_tenant_carries_data_and_files_not_credentials(
-    keeper, cli, platform_db, tenant_server, credentials_dir
+    keeper, cli, platform_db, tenant_server, credentials_dir, artifacts
 ):
     result = cli("restore", "--backup", str(keeper["backup"]), "--code", "keeper-copy")
+    (artifacts / "restore-tenant.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout + result.stderr
     assert tenant_row(platform_db, "keeper-copy")[0] == "active"
     copy = login(tenant_server, "keeper-copy", credentials_dir, admin_code="keeper")
@@ -184,6 +185,14 @@ def test_in_place_restore_returns_the_earlier_data_behind_a_maintenance_page(
         assert tenant_row(platform_db, "keeper")[0] == "maintenance"
         page = wait_for_page(tenant_server, "keeper.localhost", "Workspace under maintenance")
         assert page.status_code == 503
+        # Only the platform's smoke check passes, with a token derived for
+        # this database from the runtime's secret: a made-up one does not.
+        forged = requests.get(
+            f"{tenant_server.url}/web/login",
+            headers={"Host": "keeper.localhost", "X-Ipai-Smoke-Check": "x" * 43},
+            timeout=30,
+        )
+        assert forged.status_code == 503 and "Workspace under maintenance" in forged.text
         with pytest.raises(RpcError, match="restored or upgraded"):
             session.call("res.partner", "search_count", [])
         resumed = cli("run-jobs")

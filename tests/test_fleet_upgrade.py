@@ -50,7 +50,7 @@ def loads(code):
 
 
 def test_a_failed_tenant_upgrade_is_rolled_back_and_the_others_upgraded(
-    cli, admin_rpc, platform_db, tenant_server, credentials_dir
+    cli, admin_rpc, platform_db, tenant_server, credentials_dir, artifacts
 ):
     module_id = admin_rpc.call(
         "ir.module.module", "create", {"name": TEST_MODULE, "state": "uninstalled"}
@@ -84,6 +84,7 @@ def test_a_failed_tenant_upgrade_is_rolled_back_and_the_others_upgraded(
             "2",
         )
     output = result.stdout + result.stderr
+    (artifacts / "upgrade-tenants.txt").write_text(output)  # what the operator saw
     assert result.returncode == 1, output
     tenant_lines = {
         line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("upg-")
