@@ -302,7 +302,9 @@ class IpaiTenantJob(models.Model):
                 member.sudo().write({"state": "ready", "tenant_id": False})
                 job.tenant_id.sudo()._reset_database_name()
             job.tenant_id._audit("job:cancel", {"job": (False, job.id)})
-            if job.tenant_id.state == "provisioning" and job.job_type in ("create", "clone"):
+            if job.tenant_id.state == "provisioning" and operations.running_state(
+                job.job_type, job.params
+            ):
                 job.tenant_id._set_state_from_engine("draft")
         return True
 
