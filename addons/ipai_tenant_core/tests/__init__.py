@@ -1,6 +1,6 @@
 from . import (
     test_audit_log,
-    test_backup_retention,
+    test_tenant_backup,
     test_provisioning_engine,
     test_tenant_code,
     test_tenant_hierarchy,

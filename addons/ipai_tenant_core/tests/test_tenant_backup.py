@@ -3,6 +3,7 @@ import shutil
 import tempfile
 from datetime import date, datetime, timedelta
 
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from ..provisioning import retention
@@ -164,3 +165,69 @@ class TestBackupSchedule(TenantCase):
         self.assertFalse(tenants["fresh"].job_ids)
         # A tenant with an open job is left for a later call.
         self.assertEqual(Backup._cron_schedule_backups(limit=5), 0)
+
+
+@tagged("post_install", "-at_install")
+class TestRestoreRequests(TenantCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.source = cls.make_tenant("source")
+        cls.source._set_state_from_engine("provisioning")
+        cls.source._set_state_from_engine("active")
+        cls.backup = (
+            cls.env["ipai.tenant.backup"]
+            .sudo()
+            .create(
+                {
+                    "tenant_id": cls.source.id,
+                    "kind": "manual",
+                    "backup_date": datetime(2026, 11, 1),
+                    "folder": "/nonexistent",
+                    "dump_sha256": "0" * 64,
+                    "filestore_sha256": "0" * 64,
+                }
+            )
+        )
+
+    def test_a_cancelled_restore_into_a_new_tenant_goes_back_to_draft(self):
+        target = self.make_tenant("copy")
+        jobs = self.env["ipai.tenant.job"].with_user(self.manager)
+        job = jobs._enqueue(target, "restore", {"backup_id": self.backup.id, "mode": "new"})
+        target._set_state_from_engine("provisioning")
+        job.with_user(self.manager).action_cancel()
+        self.assertEqual((job.state, target.state), ("cancelled", "draft"))
+
+    def test_a_backup_goes_in_place_only_onto_its_own_tenant(self):
+        other = self.make_tenant("other")
+        other._set_state_from_engine("provisioning")
+        other._set_state_from_engine("active")
+        jobs = self.env["ipai.tenant.job"].with_user(self.manager)
+        with self.assertRaisesRegex(UserError, "only onto its own tenant"):
+            jobs._enqueue(other, "restore", {"backup_id": self.backup.id, "mode": "in_place"})
+        with self.assertRaisesRegex(UserError, "no backup with that reference"):
+            jobs._enqueue(other, "restore", {"backup_id": self.backup.id + 999, "mode": "new"})
+        self.assertFalse(other.job_ids)
+
+    def test_missing_files_are_refused_before_a_job_is_queued(self):
+        wizard = (
+            self.env["ipai.tenant.restore"]
+            .with_user(self.manager)
+            .create({"backup_id": self.backup.id, "mode": "new", "code": "fresh-copy"})
+        )
+        with self.assertRaisesRegex(UserError, "is missing"):
+            wizard.action_restore()
+        self.assertFalse(self.env["ipai.tenant"].search([("code", "=", "fresh-copy")]))
+
+    def test_only_manual_backups_and_platform_upgrades_can_be_requested(self):
+        jobs = self.env["ipai.tenant.job"].with_user(self.manager)
+        with self.assertRaisesRegex(UserError, "Only manual backups"):
+            jobs._enqueue(self.source, "backup", {"kind": "pre_upgrade"})
+        provider = self.make_tenant("prov", tenant_type="provider", parent_id=self.platform.id)
+        user = self.make_provider_manager("provider_manager", provider)
+        client = self.make_tenant("client", parent_id=provider.id)
+        client._set_state_from_engine("provisioning")
+        client._set_state_from_engine("active")
+        with self.assertRaisesRegex(AccessError, "Only platform managers"):
+            self.env["ipai.tenant.job"].with_user(user)._enqueue(client, "upgrade", {})
+        self.assertFalse(client.job_ids)
