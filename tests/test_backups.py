@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import TENANT_DB_PREFIX
+from .conftest import RUN_ID, TENANT_DB_PREFIX
 from .support import (
     FILESTORE,
     JsonRpc,
@@ -231,7 +231,12 @@ def test_a_corrupted_dump_is_refused_before_anything_is_touched(keeper, cli, pla
     corrupt(folder / "database.dump")
     tenants_before = query(platform_db, "SELECT id, code, state FROM ipai_tenant ORDER BY id")
     jobs_before = query(platform_db, "SELECT count(*) FROM ipai_tenant_job")
-    databases_before = query("postgres", "SELECT datname FROM pg_database ORDER BY 1")
+    # This run's databases only: other runs share the cluster.
+    databases = (
+        "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1",
+        [RUN_ID + "\\_%"],
+    )
+    databases_before = query("postgres", *databases)
     for args in (("--code", "keeper-bad"), ()):
         result = cli("restore", "--backup", str(backup_id), *args)
         assert result.returncode == 2, result.stdout + result.stderr
@@ -243,7 +248,7 @@ def test_a_corrupted_dump_is_refused_before_anything_is_touched(keeper, cli, pla
         query(platform_db, "SELECT id, code, state FROM ipai_tenant ORDER BY id") == tenants_before
     )
     assert query(platform_db, "SELECT count(*) FROM ipai_tenant_job") == jobs_before
-    assert query("postgres", "SELECT datname FROM pg_database ORDER BY 1") == databases_before
+    assert query("postgres", *databases) == databases_before
 
 
 @pytest.mark.parametrize(
