@@ -6,7 +6,8 @@ SHELL := /bin/bash
 .PHONY: help bootstrap run test lint compose-config bench-provision \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
-	pool-status refill-pool
+	pool-status refill-pool backup-tenant list-backups restore-tenant test-restore prune-backups \
+	upgrade-tenants
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -54,6 +55,25 @@ drop-tenant: ## CODE=acme: remove a tenant's database, role and files
 
 archive-tenant: ## CODE=acme: back up, then drop a tenant
 	$(TENANT) archive --code "$(CODE)"
+
+backup-tenant: ## CODE=acme: back a tenant up now (database + files, sha256 of each)
+	$(TENANT) backup --code "$(CODE)"
+
+list-backups: ## [CODE=acme]: list backups, newest first
+	$(TENANT) list-backups $(call opt,CODE,--code)
+
+restore-tenant: ## BACKUP=<id> [CODE=new-code]: restore into a new tenant (CODE) or in place
+	$(TENANT) restore --backup "$(BACKUP)" $(call opt,CODE,--code)
+
+test-restore: ## [BACKUP=<id>]: restore a backup into a scratch database and check it (default: a random recent one)
+	$(TENANT) test-restore $(call opt,BACKUP,--backup)
+
+prune-backups: ## apply the backup retention now (as the daily cron)
+	$(TENANT) prune-backups
+
+upgrade-tenants: ## [MODULES=a,b TENANTS=x,y CONCURRENCY=2]: upgrade the fleet; rolled-back tenants exit 1
+	$(TENANT) upgrade-tenants $(call opt,MODULES,--modules) $(call opt,TENANTS,--tenants) \
+		$(call opt,CONCURRENCY,--concurrency)
 
 bill-tenants: ## [DATE=YYYY-MM-DD]: invoice the month of DATE (default today), once; prints the invoices
 	@scripts/bill_tenants.sh $(call opt,DATE,--date)

@@ -5,12 +5,18 @@
                          [--parent CODE] [--email admin@acme.example]
     tenants.py list [--type ...] [--state ...]
     tenants.py clone --source acme --code acme-copy [--data]
-    tenants.py suspend|reactivate|drop --code acme
+    tenants.py suspend|reactivate|drop|archive|backup --code acme
+    tenants.py list-backups [--code acme]
+    tenants.py restore --backup ID [--code acme-restored]
+    tenants.py test-restore [--backup ID]
+    tenants.py upgrade-tenants [--modules a,b] [--tenants acme,beta] [--concurrency 2]
 
 Each command queues a job, runs it here (or follows the cron worker that
 already took it) with a progress line per step, and prints the result.
 Exit codes: 0 done, 1 the job failed, 2 bad input (nothing was changed),
 3 still running after IPAI_FOLLOW_SECONDS (default 900; the job goes on).
+upgrade-tenants prints one line per tenant and exits 1 when any tenant was
+rolled back (or failed).
 """
 
 import os
@@ -20,7 +26,7 @@ import time
 import click
 import click_odoo
 import psycopg2
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 BAD_INPUT = 2
 JOB_FAILED = 1
@@ -51,7 +57,7 @@ def start(env, make_job):
     reason and nothing changed; then run it here."""
     try:
         job = make_job()
-    except (UserError, ValidationError) as exc:
+    except (UserError, ValidationError, AccessError) as exc:
         env.cr.rollback()
         fail_input(str(exc.args[0] if exc.args else exc))
     except psycopg2.errors.SerializationFailure:
@@ -250,6 +256,172 @@ cli.command("suspend")(_lifecycle_command("action_suspend", "Suspend a tenant.")
 cli.command("reactivate")(_lifecycle_command("action_reactivate", "Reactivate a tenant."))
 cli.command("drop")(_lifecycle_command("action_drop", "Drop a tenant's database, role and files."))
 cli.command("archive")(_lifecycle_command("action_archive_tenant", "Back up, then drop a tenant."))
+
+
+@cli.command("backup")
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+@click.option("--code", required=True)
+def backup(env, code):
+    """Back a tenant up now (database and files, with their sha256)."""
+    tenant = find_tenant(env, code)
+
+    def make_job():
+        tenant.action_backup()
+        return tenant.job_ids.sorted("id")[-1:]
+
+    job = start(env, make_job)
+    click.echo(f"{job.name}: done in {job.duration:.2f}s")
+    echo_backup(job.backup_id)
+
+
+def echo_backup(record):
+    click.echo(f"  backup:   {record.id} ({record.kind}, {record.size_mb:.1f} MB)")
+    click.echo(f"  folder:   {record.folder}")
+    click.echo(f"  sha256:   database {record.dump_sha256}")
+    click.echo(f"            files    {record.filestore_sha256}")
+
+
+@cli.command("list-backups")
+@click_odoo.env_options(default_log_level="warn")
+@click.option("--code")
+def list_backups(env, code):
+    """List backups, newest first (of one tenant with --code)."""
+    domain = [("tenant_id", "=", find_tenant(env, code).id)] if code else []
+    records = env["ipai.tenant.backup"].search(domain)
+    click.echo(f"{'ID':>6} {'TENANT':<24} {'TAKEN (UTC)':<20} {'KIND':<12} {'MB':>8} TEST")
+    for b in records:
+        click.echo(
+            f"{b.id:>6} {b.tenant_id.code:<24} {b.backup_date!s:<20} {b.kind:<12} "
+            f"{b.size_mb:>8.1f} {b.test_state}"
+        )
+    click.echo(f"{len(records)} backup(s)")
+
+
+@cli.command("restore")
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+@click.option("--backup", "backup_id", required=True, type=int)
+@click.option("--code", help="Restore into this new tenant; without it, in place.")
+@click.option("--name")
+def restore(env, backup_id, code, name):
+    """Restore a backup in place, or into a new tenant (--code)."""
+    record = env["ipai.tenant.backup"].browse(backup_id).exists()
+    if not record:
+        fail_input(f"no backup with id {backup_id}")
+    if code:
+        check_new_code(env, code)
+
+    def make_job():
+        wizard = env["ipai.tenant.restore"].create(
+            {
+                "backup_id": record.id,
+                "mode": "new" if code else "in_place",
+                "code": code,
+                "name": name or code,
+            }
+        )
+        action = wizard.action_restore()
+        return env["ipai.tenant"].browse(action["res_id"]).job_ids.sorted("id")[-1:]
+
+    job = start(env, make_job)
+    report(env, job.tenant_id, job)
+    if job.backup_id:
+        click.echo(f"  safety backup taken first: {job.backup_id.id}")
+
+
+@cli.command("test-restore")
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+@click.option("--backup", "backup_id", type=int, help="Default: a random recent one, as the cron.")
+def test_restore(env, backup_id):
+    """Restore a backup into a scratch database, load it, compare row counts, drop it."""
+    backups = env["ipai.tenant.backup"]
+    if backup_id:
+        record = backups.browse(backup_id).exists()
+        if not record:
+            fail_input(f"no backup with id {backup_id}")
+        record._test_restore()
+    else:
+        record = backups._cron_test_restore()
+        if not record:
+            fail_input("no recent backup to test")
+    env.cr.commit()
+    click.echo(f"backup {record.id} ({record.name}): {record.test_state}")
+    click.echo(record.test_message or "")
+    sys.exit(0 if record.test_state == "passed" else JOB_FAILED)
+
+
+@cli.command("prune-backups")
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+def prune_backups(env):
+    """Apply the retention policies now, as the daily cron does."""
+    count = env["ipai.tenant.backup"]._cron_prune_backups()
+    env.cr.commit()
+    click.echo(f"{count} backup(s) pruned")
+
+
+@cli.command("upgrade-tenants")
+@click_odoo.env_options(default_log_level="warn", with_rollback=False)
+@click.option("--modules", default="", help="Comma-separated (default: each tenant's module set).")
+@click.option("--tenants", "codes", default="", help="Comma-separated codes (default: all).")
+@click.option("--concurrency", default=2, show_default=True, type=int)
+def upgrade_tenants(env, modules, codes, concurrency):
+    """Upgrade the fleet: templates first, then each tenant (backup,
+    maintenance, -u, smoke check), rolled back from its backup on failure."""
+    from odoo.addons.ipai_tenant_core.provisioning import runner
+
+    try:
+        run = env["ipai.tenant.upgrade.run"]._start(
+            tenant_codes=[c.strip() for c in codes.split(",") if c.strip()] or None,
+            modules=modules.split(","),
+            concurrency=concurrency,
+        )
+    except (UserError, ValidationError, AccessError) as exc:
+        env.cr.rollback()
+        fail_input(str(exc.args[0] if exc.args else exc))
+    env.cr.commit()
+    click.echo(
+        f"{run.name}: {len(run.line_ids)} tenant(s), modules: {run.modules or 'their module set'}, "
+        f"{run.concurrency} at a time; rebuilding templates first"
+    )
+    reported = set()
+    templates_shown = False
+    deadline = time.monotonic() + FOLLOW_SECONDS
+    while True:
+        run._advance()
+        env.cr.commit()
+        if run.state != "preparing" and not templates_shown:
+            templates_shown = True
+            for line in (run.log or "").splitlines():
+                click.echo(f"  template {line}")
+        runner.drain(env.registry, concurrency=run.concurrency, budget_seconds=60)
+        env.cr.rollback()  # a new snapshot: the jobs committed on their own cursors
+        run.invalidate_recordset()
+        for line in run.line_ids.sorted("sequence"):
+            if line.state in ("upgraded", "rolled_back", "failed") and line.id not in reported:
+                reported.add(line.id)
+                click.echo(upgrade_line(line))
+        if run.state == "done":
+            break
+        if time.monotonic() > deadline:
+            click.echo(f"error: stopped following {run.name}; it goes on in the platform", err=True)
+            sys.exit(STILL_RUNNING)
+        time.sleep(0.5)  # the jobs may run in the platform's cron workers
+    click.echo(
+        f"{run.name}: {run.upgraded_count} upgraded, {run.rolled_back_count} rolled back, "
+        f"{run.failed_count} failed"
+    )
+    sys.exit(JOB_FAILED if run.rolled_back_count or run.failed_count else 0)
+
+
+def upgrade_line(line):
+    label = dict(line._fields["state"].selection)[line.state].lower()
+    if line.state == "upgraded":
+        detail = f"in {line.duration:.1f}s, backup {line.backup_id.id} before"
+    else:
+        lines = [text for text in (line.error or "").splitlines() if text.strip()]
+        detail = lines[0] if lines else ""
+        if len(lines) > 1:
+            detail += f" ... {lines[-1].strip()}"
+    return f"{line.tenant_id.code:<24} {label:<12} {detail}"
 
 
 @cli.command("reveal-password")

@@ -4,11 +4,13 @@ real Odoo server on it, and a headless Chromium."""
 
 import os
 import secrets
+import shutil
 
 import pytest
 
 from .support import (
     ARTIFACTS,
+    BACKUPS,
     LOCAL_DIR,
     RUNTIME_ROLE,
     JsonRpc,
@@ -19,6 +21,7 @@ from .support import (
     drop_database,
     drop_run_leftovers,
     install_database,
+    query,
     run_cli,
     set_admin_password,
     set_params,
@@ -49,6 +52,8 @@ def admin_password():
     return secrets.token_urlsafe(12)
 
 
+BACKUP_CRONS = ("ir_cron_schedule_backups", "ir_cron_prune_backups", "ir_cron_test_restore")
+
 # Everything the engine creates during the tests is named after the run, so
 # the run's cleanup (here and in scripts/test.sh) finds it all.
 TENANT_DB_PREFIX = f"{RUN_ID}_t_"
@@ -71,11 +76,24 @@ def platform_db(template_db, admin_password, dns_server):
             "ipai_tenant_core.role_prefix": f"{RUN_ID}_r_",
             "ipai_tenant_core.template_prefix": f"{RUN_ID}_tpl_",
             "ipai_tenant_core.dns_resolver": dns_server.address,
+            "ipai_tenant_core.backup_root": str(BACKUPS / RUN_ID),
         },
     )
     set_admin_password(name, admin_password)
+    # The backup crons act on their own schedule (a scheduled backup would
+    # take a tenant's one open job in the middle of another test, pruning
+    # would remove a test's older backups of the day): the tests that need
+    # them call them.
+    query(
+        name,
+        """UPDATE ir_cron SET active = false WHERE id IN (
+               SELECT res_id FROM ir_model_data WHERE module = 'ipai_tenant_core'
+                  AND name IN %s)""",
+        [BACKUP_CRONS],
+    )
     yield name
     drop_run_leftovers(RUN_ID)
+    shutil.rmtree(BACKUPS / RUN_ID, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +108,14 @@ def tenant_server(platform_db):
         platform_db=platform_db,
         runtime="tenant",
     ).start()
-    set_params(platform_db, {"ipai_tenant_core.public_port": str(server.port)})
+    set_params(
+        platform_db,
+        {
+            "ipai_tenant_core.public_port": str(server.port),
+            # Where the control plane's smoke checks reach the tenant runtime.
+            "ipai_tenant_core.runtime_url": server.url,
+        },
+    )
     yield server
     server.stop()
 

@@ -22,6 +22,33 @@ LOCAL_DIR = REPO_ROOT / ".local"
 ODOO_CONF = Path(os.environ.get("IPAI_ODOO_CONF", LOCAL_DIR / "odoo.conf"))
 FILESTORE = LOCAL_DIR / "data" / "filestore"
 ARTIFACTS = LOCAL_DIR / "artifacts"
+BACKUPS = LOCAL_DIR / "data" / "backups"
+# Addons that exist for the tests only (e.g. an upgrade made to fail): on the
+# addons path of the Odoo processes and command lines the tests start.
+TEST_ADDONS = REPO_ROOT / "tests" / "addons"
+
+
+def _with_test_addons(parser):
+    options = parser["options"]
+    paths = [path.strip() for path in options.get("addons_path", "").split(",") if path.strip()]
+    if str(TEST_ADDONS) not in paths:
+        paths.append(str(TEST_ADDONS))
+    options["addons_path"] = ",".join(paths)
+
+
+def _write_private(path, parser):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        parser.write(handle)
+    return path
+
+
+def odoo_conf_with_test_addons():
+    """ODOO_CONF with the test-only addons on its addons path."""
+    parser = configparser.RawConfigParser()
+    parser.read(ODOO_CONF)
+    _with_test_addons(parser)
+    return _write_private(LOCAL_DIR / "odoo-test.conf", parser)
 
 
 def odoo_bin():
@@ -153,7 +180,7 @@ def _cli_command(platform_db, args):
         str(REPO_ROOT / "scripts" / "tenants.py"),
         args[0],
         "-c",
-        str(ODOO_CONF),
+        str(odoo_conf_with_test_addons()),
         "-d",
         platform_db,
         *args[1:],
@@ -230,6 +257,7 @@ class OdooServer:
     def _config_file(self):
         parser = configparser.RawConfigParser()
         parser.read(ODOO_CONF)
+        _with_test_addons(parser)
         options = parser["options"]
         if self.runtime:
             options["ipai_platform_db"] = self.platform_db
@@ -243,11 +271,7 @@ class OdooServer:
             # One pool per tenant role: keep each process's share of the
             # cluster's connection slots small (as render_odoo_conf does).
             options["db_maxconn"] = TENANT_RUNTIME_MAXCONN
-        path = self.log_path.with_suffix(".conf")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            parser.write(handle)
-        return path
+        return _write_private(self.log_path.with_suffix(".conf"), parser)
 
     def _environment(self):
         if self.runtime != "tenant":

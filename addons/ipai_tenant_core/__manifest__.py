@@ -23,6 +23,8 @@
         "views/ipai_tenant_server_views.xml",
         "views/ipai_tenant_assignment_views.xml",
         "views/ipai_tenant_job_views.xml",
+        "views/ipai_tenant_backup_views.xml",
+        "views/ipai_tenant_upgrade_views.xml",
         "views/ipai_tenant_template_views.xml",
         "views/ipai_tenant_pool_views.xml",
         "views/ipai_tenant_metric_views.xml",

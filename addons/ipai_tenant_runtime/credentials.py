@@ -50,6 +50,15 @@ def role_password(role):
     return base64.urlsafe_b64encode(_derive("ipai-pg-role", role)).decode().rstrip("=")
 
 
+# The control plane's smoke check after an upgrade reaches a tenant in
+# maintenance with this header; its value is derived for that database.
+SMOKE_CHECK_HEADER = "X-Ipai-Smoke-Check"
+
+
+def smoke_check_token(dbname):
+    return base64.urlsafe_b64encode(_derive("ipai-smoke-check", dbname)).decode().rstrip("=")
+
+
 def database_fernet(dbname):
     return Fernet(base64.urlsafe_b64encode(_derive("ipai-database-key", dbname)))
 

@@ -15,13 +15,17 @@ calls are refused before any registry is loaded. The database manager is
 never served, and Odoo never lists the cluster's databases.
 
 A suspended tenant is refused here, from the platform's view, before its
-database is even opened: nothing its admin changes inside it lifts that.
+database is even opened: nothing its admin changes inside it lifts that. A
+tenant in maintenance (a restore or an upgrade at work) gets a maintenance
+page the same way; only the control plane's smoke check, which proves with a
+token derived for that database that it comes from the platform, passes.
 
 Crons: each runtime runs those of its own databases (the platform, or the
 active tenants); in threaded mode, where Odoo only runs the crons of loaded
 registries, a keeper thread loads them.
 """
 
+import hmac
 import html
 import json
 import logging
@@ -36,7 +40,7 @@ from odoo.exceptions import AccessDenied
 from odoo.service import server as odoo_server
 from odoo.tools import config
 
-from . import runtime_config
+from . import credentials, runtime_config
 from .routing_map import ROUTES
 
 _logger = logging.getLogger(__name__)
@@ -125,12 +129,33 @@ def suspended_message(route):
     )
 
 
+MAINTENANCE_MESSAGE = (
+    "This workspace is being restored or upgraded and is back in a few minutes. "
+    "Nothing you saved is lost."
+)
+
+
+def _smoke_check(request, dbname):
+    token = request.httprequest.headers.get(credentials.SMOKE_CHECK_HEADER, "")
+    return bool(token) and hmac.compare_digest(token, credentials.smoke_check_token(dbname))
+
+
 def _gated_serve_db(original):
     def _serve_db(self):
         if runtime_config.mode() == runtime_config.TENANT:
             route = ROUTES.tenant(self.db)
             if route is None:  # went away since the host was looked up
                 return _page("Unknown tenant", "No workspace answers at this address.", 404)
+            if (
+                route.in_maintenance
+                and self.httprequest.path not in ALWAYS_SERVED_PATHS
+                and not _smoke_check(self, self.db)
+            ):
+                if self.httprequest.mimetype == "application/json":
+                    return _rpc_error(MAINTENANCE_MESSAGE)
+                response = _page("Workspace under maintenance", MAINTENANCE_MESSAGE, 503)
+                response.headers["Retry-After"] = "60"
+                return response
             if route.suspended and self.httprequest.path not in ALWAYS_SERVED_PATHS:
                 if self.httprequest.mimetype == "application/json":
                     return _rpc_error(suspended_message(route))

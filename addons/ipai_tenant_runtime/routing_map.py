@@ -26,6 +26,7 @@ VERSION_CHECK_SECONDS = 1.0
 MISS_CHECK_SECONDS = 0.1
 DEFAULT_PLATFORM_HOSTS = "localhost,127.0.0.1"
 SUSPENDED = "suspended"
+MAINTENANCE = "maintenance"
 ACTIVE = "active"
 POOL = "pool"
 
@@ -53,6 +54,10 @@ class TenantRoute:
     @property
     def suspended(self):
         return self.state == SUSPENDED
+
+    @property
+    def in_maintenance(self):
+        return self.state == MAINTENANCE
 
 
 class RoutingMap:

@@ -4,6 +4,7 @@ from . import (
     ipai_input_mixin,
     ipai_tenant,
     ipai_tenant_assignment,
+    ipai_tenant_backup,
     ipai_tenant_domain,
     ipai_tenant_job,
     ipai_tenant_metric,
@@ -12,6 +13,7 @@ from . import (
     ipai_tenant_secret,
     ipai_tenant_server,
     ipai_tenant_template,
+    ipai_tenant_upgrade_run,
     ir_config_parameter,
     res_users,
 )

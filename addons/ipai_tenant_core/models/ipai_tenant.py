@@ -54,6 +54,7 @@ KANBAN_COLORS = {
     lifecycle.PROVISIONING: 4,
     lifecycle.ACTIVE: 10,
     lifecycle.SUSPENDED: 2,
+    lifecycle.MAINTENANCE: 3,
     lifecycle.ARCHIVED: 8,
     lifecycle.FAILED: 1,
 }
@@ -147,6 +148,7 @@ class IpaiTenant(models.Model):
     trial_end = fields.Date(compute="_compute_trial_end", store=True, readonly=False)
     assignment_ids = fields.One2many("ipai.tenant.assignment", "tenant_id", string="Team")
     job_ids = fields.One2many("ipai.tenant.job", "tenant_id", string="Jobs")
+    backup_ids = fields.One2many("ipai.tenant.backup", "tenant_id", string="Backups")
     job_count = fields.Integer(compute="_compute_job_count")
     is_busy = fields.Boolean(compute="_compute_job_count", help="A job is queued or running.")
     audit_count = fields.Integer(compute="_compute_audit_count")
@@ -173,6 +175,14 @@ class IpaiTenant(models.Model):
 
     def _bump_routing_version(self):
         self.env.cr.execute("SELECT nextval('ipai_routing_version')")
+        # nextval is not transactional: a runtime may see the new version
+        # before this transaction's rows, load the old map and keep it. The
+        # version moves once more when they are visible.
+        self.env.cr.postcommit.add(self._bump_routing_version_after_commit)
+
+    def _bump_routing_version_after_commit(self):
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT nextval('ipai_routing_version')")
 
     # ------------------------------------------------------------------ compute
 
@@ -559,7 +569,7 @@ class IpaiTenant(models.Model):
     def action_backup(self):
         self._ensure_action_allowed("backup", self.env._("Backing up"))
         for tenant in self:
-            tenant.env["ipai.tenant.job"]._enqueue(tenant, "backup")
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "backup", {"kind": "manual"})
         return True
 
     def action_reveal_admin_password(self):

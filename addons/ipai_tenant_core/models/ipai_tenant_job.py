@@ -2,7 +2,7 @@ import os
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import config
 
 from ..provisioning import operations, runner
@@ -18,6 +18,7 @@ JOB_TYPES = [
     ("change_plan", "Change plan"),
     ("upgrade", "Upgrade modules"),
     ("backup", "Backup"),
+    ("restore", "Restore"),
 ]
 JOB_STATES = [
     ("queued", "Queued"),
@@ -30,7 +31,15 @@ OPEN_STATES = ("queued", "running")
 # Threads of a cron call of the job runner (a system parameter).
 RUNNER_CONCURRENCY_PARAM = "ipai_tenant_core.runner_concurrency"
 # The parameters each job type takes; anything else is refused.
-KNOWN_PARAMS = {"clone": {"source_code", "with_data"}, "change_plan": {"plan_code"}}
+KNOWN_PARAMS = {
+    "clone": {"source_code", "with_data"},
+    "change_plan": {"plan_code"},
+    "backup": {"kind"},
+    "restore": {"backup_id", "mode"},
+    "upgrade": {"modules"},
+}
+# Backup kinds a user may ask for; the others are the engine's own.
+REQUESTED_BACKUP_KINDS = ("manual",)
 
 
 class IpaiTenantJob(models.Model):
@@ -62,6 +71,23 @@ class IpaiTenantJob(models.Model):
         help="The warm-pool database this create job adopts.",
     )
     backup_path = fields.Char(readonly=True)
+    backup_id = fields.Many2one(
+        "ipai.tenant.backup",
+        readonly=True,
+        ondelete="set null",
+        help="The backup this job took (a restore's safety backup, an upgrade's "
+        "pre-upgrade backup).",
+    )
+    resume_state = fields.Char(
+        readonly=True, help="Where the tenant goes back to after its maintenance."
+    )
+    rollback_error = fields.Text(
+        readonly=True,
+        help="Why the upgrade was rolled back to its pre-upgrade backup.",
+    )
+    upgrade_line_id = fields.Many2one(
+        "ipai.tenant.upgrade.line", readonly=True, ondelete="set null", index="btree_not_null"
+    )
     date_started = fields.Datetime(readonly=True)
     date_finished = fields.Datetime(readonly=True)
     duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 2))
@@ -107,7 +133,7 @@ class IpaiTenantJob(models.Model):
             member = self._claim_pool_member(tenant)
         if member:
             params = {**(params or {}), "pooled": True, "bi": tenant.plan_id.feature_bi}
-        elif job_type in operations.RUNNING_STATES:  # a new database will be made
+        elif operations.running_state(job_type, params):  # a new database will be made
             server = self.env["ipai.tenant.server"]._reserve_for(tenant)
             if tenant.server_id != server:
                 tenant.sudo().server_id = server
@@ -170,6 +196,19 @@ class IpaiTenantJob(models.Model):
             raise UserError(self.env._("Unknown job type %s.", job_type))
         if set(params) - KNOWN_PARAMS.get(job_type, set()):
             raise UserError(self.env._("Unexpected parameters for a %s job.", job_type))
+        requested_kind = params.get("kind", "manual")
+        if (
+            job_type == "backup"
+            and not self.env.su
+            and requested_kind not in REQUESTED_BACKUP_KINDS
+        ):
+            raise UserError(self.env._("Only manual backups can be requested."))
+        if job_type == "upgrade" and not self.env.user.has_group(
+            "ipai_tenant_core.group_platform_manager"
+        ):
+            raise AccessError(self.env._("Only platform managers upgrade tenants."))
+        if job_type == "restore":
+            self._check_restore_reach(tenant, params)
         if job_type == "clone":
             source = self.env["ipai.tenant"].search(
                 [("code", "=", params.get("source_code") or "")], limit=1
@@ -179,6 +218,21 @@ class IpaiTenantJob(models.Model):
                 # reach or not at all: nothing is told about foreign tenants.
                 raise UserError(self.env._("You have no tenant to clone with that code."))
             source.check_access("read")
+
+    @api.model
+    def _check_restore_reach(self, tenant, params):
+        """The backup must be one the caller may read (its record rules:
+        a provider's own subtree); restored in place only onto its tenant."""
+        backup = self.env["ipai.tenant.backup"].search(
+            [("id", "=", int(params.get("backup_id") or 0))], limit=1
+        )
+        if not backup:
+            # Same answer whether it exists outside the caller's reach or not.
+            raise UserError(self.env._("You have no backup with that reference."))
+        if params.get("mode") not in ("new", "in_place"):
+            raise UserError(self.env._("A restore goes into a new tenant or in place."))
+        if params["mode"] == "in_place" and backup.tenant_id != tenant:
+            raise UserError(self.env._("A backup is restored in place only onto its own tenant."))
 
     @api.model
     def _check_no_open_job(self, tenant, except_job=None):
@@ -248,7 +302,9 @@ class IpaiTenantJob(models.Model):
                 member.sudo().write({"state": "ready", "tenant_id": False})
                 job.tenant_id.sudo()._reset_database_name()
             job.tenant_id._audit("job:cancel", {"job": (False, job.id)})
-            if job.tenant_id.state == "provisioning" and job.job_type in ("create", "clone"):
+            if job.tenant_id.state == "provisioning" and operations.running_state(
+                job.job_type, job.params
+            ):
                 job.tenant_id._set_state_from_engine("draft")
         return True
 
@@ -317,7 +373,7 @@ class IpaiTenantJob(models.Model):
                 "next_retry_at": False,
             }
         )
-        running_state = operations.RUNNING_STATES.get(self.job_type)
+        running_state = operations.running_state(self.job_type, self.params)
         if running_state and self.tenant_id.state != running_state:
             self.tenant_id._set_state_from_engine(running_state)
 
@@ -332,6 +388,7 @@ class IpaiTenantJob(models.Model):
             }
         )
         self.tenant_id._audit(f"job:{self.job_type}:done", {"job": (False, self.id)})
+        self._notify_upgrade_line()
 
     def _engine_wait(self, message, retry_at):
         """Back to the queue without using up an attempt (see WaitingError)."""
@@ -357,8 +414,31 @@ class IpaiTenantJob(models.Model):
             # Everything this job made is gone: a retry starts from the top.
             self.step_ids.write({"state": "pending"})
         self.write({"state": "failed", "error": message, "date_finished": fields.Datetime.now()})
-        self.tenant_id._set_state_from_engine("failed")
+        # A failed backup changed nothing, and a restore or upgrade in place
+        # that was undone is back in service: only what is left half-made
+        # is marked failed.
+        if self.job_type != "backup" and not (
+            self.job_type in ("restore", "upgrade")
+            and self.tenant_id.state in ("active", "suspended")
+        ):
+            self.tenant_id._set_state_from_engine("failed")
         self.tenant_id._audit(f"job:{self.job_type}:failed", {"error": (False, message[:500])})
+        self._notify_upgrade_line()
+
+    def _engine_set_backup(self, backup, dump_path):
+        self.write({"backup_id": backup.id, "backup_path": dump_path})
+
+    def _engine_set_resume_state(self, state):
+        self.resume_state = state
+
+    def _engine_needs_rollback(self, message):
+        self.rollback_error = message
+
+    def _notify_upgrade_line(self):
+        """A fleet upgrade learns each of its tenants' outcome from the job's
+        end, in the same transaction, and starts the next tenant."""
+        if self.upgrade_line_id:
+            self.upgrade_line_id._engine_job_ended(self)
 
 
 class IpaiTenantJobStep(models.Model):

@@ -10,12 +10,16 @@ ACTIVE = "active"
 SUSPENDED = "suspended"
 ARCHIVED = "archived"
 FAILED = "failed"
+# A restore or an upgrade works on the database: the tenant runtime answers
+# with a maintenance page and runs none of its crons.
+MAINTENANCE = "maintenance"
 
 STATES = [
     (DRAFT, "Draft"),
     (PROVISIONING, "Provisioning"),
     (ACTIVE, "Active"),
     (SUSPENDED, "Suspended"),
+    (MAINTENANCE, "Maintenance"),
     (ARCHIVED, "Archived"),
     (FAILED, "Failed"),
 ]
@@ -24,10 +28,12 @@ TRANSITIONS = {
     DRAFT: {PROVISIONING, ARCHIVED},
     # Back to draft: a create or clone cancelled before it started.
     PROVISIONING: {ACTIVE, FAILED, DRAFT},
-    ACTIVE: {SUSPENDED, PROVISIONING, ARCHIVED, FAILED},
-    SUSPENDED: {ACTIVE, ARCHIVED, FAILED},
+    ACTIVE: {SUSPENDED, PROVISIONING, MAINTENANCE, ARCHIVED, FAILED},
+    SUSPENDED: {ACTIVE, MAINTENANCE, ARCHIVED, FAILED},
+    # Back to where it was before the restore or upgrade.
+    MAINTENANCE: {ACTIVE, SUSPENDED, FAILED},
     # The engine brings a failed tenant to wherever its retried job ends.
-    FAILED: {PROVISIONING, ACTIVE, SUSPENDED, ARCHIVED},
+    FAILED: {PROVISIONING, ACTIVE, SUSPENDED, MAINTENANCE, ARCHIVED},
     ARCHIVED: set(),
 }
 
@@ -39,6 +45,8 @@ ACTION_SOURCES = {
     "archive": {ACTIVE, SUSPENDED, FAILED, DRAFT},
     "drop": {ACTIVE, SUSPENDED, FAILED},
     "backup": {ACTIVE, SUSPENDED},
+    "restore": {ACTIVE, SUSPENDED},
+    "upgrade": {ACTIVE, SUSPENDED},
     "clone": {ACTIVE},
     "change_plan": {DRAFT, ACTIVE, SUSPENDED},
     "upgrade_to_provider": {DRAFT, PROVISIONING, ACTIVE, SUSPENDED},

@@ -57,6 +57,14 @@ class IpaiTenantPlan(models.Model):
         help="Ready databases kept for signups on this plan: a signup takes one and is "
         "active in a fraction of a second. Each holds a database on a server.",
     )
+    backup_interval_hours = fields.Integer(
+        string="Backup every (hours)",
+        default=24,
+        help="Scheduled backups of each tenant on this plan; 0: none.",
+    )
+    backup_keep_daily = fields.Integer(string="Daily backups kept", default=7)
+    backup_keep_weekly = fields.Integer(string="Weekly backups kept", default=4)
+    backup_keep_monthly = fields.Integer(string="Monthly backups kept", default=12)
     tenant_ids = fields.One2many("ipai.tenant", "plan_id", string="Tenants")
     tenant_count = fields.Integer(compute="_compute_tenant_count")
 
@@ -66,7 +74,8 @@ class IpaiTenantPlan(models.Model):
             "limits_positive",
             "CHECK(max_companies >= 1 AND max_users >= 1 AND max_users_per_company >= 1 "
             "AND max_transactions_month >= 0 AND max_storage_gb >= 0 AND trial_days >= 0 "
-            "AND pool_size >= 0 "
+            "AND pool_size >= 0 AND backup_interval_hours >= 0 AND backup_keep_daily >= 0 "
+            "AND backup_keep_weekly >= 0 AND backup_keep_monthly >= 0 "
             "AND api_rate_limit >= 0)",
             "Plan limits must be positive: at least one company and one user.",
         ),

@@ -21,7 +21,8 @@ from .ipai_tenant_plan import TENANT_BASE_MODULES
 
 _logger = logging.getLogger(__name__)
 
-ROUTED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED)
+# A tenant in maintenance stays routed: the runtime answers its maintenance page.
+ROUTED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED, lifecycle.MAINTENANCE)
 
 
 class IpaiTenantRouting(models.Model):

@@ -7,7 +7,12 @@ from . import ipai_tenant_lifecycle as lifecycle
 
 # Tenants in these states have a database on their server; a failed tenant
 # may or may not (a failed create was cleaned up, a failed suspend was not).
-STATES_WITH_DATABASE = (lifecycle.PROVISIONING, lifecycle.ACTIVE, lifecycle.SUSPENDED)
+STATES_WITH_DATABASE = (
+    lifecycle.PROVISIONING,
+    lifecycle.ACTIVE,
+    lifecycle.SUSPENDED,
+    lifecycle.MAINTENANCE,
+)
 
 
 class IpaiTenantServer(models.Model):

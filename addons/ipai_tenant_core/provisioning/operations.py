@@ -5,16 +5,12 @@ point, so each one checks what already exists before acting. A step gets a
 ``StepContext`` and returns nothing; it logs what it did through ``ctx.log``.
 """
 
-import os
-import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from odoo.tools import config
-
 from ..models import ipai_tenant_naming as naming
 from . import (
+    backup_steps,
     crypto,
     filestore,
     pg,
@@ -24,7 +20,7 @@ from . import (
     templates,
     tenant_db,
 )
-from .errors import PermanentError, RetryableError
+from .errors import PermanentError
 
 TENANT_SIDE_MODULES = ("ipai_tenant_client", "ipai_bi_superset_embed")
 
@@ -107,6 +103,9 @@ def _acceptable_marks(ctx):
     """This tenant's mark or none yet; a warm-pool member's mark only on the
     member this tenant's job claimed."""
     marks = {None, "", pg.OWNER_MARK + ctx.mark}
+    if ctx.job.job_type in backup_steps.RESTORING_JOB_TYPES:
+        # Renamed into place and not marked yet when a run died in between.
+        marks.add(pg.OWNER_MARK + backup_steps.restoring_mark(ctx.tenant.code))
     member = ctx.job.pool_member_id
     if member and member.tenant_id == ctx.tenant and member.database_name == ctx.database:
         marks.add(pg.OWNER_MARK + pool.mark(ctx.database))
@@ -156,35 +155,43 @@ def module_set(tenant):
 
 
 def ensure_template(ctx):
-    template = ctx.env["ipai.tenant.template"]._for_modules(module_set(ctx.tenant))
-    ctx.job.template_id = template
+    ctx.job.template_id = ensure_template_for(ctx.env, ctx.tenant, ctx.server, ctx.log)
+
+
+def ensure_template_for(env, tenant, server, log):
+    """The ready template of ``tenant``'s module set on ``server``, built
+    here when missing (its key moves with the addons' code, so changed code
+    gets a new one); WaitingError while another job builds it."""
+    template = env["ipai.tenant.template"]._for_modules(module_set(tenant))
     name = template.database_name
-    if template.state == "ready" and pg.database_mark(ctx.server, name) == (
+    if template.state == "ready" and pg.database_mark(server, name) == (
         pg.OWNER_MARK + templates.ready_mark(name)
     ):
-        ctx.log(f"using template {name}")
-        return
+        log(f"using template {name}")
+        return template
     # Whoever holds the template's row builds it; the others wait in the
     # queue (WaitingError) and find it ready when they come back. Only the
     # holder may judge a half-built template as abandoned.
     template._lock_for_build()
-    mark = pg.database_mark(ctx.server, name)
+    mark = pg.database_mark(server, name)
     if mark == pg.OWNER_MARK + templates.building_mark(name):
-        ctx.log(f"removing {name}, left unfinished by an interrupted build")
-        pg.drop_database(ctx.server, name)
+        log(f"removing {name}, left unfinished by an interrupted build")
+        pg.drop_database(server, name)
         filestore.remove(name)
         mark = None
     if mark == pg.OWNER_MARK + templates.ready_mark(name):
         # Complete (built, or adopted from another platform on this server):
         # the mark is only set once the build succeeded.
         if template.state != "ready":
-            template._mark_ready(pg.database_size(ctx.server, name))
-        ctx.log(f"using template {name}")
-        return
+            template._mark_ready(pg.database_size(server, name))
+        log(f"using template {name}")
+        return template
     if mark is not None:
         raise PermanentError(f"A database named {name} exists but is not a finished template.")
-    templates.build(ctx.server, name, template._module_list(), _template_owner(ctx), ctx.log)
-    template._mark_ready(pg.database_size(ctx.server, name))
+    owner = naming.template_owner_role(tenant._name_prefixes()[1])
+    templates.build(server, name, template._module_list(), owner, log)
+    template._mark_ready(pg.database_size(server, name))
+    return template
 
 
 def _template_owner(ctx):
@@ -240,6 +247,11 @@ def create_roles(ctx):
     _create_bi_role(ctx)
 
 
+def create_bi_role(ctx):
+    """A restored tenant's read-only BI role (its own role made the database)."""
+    _create_bi_role(ctx)
+
+
 def _create_bi_role(ctx):
     bi_role = ctx.tenant.db_role
     password = crypto.new_password()
@@ -292,8 +304,15 @@ def personalize(ctx):
     ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
 
 
+def _copies_data(ctx):
+    """A clone with data, or a new tenant restored from another's backup."""
+    return (ctx.job.job_type == "clone" and ctx.params.get("with_data")) or (
+        plan_key(ctx.job.job_type, ctx.params) == "restore_new"
+    )
+
+
 def neutralize(ctx):
-    if not (ctx.job.job_type == "clone" and ctx.params.get("with_data")):
+    if not _copies_data(ctx):
         ctx.log("a fresh database from a template has nothing to neutralize")
         return
     tenant_db.neutralize(ctx.as_tenant, ctx.database)
@@ -362,41 +381,6 @@ def push_state(state):
     return step
 
 
-def backup(ctx):
-    """pg_dump (custom format) plus a tar of the filestore, written under a
-    partial name and renamed when complete."""
-    folder = os.path.join(config["data_dir"], "backups", ctx.tenant.code)
-    os.makedirs(folder, exist_ok=True)
-    stamp = ctx.job.create_date.strftime("%Y%m%d-%H%M%S")
-    dump = os.path.join(folder, f"{ctx.database}-{stamp}.dump")
-    if not os.path.exists(dump):
-        _pg_dump(ctx.server, ctx.database, dump)
-    archive_base = os.path.join(folder, f"{ctx.database}-{stamp}-filestore")
-    if os.path.isdir(filestore.path(ctx.database)) and not os.path.exists(archive_base + ".tar.gz"):
-        partial = shutil.make_archive(
-            archive_base + ".partial", "gztar", filestore.path(ctx.database)
-        )
-        os.rename(partial, archive_base + ".tar.gz")
-    ctx.job.backup_path = dump
-    ctx.log(f"backup written to {dump}")
-
-
-def _pg_dump(server, dbname, target):
-    partial = target + ".partial"
-    env = dict(os.environ)
-    if server.password:
-        env["PGPASSWORD"] = server.password
-    command = ["pg_dump", "-Fc", "-f", partial, "-U", server.user, "-d", dbname]
-    if server.host:
-        command += ["-h", server.host]
-    if server.port:
-        command += ["-p", str(server.port)]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RetryableError(f"pg_dump failed: {result.stderr.strip()[-500:]}")
-    os.rename(partial, target)
-
-
 def drop_database(ctx):
     mark = pg.database_mark(ctx.server, ctx.database)
     if mark is None:
@@ -442,10 +426,18 @@ def install_plan_modules(ctx):
 
 
 def upgrade_modules(ctx):
-    modules = module_set(ctx.tenant)
-    templates.odoo_modules(
-        ctx.database, modules, ctx.tenant.runtime_role, update=True, server=ctx.server
-    )
+    """``-u`` of the run's modules (else the tenant's module set) as the
+    tenant's own role. A failure is not the job's: it is recorded, and the
+    rollback steps that follow restore the pre-upgrade backup."""
+    modules = ctx.params.get("modules") or module_set(ctx.tenant)
+    try:
+        templates.odoo_modules(
+            ctx.database, modules, ctx.tenant.runtime_role, update=True, server=ctx.server
+        )
+    except PermanentError as exc:
+        ctx.job._engine_needs_rollback(str(exc))
+        ctx.log(f"updating {', '.join(modules)} failed; rolling back:\n{exc}")
+        return
     ctx.log(f"updated {', '.join(modules)}")
 
 
@@ -522,23 +514,80 @@ PLANS = {
         ("configure_tenant", "Push the new plan", configure_tenant),
         ("install_plan_modules", "Install the new plan's modules", install_plan_modules),
     ],
-    "upgrade": [("upgrade_modules", "Update the modules", upgrade_modules)],
-    "backup": [("backup", "Back up database and filestore", backup)],
-    "archive": [("backup", "Back up database and filestore", backup), *_REMOVAL],
+    "upgrade": [
+        ("backup", "Back up before the upgrade", backup_steps.take_backup("pre_upgrade")),
+        ("enter_maintenance", "Show the maintenance page", backup_steps.enter_maintenance),
+        ("upgrade_modules", "Update the modules", upgrade_modules),
+        ("smoke_check", "Check the login page answers", backup_steps.smoke_check),
+        *[
+            (name, label, backup_steps.only_on_rollback(function))
+            for name, label, function in backup_steps.RESTORE_STEPS
+        ],
+        ("leave_maintenance", "Back in service", backup_steps.leave_maintenance),
+        # After: the state pushed is the one the tenant is back in.
+        ("configure_tenant", "Push plan and settings", configure_tenant),
+    ],
+    "backup": [("backup", "Back up database and filestore", backup_steps.take_backup())],
+    "archive": [
+        ("backup", "Back up database and filestore", backup_steps.take_backup("pre_archive")),
+        *_REMOVAL,
+    ],
     "drop": _REMOVAL,
+    "restore_new": [
+        ("check_request", "Check the request", check_request),
+        ("verify_backup", "Verify the backup's checksums", backup_steps.verify_backup),
+        *backup_steps.RESTORE_STEPS,
+        ("create_bi_role", "Give the tenant its BI role", create_bi_role),
+        ("neutralize", "Neutralize copied data", neutralize),
+        ("reset_identity", "Give it its own identity", reset_identity),
+        ("configure_tenant", "Push plan and settings", configure_tenant),
+        ("set_admin", "Set the administrator", set_admin),
+        ("create_schema", "Create the analytics schema", create_schema),
+        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+        ("activate", "Activate the tenant", final_state("active")),
+    ],
+    "restore_in_place": [
+        ("verify_backup", "Verify the backup's checksums", backup_steps.verify_backup),
+        ("backup", "Safety backup of the current data", backup_steps.take_backup("pre_restore")),
+        ("enter_maintenance", "Show the maintenance page", backup_steps.enter_maintenance),
+        *backup_steps.RESTORE_STEPS,
+        ("create_schema", "Create the analytics schema", create_schema),
+        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+        ("leave_maintenance", "Back in service", backup_steps.leave_maintenance),
+        # After: a backup taken while suspended says "suspended" inside; the
+        # state pushed is the one the tenant is back in.
+        ("configure_tenant", "Push plan and settings", configure_tenant),
+    ],
 }
 
-# Where a job type leaves the tenant while it runs, and what a permanent
-# failure must undo so that nothing half-made survives.
-RUNNING_STATES = {"create": "provisioning", "clone": "provisioning"}
-UNDO_ON_FAILURE = {"create", "clone"}
+# What a permanent failure must undo so that nothing half-made survives.
+UNDO_NEW_TENANT = {
+    "create",
+    "create_pooled",
+    "create_pooled_bi",
+    "clone",
+    "clone_data",
+    "restore_new",
+}
+UNDO_IN_PLACE = {"restore_in_place", "upgrade"}
+
+
+def running_state(job_type, params):
+    """Where a job leaves the tenant while it runs: a job that makes a new
+    database keeps it 'provisioning'."""
+    if job_type in ("create", "clone") or plan_key(job_type, params) == "restore_new":
+        return "provisioning"
+    return None
 
 
 def plan_key(job_type, params):
-    if job_type == "clone" and (params or {}).get("with_data"):
+    params = params or {}
+    if job_type == "clone" and params.get("with_data"):
         return "clone_data"
-    if job_type == "create" and (params or {}).get("pooled"):
+    if job_type == "create" and params.get("pooled"):
         return "create_pooled_bi" if params.get("bi") else "create_pooled"
+    if job_type == "restore":
+        return "restore_new" if params.get("mode") == "new" else "restore_in_place"
     return job_type
 
 
@@ -551,6 +600,17 @@ def step_function(job_type, params, name):
         if step_name == name:
             return function
     raise PermanentError(f"Unknown step {name} for a {job_type} job.")
+
+
+def undo(ctx):
+    """What a permanently failed job leaves is removed (a new tenant's
+    database, roles and files) or put back (a tenant restored or upgraded
+    in place gets its own database back and returns to service)."""
+    key = plan_key(ctx.job.job_type, ctx.params)
+    if key in UNDO_NEW_TENANT and ctx.tenant.state != "active":
+        undo_partial_tenant(ctx)
+    elif key in UNDO_IN_PLACE:
+        backup_steps.undo_in_place(ctx)
 
 
 def undo_partial_tenant(ctx):
@@ -566,6 +626,7 @@ def undo_partial_tenant(ctx):
         pg.drop_database(ctx.server, ctx.database)
         ctx.log(f"removed the partial database {ctx.database}")
     filestore.remove(ctx.database)
+    backup_steps.remove_scratch(ctx)
     for role in (ctx.tenant.db_role, ctx.tenant.runtime_role):
         if role and pg.role_exists(ctx.server, role):
             pg.drop_role(ctx.server, role)

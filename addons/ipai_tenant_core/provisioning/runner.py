@@ -22,9 +22,7 @@
 # pylint: disable=invalid-commit
 
 import logging
-import os
 import random
-import signal
 import threading
 import time
 import traceback
@@ -39,6 +37,7 @@ from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 from . import operations, pg
 from .errors import WaitingError, is_transient
+from .faults import failpoint
 
 _logger = logging.getLogger(__name__)
 
@@ -82,14 +81,6 @@ def engine_cursor(registry):
 def commit(cr):
     cr.commit()
     cr.execute(PLATFORM_TIMEOUTS)
-
-
-def _failpoint(moment, step):
-    # Fault injection for the crash-recovery tests: IPAI_FAILPOINT=after:create_database
-    # kills this process with SIGKILL right after that step committed.
-    if os.environ.get("IPAI_FAILPOINT") == f"{moment}:{step}":
-        _logger.warning("failpoint %s:%s reached, killing the process", moment, step)
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class JobRunner:
@@ -203,7 +194,7 @@ class JobRunner:
             step._engine_begin()
             commit(cr)
             self.on_progress(job, step, "started")
-            _failpoint("before", step.name)
+            failpoint("before", step.name)
             ctx = operations.StepContext(
                 env=env, job=job, tenant=job.tenant_id, server=job.tenant_id._pg_server()
             )
@@ -214,7 +205,7 @@ class JobRunner:
             step._engine_done("\n".join(ctx.lines), time.monotonic() - started)
             commit(cr)
             self.on_progress(job, step, "done")
-            _failpoint("after", step.name)
+            failpoint("after", step.name)
             return True
 
     def _record_failure(self, step_id, exc):
@@ -267,7 +258,8 @@ class JobRunner:
         return job.state
 
     def _undo(self, env, job):
-        if job.job_type not in operations.UNDO_ON_FAILURE or job.tenant_id.state == "active":
+        key = operations.plan_key(job.job_type, job.params)
+        if key not in operations.UNDO_NEW_TENANT | operations.UNDO_IN_PLACE:
             return []
         ctx = operations.StepContext(
             env=env, job=job, tenant=job.tenant_id, server=job.tenant_id._pg_server()
@@ -278,7 +270,7 @@ class JobRunner:
         except Exception as exc:
             return [f"nothing undone: {exc}"]
         try:
-            operations.undo_partial_tenant(ctx)
+            operations.undo(ctx)
         except Exception as exc:
             ctx.log(f"cleanup incomplete, retry will finish it: {exc}")
         return ctx.lines

@@ -146,6 +146,19 @@ def odoo_modules(dbname, module_names, role, update=False, server=None):
     so the platform process never loads a tenant registry. Odoo runs as
     ``role``, the owner of the database's objects, so what it creates
     belongs to that role too, on ``server`` (Odoo's own by default)."""
+    verb = "Updating the modules" if update else "Installing the modules"
+    _run_odoo(
+        dbname, role, server, ["-u" if update else "-i", ",".join(sorted(module_names))], verb
+    )
+
+
+def load_registry(dbname, role, server=None):
+    """Load ``dbname``'s registry in a separate Odoo process (as ``role``)
+    and stop: it fails when a module cannot be loaded."""
+    _run_odoo(dbname, role, server, [], "Loading the registry")
+
+
+def _run_odoo(dbname, role, server, action, verb):
     # ``python -c`` running Odoo's own main rather than odoo-bin: a source
     # tree has both, the packaged Odoo of the official image only the module
     # (its launcher is /usr/bin/odoo). TZ=UTC is what odoo-bin sets first.
@@ -161,8 +174,7 @@ def odoo_modules(dbname, module_names, role, update=False, server=None):
         role,
         "-d",
         dbname,
-        "-u" if update else "-i",
-        ",".join(sorted(module_names)),
+        *action,
         "--stop-after-init",
         "--without-demo=all",
         "--workers=0",
@@ -179,5 +191,4 @@ def odoo_modules(dbname, module_names, role, update=False, server=None):
     )
     if result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
-        verb = "Updating" if update else "Installing"
-        raise PermanentError(f"{verb} the modules failed:\n{tail}")
+        raise PermanentError(f"{verb} failed:\n{tail}")

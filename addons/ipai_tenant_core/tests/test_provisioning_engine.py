@@ -5,7 +5,7 @@ from odoo.tests import BaseCase
 from psycopg2 import errorcodes
 
 from ..models import ipai_tenant_naming as naming
-from ..provisioning import operations, runner
+from ..provisioning import backup_steps, operations, runner
 from ..provisioning.errors import PermanentError, RetryableError, WaitingError, is_transient
 
 
@@ -77,7 +77,7 @@ class TestProvisioningEngine(BaseCase):
         )
 
     def test_every_job_type_has_a_plan_of_known_steps(self):
-        for job_type, _label in (
+        for job_type, params in (
             ("create", None),
             ("clone", None),
             ("suspend", None),
@@ -87,12 +87,14 @@ class TestProvisioningEngine(BaseCase):
             ("change_plan", None),
             ("upgrade", None),
             ("backup", None),
+            ("restore", {"mode": "new"}),
+            ("restore", {"mode": "in_place"}),
         ):
-            steps = operations.steps_for(job_type)
+            steps = operations.steps_for(job_type, params)
             names = [name for name, _label, _function in steps]
             self.assertEqual(len(names), len(set(names)), job_type)
             for name in names:
-                self.assertTrue(callable(operations.step_function(job_type, {}, name)))
+                self.assertTrue(callable(operations.step_function(job_type, params, name)))
         self.assertNotIn(
             "ensure_template",
             [name for name, *_rest in operations.steps_for("clone", {"with_data": True})],
@@ -104,6 +106,13 @@ class TestProvisioningEngine(BaseCase):
         self.assertLessEqual(len(naming.role_name(code).encode()), 63)
         with self.assertRaises(ValueError):
             naming.database_name(code, prefix="x" * 40)
+        longest = naming.database_name(code, prefix="x" * 33)
+        self.assertEqual(len(longest), 63)
+        scratch, replaced = backup_steps.scratch_name(longest), backup_steps.replaced_name(longest)
+        self.assertEqual((len(scratch), len(replaced)), (63, 63))
+        self.assertNotEqual(scratch, replaced)
+        self.assertTrue(scratch.endswith("_restoring"))
+        self.assertEqual(backup_steps.scratch_name("odoo_acme"), "odoo_acme_restoring")
 
 
 class TestEngineConnections(BaseCase):
