@@ -13,6 +13,7 @@ from .support import (
     RUNTIME_ROLE,
     JsonRpc,
     LoopbackDns,
+    OpenApiChecker,
     OdooServer,
     copy_database,
     database_exists,
@@ -155,3 +156,12 @@ def cli(platform_db, credentials_dir):
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def openapi(platform_server):
+    """The OpenAPI document the running platform serves, as a checker of
+    every API answer the tests receive."""
+    import requests
+
+    return OpenApiChecker(requests.get(f"{platform_server.url}/api/v1/openapi.json", timeout=30).json())

@@ -27,6 +27,7 @@
         "views/ipai_tenant_pool_views.xml",
         "views/ipai_tenant_metric_views.xml",
         "views/ipai_audit_log_views.xml",
+        "views/ipai_api_key_views.xml",
         "views/ipai_tenant_menus.xml",
     ],
     "assets": {

@@ -1,4 +1,6 @@
 from . import (
+    ipai_api_key,
+    ipai_api_usage,
     ipai_audit_log,
     ipai_audited_mixin,
     ipai_input_mixin,
