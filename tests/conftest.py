@@ -13,8 +13,8 @@ from .support import (
     RUNTIME_ROLE,
     JsonRpc,
     LoopbackDns,
-    OpenApiChecker,
     OdooServer,
+    OpenApiChecker,
     copy_database,
     database_exists,
     drop_database,
@@ -164,4 +164,6 @@ def openapi(platform_server):
     every API answer the tests receive."""
     import requests
 
-    return OpenApiChecker(requests.get(f"{platform_server.url}/api/v1/openapi.json", timeout=30).json())
+    return OpenApiChecker(
+        requests.get(f"{platform_server.url}/api/v1/openapi.json", timeout=30).json()
+    )

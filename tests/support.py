@@ -493,7 +493,12 @@ def make_user(admin_rpc, login, tenant_id=None, role=None):
     user_id = admin_rpc.call(
         "res.users",
         "create",
-        {"name": login, "login": login, "password": f"{login}-pass", "groups_id": [(6, 0, [group_id])]},
+        {
+            "name": login,
+            "login": login,
+            "password": f"{login}-pass",
+            "groups_id": [(6, 0, [group_id])],
+        },
     )
     if tenant_id:
         admin_rpc.call(

@@ -6,7 +6,6 @@ last test asserts that each documented route was seen answering."""
 import re
 
 import pytest
-import requests
 from openapi_spec_validator import validate
 
 from .support import (
@@ -56,7 +55,9 @@ def test_openapi_document_is_valid_and_matches_the_routes(openapi):
     assert openapi.document["openapi"] == "3.1.0"
     declared = set()
     for path in (REPO_ROOT / "addons/ipai_tenant_core/controllers").glob("*.py"):
-        for route, methods in re.findall(r'@endpoint\("([^"]+)", (\[[^\]]*\]|None)', path.read_text()):
+        for route, methods in re.findall(
+            r'@endpoint\("([^"]+)", (\[[^\]]*\]|None)', path.read_text()
+        ):
             for method in re.findall(r'"(\w+)"', methods):
                 declared.add((re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route), method.lower()))
     documented = {
@@ -136,7 +137,9 @@ def test_plans_and_tenants_are_listed(admin_api):
     page = admin_api.get("/tenants?limit=2&offset=0").json()
     assert page["limit"] == 2 and len(page["items"]) <= 2 and page["total"] >= 3
     everything = admin_api.get("/tenants?limit=200").json()
-    assert [t["code"] for t in everything["items"]] == sorted(t["code"] for t in everything["items"])
+    assert [t["code"] for t in everything["items"]] == sorted(
+        t["code"] for t in everything["items"]
+    )
     owners = admin_api.get("/tenants?type=platform_owner").json()["items"]
     assert [t["code"] for t in owners] == ["platform"]
     assert [t["code"] for t in admin_api.get("/tenants?q=platf").json()["items"]] == ["platform"]
@@ -270,12 +273,17 @@ def test_a_provider_key_reaches_its_subtree_only(admin_rpc, platform_server, pla
     platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
     reseller = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "provider")])[0]
     ids = {}
-    for code, parent in (("api-prov-a", None), ("api-prov-b", None)):
+    for code in ("api-prov-a", "api-prov-b"):
         ids[code] = admin_rpc.call(
             "ipai.tenant",
             "create",
-            {"code": code, "name": code, "tenant_type": "provider", "parent_id": platform_id,
-             "plan_id": reseller},
+            {
+                "code": code,
+                "name": code,
+                "tenant_type": "provider",
+                "parent_id": platform_id,
+                "plan_id": reseller,
+            },
         )
     for code, parent in (("api-cli-a", "api-prov-a"), ("api-cli-b", "api-prov-b")):
         ids[code] = admin_rpc.call(

@@ -182,7 +182,7 @@ def endpoint(path, methods, authenticated=True):
                     response = func(self, **kwargs)
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 raise  # Odoo reruns the whole request, as for any route
-            except Exception as exc:  # noqa: BLE001 - every failure becomes a problem
+            except Exception as exc:
                 if isinstance(exc, ApiError):
                     exc.headers = {**headers, **exc.headers}
                 response = _error_response(exc)

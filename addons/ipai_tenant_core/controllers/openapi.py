@@ -57,6 +57,7 @@ def _action(summary, description, extra=(), power="manager"):
             "description": f"{description} Needs the role {power} or a stronger one.",
             "parameters": [CODE_PARAM],
             "responses": {
+                "200": _json(_ref("Accepted"), "Done at once, no job needed (a draft)."),
                 "202": _json(_ref("Accepted"), "Queued; follow the job."),
                 **_problems(*AUTHENTICATED, 403, 404, 409, *extra),
             },
@@ -377,8 +378,9 @@ PATHS = {
         },
     },
     "/tenants/{code}/suspend": _action("Suspend a tenant", "Its users are locked out."),
-    "/tenants/{code}/reactivate": _action("Reactivate a suspended tenant", "Not one the "
-                                          "platform suspended."),
+    "/tenants/{code}/reactivate": _action(
+        "Reactivate a suspended tenant", "Not one the platform suspended."
+    ),
     "/tenants/{code}/archive": _action(
         "Archive a tenant", "Back up, then drop its database.", power="owner"
     ),

@@ -11,12 +11,14 @@ def _datetime(value):
 
 
 def tenant_json(tenant):
+    parent = tenant.parent_id
     return {
         "code": tenant.code,
         "name": tenant.name,
         "type": tenant.tenant_type,
         "state": tenant.state,
-        "parent": tenant.parent_id.code or None,
+        # A provider's staff read their own provider but not its parent.
+        "parent": parent.code if parent and parent.has_access("read") else None,
         "plan": tenant.plan_id.code,
         "url": tenant.url or None,
         "admin_email": tenant.admin_email or None,

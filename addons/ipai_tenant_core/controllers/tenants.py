@@ -202,8 +202,9 @@ class TenantsController(http.Controller):
             raise ApiError(400, "domains must be a list of host names.", field="domains")
         wanted = {normalize(name) for name in names}
         existing = tenant.domain_ids
+        names = set(existing.mapped("name"))
         existing.filtered(lambda d: d.name not in wanted).unlink()
-        for name in sorted(wanted - set(existing.mapped("name"))):
+        for name in sorted(wanted - names):
             request.env["ipai.tenant.domain"].create({"tenant_id": tenant.id, "name": name})
         tenant.invalidate_recordset(["domain_ids"])
 

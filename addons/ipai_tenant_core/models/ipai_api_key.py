@@ -42,8 +42,7 @@ class IpaiApiKey(models.Model):
     last_used_ip = fields.Char(string="Last used from", readonly=True, copy=False)
     rate_limit = fields.Integer(
         readonly=True,
-        help="Requests per minute of this key; 0: the plan's API rate limit of the "
-        "user's tenant.",
+        help="Requests per minute of this key; 0: the plan's API rate limit of the user's tenant.",
     )
     state = fields.Selection(
         [("active", "Active"), ("expired", "Expired"), ("revoked", "Revoked")],
@@ -183,8 +182,10 @@ class IpaiApiKey(models.Model):
             return self.rate_limit
         tenants = self.sudo().user_id.ipai_assignment_ids.tenant_id
         if not tenants:
-            tenants = self.env["ipai.tenant"].sudo().search(
-                [("tenant_type", "=", "platform_owner")], limit=1
+            tenants = (
+                self.env["ipai.tenant"]
+                .sudo()
+                .search([("tenant_type", "=", "platform_owner")], limit=1)
             )
         limits = tenants.plan_id.mapped("api_rate_limit")
         if limits:

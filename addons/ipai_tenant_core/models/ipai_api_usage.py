@@ -6,7 +6,7 @@ readable by any group: the API's own code writes and reads them."""
 import json
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from odoo import api, fields, models
 
@@ -35,7 +35,7 @@ class IpaiApiRateWindow(models.Model):
         return (requests in this window, seconds until the window ends)."""
         now = time.time()
         start = math.floor(now / WINDOW_SECONDS) * WINDOW_SECONDS
-        window_start = datetime.fromtimestamp(start, timezone.utc).replace(tzinfo=None)
+        window_start = datetime.fromtimestamp(start, UTC).replace(tzinfo=None)
         self.env.cr.execute(
             """INSERT INTO ipai_api_rate_window AS w (key_id, window_start, hits)
                VALUES (%s, %s, 1)

@@ -75,9 +75,12 @@ class IpaiTenantAssignment(models.Model):
             tenant._check_power(OWN)
 
     def _check_not_self(self, user_ids):
-        if not self.env.su and self.env.uid in user_ids:
-            if not self.env["ipai.tenant"]._is_platform_manager():
-                raise AccessError(self.env._("You cannot change your own role."))
+        if (
+            not self.env.su
+            and self.env.uid in user_ids
+            and not self.env["ipai.tenant"]._is_platform_manager()
+        ):
+            raise AccessError(self.env._("You cannot change your own role."))
 
     # Record rules read the assignments through res.users; their cached
     # domains must follow every change.
