@@ -317,6 +317,28 @@ def test_a_provider_key_reaches_its_subtree_only(admin_rpc, platform_server, pla
     assert api.wait_job(own.json()["job"]["id"])["state"] == "done"
 
 
+def test_a_key_made_in_the_form_is_shown_once_and_works(admin_rpc, platform_server, openapi):
+    platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
+    make_user(admin_rpc, "api-form-admin", platform_id, "admin")
+    from .support import JsonRpc
+
+    rpc = JsonRpc(
+        platform_server.url, platform_server.dbname, "api-form-admin", "api-form-admin-pass"
+    )
+    wizard = rpc.call("ipai.api.key.generate", "create", {"name": "from the form"})
+    action = rpc.call("ipai.api.key.generate", "action_generate", [wizard])
+    key = re.search(r"ipai_[0-9a-f]{12}_\S+", action["params"]["message"]).group(0)
+    assert ApiClient(platform_server.url, key, openapi).get("/tenants/platform").status_code == 200
+    [listed] = rpc.call(
+        "ipai.api.key",
+        "search_read",
+        [("name", "=", "from the form")],
+        ["key_index", "state", "last_used_at"],
+    )
+    assert key.startswith(listed["key_index"]) and listed["state"] == "active"
+    assert listed["last_used_at"]
+
+
 # --------------------------------------------------------------- coverage
 
 

@@ -204,3 +204,36 @@ def test_team_and_keys_need_admin_and_ownership_needs_owner(team, admin_rpc, pla
         platform_db, "SELECT role FROM ipai_tenant_assignment WHERE id = %s", [assignment]
     )
     assert role == "owner"
+
+
+def test_an_administrator_cannot_mint_a_key_that_acts_beyond_its_own_rights(
+    team, admin_rpc, platform_db
+):
+    """A key acts as its user: an administrator may make keys for its team
+    only when that gives it nothing it does not have already."""
+    admin = team["people"]["admin"]["rpc"]
+    platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
+    reseller = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "provider")])[0]
+    elsewhere = admin_rpc.call(
+        "ipai.tenant",
+        "create",
+        {
+            "code": "rm-elsewhere",
+            "name": "Elsewhere",
+            "tenant_type": "provider",
+            "parent_id": platform_id,
+            "plan_id": reseller,
+        },
+    )
+    # A viewer here who owns another provider.
+    double = make_user(admin_rpc, "rm-double", team["provider"], "viewer")
+    admin_rpc.call(
+        "ipai.tenant.assignment",
+        "create",
+        {"user_id": double, "tenant_id": elsewhere, "role": "owner"},
+    )
+    before = snapshot(platform_db)
+    for victim in (team["people"]["owner"]["id"], double, admin_rpc.uid):
+        with pytest.raises(RpcError, match="API keys are managed"):
+            mint_api_key(admin, victim)
+    assert snapshot(platform_db) == before

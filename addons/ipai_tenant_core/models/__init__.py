@@ -1,10 +1,10 @@
 from . import (
-    ipai_api_key,
-    ipai_api_usage,
     ipai_audit_log,
     ipai_audited_mixin,
     ipai_input_mixin,
     ipai_tenant,
+    ipai_tenant_api_key,
+    ipai_tenant_api_usage,
     ipai_tenant_assignment,
     ipai_tenant_domain,
     ipai_tenant_job,

@@ -1,1 +1,1 @@
-from . import ipai_tenant_change_plan, ipai_tenant_clone
+from . import ipai_api_key_generate, ipai_tenant_change_plan, ipai_tenant_clone

@@ -13,6 +13,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import consteq
 
+from . import ipai_tenant_assignment as roles
+
 KEY_PREFIX = "ipai_"
 INDEX_LENGTH = 12  # hex digits after the prefix: the public, looked-up part
 DEFAULT_RATE_LIMIT_PARAM = "ipai_tenant_core.api_rate_limit_default"
@@ -27,6 +29,7 @@ def key_hash(key):
 class IpaiApiKey(models.Model):
     _name = "ipai.api.key"
     _description = "REST API key"
+    _inherit = ["ipai.text.input.mixin"]
     _order = "id desc"
 
     name = fields.Char(required=True, help="What the key is for, e.g. 'n8n signups'.")
@@ -70,29 +73,39 @@ class IpaiApiKey(models.Model):
     @api.model
     def _check_key_power(self, user):
         """Who manages whose keys: platform managers everyone's; an
-        administrator (or owner) of a tenant their own and those of the
-        people holding a role in its subtree; anyone may revoke their own."""
+        administrator (or owner) of a tenant their own, and those of people
+        who hold roles only inside the subtrees they administer, none
+        stronger than their own there, and no other rights on the platform
+        (a key acts as its user: it must never give its maker more than
+        they already have)."""
         if self.env.su or self.env["ipai.tenant"]._is_platform_manager():
             return
         administered = self.env.user.ipai_administered_tenant_ids
-        if administered and user == self.env.user:
+        if administered and (user == self.env.user or self._is_own_team(user)):
             return
-        if administered:
-            team = (
-                self.env["ipai.tenant.assignment"]
-                .sudo()
-                .search_count(
-                    [("user_id", "=", user.id), ("tenant_id", "child_of", administered.ids)]
-                )
-            )
-            if team:
-                return
         raise AccessError(
             self.env._(
                 "API keys are managed by platform managers and by the owners and "
-                "administrators of a tenant, for its team."
+                "administrators of a tenant, for the people who work only on it."
             )
         )
+
+    @api.model
+    def _is_own_team(self, user):
+        provider_group = self.env.ref("ipai_tenant_core.group_provider_manager")
+        if user.sudo().groups_id - provider_group - provider_group.trans_implied_ids:
+            return False  # other rights on the platform (staff, accounting...)
+        assignments = self.env["ipai.tenant.assignment"].sudo().search([("user_id", "=", user.id)])
+        for assignment in assignments:
+            tenant = assignment.tenant_id.with_env(self.env)
+            if not tenant.has_access("read"):
+                return False
+            own_role = tenant._role()
+            if not roles.role_has(own_role, roles.ADMINISTER):
+                return False
+            if roles.ROLE_RANK[assignment.role] > roles.ROLE_RANK[own_role]:
+                return False
+        return bool(assignments)
 
     @api.model
     def _generate(self, user, name, expires_at=None, rate_limit=0, days=DEFAULT_VALIDITY_DAYS):
