@@ -4,6 +4,7 @@ answer is checked against the OpenAPI document the server publishes; the
 last test asserts that each documented route was seen answering."""
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from openapi_spec_validator import validate
@@ -193,6 +194,18 @@ def test_a_retried_create_returns_the_first_result(created, admin_api, platform_
     )
     assert_problem(other, 422)
     assert query(platform_db, "SELECT count(*) FROM ipai_tenant WHERE code = 'api-other'") == [(0,)]
+
+
+def test_concurrent_retries_of_a_create_make_one_tenant(admin_api, platform_db):
+    body = {"code": "api-race", "admin_email": "r@race.test"}
+    headers = {"Idempotency-Key": "race-1"}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(
+            pool.map(lambda _i: admin_api.post("/tenants", json=body, headers=headers), range(4))
+        )
+    assert [a.status_code for a in answers] == [202] * 4, [a.text for a in answers]
+    assert all(a.json() == answers[0].json() for a in answers)
+    assert query(platform_db, "SELECT count(*) FROM ipai_tenant WHERE code = 'api-race'") == [(1,)]
 
 
 def test_bad_requests_get_problem_details_and_change_nothing(admin_api, platform_db, created):

@@ -23,13 +23,21 @@ def _problems(*statuses):
         422: "A field's value is refused (invalid code, unknown plan, reused Idempotency-Key).",
         429: "Over the key's rate limit; see Retry-After.",
     }
-    return {
+    answers = {
         str(status): {
             "description": descriptions[status],
             "content": {"application/problem+json": {"schema": _ref("Problem")}},
         }
         for status in statuses
     }
+    if 429 in statuses:
+        answers["429"]["headers"] = {
+            "Retry-After": {
+                "description": "Seconds until the key's next counting window.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
+    return answers
 
 
 def _json(schema, description):
@@ -50,14 +58,19 @@ CODE_PARAM = {
 AUTHENTICATED = (401, 429)
 
 
-def _action(summary, description, extra=(), power="manager"):
+def _action(summary, description, extra=(), power="manager", immediate=False):
+    done_at_once = (
+        {"200": _json(_ref("Accepted"), "Done at once, no job needed (a draft).")}
+        if immediate
+        else {}
+    )
     return {
         "post": {
             "summary": summary,
             "description": f"{description} Needs the role {power} or a stronger one.",
             "parameters": [CODE_PARAM],
             "responses": {
-                "200": _json(_ref("Accepted"), "Done at once, no job needed (a draft)."),
+                **done_at_once,
                 "202": _json(_ref("Accepted"), "Queued; follow the job."),
                 **_problems(*AUTHENTICATED, 403, 404, 409, *extra),
             },
@@ -382,7 +395,7 @@ PATHS = {
         "Reactivate a suspended tenant", "Not one the platform suspended."
     ),
     "/tenants/{code}/archive": _action(
-        "Archive a tenant", "Back up, then drop its database.", power="owner"
+        "Archive a tenant", "Back up, then drop its database.", power="owner", immediate=True
     ),
     "/tenants/{code}/drop": _action(
         "Drop a tenant", "Drop its database, roles and files without a backup.", power="owner"
