@@ -4,12 +4,15 @@ answer is checked against the OpenAPI document the server publishes; the
 last test asserts that each documented route was seen answering."""
 
 import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from openapi_spec_validator import validate
 
 from .support import (
+    ODOO_CONF,
     REPO_ROOT,
     ApiClient,
     make_user,
@@ -350,6 +353,38 @@ def test_a_key_made_in_the_form_is_shown_once_and_works(admin_rpc, platform_serv
     )
     assert key.startswith(listed["key_index"]) and listed["state"] == "active"
     assert listed["last_used_at"]
+
+
+def test_the_command_line_prints_a_working_key_once(platform_server, platform_db, openapi):
+    def api_key(*args):
+        return subprocess.run(
+            [
+                sys.executable,
+                str(REPO_ROOT / "scripts" / "api_key.py"),
+                "-c",
+                str(ODOO_CONF),
+                "-d",
+                platform_db,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    made = api_key("--login", "admin", "--name", "cli key", "--days", "7")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    assert ApiClient(platform_server.url, key, openapi).get("/plans").status_code == 200
+    [(expires,)] = query(
+        platform_db,
+        "SELECT expires_at::date - now()::date FROM ipai_api_key WHERE key_index = %s",
+        [key[:17]],
+    )
+    assert expires == 7
+    refused = api_key("--login", "nobody-here")
+    assert refused.returncode == 2 and refused.stderr.startswith("error: ")
 
 
 # --------------------------------------------------------------- coverage
