@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
@@ -344,6 +345,23 @@ class JsonRpc:
         )
 
 
+def provider_tenant(admin_rpc, code, name):
+    """A provider tenant (draft) on the reseller plan, under the platform."""
+    platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
+    reseller = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "provider")])[0]
+    return admin_rpc.call(
+        "ipai.tenant",
+        "create",
+        {
+            "plan_id": reseller,
+            "code": code,
+            "name": name,
+            "tenant_type": "provider",
+            "parent_id": platform_id,
+        },
+    )
+
+
 def provider_manager(admin_rpc, server, provider_id, login, role="admin"):
     """A member of the provider group with ``role`` on ``provider_id`` (as
     platform staff would make one), logged in to the platform over JSON-RPC;
@@ -454,6 +472,29 @@ def paused_cron(platform_db, name):
         yield
     finally:
         query(platform_db, "UPDATE ir_cron SET active = true WHERE id = %s", [cron_id])
+
+
+def run_odoo_script(dbname, code):
+    """Run Python ``code`` with ``env`` on ``dbname`` through click-odoo, as
+    an operator's script or a cron with a given date would; it commits."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", dir=LOCAL_DIR) as script:
+        script.write(code)
+        script.flush()
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("click-odoo")),
+                "-c",
+                str(ODOO_CONF),
+                "-d",
+                dbname,
+                script.name,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
 
 
 def run_billing_cli(platform_db, *args, timeout=600):

@@ -18,7 +18,9 @@ from ..support import (
     copy_database,
     database_exists,
     provider_manager,
+    provider_tenant,
     query,
+    run_odoo_script,
 )
 from ..test_provisioning import provision, wait_for_state
 
@@ -33,19 +35,7 @@ def victim(cli):
 @pytest.fixture(scope="module")
 def provider(admin_rpc, platform_server, victim):
     """Provider manager of cp-prov, which has one draft client of its own."""
-    platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
-    reseller = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "provider")])[0]
-    provider_id = admin_rpc.call(
-        "ipai.tenant",
-        "create",
-        {
-            "plan_id": reseller,
-            "code": "cp-prov",
-            "name": "CP Provider",
-            "tenant_type": "provider",
-            "parent_id": platform_id,
-        },
-    )
+    provider_id = provider_tenant(admin_rpc, "cp-prov", "CP Provider")
     manager = provider_manager(admin_rpc, platform_server, provider_id, "cp-manager")
     own = manager.call(
         "ipai.tenant", "create", {"code": "cp-own", "name": "CP Own", "parent_id": provider_id}
@@ -203,29 +193,8 @@ def audited_db(template_db, cli):
         "    env['ipai.tenant'].create({'code': f'audited-{index}', 'name': 'Audited'})\n"
         "    env.cr.commit()\n"
     )
-    run_script(name, script)
+    run_odoo_script(name, script)
     return name
-
-
-def run_script(dbname, code, tmp_name="audit_script.py"):
-    path = REPO_ROOT / ".local" / f"{RUN_ID}_{tmp_name}"
-    path.write_text(code)
-    try:
-        subprocess.run(
-            [
-                str(REPO_ROOT / ".venv" / "bin" / "click-odoo"),
-                "-c",
-                str(REPO_ROOT / ".local" / "odoo.conf"),
-                "-d",
-                dbname,
-                str(path),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    finally:
-        path.unlink()
 
 
 def verify_audit(dbname):

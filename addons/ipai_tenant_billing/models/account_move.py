@@ -61,15 +61,37 @@ class AccountMove(models.Model):
         return len(overdue)
 
     def _invoice_paid_hook(self):
-        """Registering the payment lifts the suspension this invoice caused,
-        whoever registers it (an accountant need not manage tenants)."""
         result = super()._invoice_paid_hook()
-        for move in self.filtered("ipai_billing_run_id"):
-            move.ipai_tenant_ids.sudo()._lift_suspension("unpaid", move)
+        self._no_longer_owed()
         return result
+
+    def button_draft(self):
+        # Cancelling a posted invoice goes through here too.
+        result = super().button_draft()
+        self._no_longer_owed()
+        return result
+
+    def _no_longer_owed(self):
+        """Paid, cancelled, reset to draft or reversed by a credit note:
+        nothing is owed on this invoice, so the suspension it caused is
+        lifted, whoever did it (an accountant need not manage tenants).
+        Dunning starts again from nothing if the invoice is posted again."""
+        billed = self.filtered("ipai_billing_run_id")
+        for move in billed:
+            move.ipai_tenant_ids.sudo()._lift_suspension("unpaid", move)
+        billed.filtered(lambda m: m.state != "posted").ipai_dunning_stage = "none"
 
 
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
 
     ipai_tenant_id = fields.Many2one("ipai.tenant", string="Tenant", index=True, copy=False)
+
+    def _reconcile_post_hook(self, data):
+        # Odoo calls _invoice_paid_hook for paid invoices only; one matched
+        # with its credit note ends "reversed", owing nothing either.
+        result = super()._reconcile_post_hook(data)
+        data["not_paid_invoices"].filtered(
+            lambda move: move.payment_state == "reversed"
+        )._no_longer_owed()
+        return result

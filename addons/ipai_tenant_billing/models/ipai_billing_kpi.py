@@ -21,6 +21,15 @@ class IpaiBillingKpi(models.Model):
     currency_id = fields.Many2one(related="plan_id.currency_id")
     mrr = fields.Monetary(string="MRR", currency_field="currency_id")
     arr = fields.Monetary(string="ARR", currency_field="currency_id")
+    # Plans may be priced in different currencies: sums (graph, pivot) are
+    # made of these, converted at the month's rate.
+    company_currency_id = fields.Many2one("res.currency", string="Company currency")
+    mrr_company = fields.Monetary(
+        string="MRR (company currency)", currency_field="company_currency_id"
+    )
+    arr_company = fields.Monetary(
+        string="ARR (company currency)", currency_field="company_currency_id"
+    )
     # Not "active": that name would make Odoo hide the rows that are 0.
     tenants_active = fields.Integer(string="Active tenants")
     tenants_active_at_start = fields.Integer(string="Active at month start")
@@ -94,8 +103,15 @@ class IpaiBillingKpi(models.Model):
 
     @api.model
     def _row_values(self, tenant, fact):
+        company = self.env.company
+        mrr_company = fact.plan.currency_id._convert(
+            float(fact.mrr), company.currency_id, company, fact.month, round=False
+        )
         return {
             "month": fact.month,
+            "company_currency_id": company.currency_id.id,
+            "mrr_company": mrr_company,
+            "arr_company": mrr_company * 12,
             "tenant_id": tenant.id,
             "plan_id": fact.plan.id,
             "provider_id": tenant.parent_id.id,
@@ -110,8 +126,10 @@ class IpaiBillingKpi(models.Model):
             "trials_expired": int(fact.trial_expired),
         }
 
-    def _summary(self):
-        """The KPIs of these rows (billing/kpis.summarize)."""
+    def _summary(self, currency):
+        """The KPIs of these rows (billing/kpis.summarize), amounts in
+        ``currency`` at each month's rate."""
+        company = self.env.company
         return kpis.summarize(
             [
                 kpis.MonthFact(
@@ -125,7 +143,9 @@ class IpaiBillingKpi(models.Model):
                     churned=bool(row.tenants_churned),
                     trial_converted=bool(row.trials_converted),
                     trial_expired=bool(row.trials_expired),
-                    mrr=Decimal(str(row.mrr)),
+                    mrr=Decimal(
+                        str(row.currency_id._convert(row.mrr, currency, company, row.month))
+                    ),
                 )
                 for row in self
             ]

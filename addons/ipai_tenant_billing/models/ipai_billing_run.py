@@ -234,29 +234,37 @@ class IpaiBillingRun(models.Model):
             return []
         plan = periods.plan_segments(tenant._plan_history(), tenant.plan_id, month_last, month_last)
         plan = plan[0][0]
-        lines = []
         transactions = max(metrics.mapped("records_month")) - plan.max_transactions_month
-        if transactions > 0 and plan.price_transaction_overage:
-            name = self.env._(
-                "%(count)s transactions over the %(limit)s of %(plan)s in %(month)s",
-                count=transactions,
-                limit=plan.max_transactions_month,
-                plan=plan.name,
-                month=key,
-            )
-            line = self._line(tenant, plan, name, plan.price_transaction_overage, transactions)
-            lines.append(line)
         storage_gb = round(max(metrics.mapped("storage_mb")) / 1024 - plan.max_storage_gb, 2)
-        if storage_gb > 0 and plan.price_storage_overage:
-            name = self.env._(
-                "%(gb)s GB of storage over the %(limit)g GB of %(plan)s in %(month)s",
-                gb=storage_gb,
-                limit=plan.max_storage_gb,
-                plan=plan.name,
-                month=key,
-            )
-            lines.append(self._line(tenant, plan, name, plan.price_storage_overage, storage_gb))
-        return lines
+        overages = (
+            (
+                transactions,
+                plan.price_transaction_overage,
+                self.env._(
+                    "%(count)s transactions over the %(limit)s of %(plan)s in %(month)s",
+                    count=transactions,
+                    limit=plan.max_transactions_month,
+                    plan=plan.name,
+                    month=key,
+                ),
+            ),
+            (
+                storage_gb,
+                plan.price_storage_overage,
+                self.env._(
+                    "%(gb)s GB of storage over the %(limit)g GB of %(plan)s in %(month)s",
+                    gb=storage_gb,
+                    limit=plan.max_storage_gb,
+                    plan=plan.name,
+                    month=key,
+                ),
+            ),
+        )
+        return [
+            self._line(tenant, plan, name, price, quantity)
+            for quantity, price, name in overages
+            if quantity > 0 and price
+        ]
 
     def _summary(self):
         """What the run invoiced, one line per invoice (the command prints it)."""

@@ -1,5 +1,5 @@
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -24,6 +24,11 @@ BILLING_FIELDS = frozenset(
         "archive_warning_sent",
     }
 )
+# The terms of the deal: whom the platform invoices and when a trial ends.
+# A provider manager reaches its sub-tenants but may not redirect their
+# invoices to another partner, stop paying for them, or extend a trial.
+PLATFORM_TERMS_FIELDS = ("partner_id", "bill_to_provider", "trial_end")
+PLATFORM_MANAGER_GROUP = "ipai_tenant_core.group_platform_manager"
 BILLING_DATE_KEY = "ipai_billing_date"
 _logger = logging.getLogger(__name__)
 
@@ -41,6 +46,10 @@ class IpaiTenant(models.Model):
         string="Provider pays",
         help="The provider is invoiced for this sub-tenant (white label) instead of the "
         "tenant itself.",
+    )
+    can_set_billing_terms = fields.Boolean(
+        compute="_compute_can_set_billing_terms",
+        help="Platform managers set whom a tenant's invoices go to and when its trial ends.",
     )
     billing_partner_id = fields.Many2one(
         "res.partner", compute="_compute_billing_partner", string="Invoiced to"
@@ -74,6 +83,10 @@ class IpaiTenant(models.Model):
     plan_change_ids = fields.One2many("ipai.tenant.plan.change", "tenant_id", string="Plan changes")
 
     # ------------------------------------------------------------------ compute
+
+    @api.depends_context("uid")
+    def _compute_can_set_billing_terms(self):
+        self.can_set_billing_terms = self._is_platform_manager()
 
     @api.depends("partner_id", "bill_to_provider", "parent_id.partner_id", "admin_email")
     def _compute_billing_partner(self):
@@ -174,14 +187,62 @@ class IpaiTenant(models.Model):
         super()._check_engine_fields(vals)
         if self.env.su:
             return
-        touched = sorted(BILLING_FIELDS & {key for key, value in vals.items() if value})
+        # Any value, False included: clearing billed_until or a reminder
+        # flag would re-bill a tenant or send its mails again. A form never
+        # sends these read-only fields; create passes only the truthy ones.
+        touched = BILLING_FIELDS & set(vals)
         if touched:
+            raise AccessError(self.env._("%s can only be set by billing.", self._labels(touched)))
+
+    def _labels(self, field_names):
+        return ", ".join(self._fields[name].string for name in sorted(field_names))
+
+    def _is_platform_manager(self):
+        return self.env.su or self.env.user.has_group(PLATFORM_MANAGER_GROUP)
+
+    def _check_platform_terms(self, vals):
+        """Only platform managers set the terms; a value a client sends
+        unchanged (the form may send the trial end it computed) is no change."""
+        if self._is_platform_manager():
+            return
+        changed = [
+            name
+            for name in PLATFORM_TERMS_FIELDS
+            if name in vals and any(tenant._terms_value(name) != vals[name] for tenant in self)
+        ]
+        if changed:
             raise AccessError(
-                self.env._(
-                    "%s can only be set by billing.",
-                    ", ".join(self._fields[name].string for name in touched),
-                )
+                self.env._("Only platform managers change %s.", self._labels(changed))
             )
+
+    def _terms_value(self, name):
+        value = self[name]
+        if isinstance(value, models.BaseModel):
+            return value.id
+        if name == "trial_end":
+            return fields.Date.to_string(value) if value else False
+        return value
+
+    @api.model
+    def _check_new_tenant_terms(self, vals):
+        """A new tenant's terms come from its plan: a provider manager may
+        send the trial end the form computed from the plan, nothing else."""
+        if self._is_platform_manager():
+            return
+        plan = self.env["ipai.tenant.plan"].browse(vals.get("plan_id")).sudo()
+        default_end = (
+            fields.Date.to_string(fields.Date.context_today(self) + timedelta(days=plan.trial_days))
+            if plan.trial_days
+            else False
+        )
+        given_end = vals.get("trial_end") or False
+        if given_end and isinstance(given_end, date):
+            given_end = fields.Date.to_string(given_end)
+        wrong = [name for name in ("partner_id", "bill_to_provider") if vals.get(name)]
+        if given_end and given_end != default_end:
+            wrong.append("trial_end")
+        if wrong:
+            raise AccessError(self.env._("Only platform managers set %s.", self._labels(wrong)))
 
     def _plan_change_problem(self, plan):
         """Why this tenant may not move to ``plan`` now, or None."""
@@ -236,7 +297,14 @@ class IpaiTenant(models.Model):
 
     # ---------------------------------------------------------------- CRUD
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_new_tenant_terms(vals)
+        return super().create(vals_list)
+
     def write(self, vals):
+        self._check_platform_terms(vals)
         changes = []
         if "plan_id" in vals:
             plan = self.env["ipai.tenant.plan"].browse(vals["plan_id"])
@@ -293,8 +361,25 @@ class IpaiTenant(models.Model):
         return super().action_suspend()
 
     def action_reactivate(self):
-        """An operator's reactivation lifts every reason; an automatic one
-        only calls this once no reason is left."""
+        """Platform staff lift every reason (an operator's decision, written
+        in the tenant's history); anyone else lifts only a manual
+        suspension: an unpaid invoice or an ended trial is lifted by paying
+        or converting, never by a provider's button."""
+        if not self._is_platform_staff():
+            for tenant in self:
+                held = tenant._open_suspensions(AUTOMATIC_REASONS)
+                if held:
+                    raise UserError(
+                        self.env._(
+                            "%(tenant)s is suspended for: %(reasons)s. It is reactivated "
+                            "when the invoice is paid or the trial converted to a paid plan.",
+                            tenant=tenant.code,
+                            reasons=", ".join(
+                                dict(REASONS)[reason]
+                                for reason in sorted(set(held.mapped("reason")))
+                            ),
+                        )
+                    )
         result = super().action_reactivate()
         self.sudo()._open_suspensions().write({"date_end": self._billing_today()})
         return result

@@ -1,3 +1,4 @@
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import BillingCase
@@ -51,3 +52,47 @@ class TestDunning(BillingCase):
         self.assertFalse(self.open_job(self.tenant))
         self.assertEqual(self.tenant.state, "suspended")
         self.assertEqual(self.tenant.suspension_reason, "Manual")
+
+    def suspended_unpaid(self):
+        self.daily(self.d("2026-10-15"))
+        self.engine_finishes(self.tenant, "suspended")
+        self.assertEqual(self.tenant.suspension_reason, "Unpaid")
+
+    def assert_lifted(self):
+        self.assertFalse(self.tenant.suspension_reason)
+        self.assertEqual(self.open_job(self.tenant).job_type, "reactivate")
+
+    def test_a_cancelled_invoice_lifts_its_suspension(self):
+        self.suspended_unpaid()
+        self.move.button_cancel()
+        self.assertEqual(self.move.state, "cancel")
+        self.assert_lifted()
+        self.assertEqual(self.move.ipai_dunning_stage, "none")
+
+    def test_an_invoice_reset_to_draft_lifts_its_suspension(self):
+        self.suspended_unpaid()
+        self.move.button_draft()
+        self.assert_lifted()
+
+    def test_an_invoice_reversed_by_a_credit_note_lifts_its_suspension(self):
+        self.suspended_unpaid()
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=self.move.ids)
+            .create({"journal_id": self.move.journal_id.id, "date": self.d("2026-10-16")})
+        )
+        reversal.refund_moves()
+        # Posting the credit note matches it with the invoice.
+        self.move.reversal_move_ids.action_post()
+        self.assertEqual(self.move.payment_state, "reversed")
+        self.assert_lifted()
+
+    def test_a_provider_cannot_lift_an_unpaid_suspension(self):
+        provider = self.make_active("dunned-provider", self.d("2026-09-01"), tenant_type="provider")
+        self.tenant.sudo().parent_id = provider
+        manager = self.make_provider_manager("dunned-manager", provider)
+        self.suspended_unpaid()
+        with self.assertRaisesRegex(UserError, "suspended for: Unpaid"):
+            self.tenant.with_user(manager).action_reactivate()
+        self.assertFalse(self.open_job(self.tenant))
+        self.assertEqual(self.tenant.suspension_reason, "Unpaid")

@@ -69,3 +69,30 @@ class TestKpis(BillingCase):
             self.env["ipai.billing.dashboard"].with_user(user).create({"month": "2026-10-01"})
         )
         self.assertAlmostEqual(dashboard.mrr, 199 + 49)
+
+    def test_other_currencies_are_converted_at_the_months_rate(self):
+        eur = self.env.ref("base.EUR")
+        eur.active = True
+        # 1 USD = 0.8 EUR in October: a 100 EUR plan brings 125 USD of MRR.
+        self.env["res.currency.rate"].create(
+            {"currency_id": eur.id, "name": "2026-10-01", "rate": 0.8}
+        )
+        plan_eur = self.plan_starter.copy(
+            {
+                "code": "kpi-eur",
+                "name": "Starter EUR",
+                "currency_id": eur.id,
+                "price_monthly": 100.0,
+            }
+        )
+        self.make_active("kpi-euro", self.d("2026-10-02"), plan_id=plan_eur.id)
+        self.env["ipai.billing.kpi"]._refresh(date(2026, 10, 1), date(2026, 10, 1))
+        usd = self.dashboard()
+        self.assertEqual(usd.currency_id, self.env.company.currency_id)
+        mrr_usd = 199 + 165.83 + 49 + 125
+        self.assertAlmostEqual(usd.mrr, mrr_usd)
+        self.assertAlmostEqual(usd.arpu, round(mrr_usd / 4, 2))
+        in_eur = self.dashboard(currency_id=eur.id)
+        self.assertAlmostEqual(in_eur.mrr, round(mrr_usd * 0.8, 2), places=1)
+        row = self.env["ipai.billing.kpi"].search([("plan_id", "=", plan_eur.id)])
+        self.assertEqual((row.mrr, row.mrr_company), (100.0, 125.0))

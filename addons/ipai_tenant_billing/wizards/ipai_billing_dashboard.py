@@ -18,7 +18,12 @@ class IpaiBillingDashboard(models.TransientModel):
     provider_id = fields.Many2one(
         "ipai.tenant", domain=[("tenant_type", "in", ("provider", "platform_owner"))]
     )
-    currency_id = fields.Many2one("res.currency", default=lambda self: self.env.ref("base.USD"))
+    currency_id = fields.Many2one(
+        "res.currency",
+        required=True,
+        default=lambda self: self.env.company.currency_id,
+        help="Plans priced in other currencies are converted at the month's rate.",
+    )
     mrr = fields.Monetary(string="MRR", compute="_compute_kpis", currency_field="currency_id")
     arr = fields.Monetary(string="ARR", compute="_compute_kpis", currency_field="currency_id")
     arpu = fields.Monetary(string="ARPU", compute="_compute_kpis", currency_field="currency_id")
@@ -40,10 +45,14 @@ class IpaiBillingDashboard(models.TransientModel):
             domain.append(("tenant_id", "child_of", self.provider_id.id))
         return self.env["ipai.billing.kpi"].search(domain)
 
-    @api.depends("month", "plan_id", "provider_id")
+    @api.depends("month", "plan_id", "provider_id", "currency_id")
     def _compute_kpis(self):
         for dashboard in self:
-            kpi = dashboard._rows()._summary() if dashboard.month else None
+            kpi = (
+                dashboard._rows()._summary(dashboard.currency_id)
+                if dashboard.month and dashboard.currency_id
+                else None
+            )
             dashboard.mrr = float(kpi["mrr"]) if kpi else 0
             dashboard.arr = float(kpi["arr"]) if kpi else 0
             dashboard.arpu = float(kpi["arpu"]) if kpi else 0
