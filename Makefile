@@ -6,8 +6,8 @@ SHELL := /bin/bash
 .PHONY: help bootstrap run test lint compose-config bench-provision \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
-	pool-status refill-pool backup-tenant list-backups restore-tenant test-restore prune-backups \
-	upgrade-tenants
+	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
+	prune-backups upgrade-tenants
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -83,6 +83,10 @@ pool-status: ## Warm pool: ready/building/stale databases per plan's module set
 
 refill-pool: ## [PLAN=trial SIZE=2]: set a plan's warm pool size, then build what is missing
 	$(TENANT) refill-pool $(call opt,PLAN,--plan) $(call opt,SIZE,--size)
+
+api-key: ## LOGIN=alice [NAME= DAYS=90 RATE=]: a REST API key for a user, shown once (docs/api.md)
+	@scripts/api_key.sh --login "$(LOGIN)" $(call opt,NAME,--name) $(call opt,DAYS,--days) \
+		$(call opt,RATE,--rate-limit)
 
 verify-audit: ## [DB=ipai_platform]: check the audit trail; exit 1 names the first bad or missing entry
 	@scripts/verify_audit.sh $(DB)

@@ -16,6 +16,7 @@ from .support import (
     JsonRpc,
     LoopbackDns,
     OdooServer,
+    OpenApiChecker,
     copy_database,
     database_exists,
     drop_database,
@@ -180,3 +181,14 @@ def cli(platform_db, credentials_dir):
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def openapi(platform_server):
+    """The OpenAPI document the running platform serves, as a checker of
+    every API answer the tests receive."""
+    import requests
+
+    return OpenApiChecker(
+        requests.get(f"{platform_server.url}/api/v1/openapi.json", timeout=30).json()
+    )

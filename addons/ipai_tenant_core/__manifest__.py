@@ -18,6 +18,7 @@
         "data/ipai_tenant_cron.xml",
         "wizards/ipai_tenant_change_plan_views.xml",
         "wizards/ipai_tenant_clone_views.xml",
+        "wizards/ipai_api_key_generate_views.xml",
         "views/ipai_tenant_views.xml",
         "views/ipai_tenant_plan_views.xml",
         "views/ipai_tenant_server_views.xml",
@@ -29,6 +30,7 @@
         "views/ipai_tenant_pool_views.xml",
         "views/ipai_tenant_metric_views.xml",
         "views/ipai_audit_log_views.xml",
+        "views/ipai_api_key_views.xml",
         "views/ipai_tenant_menus.xml",
     ],
     "assets": {

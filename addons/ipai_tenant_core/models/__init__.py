@@ -3,6 +3,8 @@ from . import (
     ipai_audited_mixin,
     ipai_input_mixin,
     ipai_tenant,
+    ipai_tenant_api_key,
+    ipai_tenant_api_usage,
     ipai_tenant_assignment,
     ipai_tenant_backup,
     ipai_tenant_domain,

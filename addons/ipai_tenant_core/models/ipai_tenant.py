@@ -1,3 +1,4 @@
+import contextvars
 from datetime import date, timedelta
 
 from odoo import api, fields, models
@@ -6,6 +7,7 @@ from odoo.tools import config
 
 from ..provisioning import crypto, pg
 from ..provisioning.errors import PermanentError
+from . import ipai_tenant_assignment as roles
 from . import ipai_tenant_lifecycle as lifecycle
 from . import ipai_tenant_naming as naming
 
@@ -58,6 +60,11 @@ KANBAN_COLORS = {
     lifecycle.ARCHIVED: 8,
     lifecycle.FAILED: 1,
 }
+# Set by the clone wizard while it creates a clone, once it checked that the
+# caller may operate the source: a clone lands next to its source, which
+# takes the power to clone (manager), not to make sub-tenants (administrator).
+# A context variable, not Odoo's context, so that no RPC call can set it.
+CLONING = contextvars.ContextVar("ipai_cloning", default=False)
 BASE_DOMAIN_PARAM = "ipai_tenant_core.base_domain"
 PLATFORM_HOSTS_PARAM = "ipai_tenant_core.platform_hosts"
 DEFAULT_PLATFORM_HOSTS = "localhost,127.0.0.1"
@@ -372,6 +379,10 @@ class IpaiTenant(models.Model):
 
     def write(self, vals):
         self._check_engine_fields(vals)
+        if not self.env.su and set(vals) - ENGINE_FIELDS:
+            # Editing a tenant is a manager's power; the record rules only
+            # know who reaches it.
+            self._check_power(roles.OPERATE)
         self._check_server_choice(vals)
         if "state" in vals:
             for tenant in self:
@@ -448,15 +459,22 @@ class IpaiTenant(models.Model):
             raise UserError(self.env._("The server of a provisioned tenant cannot change."))
 
     def _check_parent_in_reach(self, parent_id):
-        """Provider managers may only attach tenants inside their own subtree."""
+        """Sub-tenants are made by administrators (and owners) of a provider
+        tenant, inside its subtree."""
         if self.env.su or self.env.user.has_group("ipai_tenant_core.group_platform_manager"):
             return
-        reach = self.env.user.ipai_managed_tenant_ids
+        cloning = CLONING.get()
+        user = self.env.user
+        reach = user.ipai_managed_tenant_ids if cloning else user.ipai_administered_tenant_ids
         parent = self.browse(parent_id).sudo() if parent_id else self.browse()
         managed = (parent | parent._ancestors()) & reach if parent else self.browse()
         if not managed:
             raise AccessError(
-                self.env._("You can only place tenants under a provider tenant you manage.")
+                self.env._(
+                    "You can only place tenants under a provider tenant you manage "
+                    "(role manager or stronger) by cloning, or administer (role "
+                    "administrator or owner) otherwise."
+                )
             )
         # A provider makes sub-tenants only when its plan includes them.
         provider = managed.sudo()[0]
@@ -495,6 +513,50 @@ class IpaiTenant(models.Model):
         self.ensure_one()
         self.env["ipai.audit.log"]._record(self, action, changes or {})
 
+    # ------------------------------------------------------------------- roles
+
+    def _is_platform_manager(self):
+        return self.env.su or self.env.user.has_group("ipai_tenant_core.group_platform_manager")
+
+    def _role(self):
+        """The current user's strongest role on this tenant or one of its
+        ancestors (a role holds on the whole subtree), or False."""
+        self.ensure_one()
+        tenant = self.sudo()
+        lineage = tenant | tenant._ancestors()
+        assignments = (
+            self.env["ipai.tenant.assignment"]
+            .sudo()
+            .search([("user_id", "=", self.env.uid), ("tenant_id", "in", lineage.ids)])
+        )
+        ranked = sorted(assignments.mapped("role"), key=roles.ROLE_RANK.get)
+        return ranked[-1] if ranked else False
+
+    def _check_power(self, power):
+        """Refuse unless the current user's role on each tenant grants
+        ``power`` (docs/roles.md). Platform managers hold every power,
+        platform users read and observe; a tenant outside the caller's reach
+        is refused by the record rules before its role is looked at."""
+        if self._is_platform_manager():
+            return
+        staff = self.env.user.has_group("ipai_tenant_core.group_platform_user")
+        for tenant in self:
+            tenant.check_access("read")
+            if staff and power in (roles.READ, roles.OBSERVE):
+                continue
+            role = False if staff else tenant._role()
+            if not roles.role_has(role, power):
+                needed = dict(roles.ROLES)[roles.POWER_ROLE[power]]
+                raise AccessError(
+                    self.env._(
+                        "%(tenant)s: this needs the role %(needed)s or a stronger one "
+                        "on the tenant; yours is %(role)s.",
+                        tenant=tenant.code,
+                        needed=needed,
+                        role=dict(roles.ROLES).get(role, self.env._("none")),
+                    )
+                )
+
     # ------------------------------------------------------------------ actions
 
     def _ensure_action_allowed(self, action, label):
@@ -506,6 +568,7 @@ class IpaiTenant(models.Model):
                 )
 
     def action_provision(self):
+        self._check_power(roles.OPERATE)
         self._ensure_action_allowed("provision", self.env._("Provisioning"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "create")
@@ -516,6 +579,7 @@ class IpaiTenant(models.Model):
         return self.env.su or self.env.user.has_group("ipai_tenant_core.group_platform_user")
 
     def action_suspend(self):
+        self._check_power(roles.OPERATE)
         self._ensure_action_allowed("suspend", self.env._("Suspending"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "suspend")
@@ -526,6 +590,7 @@ class IpaiTenant(models.Model):
 
     def action_reactivate(self):
         # Who may, before what state allows: a provider learns nothing more.
+        self._check_power(roles.OPERATE)
         for tenant in self:
             if not self._is_platform_staff():
                 if tenant.platform_lock:
@@ -536,7 +601,7 @@ class IpaiTenant(models.Model):
                             tenant.code,
                         )
                     )
-                if tenant in self.env.user.ipai_managed_tenant_ids:
+                if tenant in self.env.user.ipai_reachable_tenant_ids:
                     raise UserError(
                         self.env._(
                             "%s is your own provider tenant; ask the platform to reactivate it.",
@@ -550,6 +615,7 @@ class IpaiTenant(models.Model):
         return True
 
     def action_archive_tenant(self):
+        self._check_power(roles.OWN)
         self._ensure_action_allowed("archive", self.env._("Archiving"))
         for tenant in self:
             if tenant.state == lifecycle.DRAFT:
@@ -561,12 +627,14 @@ class IpaiTenant(models.Model):
         return True
 
     def action_drop(self):
+        self._check_power(roles.OWN)
         self._ensure_action_allowed("drop", self.env._("Dropping"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "drop")
         return True
 
     def action_backup(self):
+        self._check_power(roles.OPERATE)
         self._ensure_action_allowed("backup", self.env._("Backing up"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "backup", {"kind": "manual"})
@@ -576,6 +644,7 @@ class IpaiTenant(models.Model):
         """Show the tenant administrator's generated password, once."""
         self.ensure_one()
         self.check_access("write")
+        self._check_power(roles.ADMINISTER)
         password = self._reveal_secret_once("admin_password")
         return {
             "type": "ir.actions.client",
@@ -593,6 +662,7 @@ class IpaiTenant(models.Model):
         }
 
     def action_upgrade_to_provider(self):
+        self._check_power(roles.ADMINISTER)
         for tenant in self:
             if tenant.tenant_type != "client":
                 raise UserError(self.env._("Only client tenants can be upgraded to provider."))
@@ -602,6 +672,7 @@ class IpaiTenant(models.Model):
 
     def action_open_change_plan(self):
         self.ensure_one()
+        self._check_power(roles.OPERATE)
         self._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
         return {
             "type": "ir.actions.act_window",
@@ -614,6 +685,7 @@ class IpaiTenant(models.Model):
 
     def action_open_clone(self):
         self.ensure_one()
+        self._check_power(roles.OPERATE)
         self._ensure_action_allowed("clone", self.env._("Cloning"))
         return {
             "type": "ir.actions.act_window",

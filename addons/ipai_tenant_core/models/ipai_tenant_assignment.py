@@ -1,14 +1,44 @@
-from odoo import api, fields, models
+"""A person's role on a tenant, and what each role may do.
 
+A role on a tenant holds on its whole subtree (a provider's staff act on its
+clients); the strongest role a user holds on a tenant or one of its ancestors
+is the one that counts. Each power names the weakest role that has it, so
+every stronger role has it too (docs/roles.md is the table)."""
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+OWNER = "owner"
+ADMIN = "admin"
+MANAGER = "manager"
+MEMBER = "member"
+VIEWER = "viewer"
 ROLES = [
-    ("owner", "Owner"),
-    ("admin", "Administrator"),
-    ("manager", "Manager"),
-    ("member", "Member"),
-    ("viewer", "Viewer"),
+    (OWNER, "Owner"),
+    (ADMIN, "Administrator"),
+    (MANAGER, "Manager"),
+    (MEMBER, "Member"),
+    (VIEWER, "Viewer"),
 ]
-# Roles that let a provider manager manage the tenant and its subtree.
-MANAGING_ROLES = ("owner", "admin", "manager")
+ROLE_RANK = {VIEWER: 1, MEMBER: 2, MANAGER: 3, ADMIN: 4, OWNER: 5}
+
+# Powers, each with the weakest role holding it.
+READ = "read"  # the tenant, its domains and team
+OBSERVE = "observe"  # also its jobs, their steps, its usage and audit trail
+OPERATE = "operate"  # suspend, reactivate, change plan, clone, back up, edit, jobs
+ADMINISTER = "administer"  # team, sub-tenants, API keys, admin password
+OWN = "own"  # archive, drop, transfer ownership
+POWER_ROLE = {READ: VIEWER, OBSERVE: MEMBER, OPERATE: MANAGER, ADMINISTER: ADMIN, OWN: OWNER}
+# Roles whose holders may change the tenant record (the write record rules).
+MANAGING_ROLES = (OWNER, ADMIN, MANAGER)
+
+
+def role_has(role, power):
+    return bool(role) and ROLE_RANK[role] >= ROLE_RANK[POWER_ROLE[power]]
+
+
+def roles_with(power):
+    return tuple(role for role, _label in ROLES if role_has(role, power))
 
 
 class IpaiTenantAssignment(models.Model):
@@ -20,7 +50,7 @@ class IpaiTenantAssignment(models.Model):
 
     user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
     tenant_id = fields.Many2one("ipai.tenant", required=True, ondelete="cascade", index=True)
-    role = fields.Selection(ROLES, required=True, default="member")
+    role = fields.Selection(ROLES, required=True, default=MEMBER)
 
     _sql_constraints = [
         (
@@ -33,20 +63,54 @@ class IpaiTenantAssignment(models.Model):
     def _audit_tenant(self):
         return self.tenant_id
 
+    def _check_team_power(self, tenant, roles):
+        """Administrators manage their team; only an owner hands out (or
+        takes away) ownership, which is how a tenant is transferred. Nobody
+        changes their own role."""
+        tenant = tenant.with_env(self.env)
+        if self.env.su or tenant._is_platform_manager():
+            return
+        tenant._check_power(ADMINISTER)
+        if OWNER in roles:
+            tenant._check_power(OWN)
+
+    def _check_not_self(self, user_ids):
+        if (
+            not self.env.su
+            and self.env.uid in user_ids
+            and not self.env["ipai.tenant"]._is_platform_manager()
+        ):
+            raise AccessError(self.env._("You cannot change your own role."))
+
     # Record rules read the assignments through res.users; their cached
     # domains must follow every change.
     @api.model_create_multi
     def create(self, vals_list):
+        tenants = self.env["ipai.tenant"]
+        for vals in vals_list:
+            self._check_team_power(tenants.browse(vals.get("tenant_id")), {vals.get("role")})
+            self._check_not_self({vals.get("user_id")})
         assignments = super().create(vals_list)
         self.env.registry.clear_cache()
         return assignments
 
     def write(self, vals):
+        for assignment in self:
+            self._check_team_power(assignment.tenant_id, {assignment.role, vals.get("role")})
+            if "tenant_id" in vals:
+                self._check_team_power(
+                    self.env["ipai.tenant"].browse(vals["tenant_id"]),
+                    {vals.get("role", assignment.role)},
+                )
+        self._check_not_self(set(self.user_id.ids) | {vals.get("user_id")})
         result = super().write(vals)
         self.env.registry.clear_cache()
         return result
 
     def unlink(self):
+        for assignment in self:
+            self._check_team_power(assignment.tenant_id, {assignment.role})
+        self._check_not_self(set(self.user_id.ids))
         result = super().unlink()
         self.env.registry.clear_cache()
         return result

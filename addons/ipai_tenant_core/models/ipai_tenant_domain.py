@@ -74,6 +74,7 @@ class IpaiTenantDomain(models.Model):
     def write(self, vals):
         self._check_not_engine_owned(vals)
         self.check_access("write")
+        self.tenant_id.check_access("write")
         if vals.get("tenant_id"):
             self.env["ipai.tenant"].browse(vals["tenant_id"]).check_access("write")
         self._check_text_input(vals)
@@ -95,6 +96,9 @@ class IpaiTenantDomain(models.Model):
         return result
 
     def unlink(self):
+        # Every role reads a tenant's domains; changing them is changing
+        # the tenant (managers and stronger roles).
+        self.tenant_id.check_access("write")
         for domain in self:
             domain.tenant_id._audit("domain:remove", {"domain": (domain.name, False)})
         result = super().unlink()

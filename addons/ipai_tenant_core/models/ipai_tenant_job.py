@@ -7,6 +7,7 @@ from odoo.tools import config
 
 from ..provisioning import operations, runner
 from . import ipai_tenant_naming as naming
+from .ipai_tenant_assignment import OPERATE
 
 JOB_TYPES = [
     ("create", "Create"),
@@ -192,6 +193,9 @@ class IpaiTenantJob(models.Model):
         ``tenant``, and may read the source of a clone."""
         tenant = tenant.with_env(self.env)
         tenant.check_access("write")
+        # Every job changes the tenant: managers and stronger roles only
+        # (archive and drop ask for more in their actions).
+        tenant._check_power(OPERATE)
         if job_type not in dict(JOB_TYPES):
             raise UserError(self.env._("Unknown job type %s.", job_type))
         if set(params) - KNOWN_PARAMS.get(job_type, set()):
@@ -290,6 +294,7 @@ class IpaiTenantJob(models.Model):
     def action_cancel(self):
         for job in self:
             job.tenant_id.check_access("write")
+            job.tenant_id._check_power(OPERATE)
             # Locked first: a runner taking the job now waits, then sees it
             # cancelled; one that took it already has started a step.
             job._lock_row()

@@ -30,6 +30,6 @@ class TenantCase(TransactionCase):
     def make_provider_manager(cls, login, provider):
         user = new_test_user(cls.env, login=login, groups="ipai_tenant_core.group_provider_manager")
         cls.env["ipai.tenant.assignment"].create(
-            {"user_id": user.id, "tenant_id": provider.id, "role": "manager"}
+            {"user_id": user.id, "tenant_id": provider.id, "role": "admin"}
         )
         return user

@@ -1,1 +1,7 @@
-from . import ipai_tenant_change_plan, ipai_tenant_clone, ipai_tenant_restore, ipai_tenant_upgrade
+from . import (
+    ipai_api_key_generate,
+    ipai_tenant_change_plan,
+    ipai_tenant_clone,
+    ipai_tenant_restore,
+    ipai_tenant_upgrade,
+)

@@ -1,6 +1,8 @@
 from odoo import fields, models
 from odoo.exceptions import UserError
 
+from ..models.ipai_tenant_assignment import OPERATE
+
 
 class IpaiTenantChangePlan(models.TransientModel):
     _name = "ipai.tenant.change.plan"
@@ -13,6 +15,7 @@ class IpaiTenantChangePlan(models.TransientModel):
     def action_apply(self):
         self.ensure_one()
         tenant = self.tenant_id
+        tenant._check_power(OPERATE)
         tenant._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
         if self.plan_id == tenant.plan_id:
             raise UserError(self.env._("%s is already on this plan.", tenant.code))

@@ -1,6 +1,9 @@
 from odoo import fields, models
 from odoo.exceptions import UserError
 
+from ..models.ipai_tenant import CLONING
+from ..models.ipai_tenant_assignment import OPERATE
+
 
 class IpaiTenantClone(models.TransientModel):
     _name = "ipai.tenant.clone"
@@ -20,11 +23,29 @@ class IpaiTenantClone(models.TransientModel):
         source = self.source_id
         # Whatever id was sent for the source: the caller must be able to read it.
         source.check_access("read")
+        source._check_power(OPERATE)
         source._ensure_action_allowed("clone", self.env._("Cloning"))
         problem = self.env["ipai.tenant"]._new_code_problem(self.code)
         if problem:
             raise UserError(problem)
-        clone = self.env["ipai.tenant"].create(
+        cloning = CLONING.set(True)
+        try:
+            clone = self._create_clone(source)
+        finally:
+            CLONING.reset(cloning)
+        self.env["ipai.tenant.job"]._enqueue(
+            clone, "clone", {"source_code": source.code, "with_data": self.with_data}
+        )
+        clone._set_state_from_engine("provisioning")
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "ipai.tenant",
+            "res_id": clone.id,
+            "view_mode": "form",
+        }
+
+    def _create_clone(self, source):
+        return self.env["ipai.tenant"].create(
             {
                 "code": self.code,
                 "name": self.name,
@@ -39,13 +60,3 @@ class IpaiTenantClone(models.TransientModel):
                 "country_id": source.country_id.id,
             }
         )
-        self.env["ipai.tenant.job"]._enqueue(
-            clone, "clone", {"source_code": source.code, "with_data": self.with_data}
-        )
-        clone._set_state_from_engine("provisioning")
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "ipai.tenant",
-            "res_id": clone.id,
-            "view_mode": "form",
-        }
