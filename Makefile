@@ -33,9 +33,10 @@ compose-config: ## Validate docker-compose.yml
 bench-provision: ## Benchmark: N signups from pool and template, BULK queued at once, fresh installs, memory (N=20 BULK=100)
 	@scripts/bench_provision.sh $(or $(N),20) $(or $(BULK),100)
 
-provision-tenant: ## CODE=acme [NAME= PLAN= TYPE= PARENT= EMAIL=]: create a tenant
+provision-tenant: ## CODE=acme [NAME= PLAN= TYPE= PARENT= EMAIL= ADMIN_NAME= COUNTRY=]: create a tenant
 	$(TENANT) provision --code "$(CODE)" $(call opt,NAME,--name) $(call opt,PLAN,--plan) \
-		$(call opt,TYPE,--type) $(call opt,PARENT,--parent) $(call opt,EMAIL,--email)
+		$(call opt,TYPE,--type) $(call opt,PARENT,--parent) $(call opt,EMAIL,--email) \
+		$(call opt,ADMIN_NAME,--admin-name) $(call opt,COUNTRY,--country)
 
 list-tenants: ## [TYPE= STATE=]: list tenants
 	$(TENANT) list $(call opt,TYPE,--type) $(call opt,STATE,--state)

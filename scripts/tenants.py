@@ -3,6 +3,7 @@
     click-odoo-style options:  -c .local/odoo.conf -d ipai_platform
     tenants.py provision --code acme [--name ...] [--plan trial] [--type client]
                          [--parent CODE] [--email admin@acme.example]
+                         [--admin-name "Ann Admin"] [--country BE]
     tenants.py list [--type ...] [--state ...]
     tenants.py clone --source acme --code acme-copy [--data]
     tenants.py suspend|reactivate|drop --code acme
@@ -158,12 +159,19 @@ def cli():
 )
 @click.option("--parent", "parent_code")
 @click.option("--email")
-def provision(env, code, name, plan_code, tenant_type, parent_code, email):
+@click.option("--admin-name", help="The administrator's name (default: the tenant's name).")
+@click.option("--country", "country_code", help="ISO code of the tenant's country, e.g. BE.")
+def provision(env, code, name, plan_code, tenant_type, parent_code, email, admin_name, country_code):
     """Create a tenant and its database."""
     check_new_code(env, code)
     plan = env["ipai.tenant.plan"].search([("code", "=", plan_code)])
     if not plan:
         fail_input(f"no plan with code '{plan_code}'")
+    country = env["res.country"]
+    if country_code:
+        country = country.search([("code", "=ilike", country_code)], limit=1)
+        if not country:
+            fail_input(f"no country with code '{country_code}'")
     parent = find_tenant(env, parent_code) if parent_code else env["ipai.tenant"]
 
     def make_job():
@@ -175,6 +183,8 @@ def provision(env, code, name, plan_code, tenant_type, parent_code, email):
                 "tenant_type": tenant_type,
                 "parent_id": parent.id,
                 "admin_email": email,
+                "admin_name": admin_name,
+                "country_id": country.id,
             }
         )
         tenant.action_provision()

@@ -3,11 +3,14 @@ server processes, JSON-RPC clients. No mocks."""
 
 import configparser
 import contextlib
+import email
+import email.policy
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -474,3 +477,74 @@ def run_billing_cli(platform_db, *args, timeout=600):
         cwd=REPO_ROOT,
         check=False,
     )
+
+
+# ------------------------------------------------------------- mail and HTTP
+
+
+class SmtpSink:
+    """An aiosmtpd server on 127.0.0.1 keeping every message it receives."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        self._lock = threading.Lock()
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def start(self):
+        self._controller.start()
+        return self
+
+    def stop(self):
+        self._controller.stop()
+
+    def wait_for(self, recipient, flush, timeout=60):
+        """The first message to ``recipient``, calling ``flush()`` (which
+        sends the platform's mail queue) until it arrives."""
+        deadline = time.monotonic() + timeout
+        while True:
+            flush()
+            with self._lock:
+                for rcpt_tos, message in self.messages:
+                    if recipient in rcpt_tos:
+                        return message
+            assert time.monotonic() < deadline, f"no mail to {recipient} within {timeout}s"
+            time.sleep(0.3)
+
+
+def use_smtp_sink(admin_rpc, sink):
+    """The platform's only outgoing mail server is ``sink``; returns the
+    ids of the servers to restore."""
+    previous = admin_rpc.call("ir.mail_server", "search", [("active", "=", True)])
+    admin_rpc.call("ir.mail_server", "write", previous, {"active": False})
+    admin_rpc.call(
+        "ir.mail_server",
+        "create",
+        {
+            "name": "test sink",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": sink.port,
+            "smtp_encryption": "none",
+            "sequence": 1,
+        },
+    )
+    company = admin_rpc.call("res.users", "read", [admin_rpc.uid], ["company_id"])[0]
+    admin_rpc.call("res.company", "write", [company["company_id"][0]], {"email": "ops@platform.example"})
+    return previous
+
+
+def send_mail_queue(admin_rpc):
+    admin_rpc.call("mail.mail", "process_email_queue")
+
+
+def mail_html(message):
+    part = message.get_body(preferencelist=("html",))
+    return part.get_content() if part else ""

@@ -131,6 +131,9 @@ class IpaiTenant(models.Model):
     admin_email = fields.Char(
         string="Admin e-mail", help="Login of the tenant database's administrator."
     )
+    admin_name = fields.Char(
+        help="Name of the tenant database's administrator (the tenant's name when blank)."
+    )
     plan_id = fields.Many2one(
         "ipai.tenant.plan",
         required=True,
@@ -671,6 +674,10 @@ class IpaiTenant(models.Model):
     def _public_url(self):
         self.ensure_one()
         return self.url
+
+    def _admin_display_name(self):
+        self.ensure_one()
+        return self.admin_name or self.name
 
     def _tenant_side_config(self):
         """What the tenant database must know about itself (ipai_tenant_client)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from odoo.tools import config
 
 from ..models import ipai_tenant_naming as naming
+from ..models.ipai_tenant_welcome import WELCOME_LINK_HOURS
 from . import (
     crypto,
     filestore,
@@ -286,7 +287,8 @@ def personalize(ctx):
         base_url=ctx.tenant._public_url(),
         config=ctx.tenant._tenant_side_config(),
         login=login,
-        name=ctx.tenant.name,
+        name=ctx.tenant._admin_display_name(),
+        company=_company_values(ctx),
     )
     ctx.log(f"web.base.url = {ctx.tenant._public_url()}; plan {ctx.tenant.plan_id.code}")
     ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
@@ -335,9 +337,30 @@ def _take_admin_password(job_id):
 def set_admin(ctx):
     login = ctx.tenant.admin_email or "admin"
     password, hashed = _take_admin_password(ctx.job.id)
-    tenant_db.set_admin(ctx.as_tenant, ctx.database, login, hashed, name=ctx.tenant.name)
+    tenant_db.set_admin(
+        ctx.as_tenant,
+        ctx.database,
+        login,
+        hashed,
+        name=ctx.tenant._admin_display_name(),
+        company=_company_values(ctx),
+    )
     ctx.tenant._store_secret("admin_password", password, one_time=True)
     ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
+
+
+def _company_values(ctx):
+    """The tenant's main company: its name, e-mail and country. A copy of
+    another tenant's data keeps the company it copied (a staging copy of
+    real books must not be renamed)."""
+    if ctx.job.job_type == "clone" and ctx.params.get("with_data"):
+        return None
+    tenant = ctx.tenant
+    return {
+        "name": tenant.name,
+        "email": tenant.admin_email or None,
+        "country_code": tenant.country_id.code or None,
+    }
 
 
 def create_schema(ctx):
@@ -347,7 +370,22 @@ def create_schema(ctx):
 
 def personalize_and_activate(ctx):
     personalize(ctx)
+    activate_new_tenant(ctx)
+
+
+def activate_new_tenant(ctx):
+    """The tenant becomes active and, in the same transaction, its
+    administrator's welcome mail is queued with a link to set a password
+    (made in the tenant database, as the tenant's role)."""
     final_state("active")(ctx)
+    if not ctx.tenant.admin_email:
+        ctx.log("no administrator e-mail: no welcome mail")
+        return
+    reset_url = tenant_db.password_reset_url(
+        ctx.as_tenant, ctx.database, ctx.tenant._public_url(), WELCOME_LINK_HOURS
+    )
+    ctx.tenant._queue_welcome_mail(reset_url)
+    ctx.log(f"welcome mail queued for {ctx.tenant.admin_email}")
 
 
 # -------------------------------------------------------------- life cycle
@@ -470,7 +508,7 @@ _PROVISION_TAIL = [
     ("set_admin", "Set the administrator", set_admin),
     ("create_schema", "Create the analytics schema", create_schema),
     ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
-    ("activate", "Activate the tenant", final_state("active")),
+    ("activate", "Activate the tenant", activate_new_tenant),
 ]
 
 _REMOVAL = [
@@ -507,7 +545,7 @@ PLANS = {
         _ADOPT,
         ("personalize", "Set its URL, plan and administrator", personalize),
         ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
-        ("activate", "Activate the tenant", final_state("active")),
+        ("activate", "Activate the tenant", activate_new_tenant),
     ],
     "clone_data": [("check_request", "Check the request", check_request), *_PROVISION_TAIL],
     "suspend": [
