@@ -5,6 +5,9 @@ import configparser
 import contextlib
 import email
 import email.policy
+import hashlib
+import hmac
+import json
 import os
 import shutil
 import socket
@@ -338,7 +341,8 @@ class JsonRpc:
         payload = response.json()
         if "error" in payload:
             raise RpcError(payload["error"])
-        return payload["result"]
+        # A method returning None answers without a result.
+        return payload.get("result")
 
     def call(self, model, method, *args, **kwargs):
         return self._post(
@@ -548,3 +552,67 @@ def send_mail_queue(admin_rpc):
 def mail_html(message):
     part = message.get_body(preferencelist=("html",))
     return part.get_content() if part else ""
+
+
+class WebhookReceiver:
+    """A webhook receiver on loopback (http.server in a thread) that checks
+    each delivery's signature as docs/notifications.md tells receivers to,
+    and answers the statuses in ``statuses`` in turn (then 200)."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests = []
+        self.statuses = []
+        self.secret = None
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # http.server calls it by this name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    receiver.requests.append(
+                        {
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "event": json.loads(body),
+                            "valid": receiver.verify(dict(self.headers), body),
+                            "status": status,
+                        }
+                    )
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def verify(self, headers, body, tolerance=300):
+        timestamp = headers.get("X-Ipai-Timestamp", "")
+        if not (self.secret and timestamp.isdigit()):
+            return False
+        expected = "sha256=" + hmac.new(
+            self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+        fresh = abs(time.time() - int(timestamp)) <= tolerance
+        return fresh and hmac.compare_digest(expected, headers.get("X-Ipai-Signature", ""))
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, predicate, timeout=120, what="deliveries"):
+        """The requests received so far, once ``predicate(requests)`` holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                received = list(self.requests)
+            if predicate(received):
+                return received
+            assert time.monotonic() < deadline, f"no {what} within {timeout}s: {received}"
+            time.sleep(0.3)

@@ -44,8 +44,8 @@ class IpaiWebhookDelivery(models.Model):
     attempt_ids = fields.One2many("ipai.webhook.attempt", "delivery_id", string="Attempts")
 
     @api.model
-    def _trigger_delivery(self):
-        self.env.ref("ipai_tenant_notify.ir_cron_deliver_webhooks")._trigger()
+    def _trigger_delivery(self, at=None):
+        self.env.ref("ipai_tenant_notify.ir_cron_deliver_webhooks").sudo()._trigger(at=at)
 
     @api.model
     def _cron_deliver(self, limit=100):
@@ -110,6 +110,7 @@ class IpaiWebhookDelivery(models.Model):
         else:
             delay = retry.next_delay(attempts, setting(self.env, RETRY_BASE_PARAM))
             values["next_attempt_at"] = fields.Datetime.now() + delay
+            self._trigger_delivery(at=values["next_attempt_at"])
         self.write(values)
         if not outcome.ok:
             _logger.info("webhook %s: delivery %s failed: %s", webhook.id, self.id, outcome.error)
