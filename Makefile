@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .PHONY: help bootstrap run test lint compose-config bench-provision \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
-	pool-status refill-pool
+	pool-status refill-pool introspect-tenant bench-introspect
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -55,6 +55,13 @@ drop-tenant: ## CODE=acme: remove a tenant's database, role and files
 
 archive-tenant: ## CODE=acme: back up, then drop a tenant
 	$(TENANT) archive --code "$(CODE)"
+
+introspect-tenant: ## CODE=acme [FORMAT=dbml|md|erd|all] [OUT=dir]: document a tenant database's schema
+	$(TENANT) introspect --code "$(CODE)" $(call opt,FORMAT,--format) $(call opt,OUT,--out)
+
+bench-introspect: ## CODE=acme [ROUNDS=5]: Benchmark: document a tenant's schema, print the time of each phase
+	@source scripts/lib.sh && load_local_env && "$$PY" scripts/bench_introspect.py \
+		-c "$$IPAI_ODOO_CONF" -d "$$IPAI_PLATFORM_DB" --code "$(CODE)" $(call opt,ROUNDS,--rounds)
 
 bill-tenants: ## [DATE=YYYY-MM-DD]: invoice the month of DATE (default today), once; prints the invoices
 	@scripts/bill_tenants.sh $(call opt,DATE,--date)

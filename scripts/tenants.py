@@ -7,6 +7,7 @@
     tenants.py list [--type ...] [--state ...]
     tenants.py clone --source acme --code acme-copy [--data]
     tenants.py suspend|reactivate|drop --code acme
+    tenants.py introspect --code acme [--format dbml|md|erd|all] [--out DIR]
 
 Each command queues a job, runs it here (or follows the cron worker that
 already took it) with a progress line per step, and prints the result.
@@ -272,6 +273,35 @@ def reveal_password(env, code):
     if not tenant.admin_password_available:
         fail_input(f"the admin password of '{code}' was already shown or does not exist")
     click.echo(f"password: in {write_one_time_password(env, tenant)}")
+
+
+@cli.command()
+@click_odoo.env_options(default_log_level="warn")
+@click.option("--code", required=True)
+@click.option(
+    "--format",
+    "fmt",
+    default="all",
+    show_default=True,
+    type=click.Choice(["dbml", "md", "erd", "all"]),
+)
+@click.option("--out", "out_dir", default=".", show_default=True, help="Folder to write into.")
+def introspect(env, code, fmt, out_dir):
+    """Document a tenant database's schema: DBML, Markdown, ERD JSON."""
+    from odoo.addons.ipai_tenant_core.provisioning.introspect import FORMATS
+
+    tenant = find_tenant(env, code)
+    formats = FORMATS if fmt == "all" else (fmt,)
+    try:
+        documents = tenant._schema_documents(formats)
+    except UserError as exc:
+        fail_input(str(exc))
+    os.makedirs(out_dir, exist_ok=True)
+    for name, text in documents.items():
+        path = os.path.join(out_dir, name)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(path)
 
 
 @cli.command("collect-usage")
