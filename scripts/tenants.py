@@ -162,7 +162,9 @@ def cli():
 @click.option("--email")
 @click.option("--admin-name", help="The administrator's name (default: the tenant's name).")
 @click.option("--country", "country_code", help="ISO code of the tenant's country, e.g. BE.")
-def provision(env, code, name, plan_code, tenant_type, parent_code, email, admin_name, country_code):
+def provision(
+    env, code, name, plan_code, tenant_type, parent_code, email, admin_name, country_code
+):
     """Create a tenant and its database."""
     check_new_code(env, code)
     plan = env["ipai.tenant.plan"].search([("code", "=", plan_code)])

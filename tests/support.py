@@ -541,7 +541,9 @@ def use_smtp_sink(admin_rpc, sink):
         },
     )
     company = admin_rpc.call("res.users", "read", [admin_rpc.uid], ["company_id"])[0]
-    admin_rpc.call("res.company", "write", [company["company_id"][0]], {"email": "ops@platform.example"})
+    admin_rpc.call(
+        "res.company", "write", [company["company_id"][0]], {"email": "ops@platform.example"}
+    )
     return previous
 
 
@@ -596,9 +598,12 @@ class WebhookReceiver:
         timestamp = headers.get("X-Ipai-Timestamp", "")
         if not (self.secret and timestamp.isdigit()):
             return False
-        expected = "sha256=" + hmac.new(
-            self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
-        ).hexdigest()
+        expected = (
+            "sha256="
+            + hmac.new(
+                self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
+            ).hexdigest()
+        )
         fresh = abs(time.time() - int(timestamp)) <= tolerance
         return fresh and hmac.compare_digest(expected, headers.get("X-Ipai-Signature", ""))
 

@@ -35,15 +35,18 @@ def documented(cli, platform_db):
         TENANT_DB_PREFIX + "schemy",
         f'CREATE SCHEMA crm_ext; GRANT USAGE, CREATE ON SCHEMA crm_ext TO "{role}"',
     )
-    with closing(
-        psycopg2.connect(
-            dbname=TENANT_DB_PREFIX + "schemy",
-            user=role,
-            password=credentials.role_password(role),
-            host=os.environ.get("PGHOST", "127.0.0.1"),
-            port=os.environ.get("PGPORT", "5432"),
-        )
-    ) as conn, conn.cursor() as cr:
+    with (
+        closing(
+            psycopg2.connect(
+                dbname=TENANT_DB_PREFIX + "schemy",
+                user=role,
+                password=credentials.role_password(role),
+                host=os.environ.get("PGHOST", "127.0.0.1"),
+                port=os.environ.get("PGPORT", "5432"),
+            )
+        ) as conn,
+        conn.cursor() as cr,
+    ):
         cr.execute(
             """
             CREATE TYPE crm_ext.mood AS ENUM ('happy', 'neutral', 'it''s complicated');
@@ -89,18 +92,27 @@ def test_cli_writes_dbml_that_dbml_core_parses(cli, documented, tmp_path):
     parsed = parse_dbml(tmp_path / "schemy.dbml")
     schemas = {schema["name"]: schema for schema in parsed["schemas"]}
     assert {"public", "crm_ext"} <= set(schemas)
-    assert {"schema": "crm_ext", "name": "mood",
-            "values": ["happy", "neutral", "it's complicated"]} in parsed["enums"]
+    assert {
+        "schema": "crm_ext",
+        "name": "mood",
+        "values": ["happy", "neutral", "it's complicated"],
+    } in parsed["enums"]
     visit = next(t for t in schemas["crm_ext"]["tables"] if t["name"] == "visit")
     assert visit["note"] == "Field visits (made by the tenant)"
-    assert {"name": "visit_partner_day", "unique": True, "pk": False,
-            "columns": ["partner_id", "visited_on"]} in visit["indexes"]
+    assert {
+        "name": "visit_partner_day",
+        "unique": True,
+        "pk": False,
+        "columns": ["partner_id", "visited_on"],
+    } in visit["indexes"]
     line = next(t for t in schemas["crm_ext"]["tables"] if t["name"] == "visit_line")
-    assert any(index["pk"] and index["columns"] == ["visit_id", "line_no"]
-               for index in line["indexes"])
+    assert any(
+        index["pk"] and index["columns"] == ["visit_id", "line_no"] for index in line["indexes"]
+    )
     # The foreign key across schemas, into Odoo's own table.
     cross = [
-        ref for ref in parsed["refs"]
+        ref
+        for ref in parsed["refs"]
         if [(e["schema"], e["table"]) for e in ref["endpoints"]]
         == [("crm_ext", "visit"), ("public", "res_partner")]
     ]
@@ -112,8 +124,12 @@ def test_cli_writes_dbml_that_dbml_core_parses(cli, documented, tmp_path):
 
 def test_markdown_and_erd_carry_keys_indexes_and_odoo_descriptions(cli, documented, tmp_path):
     for fmt in ("md", "erd"):
-        assert cli("introspect", "--code", documented, "--format", fmt,
-                   "--out", str(tmp_path)).returncode == 0
+        assert (
+            cli(
+                "introspect", "--code", documented, "--format", fmt, "--out", str(tmp_path)
+            ).returncode
+            == 0
+        )
     markdown = (tmp_path / "schemy.md").read_text()
     assert "### public.res_partner" in markdown
     assert "Odoo model `res.partner`: Contact." in markdown

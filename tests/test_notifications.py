@@ -34,8 +34,13 @@ def make_webhook(admin_rpc, owner_id, url, topics=(), **values):
     return admin_rpc.call(
         "ipai.webhook",
         "create",
-        {"name": "integration", "owner_id": owner_id, "url": url,
-         "topic_ids": [(6, 0, topic_ids)], **values},
+        {
+            "name": "integration",
+            "owner_id": owner_id,
+            "url": url,
+            "topic_ids": [(6, 0, topic_ids)],
+            **values,
+        },
     )
 
 
@@ -57,8 +62,10 @@ def test_a_new_tenant_is_told_to_the_webhook_signed_and_retried(
 
     provision(cli, "hooked")
     received = receiver.wait_for(
-        lambda requests: {"tenant.created", "tenant.activated"}
-        <= {r["event"]["type"] for r in requests if r["status"] == 200}
+        lambda requests: (
+            {"tenant.created", "tenant.activated"}
+            <= {r["event"]["type"] for r in requests if r["status"] == 200}
+        )
     )
     hooked = [r for r in received if (r["event"]["data"]["tenant"] or {}).get("code") == "hooked"]
     assert all(r["valid"] for r in hooked), "every delivery is signed with the secret"
@@ -71,8 +78,11 @@ def test_a_new_tenant_is_told_to_the_webhook_signed_and_retried(
     assert activated["event"]["data"]["previous_state"] == "provisioning"
 
     log = admin_rpc.call(
-        "ipai.webhook.attempt", "search_read", [("webhook_id", "=", webhook_id)],
-        ["status_code", "success"], order="id",
+        "ipai.webhook.attempt",
+        "search_read",
+        [("webhook_id", "=", webhook_id)],
+        ["status_code", "success"],
+        order="id",
     )
     assert [entry["status_code"] for entry in log][:1] == [500]
     assert sum(entry["success"] for entry in log) == 2
@@ -83,7 +93,9 @@ def test_a_failing_webhook_is_disabled_and_its_owner_mailed(admin_rpc, platform_
     smtp = SmtpSink().start()
     previous = use_smtp_sink(admin_rpc, smtp)
     try:
-        admin_rpc.call("ipai.tenant", "write", [platform_id], {"admin_email": "owner@platform.example"})
+        admin_rpc.call(
+            "ipai.tenant", "write", [platform_id], {"admin_email": "owner@platform.example"}
+        )
         admin_rpc.call(
             "ir.config_parameter", "set_param", "ipai_tenant_notify.disable_min_attempts", "3"
         )
@@ -99,7 +111,10 @@ def test_a_failing_webhook_is_disabled_and_its_owner_mailed(admin_rpc, platform_
         message = smtp.wait_for("owner@platform.example", lambda: send_mail_queue(admin_rpc))
         assert message["Subject"] == "Webhook always down was disabled"
         [webhook] = admin_rpc.call(
-            "ipai.webhook", "read", [webhook_id], ["active", "disabled_reason"],
+            "ipai.webhook",
+            "read",
+            [webhook_id],
+            ["active", "disabled_reason"],
             context={"active_test": False},
         )
         assert not webhook["active"]

@@ -32,8 +32,9 @@ def smtp(admin_rpc):
 
 
 def test_new_tenant_company_and_admin_carry_the_tenant(cli, tenant_server):
-    provision(cli, "onboard", "--name", "Onboard Trading", "--country", "BE",
-              "--admin-name", "Olga Owner")
+    provision(
+        cli, "onboard", "--name", "Onboard Trading", "--country", "BE", "--admin-name", "Olga Owner"
+    )
     database = TENANT_DB_PREFIX + "onboard"
     [(name, email, country)] = query(
         database,

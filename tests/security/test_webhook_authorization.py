@@ -1,4 +1,4 @@
-"""Attacks on webhooks, made as a provider manager over plain JSON-RPC
+"""Attacks on webhooks (and schema documents), made as a provider manager over plain JSON-RPC
 against the running platform: another provider's webhook (its URL, its
 events, its signing secret) is neither found, read, changed, revealed,
 rotated nor deleted, and no webhook can be made in another provider's name.
@@ -18,13 +18,22 @@ def providers(admin_rpc, platform_server):
         ids[code] = admin_rpc.call(
             "ipai.tenant",
             "create",
-            {"plan_id": reseller, "code": code, "name": code, "tenant_type": "provider",
-             "parent_id": platform_id},
+            {
+                "plan_id": reseller,
+                "code": code,
+                "name": code,
+                "tenant_type": "provider",
+                "parent_id": platform_id,
+            },
         )
     victim_hook = admin_rpc.call(
         "ipai.webhook",
         "create",
-        {"name": "victim's CRM", "owner_id": ids["wh-victim"], "url": "https://crm.victim.example/hook"},
+        {
+            "name": "victim's CRM",
+            "owner_id": ids["wh-victim"],
+            "url": "https://crm.victim.example/hook",
+        },
     )
     attacker = provider_manager(admin_rpc, platform_server, ids["wh-attacker"], "wh-manager")
     return attacker, ids, victim_hook
@@ -74,7 +83,17 @@ def test_a_provider_cannot_reach_another_providers_webhook(platform_db, provider
     refused(attacker.call, "ipai.webhook", "write", [own], {"secret_revealed": False})
     # Moving its own webhook under the victim to hear the victim's events.
     refused(attacker.call, "ipai.webhook", "write", [own], {"owner_id": ids["wh-victim"]})
-    assert attacker.call("ipai.webhook.delivery", "search", [("webhook_id", "=", victim_hook)]) == []
+    assert (
+        attacker.call("ipai.webhook.delivery", "search", [("webhook_id", "=", victim_hook)]) == []
+    )
 
     after = [row for row in webhook_rows(platform_db) if row[0] != own]
     assert after == before
+
+
+def test_a_provider_cannot_document_another_providers_tenant_schema(platform_db, providers):
+    attacker, ids, _victim_hook = providers
+    count = "SELECT count(*) FROM ir_attachment WHERE res_model = 'ipai.tenant'"
+    before = query(platform_db, count)
+    refused(attacker.call, "ipai.tenant", "action_download_schema", [ids["wh-victim"]])
+    assert query(platform_db, count) == before

@@ -13,7 +13,6 @@ from . import (
     ipai_tenant_secret,
     ipai_tenant_server,
     ipai_tenant_template,
-    ipai_tenant_welcome,
     ir_config_parameter,
     res_users,
 )

@@ -22,7 +22,11 @@ class IpaiTenant(models.Model):
         self.check_access("read")
         if self.state not in SERVED_STATES:
             raise UserError(
-                self.env._("%s has no database to document (it is %s).", self.code, self.state)
+                self.env._(
+                    "%(tenant)s has no database to document (it is %(state)s).",
+                    tenant=self.code,
+                    state=self.state,
+                )
             )
         tenant = self.sudo()
         server = runtime_access.as_role(tenant._pg_server(), tenant.runtime_role)

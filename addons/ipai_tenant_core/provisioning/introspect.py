@@ -106,7 +106,8 @@ _TABLES = """
 _COLUMNS = """
     SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
            pg_get_expr(d.adbin, d.adrelid), col_description(a.attrelid, a.attnum),
-           CASE WHEN t.typtype = 'e' THEN tn.nspname END, CASE WHEN t.typtype = 'e' THEN t.typname END
+           CASE WHEN t.typtype = 'e' THEN tn.nspname END,
+           CASE WHEN t.typtype = 'e' THEN t.typname END
       FROM pg_attribute a
       JOIN pg_type t ON t.oid = a.atttypid
       JOIN pg_namespace tn ON tn.oid = t.typnamespace
@@ -210,7 +211,9 @@ def _read(cr, dbname):
     cr.execute(_INDEXES, {"oids": oids})
     for oid, name, unique, primary, method, predicate, definition, columns, keys in cr.fetchall():
         expressions = [column is None for column in columns]
-        names = [key if column is None else column for column, key in zip(columns, keys)]
+        names = [
+            key if column is None else column for column, key in zip(columns, keys, strict=True)
+        ]
         tables[oid].indexes.append(
             Index(name, names, expressions, unique, primary, method, predicate, definition)
         )
@@ -319,7 +322,7 @@ def to_dbml(schema):
                 continue
             keys = [
                 f"`{key}`" if expression else _q(key)
-                for key, expression in zip(index.columns, index.expressions)
+                for key, expression in zip(index.columns, index.expressions, strict=True)
             ]
             attrs = [f"name: {_s(index.name)}"]
             if index.unique:
@@ -397,7 +400,7 @@ def to_markdown(schema):
         for column_name in table.primary_key:
             keyed.setdefault(column_name, []).append("PK")
         for fk in refs.get((table.schema, table.name), []):
-            for column_name, ref_column in zip(fk.columns, fk.ref_columns):
+            for column_name, ref_column in zip(fk.columns, fk.ref_columns, strict=True):
                 keyed.setdefault(column_name, []).append(
                     f"FK {fk.ref_schema}.{fk.ref_table}.{ref_column}"
                 )

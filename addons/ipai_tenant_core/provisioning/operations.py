@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from odoo.tools import config
 
 from ..models import ipai_tenant_naming as naming
-from ..models.ipai_tenant_welcome import WELCOME_LINK_HOURS
+from ..models.ipai_tenant import WELCOME_LINK_HOURS
 from . import (
     crypto,
     filestore,
@@ -276,12 +276,13 @@ def adopt_pool_member(ctx):
     create_schema(ctx)
 
 
-def personalize(ctx):
+def personalize(ctx, reset_link=False):
     """What the pool could not know, in one transaction as the tenant's
-    role: the tenant's URL, plan and settings, its administrator's login
-    and name (the password came with the member)."""
+    role: the tenant's URL, plan and settings, its company, its
+    administrator's login and name (the password came with the member);
+    with ``reset_link``, the administrator's set-password link, returned."""
     login = ctx.tenant.admin_email or "admin"
-    tenant_db.personalize(
+    reset_url = tenant_db.personalize(
         ctx.as_tenant,
         ctx.database,
         base_url=ctx.tenant._public_url(),
@@ -289,9 +290,11 @@ def personalize(ctx):
         login=login,
         name=ctx.tenant._admin_display_name(),
         company=_company_values(ctx),
+        reset_valid_hours=WELCOME_LINK_HOURS if reset_link and ctx.tenant.admin_email else None,
     )
     ctx.log(f"web.base.url = {ctx.tenant._public_url()}; plan {ctx.tenant.plan_id.code}")
     ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
+    return reset_url
 
 
 def neutralize(ctx):
@@ -369,11 +372,12 @@ def create_schema(ctx):
 
 
 def personalize_and_activate(ctx):
-    personalize(ctx)
-    activate_new_tenant(ctx)
+    # The set-password link is made in personalize's transaction: one
+    # connection to the tenant database fewer on the signup's path.
+    activate_new_tenant(ctx, personalize(ctx, reset_link=True))
 
 
-def activate_new_tenant(ctx):
+def activate_new_tenant(ctx, reset_url=None):
     """The tenant becomes active and, in the same transaction, its
     administrator's welcome mail is queued with a link to set a password
     (made in the tenant database, as the tenant's role)."""
@@ -381,7 +385,7 @@ def activate_new_tenant(ctx):
     if not ctx.tenant.admin_email:
         ctx.log("no administrator e-mail: no welcome mail")
         return
-    reset_url = tenant_db.password_reset_url(
+    reset_url = reset_url or tenant_db.password_reset_url(
         ctx.as_tenant, ctx.database, ctx.tenant._public_url(), WELCOME_LINK_HOURS
     )
     ctx.tenant._queue_welcome_mail(reset_url)

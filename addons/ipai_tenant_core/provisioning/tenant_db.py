@@ -15,7 +15,7 @@ import hmac
 import json
 import time
 import uuid
-from datetime import timezone
+from datetime import UTC
 from urllib.parse import urlencode
 
 from odoo.addons.base.models.res_users import MIN_ROUNDS
@@ -86,12 +86,17 @@ def _config_params(config):
     }
 
 
-def personalize(server, dbname, base_url, config, login, name, company=None):
+def personalize(
+    server, dbname, base_url, config, login, name, company=None, reset_valid_hours=None
+):
     """A warm-pool database made a tenant's in one connection and one
     transaction: its URL, the tenant-side configuration, its company, its
-    admin's login and name (the password was set when the member was made)."""
+    admin's login and name (the password was set when the member was made).
+    With ``reset_valid_hours``, also the admin's set-password link
+    (password_reset_url), returned."""
     params = {"web.base.url": base_url, "web.base.url.freeze": "True"}
     params.update(_config_params(config))
+    reset_url = None
     with server.connect(dbname) as conn:
         conn.autocommit = False
         with conn.cursor() as cr:
@@ -99,7 +104,10 @@ def personalize(server, dbname, base_url, config, login, name, company=None):
             _update_admin(cr, login, None, name)
             if company:
                 _update_company(cr, **company)
+            if reset_valid_hours:
+                reset_url = _password_reset_url(cr, base_url, reset_valid_hours)
         conn.commit()
+    return reset_url
 
 
 def hash_password(password):
@@ -179,24 +187,27 @@ def password_reset_url(server, dbname, base_url, valid_hours):
     with server.connect(dbname) as conn:
         conn.autocommit = False
         with conn.cursor() as cr:
-            admin_id, partner_id = _admin_ids(cr)
-            cr.execute("UPDATE res_partner SET signup_type = 'reset' WHERE id = %s", [partner_id])
-            cr.execute(
-                "SELECT id FROM res_users WHERE partner_id = %s AND active ORDER BY id",
-                [partner_id],
-            )
-            user_ids = [row[0] for row in cr.fetchall()]
-            # res.users.login_date: the newest res.users.log of the user.
-            cr.execute(
-                "SELECT create_date FROM res_users_log WHERE create_uid = %s "
-                "ORDER BY id DESC LIMIT 1",
-                [admin_id],
-            )
-            row = cr.fetchone()
-            login_date = int(row[0].replace(tzinfo=timezone.utc).timestamp()) if row else None
-            cr.execute("SELECT value FROM ir_config_parameter WHERE key = 'database.secret'")
-            (secret,) = cr.fetchone()
+            url = _password_reset_url(cr, base_url, valid_hours)
         conn.commit()
+    return url
+
+
+def _password_reset_url(cr, base_url, valid_hours):
+    admin_id, partner_id = _admin_ids(cr)
+    cr.execute("UPDATE res_partner SET signup_type = 'reset' WHERE id = %s", [partner_id])
+    cr.execute(
+        "SELECT id FROM res_users WHERE partner_id = %s AND active ORDER BY id", [partner_id]
+    )
+    user_ids = [row[0] for row in cr.fetchall()]
+    # res.users.login_date: the newest res.users.log of the user.
+    cr.execute(
+        "SELECT create_date FROM res_users_log WHERE create_uid = %s ORDER BY id DESC LIMIT 1",
+        [admin_id],
+    )
+    row = cr.fetchone()
+    login_date = int(row[0].replace(tzinfo=UTC).timestamp()) if row else None
+    cr.execute("SELECT value FROM ir_config_parameter WHERE key = 'database.secret'")
+    (secret,) = cr.fetchone()
     expiration = int(time.time()) + valid_hours * 3600
     token = _hash_sign(secret, "signup", [partner_id, user_ids, login_date, "reset"], expiration)
     return f"{base_url}/web/reset_password?{urlencode({'token': token})}"

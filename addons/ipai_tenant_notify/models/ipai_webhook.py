@@ -1,9 +1,8 @@
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
-
 from odoo.addons.ipai_tenant_core.provisioning import crypto
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 OWNER_TYPES = ("platform_owner", "provider")
 KINDS = [("webhook", "Signed webhook"), ("slack", "Slack incoming webhook")]
@@ -21,7 +20,6 @@ class IpaiWebhook(models.Model):
     kind = fields.Selection(KINDS, required=True, default="webhook", tracking=True)
     owner_id = fields.Many2one(
         "ipai.tenant",
-        string="Owner",
         required=True,
         index=True,
         ondelete="cascade",
@@ -61,9 +59,7 @@ class IpaiWebhook(models.Model):
     def _default_owner(self):
         user = self.env.user
         if user.has_group("ipai_tenant_core.group_platform_user"):
-            return self.env["ipai.tenant"].search(
-                [("tenant_type", "=", "platform_owner")], limit=1
-            )
+            return self.env["ipai.tenant"].search([("tenant_type", "=", "platform_owner")], limit=1)
         return user.ipai_managed_tenant_ids.filtered(lambda t: t.tenant_type in OWNER_TYPES)[:1]
 
     def _compute_failure_rate(self):
@@ -156,9 +152,7 @@ class IpaiWebhook(models.Model):
         row = self.env.cr.fetchone()
         self.invalidate_recordset(["secret_revealed"])
         if not row:
-            raise UserError(
-                self.env._("The secret was already shown; rotate it to get a new one.")
-            )
+            raise UserError(self.env._("The secret was already shown; rotate it to get a new one."))
         self.message_post(body=self.env._("The signing secret was shown."))
         return self._notification(
             self.env._("Signing secret of %s", self.name),
@@ -211,7 +205,9 @@ class IpaiWebhook(models.Model):
         def receives(webhook):
             if webhook.topic_ids and topic not in webhook.topic_ids.mapped("code"):
                 return False
-            return webhook.owner_id.tenant_type == "platform_owner" or webhook.owner_id.id in lineage
+            return (
+                webhook.owner_id.tenant_type == "platform_owner" or webhook.owner_id.id in lineage
+            )
 
         return webhooks.filtered(receives)
 

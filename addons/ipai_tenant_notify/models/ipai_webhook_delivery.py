@@ -102,9 +102,15 @@ class IpaiWebhookDelivery(models.Model):
             }
         )
         attempts = self.attempts + 1
-        values = {"attempts": attempts, "last_status": outcome.status_code, "last_error": outcome.error}
+        values = {
+            "attempts": attempts,
+            "last_status": outcome.status_code,
+            "last_error": outcome.error,
+        }
         if outcome.ok:
-            values.update(state=DELIVERED, delivered_at=fields.Datetime.now(), next_attempt_at=False)
+            values.update(
+                state=DELIVERED, delivered_at=fields.Datetime.now(), next_attempt_at=False
+            )
         elif attempts >= setting(self.env, MAX_ATTEMPTS_PARAM):
             values.update(state=FAILED, next_attempt_at=False)
         else:

@@ -15,7 +15,11 @@ class IpaiWebhookEvent(models.Model):
     _order = "id desc"
 
     uuid = fields.Char(
-        string="Event id", required=True, readonly=True, index=True, copy=False,
+        string="Event id",
+        required=True,
+        readonly=True,
+        index=True,
+        copy=False,
         default=lambda self: str(uuid.uuid4()),
     )
     topic = fields.Char(string="Event", required=True, readonly=True, index=True)

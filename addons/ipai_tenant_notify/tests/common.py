@@ -52,9 +52,12 @@ class WebhookReceiver:
         timestamp = headers.get("X-Ipai-Timestamp", "")
         valid = False
         if self.secret and timestamp.isdigit():
-            expected = "sha256=" + hmac.new(
-                self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
-            ).hexdigest()
+            expected = (
+                "sha256="
+                + hmac.new(
+                    self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
+                ).hexdigest()
+            )
             valid = hmac.compare_digest(expected, headers.get("X-Ipai-Signature", "")) and (
                 abs(time.time() - int(timestamp)) <= 300
             )

@@ -38,7 +38,9 @@ class TestWebhookDelivery(NotifyCase):
         delivery = webhook.delivery_ids
         before = fields.Datetime.now()
         [first] = self.deliver()
-        self.assertEqual((delivery.state, delivery.attempts, delivery.last_status), ("pending", 1, 500))
+        self.assertEqual(
+            (delivery.state, delivery.attempts, delivery.last_status), ("pending", 1, 500)
+        )
         self.assertAlmostEqual(
             (delivery.next_attempt_at - before).total_seconds(), 30, delta=5, msg="base delay"
         )

@@ -7,8 +7,10 @@ from .common import NotifyCase
 class TestWebhookEvents(NotifyCase):
     def engine_job(self, tenant, job_type):
         """A job the runner is running for ``tenant``."""
-        return self.env["ipai.tenant.job"].sudo().create(
-            {"tenant_id": tenant.id, "job_type": job_type, "state": "running"}
+        return (
+            self.env["ipai.tenant.job"]
+            .sudo()
+            .create({"tenant_id": tenant.id, "job_type": job_type, "state": "running"})
         )
 
     def test_the_engine_state_changes_are_events(self):
@@ -50,9 +52,7 @@ class TestWebhookEvents(NotifyCase):
         failed_backup._engine_fail("pg_dump exploded", [])
         self.engine_job(tenant, "drop")
         tenant._set_state_from_engine("archived")
-        self.assertEqual(
-            self.topics(webhook)[-2:], ["job.failed", "tenant.dropped"]
-        )
+        self.assertEqual(self.topics(webhook)[-2:], ["job.failed", "tenant.dropped"])
         failed = webhook.delivery_ids.filtered(lambda d: d.topic == "job.failed")
         self.assertIn("pg_dump exploded", failed.event_id.payload)
 
@@ -74,9 +74,7 @@ class TestWebhookEvents(NotifyCase):
         other_hook = self.make_webhook(owner=other, name="other")
         self.make_tenant("hear-client", parent_id=provider.id)
         self.make_tenant("stranger")
-        self.assertEqual(
-            provider_hook.delivery_ids.tenant_id.mapped("code"), ["hear-client"]
-        )
+        self.assertEqual(provider_hook.delivery_ids.tenant_id.mapped("code"), ["hear-client"])
         self.assertFalse(other_hook.delivery_ids)
         self.assertEqual(
             sorted(platform_hook.delivery_ids.tenant_id.mapped("code")),

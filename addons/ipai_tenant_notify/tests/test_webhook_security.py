@@ -9,7 +9,9 @@ class TestWebhookSecurity(NotifyCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.provider = cls.make_tenant("sec-prov", tenant_type="provider", parent_id=cls.platform.id)
+        cls.provider = cls.make_tenant(
+            "sec-prov", tenant_type="provider", parent_id=cls.platform.id
+        )
         cls.rival = cls.make_tenant("sec-rival", tenant_type="provider", parent_id=cls.platform.id)
         cls.manager_user = cls.make_provider_manager("sec-manager", cls.provider)
 
@@ -40,7 +42,10 @@ class TestWebhookSecurity(NotifyCase):
         with self.assertRaises(AccessError):
             as_manager.create({"name": "x", "owner_id": self.rival.id, "url": "https://e.example"})
         # Its own: the secret is shown once, never readable as a field.
-        self.assertIn("only time", own.with_user(self.manager_user).action_reveal_secret()["params"]["message"])
+        self.assertIn(
+            "only time",
+            own.with_user(self.manager_user).action_reveal_secret()["params"]["message"],
+        )
         with self.assertRaises(AccessError):
             own.with_user(self.manager_user).read(["secret_token"])
         with self.assertRaises(AccessError):
