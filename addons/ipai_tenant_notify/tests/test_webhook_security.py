@@ -56,3 +56,17 @@ class TestWebhookSecurity(NotifyCase):
         client = self.make_tenant("sec-client")
         with self.assertRaisesRegex(Exception, "only the platform and providers"):
             self.make_webhook(owner=client)
+
+    def test_a_neutralized_copy_posts_nothing(self):
+        from odoo.modules import neutralize
+
+        webhook = self.make_webhook()
+        self.make_tenant("copied")
+        queries = list(neutralize.get_neutralization_queries(["ipai_tenant_notify"]))
+        self.assertTrue(queries)
+        for query in queries:
+            self.env.cr.execute(query)
+        self.env.invalidate_all()
+        self.assertFalse(webhook.active)
+        self.assertEqual(webhook.delivery_ids.state, "failed")
+        self.assertEqual(self.deliver(), [])
