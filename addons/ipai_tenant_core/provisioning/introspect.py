@@ -297,7 +297,8 @@ def to_dbml(schema):
         note = _note(
             f"{table.model_label} ({table.model})" if table.model else None,
             table.kind if table.kind != "table" else None,
-            table.comment,
+            # Odoo comments each table with its model's description.
+            table.comment if table.comment != table.model_label else None,
         )
         settings = f" [note: {_s(note)}]" if note else ""
         lines.append(f"Table {_q(table.schema)}.{_q(table.name)}{settings} {{")
