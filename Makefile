@@ -7,7 +7,7 @@ SHELL := /bin/bash
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
-	prune-backups upgrade-tenants
+	prune-backups upgrade-tenants introspect-tenant bench-introspect
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -34,9 +34,10 @@ compose-config: ## Validate docker-compose.yml
 bench-provision: ## Benchmark: N signups from pool and template, BULK queued at once, fresh installs, memory (N=20 BULK=100)
 	@scripts/bench_provision.sh $(or $(N),20) $(or $(BULK),100)
 
-provision-tenant: ## CODE=acme [NAME= PLAN= TYPE= PARENT= EMAIL=]: create a tenant
+provision-tenant: ## CODE=acme [NAME= PLAN= TYPE= PARENT= EMAIL= ADMIN_NAME= COUNTRY=]: create a tenant
 	$(TENANT) provision --code "$(CODE)" $(call opt,NAME,--name) $(call opt,PLAN,--plan) \
-		$(call opt,TYPE,--type) $(call opt,PARENT,--parent) $(call opt,EMAIL,--email)
+		$(call opt,TYPE,--type) $(call opt,PARENT,--parent) $(call opt,EMAIL,--email) \
+		$(call opt,ADMIN_NAME,--admin-name) $(call opt,COUNTRY,--country)
 
 list-tenants: ## [TYPE= STATE=]: list tenants
 	$(TENANT) list $(call opt,TYPE,--type) $(call opt,STATE,--state)
@@ -74,6 +75,13 @@ prune-backups: ## apply the backup retention now (as the daily cron)
 upgrade-tenants: ## [MODULES=a,b TENANTS=x,y CONCURRENCY=2]: upgrade the fleet; rolled-back tenants exit 1
 	$(TENANT) upgrade-tenants $(call opt,MODULES,--modules) $(call opt,TENANTS,--tenants) \
 		$(call opt,CONCURRENCY,--concurrency)
+
+introspect-tenant: ## CODE=acme [FORMAT=dbml|md|erd|all] [OUT=dir]: document a tenant database's schema
+	$(TENANT) introspect --code "$(CODE)" $(call opt,FORMAT,--format) $(call opt,OUT,--out)
+
+bench-introspect: ## CODE=acme [ROUNDS=5]: Benchmark: document a tenant's schema, print the time of each phase
+	@source scripts/lib.sh && load_local_env && "$$PY" scripts/bench_introspect.py \
+		-c "$$IPAI_ODOO_CONF" -d "$$IPAI_PLATFORM_DB" --code "$(CODE)" $(call opt,ROUNDS,--rounds)
 
 bill-tenants: ## [DATE=YYYY-MM-DD]: invoice the month of DATE (default today), once; prints the invoices
 	@scripts/bill_tenants.sh $(call opt,DATE,--date)

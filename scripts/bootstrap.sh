@@ -208,6 +208,22 @@ ensure_compose_validator() {
     apt_install docker-compose
 }
 
+# The DBML parser the introspection tests check their output with
+# (@dbml/core, pinned by tests/node/package-lock.json).
+ensure_node_tools() {
+    local dir="$REPO_ROOT/tests/node"
+    command -v npm >/dev/null || {
+        can_apt || die "node and npm are needed for the introspection tests; install nodejs and npm"
+        say "installing node and npm for the introspection tests"
+        apt_install nodejs npm
+    }
+    # npm writes node_modules/.package-lock.json after an install: newer
+    # than the lock file means the install is current.
+    [[ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]] && return
+    say "installing the tests' node packages (@dbml/core) into tests/node"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 main() {
     ensure_system_tools
     ensure_local_secrets
@@ -221,6 +237,7 @@ main() {
     if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
         ensure_chromium
         ensure_compose_validator
+        ensure_node_tools
         "$REPO_ROOT/scripts/superset.sh" install
     fi
     say "bootstrap complete"

@@ -53,8 +53,10 @@ odoo_src() { cat "$LOCAL_DIR/odoo-src-path" 2>/dev/null || echo "$ODOO_SRC"; }
 
 odoo_bin() { echo "$(odoo_src)/odoo-bin"; }
 
-# The addons of the platform database (control plane and billing).
-PLATFORM_MODULES="ipai_tenant_core,ipai_tenant_billing"
+# The addons of the platform database (control plane, billing, notifications).
+PLATFORM_MODULES="ipai_tenant_core,ipai_tenant_billing,ipai_tenant_notify"
+# Installed last: a platform database without it gets the missing addons.
+PLATFORM_LAST_MODULE="${PLATFORM_MODULES##*,}"
 
 # The platform database with the platform addons installed and current;
 # created (about a minute) or updated when the addons changed since the last check.
@@ -65,7 +67,7 @@ addons_hash() {
 ensure_platform_db() {
     local db="$IPAI_PLATFORM_DB" state
     state="$(psql -qAtX -U "$IPAI_DB_USER" -d "$db" \
-        -c "select state from ir_module_module where name = 'ipai_tenant_billing'" 2>/dev/null || true)"
+        -c "select state from ir_module_module where name = '$PLATFORM_LAST_MODULE'" 2>/dev/null || true)"
     if [[ "$state" != "installed" ]]; then
         say "creating platform database $db with $PLATFORM_MODULES (about a minute)"
         "$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$db" -i "$PLATFORM_MODULES" \

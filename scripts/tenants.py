@@ -3,6 +3,7 @@
     click-odoo-style options:  -c .local/odoo.conf -d ipai_platform
     tenants.py provision --code acme [--name ...] [--plan trial] [--type client]
                          [--parent CODE] [--email admin@acme.example]
+                         [--admin-name "Ann Admin"] [--country BE]
     tenants.py list [--type ...] [--state ...]
     tenants.py clone --source acme --code acme-copy [--data]
     tenants.py suspend|reactivate|drop|archive|backup --code acme
@@ -10,6 +11,7 @@
     tenants.py restore --backup ID [--code acme-restored]
     tenants.py test-restore [--backup ID]
     tenants.py upgrade-tenants [--modules a,b] [--tenants acme,beta] [--concurrency 2]
+    tenants.py introspect --code acme [--format dbml|md|erd|all] [--out DIR]
 
 Each command queues a job, runs it here (or follows the cron worker that
 already took it) with a progress line per step, and prints the result.
@@ -164,12 +166,21 @@ def cli():
 )
 @click.option("--parent", "parent_code")
 @click.option("--email")
-def provision(env, code, name, plan_code, tenant_type, parent_code, email):
+@click.option("--admin-name", help="The administrator's name (default: the tenant's name).")
+@click.option("--country", "country_code", help="ISO code of the tenant's country, e.g. BE.")
+def provision(
+    env, code, name, plan_code, tenant_type, parent_code, email, admin_name, country_code
+):
     """Create a tenant and its database."""
     check_new_code(env, code)
     plan = env["ipai.tenant.plan"].search([("code", "=", plan_code)])
     if not plan:
         fail_input(f"no plan with code '{plan_code}'")
+    country = env["res.country"]
+    if country_code:
+        country = country.search([("code", "=ilike", country_code)], limit=1)
+        if not country:
+            fail_input(f"no country with code '{country_code}'")
     parent = find_tenant(env, parent_code) if parent_code else env["ipai.tenant"]
 
     def make_job():
@@ -181,6 +192,8 @@ def provision(env, code, name, plan_code, tenant_type, parent_code, email):
                 "tenant_type": tenant_type,
                 "parent_id": parent.id,
                 "admin_email": email,
+                "admin_name": admin_name,
+                "country_id": country.id,
             }
         )
         tenant.action_provision()
@@ -434,6 +447,35 @@ def reveal_password(env, code):
     if not tenant.admin_password_available:
         fail_input(f"the admin password of '{code}' was already shown or does not exist")
     click.echo(f"password: in {write_one_time_password(env, tenant)}")
+
+
+@cli.command()
+@click_odoo.env_options(default_log_level="warn")
+@click.option("--code", required=True)
+@click.option(
+    "--format",
+    "fmt",
+    default="all",
+    show_default=True,
+    type=click.Choice(["dbml", "md", "erd", "all"]),
+)
+@click.option("--out", "out_dir", default=".", show_default=True, help="Folder to write into.")
+def introspect(env, code, fmt, out_dir):
+    """Document a tenant database's schema: DBML, Markdown, ERD JSON."""
+    from odoo.addons.ipai_tenant_core.provisioning.introspect import FORMATS
+
+    tenant = find_tenant(env, code)
+    formats = FORMATS if fmt == "all" else (fmt,)
+    try:
+        documents = tenant._schema_documents(formats)
+    except UserError as exc:
+        fail_input(str(exc))
+    os.makedirs(out_dir, exist_ok=True)
+    for name, text in documents.items():
+        path = os.path.join(out_dir, name)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(path)
 
 
 @cli.command("collect-usage")

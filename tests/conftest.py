@@ -44,7 +44,7 @@ CHROMIUM_ARGS = [
 def template_db():
     name = os.environ.get("IPAI_TEST_TEMPLATE_DB") or f"{RUN_ID}_tpl"
     if not database_exists(name):
-        install_database(name, "ipai_tenant_core,ipai_tenant_billing")
+        install_database(name, "ipai_tenant_core,ipai_tenant_billing,ipai_tenant_notify")
     return name
 
 

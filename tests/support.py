@@ -3,12 +3,18 @@ server processes, JSON-RPC clients. No mocks."""
 
 import configparser
 import contextlib
+import email
+import email.policy
+import hashlib
+import hmac
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -360,7 +366,8 @@ class JsonRpc:
         payload = response.json()
         if "error" in payload:
             raise RpcError(payload["error"])
-        return payload["result"]
+        # A method returning None answers without a result.
+        return payload.get("result")
 
     def call(self, model, method, *args, **kwargs):
         return self._post(
@@ -664,3 +671,143 @@ class OpenApiChecker:
             response.json()
         )
         self.seen.add((template, method.lower(), status))
+
+
+# ------------------------------------------------------------- mail and HTTP
+
+
+class SmtpSink:
+    """An aiosmtpd server on 127.0.0.1 keeping every message it receives."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        self._lock = threading.Lock()
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def start(self):
+        self._controller.start()
+        return self
+
+    def stop(self):
+        self._controller.stop()
+
+    def wait_for(self, recipient, flush, timeout=60):
+        """The first message to ``recipient``, calling ``flush()`` (which
+        sends the platform's mail queue) until it arrives."""
+        deadline = time.monotonic() + timeout
+        while True:
+            flush()
+            with self._lock:
+                for rcpt_tos, message in self.messages:
+                    if recipient in rcpt_tos:
+                        return message
+            assert time.monotonic() < deadline, f"no mail to {recipient} within {timeout}s"
+            time.sleep(0.3)
+
+
+def use_smtp_sink(admin_rpc, sink):
+    """The platform's only outgoing mail server is ``sink``; returns the
+    ids of the servers to restore."""
+    previous = admin_rpc.call("ir.mail_server", "search", [("active", "=", True)])
+    admin_rpc.call("ir.mail_server", "write", previous, {"active": False})
+    admin_rpc.call(
+        "ir.mail_server",
+        "create",
+        {
+            "name": "test sink",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": sink.port,
+            "smtp_encryption": "none",
+            "sequence": 1,
+        },
+    )
+    company = admin_rpc.call("res.users", "read", [admin_rpc.uid], ["company_id"])[0]
+    admin_rpc.call(
+        "res.company", "write", [company["company_id"][0]], {"email": "ops@platform.example"}
+    )
+    return previous
+
+
+def send_mail_queue(admin_rpc):
+    admin_rpc.call("mail.mail", "process_email_queue")
+
+
+def mail_html(message):
+    part = message.get_body(preferencelist=("html",))
+    return part.get_content() if part else ""
+
+
+class WebhookReceiver:
+    """A webhook receiver on loopback (http.server in a thread) that checks
+    each delivery's signature as docs/notifications.md tells receivers to,
+    and answers the statuses in ``statuses`` in turn (then 200)."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests = []
+        self.statuses = []
+        self.secret = None
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # http.server calls it by this name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    receiver.requests.append(
+                        {
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "event": json.loads(body),
+                            "valid": receiver.verify(dict(self.headers), body),
+                            "status": status,
+                        }
+                    )
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def verify(self, headers, body, tolerance=300):
+        timestamp = headers.get("X-Ipai-Timestamp", "")
+        if not (self.secret and timestamp.isdigit()):
+            return False
+        expected = (
+            "sha256="
+            + hmac.new(
+                self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
+            ).hexdigest()
+        )
+        fresh = abs(time.time() - int(timestamp)) <= tolerance
+        return fresh and hmac.compare_digest(expected, headers.get("X-Ipai-Signature", ""))
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, predicate, timeout=120, what="deliveries"):
+        """The requests received so far, once ``predicate(requests)`` holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                received = list(self.requests)
+            if predicate(received):
+                return received
+            assert time.monotonic() < deadline, f"no {what} within {timeout}s: {received}"
+            time.sleep(0.3)

@@ -16,6 +16,7 @@
         "data/ipai_tenant_plan_data.xml",
         "data/ipai_tenant_data.xml",
         "data/ipai_tenant_cron.xml",
+        "data/ipai_tenant_mail_templates.xml",
         "wizards/ipai_tenant_change_plan_views.xml",
         "wizards/ipai_tenant_clone_views.xml",
         "wizards/ipai_api_key_generate_views.xml",

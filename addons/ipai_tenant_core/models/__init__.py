@@ -8,6 +8,7 @@ from . import (
     ipai_tenant_assignment,
     ipai_tenant_backup,
     ipai_tenant_domain,
+    ipai_tenant_introspection,
     ipai_tenant_job,
     ipai_tenant_metric,
     ipai_tenant_plan,

@@ -72,6 +72,9 @@ DATABASE_PREFIX_PARAM = "ipai_tenant_core.database_prefix"
 ROLE_PREFIX_PARAM = "ipai_tenant_core.role_prefix"
 PUBLIC_SCHEME_PARAM = "ipai_tenant_core.public_scheme"
 PUBLIC_PORT_PARAM = "ipai_tenant_core.public_port"
+# How long the welcome mail's set-password link works (Odoo's own reset
+# links last 4 hours; a welcome mail may wait in an inbox over a weekend).
+WELCOME_LINK_HOURS = 72
 
 
 class IpaiTenant(models.Model):
@@ -138,6 +141,9 @@ class IpaiTenant(models.Model):
     country_id = fields.Many2one("res.country")
     admin_email = fields.Char(
         string="Admin e-mail", help="Login of the tenant database's administrator."
+    )
+    admin_name = fields.Char(
+        help="Name of the tenant database's administrator (the tenant's name when blank)."
     )
     plan_id = fields.Many2one(
         "ipai.tenant.plan",
@@ -753,6 +759,20 @@ class IpaiTenant(models.Model):
     def _public_url(self):
         self.ensure_one()
         return self.url
+
+    def _admin_display_name(self):
+        self.ensure_one()
+        return self.admin_name or self.name
+
+    def _queue_welcome_mail(self, reset_url):
+        """Queue the welcome mail in Odoo's mail queue, in the transaction
+        that makes the tenant active (sent by the mail cron afterwards, so
+        a tenant is never active without its mail, nor mailed twice)."""
+        self.ensure_one()
+        template = self.env.ref("ipai_tenant_core.mail_template_tenant_welcome")
+        template.with_context(reset_url=reset_url, reset_valid_hours=WELCOME_LINK_HOURS).send_mail(
+            self.id
+        )
 
     def _tenant_side_config(self):
         """What the tenant database must know about itself (ipai_tenant_client)."""

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..models import ipai_tenant_naming as naming
+from ..models.ipai_tenant import WELCOME_LINK_HOURS
 from . import (
     backup_steps,
     crypto,
@@ -287,21 +288,25 @@ def adopt_pool_member(ctx):
     create_schema(ctx)
 
 
-def personalize(ctx):
+def personalize(ctx, reset_link=False):
     """What the pool could not know, in one transaction as the tenant's
-    role: the tenant's URL, plan and settings, its administrator's login
-    and name (the password came with the member)."""
+    role: the tenant's URL, plan and settings, its company, its
+    administrator's login and name (the password came with the member);
+    with ``reset_link``, the administrator's set-password link, returned."""
     login = ctx.tenant.admin_email or "admin"
-    tenant_db.personalize(
+    reset_url = tenant_db.personalize(
         ctx.as_tenant,
         ctx.database,
         base_url=ctx.tenant._public_url(),
         config=ctx.tenant._tenant_side_config(),
         login=login,
-        name=ctx.tenant.name,
+        name=ctx.tenant._admin_display_name(),
+        company=_company_values(ctx),
+        reset_valid_hours=WELCOME_LINK_HOURS if reset_link and ctx.tenant.admin_email else None,
     )
     ctx.log(f"web.base.url = {ctx.tenant._public_url()}; plan {ctx.tenant.plan_id.code}")
     ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
+    return reset_url
 
 
 def _copies_data(ctx):
@@ -354,9 +359,30 @@ def _take_admin_password(job_id):
 def set_admin(ctx):
     login = ctx.tenant.admin_email or "admin"
     password, hashed = _take_admin_password(ctx.job.id)
-    tenant_db.set_admin(ctx.as_tenant, ctx.database, login, hashed, name=ctx.tenant.name)
+    tenant_db.set_admin(
+        ctx.as_tenant,
+        ctx.database,
+        login,
+        hashed,
+        name=ctx.tenant._admin_display_name(),
+        company=_company_values(ctx),
+    )
     ctx.tenant._store_secret("admin_password", password, one_time=True)
     ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
+
+
+def _company_values(ctx):
+    """The tenant's main company: its name, e-mail and country. A copy of
+    another tenant's data keeps the company it copied (a staging copy of
+    real books must not be renamed)."""
+    if ctx.job.job_type == "clone" and ctx.params.get("with_data"):
+        return None
+    tenant = ctx.tenant
+    return {
+        "name": tenant.name,
+        "email": tenant.admin_email or None,
+        "country_code": tenant.country_id.code or None,
+    }
 
 
 def create_schema(ctx):
@@ -365,8 +391,24 @@ def create_schema(ctx):
 
 
 def personalize_and_activate(ctx):
-    personalize(ctx)
+    # The set-password link is made in personalize's transaction: one
+    # connection to the tenant database fewer on the signup's path.
+    activate_new_tenant(ctx, personalize(ctx, reset_link=True))
+
+
+def activate_new_tenant(ctx, reset_url=None):
+    """The tenant becomes active and, in the same transaction, its
+    administrator's welcome mail is queued with a link to set a password
+    (made in the tenant database, as the tenant's role)."""
     final_state("active")(ctx)
+    if not ctx.tenant.admin_email:
+        ctx.log("no administrator e-mail: no welcome mail")
+        return
+    reset_url = reset_url or tenant_db.password_reset_url(
+        ctx.as_tenant, ctx.database, ctx.tenant._public_url(), WELCOME_LINK_HOURS
+    )
+    ctx.tenant._queue_welcome_mail(reset_url)
+    ctx.log(f"welcome mail queued for {ctx.tenant.admin_email}")
 
 
 # -------------------------------------------------------------- life cycle
@@ -462,7 +504,7 @@ _PROVISION_TAIL = [
     ("set_admin", "Set the administrator", set_admin),
     ("create_schema", "Create the analytics schema", create_schema),
     ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
-    ("activate", "Activate the tenant", final_state("active")),
+    ("activate", "Activate the tenant", activate_new_tenant),
 ]
 
 _REMOVAL = [
@@ -499,7 +541,7 @@ PLANS = {
         _ADOPT,
         ("personalize", "Set its URL, plan and administrator", personalize),
         ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
-        ("activate", "Activate the tenant", final_state("active")),
+        ("activate", "Activate the tenant", activate_new_tenant),
     ],
     "clone_data": [("check_request", "Check the request", check_request), *_PROVISION_TAIL],
     "suspend": [

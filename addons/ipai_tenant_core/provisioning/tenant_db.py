@@ -9,8 +9,14 @@ statement on tables every Odoo 18 database has, followed by a cache signal so
 a running Odoo serving the tenant sees it at its next request.
 """
 
+import base64
+import hashlib
+import hmac
 import json
+import time
 import uuid
+from datetime import UTC
+from urllib.parse import urlencode
 
 from odoo.addons.base.models.res_users import MIN_ROUNDS
 from passlib.context import CryptContext
@@ -80,18 +86,28 @@ def _config_params(config):
     }
 
 
-def personalize(server, dbname, base_url, config, login, name):
+def personalize(
+    server, dbname, base_url, config, login, name, company=None, reset_valid_hours=None
+):
     """A warm-pool database made a tenant's in one connection and one
-    transaction: its URL, the tenant-side configuration, its admin's login
-    and name (the password was set when the member was made)."""
+    transaction: its URL, the tenant-side configuration, its company, its
+    admin's login and name (the password was set when the member was made).
+    With ``reset_valid_hours``, also the admin's set-password link
+    (password_reset_url), returned."""
     params = {"web.base.url": base_url, "web.base.url.freeze": "True"}
     params.update(_config_params(config))
+    reset_url = None
     with server.connect(dbname) as conn:
         conn.autocommit = False
         with conn.cursor() as cr:
             _upsert_params(cr, params)
             _update_admin(cr, login, None, name)
+            if company:
+                _update_company(cr, **company)
+            if reset_valid_hours:
+                reset_url = _password_reset_url(cr, base_url, reset_valid_hours)
         conn.commit()
+    return reset_url
 
 
 def hash_password(password):
@@ -100,12 +116,19 @@ def hash_password(password):
     return _PASSWORDS.hash(password)
 
 
-def set_admin(server, dbname, login, hashed, name=None):
+def set_admin(server, dbname, login, hashed, name=None, company=None):
     """Point the database's admin user (base.user_admin) at the tenant's
     administrator with the password ``hashed`` (hash_password), or the one
-    it has when ``hashed`` is None."""
-    with server.connect(dbname) as conn, conn.cursor() as cr:
-        _update_admin(cr, login, hashed, name)
+    it has when ``hashed`` is None; and its main company at the tenant
+    (``company``: the keyword arguments of _update_company), in one
+    transaction."""
+    with server.connect(dbname) as conn:
+        conn.autocommit = False
+        with conn.cursor() as cr:
+            _update_admin(cr, login, hashed, name)
+            if company:
+                _update_company(cr, **company)
+        conn.commit()
 
 
 def _update_admin(cr, login, hashed, name):
@@ -122,10 +145,91 @@ def _update_admin(cr, login, hashed, name):
     )
     (partner_id,) = cr.fetchone()
     cr.execute(
-        "UPDATE res_partner SET email = %s, name = coalesce(%s, name) WHERE id = %s",
-        [login if "@" in login else None, name, partner_id],
+        "UPDATE res_partner SET email = %s, name = coalesce(%s, name), "
+        "complete_name = coalesce(%s, complete_name) WHERE id = %s",
+        [login if "@" in login else None, name, name, partner_id],
     )
     cr.execute("SELECT nextval('base_cache_signaling_default')")
+
+
+def _update_company(cr, name, email=None, country_code=None):
+    """The main company (base.main_company) carries the tenant's name,
+    e-mail and country instead of "My Company". The name and e-mail are
+    stored on both the company and its partner (related stored fields), the
+    country on the partner only (the company computes it from there)."""
+    cr.execute(
+        """SELECT res_id FROM ir_model_data
+            WHERE module = 'base' AND name = 'main_company' AND model = 'res.company'"""
+    )
+    (company_id,) = cr.fetchone()
+    cr.execute(
+        "UPDATE res_company SET name = %s, email = %s WHERE id = %s RETURNING partner_id",
+        [name, email or None, company_id],
+    )
+    (partner_id,) = cr.fetchone()
+    cr.execute(
+        """UPDATE res_partner
+              SET name = %s, complete_name = %s, email = %s,
+                  country_id = coalesce((SELECT id FROM res_country WHERE code = %s), country_id)
+            WHERE id = %s""",
+        [name, name, email or None, (country_code or "").upper() or None, partner_id],
+    )
+
+
+def password_reset_url(server, dbname, base_url, valid_hours):
+    """A link to Odoo's own reset-password page of the tenant database for
+    its administrator (auth_signup, installed in every tenant database):
+    the admin's partner is marked for a reset (signup_type) and the token is
+    signed with the tenant database's own secret, exactly as
+    res.partner._generate_signup_token does, so the tenant's Odoo checks it
+    and then forgets it (the token embeds the last login, so it dies with
+    the first login or the next reset)."""
+    with server.connect(dbname) as conn:
+        conn.autocommit = False
+        with conn.cursor() as cr:
+            url = _password_reset_url(cr, base_url, valid_hours)
+        conn.commit()
+    return url
+
+
+def _password_reset_url(cr, base_url, valid_hours):
+    admin_id, partner_id = _admin_ids(cr)
+    cr.execute("UPDATE res_partner SET signup_type = 'reset' WHERE id = %s", [partner_id])
+    cr.execute(
+        "SELECT id FROM res_users WHERE partner_id = %s AND active ORDER BY id", [partner_id]
+    )
+    user_ids = [row[0] for row in cr.fetchall()]
+    # res.users.login_date: the newest res.users.log of the user.
+    cr.execute(
+        "SELECT create_date FROM res_users_log WHERE create_uid = %s ORDER BY id DESC LIMIT 1",
+        [admin_id],
+    )
+    row = cr.fetchone()
+    login_date = int(row[0].replace(tzinfo=UTC).timestamp()) if row else None
+    cr.execute("SELECT value FROM ir_config_parameter WHERE key = 'database.secret'")
+    (secret,) = cr.fetchone()
+    expiration = int(time.time()) + valid_hours * 3600
+    token = _hash_sign(secret, "signup", [partner_id, user_ids, login_date, "reset"], expiration)
+    return f"{base_url}/web/reset_password?{urlencode({'token': token})}"
+
+
+def _hash_sign(secret, scope, values, expiration):
+    """odoo.tools.hash_sign with the tenant database's secret (the helper
+    reads it from an environment of the database it signs for, which the
+    platform never loads)."""
+    message = json.dumps(values)
+    signed = repr((scope, f"1:{message}:{expiration}"))
+    digest = hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest()
+    token = b"\x01" + expiration.to_bytes(8, "little") + digest + message.encode()
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def _admin_ids(cr):
+    cr.execute(
+        """SELECT u.id, u.partner_id FROM ir_model_data d JOIN res_users u ON u.id = d.res_id
+            WHERE d.module = 'base' AND d.name = 'user_admin' AND d.model = 'res.users'"""
+    )
+    return cr.fetchone()
 
 
 def neutralize(server, dbname):

@@ -1,0 +1,1 @@
+"""Plain-Python side of the notifications: what goes over the wire."""
