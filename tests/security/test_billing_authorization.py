@@ -131,6 +131,56 @@ def test_a_new_sub_tenant_takes_its_terms_from_its_plan(billed, admin_rpc, platf
         ) == [(trial_days, None, False)]
 
 
+def test_a_provider_cannot_backdate_or_pick_what_billing_decides(
+    billed, admin_rpc, cli, platform_db
+):
+    """A date or a suspension reason smuggled in the request's context, a
+    paid tenant put back on a trial, a period the plan has no price for."""
+    manager, provider_id, _sub, _other = billed
+    plans = dict(query(platform_db, "SELECT code, id FROM ipai_tenant_plan"))
+    provision(cli, "bp-paid", "--parent", "bp-prov", "--plan", "starter")
+    (paid,) = admin_rpc.call("ipai.tenant", "search", [("code", "=", "bp-paid")])
+    backdated = {"context": {"ipai_billing_date": "2020-01-01"}}
+    manager.call("ipai.tenant", "write", [paid], {"plan_id": plans["professional"]}, **backdated)
+    assert query(
+        platform_db,
+        "SELECT date = current_date FROM ipai_tenant_plan_change WHERE tenant_id = %s",
+        [paid],
+    ) == [(True,)]
+    with pytest.raises(RpcError, match="only the platform can put it back on a trial"):
+        manager.call("ipai.tenant", "write", [paid], {"plan_id": plans["trial"]})
+    # Bill-free: a paid plan without an annual price, chosen annual.
+    admin_rpc.call("ipai.tenant.plan", "write", [plans["enterprise"]], {"price_annual": 0})
+    with pytest.raises(RpcError, match="has no annual price"):
+        manager.call(
+            "ipai.tenant",
+            "create",
+            {
+                "code": "bp-free",
+                "name": "Free",
+                "parent_id": provider_id,
+                "plan_id": plans["enterprise"],
+                "billing_period": "annual",
+            },
+        )
+    admin_rpc.call("ipai.tenant.plan", "write", [plans["enterprise"]], {"price_annual": 5990})
+    assert not query(platform_db, "SELECT 1 FROM ipai_tenant WHERE code = 'bp-free'")
+    # A suspension "for unpaid" asked by the provider is its own, manual.
+    manager.call(
+        "ipai.tenant",
+        "action_suspend",
+        [paid],
+        context={"ipai_suspension_reason": "unpaid", "ipai_billing_date": "2020-01-01"},
+    )
+    assert query(
+        platform_db,
+        "SELECT reason, date_start = current_date FROM ipai_tenant_suspension "
+        "WHERE tenant_id = %s AND is_open",
+        [paid],
+    ) == [("manual", True)]
+    assert cli("run-jobs").returncode == 0
+
+
 def test_a_provider_lifts_its_own_suspension_only(billed, admin_rpc, cli, platform_db):
     manager, _provider, sub, _other = billed
     # Its own suspension: the provider may lift it.
@@ -166,3 +216,4 @@ def test_a_provider_lifts_its_own_suspension_only(billed, admin_rpc, cli, platfo
     # The platform's operator may still decide to let it back in.
     admin_rpc.call("ipai.tenant", "action_reactivate", [sub])
     assert not query(platform_db, open_reasons, [sub])
+    assert cli("run-jobs").returncode == 0

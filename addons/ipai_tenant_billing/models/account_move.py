@@ -1,12 +1,14 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 from .ipai_tenant import each_safely
 from .res_config_settings import REMINDER_DAYS_PARAM, SUSPEND_DAYS_PARAM, setting
 
 DUNNING_STAGES = [("none", "None"), ("reminded", "Reminded"), ("suspended", "Tenants suspended")]
 UNPAID = ("not_paid", "partial")
+BILLING_MOVE_FIELDS = frozenset({"ipai_billing_run_id", "ipai_billing_month", "ipai_dunning_stage"})
 
 
 class AccountMove(models.Model):
@@ -65,9 +67,32 @@ class AccountMove(models.Model):
         self._no_longer_owed()
         return result
 
-    def button_draft(self):
-        # Cancelling a posted invoice goes through here too.
-        result = super().button_draft()
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_billing_fields(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_billing_fields(vals)
+        return super().write(vals)
+
+    @api.model
+    def _check_billing_fields(self, vals):
+        """Which run made an invoice and how far its dunning went are the
+        platform's: an accountant setting them could stop dunning, or send
+        another customer's tenants to suspension."""
+        touched = BILLING_MOVE_FIELDS & set(vals)
+        if touched and not self.env.is_superuser():
+            raise AccessError(
+                self.env._(
+                    "%s can only be set by the platform's billing.",
+                    ", ".join(self._fields[name].string for name in sorted(touched)),
+                )
+            )
+
+    def button_cancel(self):
+        result = super().button_cancel()
         self._no_longer_owed()
         return result
 
@@ -76,9 +101,9 @@ class AccountMove(models.Model):
         nothing is owed on this invoice, so the suspension it caused is
         lifted, whoever did it (an accountant need not manage tenants).
         Dunning starts again from nothing if the invoice is posted again."""
-        billed = self.filtered("ipai_billing_run_id")
+        billed = self.filtered("ipai_billing_run_id").sudo()
         for move in billed:
-            move.ipai_tenant_ids.sudo()._lift_suspension("unpaid", move)
+            move.ipai_tenant_ids._lift_suspension("unpaid", move)
         billed.filtered(lambda m: m.state != "posted").ipai_dunning_stage = "none"
 
 
@@ -86,6 +111,17 @@ class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
 
     ipai_tenant_id = fields.Many2one("ipai.tenant", string="Tenant", index=True, copy=False)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("ipai_tenant_id") for vals in vals_list) and not self.env.is_superuser():
+            raise AccessError(self.env._("Only the platform's billing bills a tenant."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "ipai_tenant_id" in vals and not self.env.is_superuser():
+            raise AccessError(self.env._("Only the platform's billing bills a tenant."))
+        return super().write(vals)
 
     def _reconcile_post_hook(self, data):
         # Odoo calls _invoice_paid_hook for paid invoices only; one matched

@@ -2,7 +2,7 @@ import logging
 from datetime import date, timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..billing import periods
 from .ipai_tenant_suspension import AUTOMATIC_REASONS, REASONS
@@ -40,10 +40,12 @@ class IpaiTenant(models.Model):
         "res.partner",
         string="Billing contact",
         ondelete="restrict",
+        copy=False,
         help="Who receives this tenant's invoices; made from the tenant when first billed.",
     )
     bill_to_provider = fields.Boolean(
         string="Provider pays",
+        copy=False,
         help="The provider is invoiced for this sub-tenant (white label) instead of the "
         "tenant itself.",
     )
@@ -61,6 +63,8 @@ class IpaiTenant(models.Model):
         required=True,
         tracking=True,
     )
+    # Not copied: a duplicate is a new customer, whose terms the platform sets.
+    trial_end = fields.Date(copy=False)
     subscription_start = fields.Date(readonly=True, copy=False, help="First day active.")
     subscription_end = fields.Date(readonly=True, copy=False, help="Day archived.")
     billed_until = fields.Date(
@@ -81,6 +85,26 @@ class IpaiTenant(models.Model):
         help="When a tenant suspended for an automatic reason is archived (backup first).",
     )
     plan_change_ids = fields.One2many("ipai.tenant.plan.change", "tenant_id", string="Plan changes")
+
+    @api.constrains("billing_period", "plan_id")
+    def _check_priced_period(self):
+        """A paid plan bills a period only at a price: a plan without an
+        annual price would otherwise bill an annual tenant nothing."""
+        for tenant in self:
+            plan = tenant.plan_id
+            priced = plan.price_monthly or plan.price_annual
+            if plan and priced and not plan._price_for(tenant.billing_period):
+                raise ValidationError(
+                    self.env._(
+                        "The plan %(plan)s has no %(period)s price; choose another billing "
+                        "period for %(tenant)s.",
+                        plan=plan.name,
+                        period=dict(self._fields["billing_period"].selection)[
+                            tenant.billing_period
+                        ].lower(),
+                        tenant=tenant.code,
+                    )
+                )
 
     # ------------------------------------------------------------------ compute
 
@@ -134,8 +158,10 @@ class IpaiTenant(models.Model):
 
     @api.model
     def _billing_today(self):
-        """The billing day: today, or the date a run or a test gives."""
-        day = self.env.context.get(BILLING_DATE_KEY)
+        """The billing day: today, or the date a run, the command line or a
+        test gives. Never a date from a user's request: a backdated plan
+        change would credit months already paid."""
+        day = self.env.is_superuser() and self.env.context.get(BILLING_DATE_KEY)
         return fields.Date.to_date(day) if day else fields.Date.context_today(self)
 
     def _payer(self):
@@ -251,6 +277,10 @@ class IpaiTenant(models.Model):
             return self.env._("%s is already on this plan.", self.code)
         if not plan.active:
             return self.env._("The plan %s is archived; choose an active plan.", plan.name)
+        if plan._is_trial() and not self.plan_id._is_trial() and not self._is_platform_manager():
+            return self.env._(
+                "%s is on a paid plan; only the platform can put it back on a trial.", self.code
+            )
         if not self._without_open_job():
             return self.env._(
                 "Tenant %s has an open job; change the plan once it has finished.", self.code
@@ -356,7 +386,11 @@ class IpaiTenant(models.Model):
     # ------------------------------------------------------------ suspension
 
     def action_suspend(self):
-        reason = self.env.context.get("ipai_suspension_reason", "manual")
+        # The automatic reasons come from billing's own code; a user's
+        # request always suspends "manual" (a reason is not the caller's to pick).
+        reason = "manual"
+        if self.env.is_superuser():
+            reason = self.env.context.get("ipai_suspension_reason", reason)
         self._record_suspension(reason)
         return super().action_suspend()
 

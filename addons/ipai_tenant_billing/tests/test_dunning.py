@@ -1,4 +1,4 @@
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import BillingCase
@@ -69,10 +69,29 @@ class TestDunning(BillingCase):
         self.assert_lifted()
         self.assertEqual(self.move.ipai_dunning_stage, "none")
 
-    def test_an_invoice_reset_to_draft_lifts_its_suspension(self):
+    def test_an_invoice_reset_to_draft_is_still_owed(self):
+        # Reset to draft to correct it, it is posted again: still owed.
         self.suspended_unpaid()
         self.move.button_draft()
-        self.assert_lifted()
+        self.assertEqual(self.tenant.suspension_reason, "Unpaid")
+        self.assertFalse(self.open_job(self.tenant))
+
+    def test_an_accountant_cannot_take_an_invoice_out_of_dunning(self):
+        accountant = self.env["res.users"].create(
+            {
+                "name": "Accountant",
+                "login": "dunning-accountant",
+                "groups_id": [(6, 0, [self.env.ref("account.group_account_invoice").id])],
+            }
+        )
+        move = self.move.with_user(accountant)
+        for values in ({"ipai_dunning_stage": "suspended"}, {"ipai_billing_run_id": False}):
+            with self.assertRaisesRegex(AccessError, "platform's billing"):
+                move.write(values)
+        with self.assertRaisesRegex(AccessError, "platform's billing"):
+            move.invoice_line_ids[:1].write({"ipai_tenant_id": False})
+        self.assertEqual(self.move.ipai_dunning_stage, "none")
+        self.assertTrue(self.move.ipai_billing_run_id)
 
     def test_an_invoice_reversed_by_a_credit_note_lifts_its_suspension(self):
         self.suspended_unpaid()
