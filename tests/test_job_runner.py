@@ -152,17 +152,22 @@ def test_no_room_on_any_server_is_refused_up_front(cli, admin_rpc, platform_db):
 def test_the_command_line_stops_following_after_its_time(cli, platform_db):
     """A job waiting for a template another job builds: the command line
     says where the job is and exits 3; the job goes on and ends later."""
-    [(template_id,)] = query(
-        platform_db, "SELECT id FROM ipai_tenant_template WHERE state = 'ready' LIMIT 1"
-    )
-    query(platform_db, "UPDATE ipai_tenant_template SET state = 'new' WHERE id = %s", [template_id])
+    # Every ready template (other tests, a fleet upgrade, made more than
+    # the trial plan's): whichever the job needs is being built by another.
+    ready = [
+        template_id
+        for (template_id,) in query(
+            platform_db, "SELECT id FROM ipai_tenant_template WHERE state = 'ready'"
+        )
+    ]
+    query(platform_db, "UPDATE ipai_tenant_template SET state = 'new' WHERE id = ANY(%s)", [ready])
     with (
         paused_cron(platform_db, "ir_cron_run_tenant_jobs"),
         closing(pg_connect(platform_db)) as builder,
     ):
         builder.autocommit = False
         with builder.cursor() as cr:  # "another job is building it"
-            cr.execute("SELECT 1 FROM ipai_tenant_template WHERE id = %s FOR UPDATE", [template_id])
+            cr.execute("SELECT 1 FROM ipai_tenant_template WHERE id = ANY(%s) FOR UPDATE", [ready])
         result = cli("provision", "--code", "slow-follow", env={"IPAI_FOLLOW_SECONDS": "2"})
         builder.rollback()
     assert result.returncode == 3, result.stdout + result.stderr
@@ -170,3 +175,9 @@ def test_the_command_line_stops_following_after_its_time(cli, platform_db):
     assert "waiting for template" in result.stderr
     assert cli("run-jobs").returncode == 0
     assert tenant_row(platform_db, "slow-follow")[0] == "active"
+    # The templates the job did not need are as they were (their databases untouched).
+    query(
+        platform_db,
+        "UPDATE ipai_tenant_template SET state = 'ready' WHERE id = ANY(%s) AND state = 'new'",
+        [ready],
+    )
