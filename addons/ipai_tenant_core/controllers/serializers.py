@@ -73,14 +73,7 @@ def plan_json(plan):
         "price_monthly": plan.price_monthly,
         "price_annual": plan.price_annual,
         "trial_days": plan.trial_days,
-        "limits": {
-            "companies": plan.max_companies,
-            "users": plan.max_users,
-            "users_per_company": plan.max_users_per_company,
-            "transactions_month": plan.max_transactions_month,
-            "storage_gb": plan.max_storage_gb,
-            "api_rate_limit": plan.api_rate_limit,
-        },
+        "limits": plan._limits(),
         "features": {
             "bi": plan.feature_bi,
             "api": plan.feature_api,

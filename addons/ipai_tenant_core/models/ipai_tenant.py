@@ -785,14 +785,7 @@ class IpaiTenant(models.Model):
             "plan": plan.code,
             "plan_name": plan.name,
             "trial_end": fields.Date.to_string(self.trial_end) if self.trial_end else "",
-            "limits": {
-                "companies": plan.max_companies,
-                "users": plan.max_users,
-                "users_per_company": plan.max_users_per_company,
-                "transactions_month": plan.max_transactions_month,
-                "storage_gb": plan.max_storage_gb,
-                "api_rate_limit": plan.api_rate_limit,
-            },
+            "limits": plan._limits(),
             "features": {
                 "bi": plan.feature_bi,
                 "api": plan.feature_api,

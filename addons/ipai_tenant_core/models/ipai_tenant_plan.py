@@ -114,3 +114,15 @@ class IpaiTenantPlan(models.Model):
         """The full, sorted module set of a tenant database on this plan."""
         self.ensure_one()
         return sorted(set(TENANT_BASE_MODULES) | set(self.module_ids.mapped("name")))
+
+    def _limits(self):
+        """The plan's limits as the tenant database and the API read them."""
+        self.ensure_one()
+        return {
+            "companies": self.max_companies,
+            "users": self.max_users,
+            "users_per_company": self.max_users_per_company,
+            "transactions_month": self.max_transactions_month,
+            "storage_gb": self.max_storage_gb,
+            "api_rate_limit": self.api_rate_limit,
+        }
