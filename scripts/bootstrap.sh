@@ -200,12 +200,16 @@ ensure_chromium() {
 }
 
 # The tests validate docker-compose.yml with Debian's docker-compose (no
-# Docker engine needed for `config`).
-ensure_compose_validator() {
-    command -v docker-compose >/dev/null && return
-    can_apt || die "docker-compose is needed to validate docker-compose.yml; install it"
-    say "installing docker-compose to validate docker-compose.yml"
-    apt_install docker-compose
+# Docker engine needed for `config`) and the Caddyfile with Debian's caddy
+# (`caddy adapt`), so neither check is skipped on a fresh machine.
+ensure_deploy_validators() {
+    local missing=()
+    command -v docker-compose >/dev/null || missing+=(docker-compose)
+    command -v caddy >/dev/null || missing+=(caddy)
+    [[ ${#missing[@]} -eq 0 ]] && return
+    can_apt || die "${missing[*]} needed to validate the deploy files; install them"
+    say "installing ${missing[*]} to validate docker-compose.yml and the Caddyfile"
+    apt_install "${missing[@]}"
 }
 
 # The DBML parser the introspection tests check their output with
@@ -236,7 +240,7 @@ main() {
     "$PY" "$REPO_ROOT/scripts/render_odoo_conf.py"
     if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
         ensure_chromium
-        ensure_compose_validator
+        ensure_deploy_validators
         ensure_node_tools
         "$REPO_ROOT/scripts/superset.sh" install
     fi
