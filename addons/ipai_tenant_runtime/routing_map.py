@@ -145,33 +145,55 @@ class RoutingMap:
                       max_companies, modules, feature_bi
                  FROM ipai_tenant_routing"""
         )
-        hosts, tenants, pool = {}, {}, {}
-        for row in cr.fetchall():
-            host, database = row[0], row[1]
-            if row[2] == POOL:  # no host name: never routed
+        columns = [column[0] for column in cr.description]
+        hosts, tenants, pool, refused = {}, {}, {}, set()
+        for row in (dict(zip(columns, values, strict=True)) for values in cr.fetchall()):
+            database = row["database_name"]
+            if row["state"] == POOL:  # no host name: never routed
                 pool[database] = TenantRoute(
                     database=database,
                     state=POOL,
-                    role=row[3],
-                    db_host=row[4] or None,
-                    db_port=row[5] or None,
+                    role=row["tenant_role"],
+                    db_host=row["db_host"] or None,
+                    db_port=row["db_port"] or None,
                 )
                 continue
-            if database not in tenants:
-                tenants[database] = TenantRoute(
-                    database=database,
-                    state=row[2],
-                    role=row[3],
-                    db_host=row[4] or None,
-                    db_port=row[5] or None,
-                    plan_code=row[6] or "",
-                    plan_name=row[7] or "",
-                    limits={"users": row[8], "users_per_company": row[9], "companies": row[10]},
-                    modules=tuple(row[11] or ()),
-                    features={"bi": bool(row[12])},
-                )
-            hosts[normalize_host(host)] = database
+            route = _tenant_route(row)
+            # One route per database: a second, different row for it (the
+            # platform's constraints and view keep it from existing) is not
+            # allowed to replace or shadow the first; the database is served
+            # by neither until the platform's data is sound again.
+            if tenants.setdefault(database, route) != route:
+                refused.add(database)
+            host = normalize_host(row["host"])
+            if hosts.setdefault(host, database) != database:
+                refused.add(hosts[host])
+                refused.add(database)
+        if refused:
+            _logger.error("routing: conflicting routes for %s, not served", sorted(refused))
+            hosts = {host: db for host, db in hosts.items() if db not in refused}
+            tenants = {db: route for db, route in tenants.items() if db not in refused}
+        pool = {db: route for db, route in pool.items() if db not in tenants and db not in refused}
         return hosts, tenants, pool
+
+
+def _tenant_route(row):
+    return TenantRoute(
+        database=row["database_name"],
+        state=row["state"],
+        role=row["tenant_role"],
+        db_host=row["db_host"] or None,
+        db_port=row["db_port"] or None,
+        plan_code=row["plan_code"] or "",
+        plan_name=row["plan_name"] or "",
+        limits={
+            "users": row["max_users"],
+            "users_per_company": row["max_users_per_company"],
+            "companies": row["max_companies"],
+        },
+        modules=tuple(row["modules"] or ()),
+        features={"bi": bool(row["feature_bi"])},
+    )
 
 
 ROUTES = RoutingMap()

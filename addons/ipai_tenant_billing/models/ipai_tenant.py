@@ -1,5 +1,5 @@
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -249,26 +249,32 @@ class IpaiTenant(models.Model):
             return fields.Date.to_string(value) if value else False
         return value
 
-    @api.model
-    def _check_new_tenant_terms(self, vals):
-        """A new tenant's terms come from its plan: a provider manager may
-        send the trial end the form computed from the plan, nothing else."""
-        if self._is_platform_manager():
+    def _check_new_tenant_terms(self):
+        """A new tenant's terms come from its plan, whatever the request
+        carried (values or context defaults): for anyone but a platform
+        manager, no billing contact or provider-pays flag, the plan's trial
+        end, and nothing billed yet."""
+        if self.env.su:
             return
-        plan = self.env["ipai.tenant.plan"].browse(vals.get("plan_id")).sudo()
-        default_end = (
-            fields.Date.to_string(fields.Date.context_today(self) + timedelta(days=plan.trial_days))
-            if plan.trial_days
-            else False
-        )
-        given_end = vals.get("trial_end") or False
-        if given_end and isinstance(given_end, date):
-            given_end = fields.Date.to_string(given_end)
-        wrong = [name for name in ("partner_id", "bill_to_provider") if vals.get(name)]
-        if given_end and given_end != default_end:
-            wrong.append("trial_end")
-        if wrong:
-            raise AccessError(self.env._("Only platform managers set %s.", self._labels(wrong)))
+        for tenant in self.sudo():
+            billed = [name for name in BILLING_FIELDS if tenant[name]]
+            if billed:
+                raise AccessError(
+                    self.env._("%s can only be set by billing.", self._labels(billed))
+                )
+            if self._is_platform_manager():
+                continue
+            plan = tenant.plan_id
+            default_end = (
+                fields.Date.context_today(self) + timedelta(days=plan.trial_days)
+                if plan.trial_days
+                else False
+            )
+            wrong = [name for name in ("partner_id", "bill_to_provider") if tenant[name]]
+            if (tenant.trial_end or False) != default_end:
+                wrong.append("trial_end")
+            if wrong:
+                raise AccessError(self.env._("Only platform managers set %s.", self._labels(wrong)))
 
     def _plan_change_problem(self, plan):
         """Why this tenant may not move to ``plan`` now, or None."""
@@ -327,11 +333,17 @@ class IpaiTenant(models.Model):
 
     # ---------------------------------------------------------------- CRUD
 
+    def _guarded_fields(self):
+        guarded = super()._guarded_fields() | BILLING_FIELDS
+        if not self._is_platform_manager():
+            guarded |= set(PLATFORM_TERMS_FIELDS)
+        return guarded
+
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            self._check_new_tenant_terms(vals)
-        return super().create(vals_list)
+        tenants = super().create(vals_list)
+        tenants._check_new_tenant_terms()
+        return tenants
 
     def write(self, vals):
         self._check_platform_terms(vals)

@@ -1,6 +1,7 @@
 from . import (
     ipai_audit_log,
     ipai_audited_mixin,
+    ipai_guarded_defaults_mixin,
     ipai_input_mixin,
     ipai_tenant,
     ipai_tenant_api_key,

@@ -80,7 +80,12 @@ WELCOME_LINK_HOURS = 72
 class IpaiTenant(models.Model):
     _name = "ipai.tenant"
     _description = "Tenant"
-    _inherit = ["mail.thread", "mail.activity.mixin", "ipai.text.input.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "ipai.text.input.mixin",
+        "ipai.guarded.defaults.mixin",
+    ]
     _parent_store = True
     _order = "parent_path, code"
     _rec_names_search = ["name", "code"]
@@ -177,8 +182,26 @@ class IpaiTenant(models.Model):
         help="Suspended by the platform: only platform staff can reactivate it.",
     )
 
+    # At most one tenant that is not archived per database and per role,
+    # whatever wrote the row: two live tenants on one database would be two
+    # routes, two owners and two billing records for it.
     _sql_constraints = [
         ("code_unique", "unique(code)", "This tenant code is not available; choose another."),
+        (
+            "database_name_live_unique",
+            "EXCLUDE USING btree (database_name WITH =) WHERE (state <> 'archived')",
+            "Another tenant already holds this database.",
+        ),
+        (
+            "runtime_role_live_unique",
+            "EXCLUDE USING btree (runtime_role WITH =) WHERE (state <> 'archived')",
+            "Another tenant already holds this database role.",
+        ),
+        (
+            "db_role_live_unique",
+            "EXCLUDE USING btree (db_role WITH =) WHERE (state <> 'archived')",
+            "Another tenant already holds this database role.",
+        ),
     ]
 
     def init(self):
@@ -201,25 +224,14 @@ class IpaiTenant(models.Model):
 
     @api.depends("code")
     def _compute_derived_names(self):
-        database_prefix, role_prefix = self._name_prefixes()
         for tenant in self:
-            valid = tenant.code and not naming.code_problem(
-                tenant.code, database_prefix=database_prefix
-            )
             if tenant.database_name and tenant.state not in (False, lifecycle.DRAFT):
                 # Names of a provisioned tenant never move; one provisioned
                 # before tenants had their own role gets its name now.
-                if valid and not tenant.runtime_role:
-                    tenant.runtime_role = naming.runtime_role_name(tenant.code, role_prefix)
+                if not tenant.runtime_role:
+                    tenant.runtime_role = tenant._derived_names()["runtime_role"] or False
                 continue
-            tenant.database_name = (
-                naming.database_name(tenant.code, database_prefix) if valid else False
-            )
-            tenant.db_role = naming.role_name(tenant.code, role_prefix) if valid else False
-            tenant.runtime_role = (
-                naming.runtime_role_name(tenant.code, role_prefix) if valid else False
-            )
-            tenant.analytics_schema = naming.schema_name(tenant.code) if valid else False
+            tenant.update(tenant._derived_names())
 
     def _reset_database_name(self):
         """Back to the names the code derives (a claimed pool member given
@@ -368,6 +380,12 @@ class IpaiTenant(models.Model):
 
     # --------------------------------------------------------------------- CRUD
 
+    def _guarded_fields(self):
+        guarded = super()._guarded_fields() | ENGINE_FIELDS
+        if not self._is_platform_manager():
+            guarded |= {"tenant_type", "server_id"}
+        return guarded
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -376,8 +394,10 @@ class IpaiTenant(models.Model):
             # A blank engine field in a new record (a form sends them) sets nothing.
             self._check_engine_fields({key: value for key, value in vals.items() if value})
             self._check_server_choice(vals)
-            self._check_parent_in_reach(vals.get("parent_id"))
-        tenants = super().create(vals_list)
+            if "parent_id" in vals:  # refused before anything else is looked at
+                self._check_parent_in_reach(vals["parent_id"])
+        tenants = super(IpaiTenant, self._without_guarded_defaults()).create(vals_list)
+        tenants._check_created_as_drafts()
         self._bump_routing_version()
         for tenant in tenants:
             tenant._audit("create", {f: (False, tenant._audit_value(f)) for f in AUDITED_FIELDS})
@@ -390,6 +410,8 @@ class IpaiTenant(models.Model):
             # know who reaches it.
             self._check_power(roles.OPERATE)
         self._check_server_choice(vals)
+        if "tenant_type" in vals:
+            self._check_type_change(vals["tenant_type"])
         if "state" in vals:
             for tenant in self:
                 problem = lifecycle.transition_problem(tenant.state, vals["state"])
@@ -434,6 +456,59 @@ class IpaiTenant(models.Model):
         for tenant in self:
             tenant._audit("unlink", {"code": (tenant.code, False)})
         return super().unlink()
+
+    def _check_created_as_drafts(self):
+        """What a new tenant holds once stored, whatever the request carried
+        (values, context defaults, an onchange): a draft with the names its
+        code derives, no engine state, a provider the caller administers and
+        a type the caller may give."""
+        if self.env.su:
+            return
+        platform_manager = self._is_platform_manager()
+        default_server = self.env["ipai.tenant.server"].sudo()._default_server()
+        for tenant in self.sudo():
+            if tenant.state != lifecycle.DRAFT:
+                raise UserError(self.env._("A new tenant always starts in draft."))
+            derived = tenant._derived_names()
+            smuggled = [name for name, value in derived.items() if tenant[name] != value]
+            smuggled += [name for name in ENGINE_FIELDS - {"state", *derived} if tenant[name]]
+            if smuggled:
+                self._check_engine_fields(dict.fromkeys(smuggled, True))
+            self._check_parent_in_reach(tenant.parent_id.id)
+            if platform_manager:
+                continue
+            if tenant.tenant_type == "platform_owner":
+                raise AccessError(self.env._("Only platform managers make a platform owner."))
+            if tenant.server_id and tenant.server_id != default_server:
+                raise AccessError(self.env._("Only platform managers choose a tenant's server."))
+
+    def _check_type_change(self, tenant_type):
+        """The type says what a tenant may do (a provider resells): platform
+        managers set it; an administrator only upgrades a client to provider
+        (docs/roles.md), never by writing the field as a manager."""
+        changing = self.filtered(lambda t: t.tenant_type != tenant_type)
+        if not changing or self._is_platform_manager():
+            return
+        if tenant_type != "provider" or any(t.tenant_type != "client" for t in changing):
+            raise AccessError(
+                self.env._(
+                    "Only platform managers change a tenant's type; an administrator can "
+                    "upgrade a client to provider."
+                )
+            )
+        changing._check_power(roles.ADMINISTER)
+
+    def _derived_names(self):
+        """The database, roles and schema a draft tenant's code gives."""
+        self.ensure_one()
+        database_prefix, role_prefix = self._name_prefixes()
+        valid = self.code and not naming.code_problem(self.code, database_prefix=database_prefix)
+        return {
+            "database_name": naming.database_name(self.code, database_prefix) if valid else False,
+            "db_role": naming.role_name(self.code, role_prefix) if valid else False,
+            "runtime_role": naming.runtime_role_name(self.code, role_prefix) if valid else False,
+            "analytics_schema": naming.schema_name(self.code) if valid else False,
+        }
 
     def _check_engine_fields(self, vals):
         """Fields the provisioning engine owns are set by the engine alone

@@ -86,26 +86,29 @@ class IpaiTenantAssignment(models.Model):
     # domains must follow every change.
     @api.model_create_multi
     def create(self, vals_list):
-        tenants = self.env["ipai.tenant"]
-        for vals in vals_list:
-            self._check_team_power(tenants.browse(vals.get("tenant_id")), {vals.get("role")})
-            self._check_not_self({vals.get("user_id")})
         assignments = super().create(vals_list)
+        # On what was stored: tenant, user and role may come from the values
+        # or from the caller's context defaults.
+        assignments._check_stored_team_power()
         self.env.registry.clear_cache()
         return assignments
 
     def write(self, vals):
+        # What the assignments were (taking a role away is a team change)...
         for assignment in self:
-            self._check_team_power(assignment.tenant_id, {assignment.role, vals.get("role")})
-            if "tenant_id" in vals:
-                self._check_team_power(
-                    self.env["ipai.tenant"].browse(vals["tenant_id"]),
-                    {vals.get("role", assignment.role)},
-                )
-        self._check_not_self(set(self.user_id.ids) | {vals.get("user_id")})
+            self._check_team_power(assignment.tenant_id, {assignment.role})
+        self._check_not_self(set(self.user_id.ids))
         result = super().write(vals)
+        # ... and what they are now.
+        self._check_stored_team_power()
         self.env.registry.clear_cache()
         return result
+
+    def _check_stored_team_power(self):
+        for assignment in self:
+            stored = assignment.sudo()
+            self._check_team_power(stored.tenant_id, {stored.role})
+        self._check_not_self(set(self.sudo().user_id.ids))
 
     def unlink(self):
         for assignment in self:

@@ -17,6 +17,8 @@ from ..provisioning import dns_proof
 from . import ipai_tenant_naming as naming
 
 DNS_RESOLVER_PARAM = "ipai_tenant_core.dns_resolver"
+# Set by the DNS check alone: a verified domain is routed to its tenant.
+PROOF_FIELDS = frozenset({"verified", "verified_at", "verification_token"})
 
 
 def normalize(name):
@@ -31,7 +33,7 @@ def normalize(name):
 class IpaiTenantDomain(models.Model):
     _name = "ipai.tenant.domain"
     _description = "Tenant custom domain"
-    _inherit = ["ipai.text.input.mixin"]
+    _inherit = ["ipai.text.input.mixin", "ipai.guarded.defaults.mixin"]
     _order = "name"
 
     name = fields.Char(string="Host name", required=True)
@@ -64,7 +66,10 @@ class IpaiTenantDomain(models.Model):
             self._check_text_input(vals)  # before normalising: a trailing newline is refused
             if vals.get("name"):
                 vals["name"] = normalize(vals["name"])
-        domains = super().create(vals_list)
+        domains = super(IpaiTenantDomain, self._without_guarded_defaults()).create(vals_list)
+        if not self.env.su and any(domain.sudo().verified for domain in domains):
+            # Whatever carried it in: a new domain proves itself by DNS.
+            raise UserError(self.env._("A domain is verified by its DNS record, not by hand."))
         for domain in domains:
             domain.tenant_id.check_access("write")
             domain.tenant_id._audit("domain:add", {"domain": (False, domain.name)})
@@ -105,8 +110,11 @@ class IpaiTenantDomain(models.Model):
         self.env["ipai.tenant"]._bump_routing_version()
         return result
 
+    def _guarded_fields(self):
+        return super()._guarded_fields() | PROOF_FIELDS
+
     def _check_not_engine_owned(self, vals):
-        owned = {"verified", "verified_at", "verification_token"} & set(vals)
+        owned = PROOF_FIELDS & set(vals)
         if owned and not self.env.su:
             raise UserError(self.env._("A domain is verified by its DNS record, not by hand."))
 

@@ -76,7 +76,8 @@ class IpaiTenantRouting(models.Model):
                                          WHERE key = 'ipai_tenant_core.base_domain'),
                                        'localhost') AS domain
                    )
-                   SELECT row_number() OVER () AS id, hosts.host, t.database_name, t.state,
+                   , route AS (
+                   SELECT t.id AS tenant_id, hosts.host, t.database_name, t.state,
                           t.tenant_role, t.db_host, t.db_port, t.plan_code, t.plan_name,
                           t.max_users, t.max_users_per_company, t.max_companies, t.modules,
                           t.feature_bi
@@ -101,7 +102,29 @@ class IpaiTenantRouting(models.Model):
                           NULL, NULL, NULL, NULL, NULL, NULL::varchar[], false
                      FROM ipai_tenant_pool_member m
                      JOIN ipai_tenant_server s ON s.id = m.server_id
-                    WHERE m.state = 'ready'""",
+                    WHERE m.state = 'ready'
+                   )
+                   -- One owner per database and per host name: rows that
+                   -- share either with another tenant (or a pool member) are
+                   -- left out, so no second row can take over a route. The
+                   -- tenant table's constraints keep this from happening;
+                   -- this keeps the runtime's contract whatever is stored.
+                   SELECT row_number() OVER () AS id, r.host, r.database_name, r.state,
+                          r.tenant_role, r.db_host, r.db_port, r.plan_code, r.plan_name,
+                          r.max_users, r.max_users_per_company, r.max_companies, r.modules,
+                          r.feature_bi
+                     FROM route r
+                    WHERE r.database_name NOT IN (
+                              SELECT database_name FROM route WHERE database_name IS NOT NULL
+                              GROUP BY database_name
+                              HAVING count(DISTINCT tenant_id) > 1)
+                      AND r.tenant_role NOT IN (
+                              SELECT tenant_role FROM route WHERE tenant_role IS NOT NULL
+                              GROUP BY tenant_role
+                              HAVING count(DISTINCT tenant_id) > 1)
+                      AND (r.host IS NULL OR r.host NOT IN (
+                              SELECT host FROM route WHERE host IS NOT NULL GROUP BY host
+                              HAVING count(DISTINCT tenant_id) > 1))""",
                 always=always,
                 states=ROUTED_STATES,
                 platform_hosts=DEFAULT_PLATFORM_HOSTS,
