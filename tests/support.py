@@ -397,24 +397,7 @@ def provider_manager(admin_rpc, server, provider_id, login, role="admin"):
     """A member of the provider group with ``role`` on ``provider_id`` (as
     platform staff would make one), logged in to the platform over JSON-RPC;
     its password is ``<login>-pass``."""
-    group_id = admin_rpc.call(
-        "ir.model.data", "check_object_reference", "ipai_tenant_core", "group_provider_manager"
-    )[1]
-    user_id = admin_rpc.call(
-        "res.users",
-        "create",
-        {
-            "name": login,
-            "login": login,
-            "password": f"{login}-pass",
-            "groups_id": [(6, 0, [group_id])],
-        },
-    )
-    admin_rpc.call(
-        "ipai.tenant.assignment",
-        "create",
-        {"user_id": user_id, "tenant_id": provider_id, "role": role},
-    )
+    make_user(admin_rpc, login, provider_id, role)
     return JsonRpc(server.url, server.dbname, login, f"{login}-pass")
 
 
