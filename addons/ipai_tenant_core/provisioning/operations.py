@@ -47,7 +47,7 @@ class StepContext:
 
     @property
     def mark(self):
-        return f"tenant:{self.tenant.code}"
+        return tenant_mark(self.tenant)
 
     @property
     def as_tenant(self):
@@ -65,7 +65,23 @@ def verify_targets(ctx):
     or a job typed in by hand, touches nothing), and a database of that name
     that exists carries this tenant's mark or none yet (which a tenant
     cannot forge: only the database's owner, the platform, may comment)."""
-    tenant = ctx.tenant
+    wrong = names_problem(ctx.tenant)
+    if wrong:
+        raise PermanentError(
+            f"The {', '.join(wrong)} of tenant {ctx.tenant.code} is not the one its code names; "
+            "nothing was changed."
+        )
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark not in _acceptable_marks(ctx):
+        raise PermanentError(
+            f"{ctx.database} is not marked as this tenant's database; nothing was changed."
+        )
+
+
+def names_problem(tenant):
+    """Which of ``tenant``'s stored names differ from those its code (or the
+    warm-pool database its signup took) gives: a list of labels, empty when
+    all agree."""
     database_prefix, role_prefix = tenant._name_prefixes()
     expected = {
         "database": naming.database_name(tenant.code, database_prefix),
@@ -87,17 +103,27 @@ def verify_targets(ctx):
         expected["database"] = actual["database"]
         expected["tenant role"] = naming.pool_role_name(token, role_prefix)
         expected["BI role"] = naming.pool_bi_role_name(token, role_prefix)
-    wrong = [what for what in expected if actual[what] != expected[what]]
+    return [what for what in expected if actual[what] != expected[what]]
+
+
+def verify_source(ctx, source):
+    """A copy's source is checked as a target is: its names are the ones its
+    code gives and its database carries its own mark. A source row that
+    names another tenant's database (however it was stored) copies nothing."""
+    wrong = names_problem(source)
     if wrong:
         raise PermanentError(
-            f"The {', '.join(wrong)} of tenant {tenant.code} is not the one its code names; "
-            "nothing was changed."
+            f"The {', '.join(wrong)} of source tenant {source.code} is not the one its code "
+            "names; nothing was copied."
         )
-    mark = pg.database_mark(ctx.server, ctx.database)
-    if mark not in _acceptable_marks(ctx):
+    if pg.database_mark(ctx.server, source.database_name) != pg.OWNER_MARK + tenant_mark(source):
         raise PermanentError(
-            f"{ctx.database} is not marked as this tenant's database; nothing was changed."
+            f"{source.database_name} is not marked as {source.code}'s database; nothing was copied."
         )
+
+
+def tenant_mark(tenant):
+    return f"tenant:{tenant.code}"
 
 
 def _acceptable_marks(ctx):
@@ -145,7 +171,9 @@ def _clone_source(ctx):
     source = tenants.search([("code", "=", code)], limit=1)
     if not source:
         raise PermanentError(f"Source tenant {code} does not exist; nothing was changed.")
-    return source.sudo()
+    source = source.sudo()
+    verify_source(ctx, source)
+    return source
 
 
 # -------------------------------------------------------------- database

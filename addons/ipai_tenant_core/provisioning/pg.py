@@ -159,17 +159,32 @@ def hand_over(server, database, from_role, to_role):
     """Make ``to_role`` the owner of everything inside ``database`` that
     ``from_role`` owns (the template's owner, or a cloned tenant's role),
     strip ``from_role`` of its rights there, and let ``to_role`` in. Only
-    this database changes: ``from_role`` owns no database, and REASSIGN
-    OWNED touches the current database's objects plus shared objects."""
+    this database changes: REASSIGN OWNED touches the current database's
+    objects, and DROP OWNED, which also revokes ``from_role``'s rights on
+    every *database* of the cluster, is followed in the same transaction by
+    granting those back, so the source of a copy (a tenant still serving,
+    the template owner on its templates) keeps connecting as before."""
     with server.connect(database) as conn, conn.cursor() as cr:
         cr.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         if from_role != to_role:
+            cr.execute("BEGIN")
+            kept = _database_grants(cr, from_role)
             cr.execute(
                 sql.SQL("REASSIGN OWNED BY {} TO {}").format(
                     sql.Identifier(from_role), sql.Identifier(to_role)
                 )
             )
             cr.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(from_role)))
+            for other_database, privilege in kept:
+                if other_database != database:
+                    cr.execute(
+                        sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                            sql.SQL(privilege),
+                            sql.Identifier(other_database),
+                            sql.Identifier(from_role),
+                        )
+                    )
+            cr.execute("COMMIT")
         cr.execute(
             sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(sql.Identifier(to_role))
         )
@@ -178,6 +193,23 @@ def hand_over(server, database, from_role, to_role):
             sql.Identifier(database), sql.Identifier(to_role)
         )
     )
+
+
+# Database privileges are few and fixed; kept as SQL keywords, not user input.
+DATABASE_PRIVILEGES = frozenset({"CONNECT", "TEMPORARY", "CREATE"})
+
+
+def _database_grants(cr, role):
+    """(database, privilege) of every right granted to ``role`` on a database."""
+    cr.execute(
+        """SELECT d.datname, a.privilege_type
+             FROM pg_database d, aclexplode(d.datacl) a
+            WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s)""",
+        [role],
+    )
+    return [
+        (name, privilege) for name, privilege in cr.fetchall() if privilege in DATABASE_PRIVILEGES
+    ]
 
 
 def rename_database(server, old, new):
