@@ -14,11 +14,13 @@ Odoo configuration:
 - unset: plain Odoo (tests, module installs by the engine).
 """
 
-from . import ast_guard, connections, gates, http_routing, preload
+from . import ast_guard, connections, gates, http_routing, module_gate, preload, registry_guard
 
 
 def post_load():
     ast_guard.install()
+    module_gate.install()
+    registry_guard.install()
     connections.install()
     http_routing.install()
     gates.install()

@@ -21,7 +21,7 @@ from odoo import api
 from odoo.addons.base.models import ir_module, res_company, res_users
 from odoo.exceptions import UserError, ValidationError
 
-from . import runtime_config
+from . import module_gate, runtime_config
 from .routing_map import ROUTES
 
 
@@ -90,33 +90,20 @@ def _ipai_gate_company_limit(self):
 # ------------------------------------------------------------- module set
 
 
-def _allowed_names(modules, route):
-    """The plan's modules and everything they depend on."""
-    allowed = set(route.modules)
-    frontier = set(allowed)
-    dependencies = modules.env["ir.module.module.dependency"].sudo()
-    while frontier:
-        found = dependencies.search([("module_id.name", "in", sorted(frontier))]).mapped("name")
-        frontier = set(found) - allowed
-        allowed |= frontier
-    return allowed
-
-
 def _check_plan_modules(modules):
-    """Refuse ``modules`` outside the plan. Installed modules stay allowed;
-    an auto-install bridge is allowed when all it depends on is."""
+    """Refuse ``modules`` outside the plan with a message, before anything
+    is marked (module_gate holds the same set where modules are loaded).
+    Installed modules stay allowed; dependencies and auto-install bridges
+    come from the manifests, not from rows the tenant may rewrite."""
     route = _route(modules.env)
     if route is None:
         return
-    allowed = _allowed_names(modules, route)
-    refused = []
-    for module in modules.sudo().sorted("name"):
-        if module.name in allowed or module.state == "installed":
-            continue
-        if module.auto_install and set(module.dependencies_id.mapped("name")) <= allowed:
-            allowed.add(module.name)
-            continue
-        refused.append(module.shortdesc or module.name)
+    allowed = module_gate.closure(frozenset(route.modules))
+    refused = [
+        module.shortdesc or module.name
+        for module in modules.sudo().sorted("name")
+        if module.name not in allowed and module.state != "installed"
+    ]
     if refused:
         raise UserError(
             modules.env._(

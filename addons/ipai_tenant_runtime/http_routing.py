@@ -166,6 +166,10 @@ def _gated_serve_db(original):
 
 
 def _tls_ask(environ, start_response):
+    if not runtime_config.is_proxy_address(environ.get("REMOTE_ADDR")):
+        # Only the proxy asks; anyone else would learn which hosts exist.
+        start_response("403 Forbidden", [("Content-Type", "text/plain")])
+        return [b"403 Forbidden"]
     query = werkzeug.urls.url_decode(environ.get("QUERY_STRING", ""))
     known = bool(query.get("domain")) and ROUTES.database_for(query["domain"]) is not None
     status = "200 OK" if known else "404 Not Found"

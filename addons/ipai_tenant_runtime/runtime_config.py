@@ -1,5 +1,8 @@
 """The few options that tell a process which runtime it is."""
 
+import ipaddress
+import socket
+
 from odoo.tools import config
 
 PLATFORM = "platform"
@@ -19,3 +22,34 @@ def platform_database():
 def runtime_role():
     """The routing role of the tenant runtime (SELECT on one view, nothing else)."""
     return config.get("ipai_runtime_role") or DEFAULT_RUNTIME_ROLE
+
+
+# Who may ask the tenant runtime whether it routes a host (the reverse
+# proxy's on-demand TLS): addresses, networks or host names (resolved when
+# asked, as a container name is), comma-separated.
+DEFAULT_PROXY_ADDRESSES = "127.0.0.1,::1"
+
+
+def proxy_addresses():
+    value = config.get("ipai_proxy_addresses") or DEFAULT_PROXY_ADDRESSES
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
+
+
+def is_proxy_address(address):
+    """Whether ``address`` (the TCP peer, never a forwarded header) is the proxy's."""
+    try:
+        peer = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    for entry in proxy_addresses():
+        try:
+            if peer in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            try:
+                resolved = {info[4][0] for info in socket.getaddrinfo(entry, None)}
+            except OSError:
+                continue  # a name that does not resolve here names nobody
+            if str(peer) in resolved:
+                return True
+    return False

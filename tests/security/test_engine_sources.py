@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 
 from ..conftest import RUN_ID, TENANT_DB_PREFIX
-from ..support import database_exists, provision, query, tenant_row
+from ..support import FILESTORE, database_exists, provision, query, tenant_row
 from ..test_provisioning import login
 
 
@@ -108,3 +108,27 @@ def test_a_source_row_naming_another_database_copies_nothing(source, target, cli
         "postgres", "SELECT 1 FROM pg_roles WHERE rolname LIKE %s", [f"%{code.replace('-', '_')}%"]
     )
     assert tenant_row(platform_db, code)[0] in ("failed", "draft")
+
+
+def inodes(dbname):
+    root = FILESTORE / dbname
+    return {path.stat().st_ino for path in root.rglob("*") if path.is_file()}
+
+
+def test_no_file_is_shared_between_filestores(source, cli, platform_db):
+    """A tenant made from a template and its clone with data each own their
+    files: a write through one cannot change the other's."""
+    template = query(
+        platform_db, "SELECT database_name FROM ipai_tenant_template WHERE state = 'ready'"
+    )[0][0]
+    if not database_exists(TENANT_DB_PREFIX + "es-copy"):
+        result = cli("clone", "--source", source, "--code", "es-copy", "--data")
+        assert result.returncode == 0, result.stdout + result.stderr
+    own, copy, built_from = (
+        inodes(TENANT_DB_PREFIX + source),
+        inodes(TENANT_DB_PREFIX + "es-copy"),
+        inodes(template),
+    )
+    assert own and copy, "both filestores hold files"
+    assert not own & copy
+    assert not own & built_from

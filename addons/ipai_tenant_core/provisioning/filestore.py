@@ -1,8 +1,10 @@
 """Filestores follow their databases: copied with them, removed with them.
 
-Odoo never rewrites a filestore file in place (names are content hashes), so
-a copy may share files with its source through hard links: instant and free
-of extra disk, and safe when either side later deletes a file.
+A copy owns its files: no hard link to its source. Odoo never rewrites a
+filestore file in place, but the runtimes share the volume, and a file shared
+by two tenants would let whoever can write one change the other's.
+(``shutil.copy2`` uses ``copy_file_range``, which shares blocks copy-on-write
+where the file system can, e.g. btrfs or XFS.)
 """
 
 import os
@@ -29,7 +31,7 @@ def copy(source_db, target_db):
         return False
     staging = f"{target}.ipai-partial"
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging, ignore=_symlinks, copy_function=_link_or_copy)
+    shutil.copytree(source, staging, ignore=_symlinks, copy_function=_copy_file)
     os.rename(staging, target)
     return True
 
@@ -62,10 +64,7 @@ def _symlinks(folder, names):
     return {name for name in names if os.path.islink(os.path.join(folder, name))}
 
 
-def _link_or_copy(src, dst):
+def _copy_file(src, dst):
     if os.path.islink(src):
         return
-    try:
-        os.link(src, dst, follow_symlinks=False)
-    except OSError:
-        shutil.copy2(src, dst, follow_symlinks=False)
+    shutil.copy2(src, dst, follow_symlinks=False)

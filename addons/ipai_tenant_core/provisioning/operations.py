@@ -491,7 +491,13 @@ def install_plan_modules(ctx):
     if not missing:
         ctx.log(f"every module of plan {ctx.tenant.plan_id.code} is installed")
         return
-    templates.odoo_modules(ctx.database, missing, ctx.tenant.runtime_role, server=ctx.server)
+    templates.odoo_modules(
+        ctx.database,
+        missing,
+        ctx.tenant.runtime_role,
+        server=ctx.server,
+        allowed=module_set(ctx.tenant),
+    )
     ctx.log(f"installed {', '.join(missing)} for plan {ctx.tenant.plan_id.code}")
 
 
@@ -502,7 +508,12 @@ def upgrade_modules(ctx):
     modules = ctx.params.get("modules") or module_set(ctx.tenant)
     try:
         templates.odoo_modules(
-            ctx.database, modules, ctx.tenant.runtime_role, update=True, server=ctx.server
+            ctx.database,
+            modules,
+            ctx.tenant.runtime_role,
+            update=True,
+            server=ctx.server,
+            allowed=module_set(ctx.tenant),
         )
     except PermanentError as exc:
         ctx.job._engine_needs_rollback(str(exc))

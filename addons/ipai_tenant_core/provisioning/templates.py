@@ -23,6 +23,8 @@ from .errors import PermanentError
 
 REPO_ADDONS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_TIMEOUT = 1800
+# Read by ipai_tenant_runtime's module gate in the child Odoo.
+ALLOWED_MODULES_ENV = "IPAI_ALLOWED_MODULES"
 CHILD_ENVIRONMENT = (
     "PATH",
     "HOME",
@@ -141,24 +143,31 @@ main()
 """
 
 
-def odoo_modules(dbname, module_names, role, update=False, server=None):
+def odoo_modules(dbname, module_names, role, update=False, server=None, allowed=None):
     """Install (or update) modules in ``dbname`` with a separate Odoo process,
     so the platform process never loads a tenant registry. Odoo runs as
     ``role``, the owner of the database's objects, so what it creates
-    belongs to that role too, on ``server`` (Odoo's own by default)."""
+    belongs to that role too, on ``server`` (Odoo's own by default). It
+    installs nothing outside ``allowed`` (default: ``module_names``) and
+    what their manifests bring, whatever the database has marked."""
     verb = "Updating the modules" if update else "Installing the modules"
     _run_odoo(
-        dbname, role, server, ["-u" if update else "-i", ",".join(sorted(module_names))], verb
+        dbname,
+        role,
+        server,
+        ["-u" if update else "-i", ",".join(sorted(module_names))],
+        verb,
+        allowed=allowed or module_names,
     )
 
 
-def load_registry(dbname, role, server=None):
+def load_registry(dbname, role, server=None, allowed=None):
     """Load ``dbname``'s registry in a separate Odoo process (as ``role``)
     and stop: it fails when a module cannot be loaded."""
-    _run_odoo(dbname, role, server, [], "Loading the registry")
+    _run_odoo(dbname, role, server, [], "Loading the registry", allowed=allowed)
 
 
-def _run_odoo(dbname, role, server, action, verb):
+def _run_odoo(dbname, role, server, action, verb, allowed=None):
     # ``python -c`` running Odoo's own main rather than odoo-bin: a source
     # tree has both, the packaged Odoo of the official image only the module
     # (its launcher is /usr/bin/odoo). TZ=UTC is what odoo-bin sets first.
@@ -186,6 +195,9 @@ def _run_odoo(dbname, role, server, action, verb):
     # role's password goes through libpq's environment, out of argv.
     env = {key: value for key, value in os.environ.items() if key in CHILD_ENVIRONMENT}
     env.update(TZ="UTC", PGPASSWORD=credentials.role_password(role), IPAI_ODOO_DATABASE=dbname)
+    if allowed is not None:
+        # The module gate of ipai_tenant_runtime (module_gate.py) in the child.
+        env[ALLOWED_MODULES_ENV] = ",".join(sorted(allowed))
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False, env=env
     )

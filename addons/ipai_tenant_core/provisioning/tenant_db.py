@@ -244,6 +244,9 @@ def neutralize(server, dbname):
         conn.commit()
 
 
+SIGNUP_SCOPE_PARAM = "auth_signup.invitation_scope"
+
+
 def neutralize_template(server, dbname):
     """Strip a freshly installed template of what must not be copied into
     tenants: its identity and its admin's default password ('admin'). Odoo's
@@ -257,6 +260,10 @@ def neutralize_template(server, dbname):
         )
         cr.execute("UPDATE res_users SET password = NULL")
         cr.execute("DELETE FROM res_users_log")
+        # auth_signup installs itself open to anyone ('b2c'): every tenant
+        # would let anonymous visitors make portal accounts. Tenants start
+        # on invitation only; their admin may open it in Settings.
+        _upsert_params(cr, {SIGNUP_SCOPE_PARAM: "b2b"})
 
 
 def _now(server, dbname):

@@ -1,0 +1,46 @@
+"""A request may drop its own database's registry, never another's.
+
+``Registry.delete`` and ``Registry.delete_all`` are class methods, reachable
+from a server action as ``env.registry.delete(...)``: a tenant's admin could
+evict every other tenant's registry from the worker it runs in, over and over
+(each costs its tenant a reload of a fraction of a second, and the worker its
+CPU). Odoo itself only drops the registry of the database it is working on
+(a failed load, a database drop, which the runtimes never serve) or all of
+them outside any request (a server reload), so during an HTTP request the
+guard lets the request's own database through and refuses the rest.
+"""
+
+from odoo import http
+from odoo.exceptions import AccessError
+from odoo.modules.registry import Registry
+
+
+def _request_database():
+    try:
+        return http.request.db if http.request else None
+    except RuntimeError:  # outside any request context
+        return None
+
+
+def _check_may_drop(db_name):
+    current = _request_database()
+    if current and db_name != current:
+        raise AccessError(f"A request on {current} cannot drop another database's registry.")
+
+
+def install():
+    if getattr(Registry, "_ipai_guarded", False):
+        return
+    Registry._ipai_guarded = True
+    delete, delete_all = Registry.delete.__func__, Registry.delete_all.__func__
+
+    def guarded_delete(cls, db_name):
+        _check_may_drop(db_name)
+        return delete(cls, db_name)
+
+    def guarded_delete_all(cls):
+        _check_may_drop(None)
+        return delete_all(cls)
+
+    Registry.delete = classmethod(guarded_delete)
+    Registry.delete_all = classmethod(guarded_delete_all)
