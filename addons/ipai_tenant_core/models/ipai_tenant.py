@@ -842,12 +842,19 @@ class IpaiTenant(models.Model):
     def _queue_welcome_mail(self, reset_url):
         """Queue the welcome mail in Odoo's mail queue, in the transaction
         that makes the tenant active (sent by the mail cron afterwards, so
-        a tenant is never active without its mail, nor mailed twice)."""
+        a tenant is never active without its mail, nor mailed twice).
+
+        The set-password link is a credential: the mail is attached to no
+        record, so it never shows in the tenant's chatter, where platform
+        and provider staff would read it, and it is deleted once sent
+        (the template's auto_delete). Only the mail queue holds it until
+        then, which only system administrators read."""
         self.ensure_one()
         template = self.env.ref("ipai_tenant_core.mail_template_tenant_welcome")
         template.with_context(reset_url=reset_url, reset_valid_hours=WELCOME_LINK_HOURS).send_mail(
-            self.id
+            self.id, email_values={"model": False, "res_id": False}
         )
+        self._message_log(body=self.env._("Welcome mail queued for %s.", self.admin_email))
 
     def _tenant_side_config(self):
         """What the tenant database must know about itself (ipai_tenant_client)."""
