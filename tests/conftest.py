@@ -13,6 +13,7 @@ from .support import (
     BACKUPS,
     LOCAL_DIR,
     RUNTIME_ROLE,
+    WEBHOOK_RECEIVER_ADDRESS,
     JsonRpc,
     LoopbackDns,
     OdooServer,
@@ -78,6 +79,7 @@ def platform_db(template_db, admin_password, dns_server):
             "ipai_tenant_core.template_prefix": f"{RUN_ID}_tpl_",
             "ipai_tenant_core.dns_resolver": dns_server.address,
             "ipai_tenant_core.backup_root": str(BACKUPS / RUN_ID),
+            "ipai_tenant_notify.outbound_allow_hosts": WEBHOOK_RECEIVER_ADDRESS,
         },
     )
     set_admin_password(name, admin_password)

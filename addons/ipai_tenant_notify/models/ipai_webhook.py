@@ -1,8 +1,8 @@
-from urllib.parse import urlsplit
-
 from odoo import api, fields, models
 from odoo.addons.ipai_tenant_core.provisioning import crypto
 from odoo.exceptions import AccessError, UserError, ValidationError
+
+from ..notify import outbound
 
 OWNER_TYPES = ("platform_owner", "provider")
 KINDS = [("webhook", "Signed webhook"), ("slack", "Slack incoming webhook")]
@@ -85,12 +85,24 @@ class IpaiWebhook(models.Model):
 
     @api.constrains("url", "kind")
     def _check_url(self):
+        """The stored URL, whatever path wrote it, must lead to a public
+        address (notify/outbound.py); checked again before every request."""
+        rules = self._outbound_rules()
         for webhook in self:
-            parts = urlsplit(webhook.url or "")
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValidationError(
-                    self.env._("%s is not an http(s) URL.", webhook.url or self.env._("(empty)"))
-                )
+            try:
+                outbound.vet(webhook.url, *rules)
+            except outbound.Unresolvable:
+                continue  # judged when a request is sent, once its DNS exists
+            except outbound.RefusedDestination as exc:
+                raise ValidationError(str(exc)) from exc
+
+    def _outbound_rules(self):
+        """(allow list, refused host names) for outbound.vet: the operator's
+        allowed hosts, and the platform's own host names."""
+        params = self.env["ir.config_parameter"].sudo()
+        allow_list = outbound.parse_allow_list(params.get_param(outbound.ALLOW_HOSTS_PARAM))
+        own = {host.strip().lower() for host in self.env["ipai.tenant"]._platform_hosts()}
+        return frozenset(allow_list), frozenset(own - {""})
 
     @api.constrains("owner_id")
     def _check_owner(self):

@@ -90,7 +90,7 @@ class IpaiWebhookDelivery(models.Model):
         headers = {"X-Ipai-Event": event.topic, "X-Ipai-Delivery": str(self.id)}
         if webhook.kind == "webhook":
             headers.update(signing.headers(webhook._secret(), body))
-        outcome = transport.post(webhook.url, body, headers)
+        outcome = transport.post(webhook.url, body, headers, *webhook._outbound_rules())
         self.env["ipai.webhook.attempt"].create(
             {
                 "delivery_id": self.id,

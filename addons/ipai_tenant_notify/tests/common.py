@@ -11,6 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from odoo.addons.ipai_tenant_core.tests.common import TenantCase
 
+from ..notify import outbound
+
+RECEIVER_ADDRESS = "127.0.0.2"
+
 
 class WebhookReceiver:
     """``statuses`` are answered in turn (then 200); every request is kept
@@ -36,8 +40,10 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
+        # Not 127.0.0.1: the platform refuses loopback unless the operator
+        # allows a host, and the tests allow this one address only.
+        self._server = ThreadingHTTPServer((RECEIVER_ADDRESS, 0), Handler)
+        self.url = f"http://{RECEIVER_ADDRESS}:{self._server.server_port}/hook"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self):
@@ -84,6 +90,7 @@ class NotifyCase(TenantCase):
         cls.env["ipai.webhook"].search([]).active = False
         cls.params = cls.env["ir.config_parameter"].sudo()
         cls.params.set_param("ipai_tenant_notify.retry_base_seconds", "30")
+        cls.params.set_param(outbound.ALLOW_HOSTS_PARAM, RECEIVER_ADDRESS)
         cls.Webhook = cls.env["ipai.webhook"]
         cls.Delivery = cls.env["ipai.webhook.delivery"]
 

@@ -4,7 +4,7 @@ from odoo import fields
 from odoo.tests import tagged
 
 from ..notify import retry
-from .common import NotifyCase
+from .common import RECEIVER_ADDRESS, NotifyCase
 
 
 @tagged("post_install", "-at_install")
@@ -77,7 +77,8 @@ class TestWebhookDelivery(NotifyCase):
         self.assertTrue(webhook.active, "two failures in an hour are below the minimum")
 
     def test_an_unreachable_receiver_is_a_failed_attempt_not_a_crash(self):
-        webhook = self.make_webhook(url="http://127.0.0.1:9/nothing-listens")
+        # The receivers' allowed address, on a port where nothing listens.
+        webhook = self.make_webhook(url=f"http://{RECEIVER_ADDRESS}:9/nothing-listens")
         self.make_tenant("nowhere")
         self.deliver()
         attempt = webhook.attempt_ids
