@@ -895,6 +895,16 @@ class IpaiTenant(models.Model):
         if warning != (self.usage_warning or ""):
             self.sudo().with_context(ipai_usage_sync=True).usage_warning = warning or False
 
+    def _report_usage_tampering(self, finding):
+        """Usage that cannot be counted truly is the platform's business:
+        on the tenant's form, in its audit trail, and to its followers."""
+        self.ensure_one()
+        warning = self.env._("Usage could not be counted truly: %s", finding)
+        if self.usage_warning != warning:
+            self._audit("usage:tampering", {"finding": (False, finding)})
+            self.message_post(body=warning, subtype_xmlid="mail.mt_note")
+        self.sudo().with_context(ipai_usage_sync=True).usage_warning = warning
+
     def _set_state_from_engine(self, state):
         """The one way the state moves: called by the engine, or by an
         action once it checked the caller may act on the tenant."""

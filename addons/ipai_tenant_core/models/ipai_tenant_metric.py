@@ -28,6 +28,12 @@ class IpaiTenantMetric(models.Model):
     storage_mb = fields.Float(
         string="Storage (MB)", compute="_compute_storage", store=True, aggregator="max"
     )
+    tampering = fields.Char(
+        readonly=True,
+        help="What made this day's usage impossible to count truly (a view or a "
+        "row-security policy in place of a table, an impossible count): the counts "
+        "kept are the last true ones.",
+    )
 
     _sql_constraints = [
         ("tenant_date_unique", "unique(tenant_id, date)", "One usage record per tenant and day.")
@@ -61,8 +67,14 @@ class IpaiTenantMetric(models.Model):
         return len(tenants)
 
     def _collect_for(self, tenant):
-        values = usage.collect(tenant._pg_server(), tenant.database_name, tenant.runtime_role)
         today = fields.Date.context_today(self)
+        try:
+            values = usage.collect(tenant._pg_server(), tenant.database_name, tenant.runtime_role)
+            values["tampering"] = False
+        except usage.Tampering as exc:
+            values = self._last_true_usage(tenant, today)
+            values["tampering"] = str(exc)[:500]
+            tenant._report_usage_tampering(str(exc))
         metric = self.search([("tenant_id", "=", tenant.id), ("date", "=", today)])
         values.update(plan_id=tenant.plan_id.id)
         if metric:
@@ -76,8 +88,21 @@ class IpaiTenantMetric(models.Model):
                 "last_sync": fields.Datetime.now(),
             }
         )
-        tenant._warn_near_limits(metric)
+        if not metric.tampering:
+            tenant._warn_near_limits(metric)
         return metric
+
+    def _last_true_usage(self, tenant, today):
+        """A tenant that hides its usage is not counted lower for it: the
+        newest counts that were read truly (or what the platform last saw)."""
+        last = self.search(
+            [("tenant_id", "=", tenant.id), ("tampering", "=", False), ("date", "<=", today)],
+            limit=1,
+        )
+        fields_kept = ("internal_users", "companies", "records_month", "db_size_mb", "filestore_mb")
+        if last:
+            return {name: last[name] for name in fields_kept}
+        return dict.fromkeys(fields_kept, 0) | {"internal_users": tenant.user_count}
 
     def _near_limits(self):
         """(what, used, limit) for each plan limit this metric reaches 90 % of."""

@@ -17,7 +17,15 @@ from psycopg2 import sql
 # REASSIGN OWNED of a big tenant are single statements.
 LOCK_TIMEOUT_MS = 30_000
 STATEMENT_TIMEOUT_MS = 15 * 60_000
-TIMEOUT_OPTIONS = f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+# What runs inside a tenant database as its role (configuration pushes,
+# neutralization, usage counts) is a few small statements; a trigger or lock
+# the tenant planted must not hold one of the platform's few runners longer.
+TENANT_STATEMENT_TIMEOUT_MS = 60_000
+
+
+def timeout_options(statement_timeout_ms):
+    return f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={statement_timeout_ms}"
+
 
 # COMMENT ON DATABASE marks what the platform created, so a database of the
 # same name made by someone else is never mistaken for a tenant's.
@@ -30,6 +38,7 @@ class Server:
     port: int | None
     user: str
     password: str | None = None
+    statement_timeout_ms: int = STATEMENT_TIMEOUT_MS
 
     @contextlib.contextmanager
     def connect(self, dbname="postgres", user=None, password=None):
@@ -48,7 +57,7 @@ class Server:
             password=password if user else self.password,
             connect_timeout=10,
             application_name="ipai-provisioning",
-            options=TIMEOUT_OPTIONS,
+            options=timeout_options(self.statement_timeout_ms),
         )
         conn.autocommit = True
         return conn

@@ -75,4 +75,5 @@ def as_role(server, role):
         port=server.port,
         user=role,
         password=credentials.role_password(role),
+        statement_timeout_ms=pg.TENANT_STATEMENT_TIMEOUT_MS,
     )
