@@ -13,6 +13,7 @@ guard lets the request's own database through and refuses the rest.
 from odoo import http
 from odoo.exceptions import AccessError
 from odoo.modules.registry import Registry
+from odoo.tools.translate import _
 
 
 def _request_database():
@@ -25,7 +26,9 @@ def _request_database():
 def _check_may_drop(db_name):
     current = _request_database()
     if current and db_name != current:
-        raise AccessError(f"A request on {current} cannot drop another database's registry.")
+        # A class method of the registry: no environment to translate with.
+        message = _("A request on %s cannot drop another database's registry.", current)  # pylint: disable=prefer-env-translation
+        raise AccessError(message)
 
 
 def install():

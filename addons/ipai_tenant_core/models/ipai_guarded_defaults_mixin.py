@@ -37,7 +37,8 @@ class IpaiGuardedDefaultsMixin(models.AbstractModel):
         blocked = {DEFAULT_PREFIX + name for name in self._guarded_fields()}
         if not blocked & set(self.env.context):
             return self
-        return self.with_context(
+        # Replacing the context is the point: keys can only be removed so.
+        return self.with_context(  # pylint: disable=context-overridden
             {key: value for key, value in self.env.context.items() if key not in blocked}
         )
 
