@@ -20,6 +20,7 @@
         "wizards/ipai_tenant_change_plan_views.xml",
         "wizards/ipai_tenant_clone_views.xml",
         "wizards/ipai_api_key_generate_views.xml",
+        "wizards/ipai_tenant_staff_add_views.xml",
         "views/ipai_tenant_views.xml",
         "views/ipai_tenant_plan_views.xml",
         "views/ipai_tenant_server_views.xml",

@@ -406,9 +406,10 @@ def test_nothing_tells_a_provider_about_foreign_tenants(provider, victim, admin_
             "ipai.tenant", "create", {"code": victim, "name": "x", "parent_id": provider_id}
         )
     assert "not available" in str(taken.value) and "exists" not in str(taken.value)
-    # Another user's managed tenants are told to platform staff only.
+    # Another user's managed tenants are told to platform staff only: a
+    # user outside the provider's team is not even readable.
     admin_id = admin_rpc.uid
-    (row,) = manager.call("res.users", "read", [admin_id], ["ipai_managed_tenant_ids"])
-    assert row["ipai_managed_tenant_ids"] == []
+    with pytest.raises(RpcError, match=r"(?i)access"):
+        manager.call("res.users", "read", [admin_id], ["ipai_managed_tenant_ids"])
     with pytest.raises(RpcError, match="platform staff"):
         manager.call("ipai.audit.log", "action_verify_chain")

@@ -7,4 +7,6 @@ from . import (
     ipai_tenant_plan_change,
     ipai_tenant_suspension,
     res_config_settings,
+    res_partner,
+    res_users,
 )

@@ -86,6 +86,33 @@ class IpaiTenant(models.Model):
     )
     plan_change_ids = fields.One2many("ipai.tenant.plan.change", "tenant_id", string="Plan changes")
 
+    @api.constrains("bill_to_provider", "parent_id", "plan_id")
+    def _check_white_label(self):
+        """ "Provider pays" is white label, a feature of the provider's plan:
+        checked on the stored tenant, whoever wrote it, and when a provider
+        moves to a plan without it while it still pays for sub-tenants."""
+        for tenant in self.sudo():
+            provider = tenant.parent_id
+            if tenant.bill_to_provider and not provider.plan_id.feature_white_label:
+                raise ValidationError(
+                    self.env._(
+                        "The plan of %(provider)s does not include white label: %(tenant)s "
+                        "cannot be invoiced to it.",
+                        provider=provider.code or "-",
+                        tenant=tenant.code,
+                    )
+                )
+            paid_for = tenant.child_ids.filtered("bill_to_provider")
+            if paid_for and not tenant.plan_id.feature_white_label:
+                raise ValidationError(
+                    self.env._(
+                        "%(provider)s pays for %(tenants)s (white label); its plan must include "
+                        "white label.",
+                        provider=tenant.code,
+                        tenants=", ".join(paid_for.mapped("code")),
+                    )
+                )
+
     @api.constrains("billing_period", "plan_id")
     def _check_priced_period(self):
         """A paid plan bills a period only at a price: a plan without an

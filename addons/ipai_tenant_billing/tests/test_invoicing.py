@@ -9,6 +9,8 @@ class TestInvoicing(BillingCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # A white-label reseller: the provider pays for its sub-tenants.
+        cls.plan_starter.feature_white_label = True
         cls.reseller = cls.make_active(
             "reseller", cls.d("2026-10-01"), tenant_type="provider", plan_id=cls.plan_starter.id
         )

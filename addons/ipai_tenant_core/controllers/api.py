@@ -120,11 +120,18 @@ def _authenticate():
         key = env["ipai.api.key"]._authenticate(match.group(1))
         if not key:
             outcome = None
+        elif not key._api_allowed(key.user_id):
+            # The plan flag "API access", read at every request: a tenant
+            # moved to a plan without it loses the API at once, keys or not.
+            outcome = False
+            refusal = key._api_refusal()
         else:
             limit = key._requests_per_minute()
             hits, reset = env["ipai.api.rate.window"]._hit(key.id)
             key._record_use(request.httprequest.remote_addr)
             outcome = (key.user_id.id, limit, hits, reset)
+    if outcome is False:
+        raise ApiError(403, refusal)
     if not outcome:
         raise ApiError(401, "This API key is unknown, expired or revoked.", challenge)
     uid, limit, hits, reset = outcome

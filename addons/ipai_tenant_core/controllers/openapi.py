@@ -17,7 +17,8 @@ def _problems(*statuses):
     descriptions = {
         400: "Malformed request: bad JSON, unknown field, wrong type or parameter.",
         401: "No API key, or an unknown, expired or revoked one.",
-        403: "The key's user may see the tenant but its role lacks this power.",
+        403: "The key's user may see the tenant but its role lacks this power, or the "
+        "plan of the key's user's tenant does not include API access.",
         404: "No such tenant or job within the key's reach.",
         409: "The tenant's state or an open job does not allow it, or the code is taken.",
         422: "A field's value is refused (invalid code, unknown plan, reused Idempotency-Key).",
@@ -55,7 +56,8 @@ CODE_PARAM = {
     "schema": {"type": "string"},
     "description": "The tenant's code.",
 }
-AUTHENTICATED = (401, 429)
+# Every authenticated route may also answer 403: API access is a plan flag.
+AUTHENTICATED = (401, 403, 429)
 
 
 def _action(summary, description, extra=(), power="manager", immediate=False):

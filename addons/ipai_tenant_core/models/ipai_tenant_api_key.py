@@ -10,8 +10,8 @@ import secrets
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
-from odoo.tools import consteq
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import clean_context, consteq
 
 from . import ipai_tenant_assignment as roles
 
@@ -20,6 +20,7 @@ INDEX_LENGTH = 12  # hex digits after the prefix: the public, looked-up part
 DEFAULT_RATE_LIMIT_PARAM = "ipai_tenant_core.api_rate_limit_default"
 DEFAULT_RATE_LIMIT = 60
 DEFAULT_VALIDITY_DAYS = 90
+PLATFORM_MANAGER_GROUP = "ipai_tenant_core.group_platform_manager"
 
 
 def key_hash(key):
@@ -108,29 +109,39 @@ class IpaiApiKey(models.Model):
         return bool(assignments)
 
     @api.model
-    def _generate(self, user, name, expires_at=None, rate_limit=0, days=DEFAULT_VALIDITY_DAYS):
+    def _generate(self, user, name, expires_at=None, rate_limit=0, days=None):
         """Make a key for ``user`` and return it with its plain value, which
         is shown this once and never stored. ``expires_at`` defaults to
-        ``days`` from now; ``days=0`` with no date makes a key that never
-        expires (platform managers only)."""
-        user = self.env["res.users"].browse(int(user)).exists()
+        ``days`` from now, and ``days`` to the longest validity the plan
+        allows (``_plan_caps``); ``days=0`` with no date makes a key that
+        never expires (platform managers only)."""
+        # Read as the platform: a user outside the caller's sight gets the
+        # same refusal as any other it may not make keys for.
+        user = self.env["res.users"].sudo().browse(int(user)).exists()
         if not user or not user.active or user.share:
             raise UserError(self.env._("API keys are for active internal users only."))
         self._check_key_power(user)
         if not (name or "").strip():
             raise UserError(self.env._("Give the key a name that says what it is for."))
+        if days is None:
+            days = self._plan_caps(user)[0] or DEFAULT_VALIDITY_DAYS
         if not expires_at and days:
-            expires_at = fields.Datetime.now() + timedelta(days=days)
-        if not expires_at and not self.env["ipai.tenant"]._is_platform_manager():
+            expires_at = fields.Datetime.now() + timedelta(days=int(days))
+        if not expires_at and not self._maker_is_platform_manager():
             raise UserError(self.env._("Only platform managers make keys that never expire."))
         if int(rate_limit or 0) < 0:
             raise UserError(self.env._("A rate limit cannot be negative."))
+        if not self._maker_is_platform_manager() and not self._api_allowed(user):
+            raise AccessError(self._api_refusal())
         index = KEY_PREFIX + secrets.token_hex(INDEX_LENGTH // 2)
         plain = f"{index}_{secrets.token_urlsafe(32)}"
         # The checks above are the caller's; the record is written by the
-        # platform (no group may create keys through the ORM).
+        # platform (no group may create keys through the ORM), in a context
+        # without the caller's default_* keys. The plan's caps are checked
+        # on the stored key (_check_plan_caps).
         key = (
             self.sudo()
+            .with_context(clean_context(self.env.context))
             .create(
                 {
                     "name": name.strip(),
@@ -147,7 +158,7 @@ class IpaiApiKey(models.Model):
         return key, plain
 
     @api.model
-    def action_generate(self, user_id, name, days=DEFAULT_VALIDITY_DAYS, rate_limit=0):
+    def action_generate(self, user_id, name, days=None, rate_limit=0):
         """RPC entry point: returns the plain key (shown once) and its id."""
         key, plain = self._generate(user_id, name, days=days, rate_limit=rate_limit)
         return {"id": key.id, "key": plain, "expires_at": fields.Datetime.to_string(key.expires_at)}
@@ -161,6 +172,77 @@ class IpaiApiKey(models.Model):
         for key in keys:
             key._audit("api_key:revoke", {"key": (key.key_index, False)})
         return True
+
+    # ------------------------------------------------------------ plan caps
+
+    @api.model
+    def _maker_is_platform_manager(self):
+        """Whether the person making or changing a key is a platform manager.
+        The real user, even under sudo (keys are written as superuser): the
+        command line and the crons run as the superuser, who is one."""
+        return self.env.user.has_group(PLATFORM_MANAGER_GROUP)
+
+    @api.model
+    def _user_plans(self, user):
+        """The plans that govern ``user``'s keys: those of the tenants the
+        user holds a role on (a provider's staff: the provider's), else the
+        platform owner's (platform staff)."""
+        user = user.sudo()
+        plans = user.ipai_assignment_ids.tenant_id.plan_id
+        if not plans:
+            owner = (
+                self.env["ipai.tenant"]
+                .sudo()
+                .search([("tenant_type", "=", "platform_owner")], limit=1)
+            )
+            plans = owner.plan_id
+        return plans
+
+    @api.model
+    def _plan_caps(self, user):
+        """(longest validity in days, highest requests per minute) that
+        anyone but a platform manager may give ``user``'s keys: the most
+        generous of the user's plans. A rate of 0 is no cap (a plan with no
+        rate limit); (0, 0) when no plan is known."""
+        plans = self._user_plans(user)
+        days = max(plans.mapped("api_key_max_days") or [0])
+        rates = plans.mapped("api_rate_limit")
+        rate = 0 if not rates or 0 in rates else max(rates)
+        return days, rate
+
+    @api.model
+    def _api_allowed(self, user):
+        """Whether ``user``'s plans include API access (the plan flag)."""
+        return any(self._user_plans(user).mapped("feature_api"))
+
+    @api.model
+    def _api_refusal(self):
+        return self.env._("The plan of your tenant does not include API access.")
+
+    @api.constrains("expires_at", "rate_limit", "user_id")
+    def _check_plan_caps(self):
+        """On the stored key, whatever path wrote it: a key made or changed
+        by anyone but a platform manager expires within the plan's longest
+        validity and asks for no more requests than the plan allows."""
+        if self._maker_is_platform_manager():
+            return
+        for key in self.sudo():
+            max_days, max_rate = self._plan_caps(key.user_id)
+            start = key.create_date or fields.Datetime.now()
+            if not key.expires_at:
+                raise ValidationError(
+                    self.env._("Only platform managers make keys that never expire.")
+                )
+            if max_days and key.expires_at > start + timedelta(days=max_days, minutes=1):
+                raise ValidationError(
+                    self.env._("An API key on this plan is valid for at most %s days.", max_days)
+                )
+            if max_rate and key.rate_limit > max_rate:
+                raise ValidationError(
+                    self.env._(
+                        "An API key on this plan makes at most %s requests a minute.", max_rate
+                    )
+                )
 
     def _audit(self, action, changes):
         self.env["ipai.audit.log"]._record(self.env["ipai.tenant"], action, changes)

@@ -39,6 +39,12 @@ class IpaiTenantPlan(models.Model):
     api_rate_limit = fields.Integer(
         string="API rate limit", default=60, help="Requests per minute allowed on the API."
     )
+    api_key_max_days = fields.Integer(
+        string="API key validity (days)",
+        default=90,
+        help="The longest validity of an API key its tenants' administrators make "
+        "(platform managers are not capped); also the default validity.",
+    )
     trial_days = fields.Integer(help="Length of the free trial of tenants on this plan.")
     feature_bi = fields.Boolean(string="Embedded BI")
     feature_api = fields.Boolean(string="API access")
@@ -78,6 +84,11 @@ class IpaiTenantPlan(models.Model):
             "AND backup_keep_weekly >= 0 AND backup_keep_monthly >= 0 "
             "AND api_rate_limit >= 0)",
             "Plan limits must be positive: at least one company and one user.",
+        ),
+        (
+            "api_key_max_days_positive",
+            "CHECK(api_key_max_days >= 1)",
+            "API keys of a plan are valid for at least one day.",
         ),
         (
             "prices_positive",

@@ -1,6 +1,8 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import clean_context, email_normalize
 
-from .ipai_tenant_assignment import ADMINISTER, OBSERVE, OPERATE, READ, roles_with
+from .ipai_tenant_assignment import ADMINISTER, OBSERVE, OPERATE, OWN, OWNER, READ, roles_with
 
 
 class ResUsers(models.Model):
@@ -47,3 +49,49 @@ class ResUsers(models.Model):
                 user[field_name] = (
                     own.filtered(lambda a, r=roles: a.role in r).tenant_id if visible else False
                 )
+
+    @api.model
+    def _ipai_add_staff(self, tenant, name, email, role):
+        """Make a new platform user who works on ``tenant`` (and its
+        subtree) with ``role``, and invite them by mail to choose a password:
+        how a provider's administrators onboard their staff (the "Add staff
+        member" button on the tenant's Team tab, docs/roles.md).
+
+        The user gets the provider group and nothing else, whatever the
+        caller's context says: no accounting, no settings, no other
+        provider's tenants. The role is given as the caller, so the team
+        rules of assignments hold (administrators add up to administrator,
+        only an owner adds an owner)."""
+        tenant = tenant.with_env(self.env)
+        tenant.ensure_one()
+        name, email = (name or "").strip(), (email or "").strip().lower()
+        if not name or not email_normalize(email):
+            raise UserError(self.env._("Give the staff member's name and a valid e-mail address."))
+        # The caller's power first, before anything is made.
+        tenant._check_power(ADMINISTER)
+        if role == OWNER:
+            tenant._check_power(OWN)
+        users = self.sudo().with_context(active_test=False)
+        if users.search_count([("login", "=ilike", email)]):
+            raise UserError(
+                self.env._(
+                    "%s already has an account on the platform; ask platform staff to give "
+                    "it a role.",
+                    email,
+                )
+            )
+        provider_group = self.env.ref("ipai_tenant_core.group_provider_manager")
+        # A clean context: no default_* key (groups, company, share...) of
+        # the caller reaches the new user; the invitation mail is Odoo's own.
+        user = users.with_context(clean_context(self.env.context)).create(
+            {
+                "name": name,
+                "login": email,
+                "email": email,
+                "groups_id": [Command.set(provider_group.ids)],
+            }
+        )
+        self.env["ipai.tenant.assignment"].with_context(clean_context(self.env.context)).create(
+            {"user_id": user.id, "tenant_id": tenant.id, "role": role}
+        )
+        return user.with_env(self.env)

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from ..models.ipai_tenant_api_key import DEFAULT_VALIDITY_DAYS
 
@@ -18,10 +18,19 @@ class IpaiApiKeyGenerate(models.TransientModel):
     )
     days = fields.Integer(
         string="Valid for (days)",
-        default=DEFAULT_VALIDITY_DAYS,
-        help="0: never expires (platform managers only).",
+        default=lambda self: self._default_days(),
+        help="At most the plan's API key validity; 0: never expires (platform managers only).",
     )
     rate_limit = fields.Integer(help="Requests per minute; 0: the plan's API rate limit.")
+
+    def _default_days(self):
+        days = self.env["ipai.api.key"]._plan_caps(self.env.user)[0]
+        return days or DEFAULT_VALIDITY_DAYS
+
+    @api.onchange("user_id")
+    def _onchange_user_id(self):
+        if self.user_id:
+            self.days = self.env["ipai.api.key"]._plan_caps(self.user_id)[0] or self.days
 
     def action_generate(self):
         self.ensure_one()
