@@ -107,7 +107,8 @@ def test_a_failed_tenant_upgrade_is_rolled_back_and_the_others_upgraded(
     lines = query(
         platform_db,
         """SELECT t.code, l.state, l.error IS NOT NULL FROM ipai_tenant_upgrade_line l
-             JOIN ipai_tenant t ON t.id = l.tenant_id ORDER BY t.code""",
+             JOIN ipai_tenant t ON t.id = l.tenant_id WHERE t.code IN %s ORDER BY t.code""",
+        [CODES],
     )
     assert lines == [
         ("upg-a", "upgraded", False),

@@ -236,16 +236,8 @@ class IpaiTenant(models.Model):
     def _reset_database_name(self):
         """Back to the names the code derives (a claimed pool member given
         back, or cleaned up with a failed job)."""
-        database_prefix, role_prefix = self._name_prefixes()
         for tenant in self:
-            tenant.write(
-                {
-                    "database_name": naming.database_name(tenant.code, database_prefix),
-                    "runtime_role": naming.runtime_role_name(tenant.code, role_prefix),
-                    "db_role": naming.role_name(tenant.code, role_prefix),
-                    "analytics_schema": naming.schema_name(tenant.code),
-                }
-            )
+            tenant.write(tenant._derived_names())
 
     @api.model
     def _name_prefixes(self):

@@ -176,24 +176,8 @@ def hand_over(server, database, from_role, to_role):
     with server.connect(database) as conn, conn.cursor() as cr:
         cr.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         if from_role != to_role:
-            cr.execute("BEGIN")
-            kept = _database_grants(cr, from_role)
-            cr.execute(
-                sql.SQL("REASSIGN OWNED BY {} TO {}").format(
-                    sql.Identifier(from_role), sql.Identifier(to_role)
-                )
-            )
-            cr.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(from_role)))
-            for other_database, privilege in kept:
-                if other_database != database:
-                    cr.execute(
-                        sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
-                            sql.SQL(privilege),
-                            sql.Identifier(other_database),
-                            sql.Identifier(from_role),
-                        )
-                    )
-            cr.execute("COMMIT")
+            with _cluster_lock(server, HAND_OVER_LOCK):
+                _reassign(cr, database, from_role, to_role)
         cr.execute(
             sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(sql.Identifier(to_role))
         )
@@ -202,6 +186,51 @@ def hand_over(server, database, from_role, to_role):
             sql.Identifier(database), sql.Identifier(to_role)
         )
     )
+
+
+# pg_advisory_lock keys are per database: taken on the maintenance database,
+# one key serializes a kind of work over the whole cluster.
+HAND_OVER_LOCK = 0x1BA1_0001
+
+
+@contextlib.contextmanager
+def _cluster_lock(server, key):
+    """Hold a cluster-wide advisory lock while the block runs. DROP OWNED
+    rewrites the ACL of every database the role has rights on; two clones of
+    one template doing so at once fail with "tuple concurrently updated"."""
+    with server.connect() as conn, conn.cursor() as cr:
+        # Queued behind other hand-overs is waiting, not a stuck lock: only
+        # the statement timeout bounds it.
+        cr.execute("SET lock_timeout = 0")
+        cr.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            cr.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def _reassign(cr, database, from_role, to_role):
+    """In one transaction on ``database``: ``to_role`` takes over what
+    ``from_role`` owns there, and ``from_role``'s rights on other databases,
+    which DROP OWNED revokes too, are granted back."""
+    cr.execute("BEGIN")
+    kept = _database_grants(cr, from_role)
+    cr.execute(
+        sql.SQL("REASSIGN OWNED BY {} TO {}").format(
+            sql.Identifier(from_role), sql.Identifier(to_role)
+        )
+    )
+    cr.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(from_role)))
+    for other_database, privilege in kept:
+        if other_database != database:
+            cr.execute(
+                sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                    sql.SQL(privilege),
+                    sql.Identifier(other_database),
+                    sql.Identifier(from_role),
+                )
+            )
+    cr.execute("COMMIT")
 
 
 # Database privileges are few and fixed; kept as SQL keywords, not user input.
