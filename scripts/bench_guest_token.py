@@ -230,8 +230,8 @@ class Bench:
             "ipai_tenant.code": self.code,
             "ipai_bi_superset_embed.superset_url": self.superset_url,
             "ipai_bi_superset_embed.username": self.workspace.service_username,
-            "ipai_bi_superset_embed.password": credentials.encrypt_for_database(
-                self.database, self.workspace.service_password
+            "ipai_bi_superset_embed.password": credentials.seal_for_database(
+                self.database, url=self.superset_url, password=self.workspace.service_password
             ),
             "ipai_bi_superset_embed.workspace": workspace.workspace_name(self.code),
         }

@@ -541,6 +541,14 @@ def mint_api_key(rpc, user_id, name="tests", **options):
     return rpc.call("ipai.api.key", "action_generate", user_id, name, **options)["key"]
 
 
+def owner_mark(words):
+    """The comment the platform puts on a database it made for ``words``
+    ('tenant:acme'): its keyed HMAC (pg.owner_mark), never the words."""
+    from odoo.addons.ipai_tenant_core.provisioning import pg
+
+    return pg.owner_mark(words)
+
+
 def make_user(admin_rpc, login, tenant_id=None, role=None):
     """An internal user of the provider group, with ``role`` on ``tenant_id``."""
     group_id = admin_rpc.call(

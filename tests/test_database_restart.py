@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from .support import FILESTORE, free_port, paused_cron, query, run_cli_process
+from .support import FILESTORE, free_port, owner_mark, paused_cron, query, run_cli_process
 
 JOBS = 6
 
@@ -156,7 +156,8 @@ def test_jobs_finish_across_a_postgresql_restart(second_cluster, admin_rpc, cli,
     )
     tenants = [name for name in databases if "restart-" in name]
     assert len(tenants) == JOBS + 1
-    assert all(databases[name] == f"ipai:tenant:{name.split('_t_')[-1]}" for name in tenants)
+    assert all(databases[name] == owner_mark(f"tenant:{name.split('_t_')[-1]}") for name in tenants)
+    assert not any("restart-" in databases[name] for name in tenants), "marks name no tenant"
     others = set(databases) - set(tenants)
     assert len(others) == 1 and all("_tpl_" in name and "building" not in name for name in others)
     assert not list(Path(FILESTORE).glob("*.ipai-partial"))

@@ -157,3 +157,25 @@ def test_a_plan_change_installs_what_the_new_plan_adds(
     assert (
         login(tenant_server, "plan-up", credentials_dir).call("crm.lead", "search_count", []) == 0
     )
+    # Back to the trial: what the CRM plan installed stays installed, is
+    # recorded by the platform, and keeps loading when the registry reloads
+    # (the module gate loads the plan's modules and the kept ones only).
+    (trial,) = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "trial")])
+    wizard = admin_rpc.call(
+        "ipai.tenant.change.plan", "create", {"tenant_id": tenant_id, "plan_id": trial}
+    )
+    admin_rpc.call("ipai.tenant.change.plan", "action_apply", [wizard])
+    assert cli("run-jobs").returncode == 0
+    while query(
+        platform_db,
+        """SELECT count(*) FROM ipai_tenant_job j JOIN ipai_tenant t ON t.id = j.tenant_id
+            WHERE t.code = 'plan-up' AND j.job_type = 'change_plan' AND j.state = 'done'""",
+    ) != [(2,)]:
+        assert time.monotonic() < deadline, "the downgrade never finished"
+        time.sleep(1)
+    [tenant] = admin_rpc.call("ipai.tenant", "read", [tenant_id], ["kept_modules"])
+    assert "crm" in tenant["kept_modules"].split(",")
+    query(database, "SELECT nextval('base_registry_signaling')")
+    assert (
+        login(tenant_server, "plan-up", credentials_dir).call("crm.lead", "search_count", []) == 0
+    )

@@ -14,6 +14,7 @@ from .support import (
     JsonRpc,
     admin_password,
     database_exists,
+    owner_mark,
     paused_cron,
     provision,
     query,
@@ -137,7 +138,7 @@ def test_two_signups_get_distinct_databases_from_the_pool(
         "postgres",
         "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
         [db_a],
-    ) == [("ipai:tenant:pool-a",)]
+    ) == [(owner_mark("tenant:pool-a"),)]
     # Its own administrator password, and its own filestore.
     assert admin_password(credentials_dir, "pool-a") != admin_password(credentials_dir, "pool-b")
     store_a, store_b = Path(FILESTORE) / db_a, Path(FILESTORE) / db_b

@@ -2,7 +2,7 @@
     "name": "IPAI Tenant Client",
     "summary": "Tenant side of the ipai platform: the tenant's plan and state "
     "pushed by the control plane, suspension and plan limits",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "SaaS/Platform",
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",

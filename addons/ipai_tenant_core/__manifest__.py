@@ -2,7 +2,7 @@
     "name": "IPAI Tenant Core",
     "summary": "Control plane of the ipai multi-tenant Odoo platform: tenants, "
     "plans, servers, jobs and a tamper-evident audit trail",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "SaaS/Platform",
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",

@@ -18,6 +18,7 @@ configuration, so nothing in Odoo's config object reveals it.
 import base64
 import hashlib
 import hmac
+import json
 import os
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -73,3 +74,20 @@ def decrypt_for_database(dbname, token):
         return database_fernet(dbname).decrypt(token.encode()).decode()
     except (InvalidToken, ValueError):
         return None
+
+
+def seal_for_database(dbname, **values):
+    """A token of ``values`` (strings) that only ``dbname``'s key opens, and
+    that nobody without the key can change: what is sealed together stays
+    together (the Superset address with its service password)."""
+    return encrypt_for_database(dbname, json.dumps(values, sort_keys=True))
+
+
+def open_for_database(dbname, token):
+    """The values sealed in ``token`` for ``dbname``, or None."""
+    plaintext = decrypt_for_database(dbname, token or "")
+    try:
+        values = json.loads(plaintext) if plaintext else None
+    except ValueError:
+        return None
+    return values if isinstance(values, dict) else None

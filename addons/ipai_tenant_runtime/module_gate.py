@@ -4,10 +4,8 @@ Buttons are not the only way to install a module: a tenant's admin can mark
 one ``to install`` by SQL, write ``auto_install``, plant a row in
 ``ir_module_module_dependency``, then click the stock "apply scheduled
 upgrades" (or wait for the platform's own ``make upgrade-tenants``). Every
-path ends in Odoo's module graph, so the gate sits there: a module that is
-about to be installed (``to install``, or ``to upgrade`` without ever having
-been installed) and is outside the allowed set never enters the graph, and
-its mark is taken back.
+path ends in Odoo's module graph, so the gate sits there: a module outside
+the allowed set never enters the graph; a mark to install it is taken back.
 
 The allowed set is the plan's modules and what their *manifests* depend on,
 plus the auto-install modules their manifests trigger: nothing read from the
@@ -18,7 +16,9 @@ tenant's database, which its admin may rewrite. Where it comes from:
   change, upgrade): ``IPAI_ALLOWED_MODULES``, set by the engine;
 - anywhere else (the control plane, tests, plain Odoo): no gate.
 
-Modules already installed keep loading (a plan downgrade leaves them).
+Modules a plan change leaves installed are in the set too: the platform
+records them (``ipai.tenant.kept_modules``) and the route carries them. A
+module outside the set is not loaded, whatever its state says.
 """
 
 import functools
@@ -81,25 +81,33 @@ def allowed_modules(dbname):
 
 
 def refuse_outside_plan(cr, names):
-    """Of ``names``, those about to be installed outside the allowed set:
-    their marks are taken back, and they are returned."""
+    """Of ``names``, those outside the allowed set, which are not loaded:
+    a mark to install one is taken back; one marked installed (only SQL can
+    do that: the platform installs nothing outside the set, and records what
+    a plan change leaves behind) stays marked but never loads, so neither its
+    code runs nor a ``-u`` creates its tables."""
     allowed = allowed_modules(cr.dbname)
-    candidates = sorted(set(names) - allowed) if allowed is not None else []
-    if not candidates:
+    outside = sorted(set(names) - allowed) if allowed is not None else []
+    if not outside:
         return set()
     cr.execute(
         """UPDATE ir_module_module SET state = 'uninstalled'
             WHERE name = ANY(%s)
               AND (state = 'to install' OR (state = 'to upgrade' AND latest_version IS NULL))
         RETURNING name""",
-        [candidates],
+        [outside],
     )
-    refused = {name for (name,) in cr.fetchall()}
-    if refused:
+    unmarked = sorted(name for (name,) in cr.fetchall())
+    if unmarked:
+        _logger.warning("%s: not installing %s, outside the plan's module set", cr.dbname, unmarked)
+    marked = sorted(set(outside) - set(unmarked))
+    if marked:
         _logger.warning(
-            "%s: not installing %s, outside the plan's module set", cr.dbname, sorted(refused)
+            "%s: not loading %s, marked installed outside the plan's module set",
+            cr.dbname,
+            marked,
         )
-    return refused
+    return set(outside)
 
 
 def _gated_add_modules(original):

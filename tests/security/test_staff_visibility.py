@@ -239,3 +239,45 @@ def test_a_new_platform_user_gets_no_accounting_rights(admin_rpc, platform_db):
         "(SELECT res_id FROM ir_model_data WHERE module = 'base' AND name = 'default_user')",
     )
     assert template_groups == []
+
+
+def test_a_provider_cannot_enlist_someone_outside_its_team(providers, admin_rpc, platform_db):
+    """sv-a's administrator gives a role on its own tenant to another
+    provider's administrator, to platform staff, to a platform user with no
+    role anywhere: each would then be readable by sv-a. All refused; nothing
+    stored, none of them readable. Moving an assignment to such a user by a
+    write is refused too, and someone on the team can still be given a role."""
+    p = providers
+    loner = admin_rpc.call("res.users", "create", {"name": "SV loner", "login": "sv-loner"})
+    before = query(
+        platform_db, "SELECT id, user_id, tenant_id, role FROM ipai_tenant_assignment ORDER BY id"
+    )
+    for outsider in (p["b_admin"].uid, admin_rpc.uid, loner):
+        for context in ({}, {"default_user_id": outsider}):
+            values = {"tenant_id": p["a_client"], "role": "viewer"}
+            if not context:
+                values["user_id"] = outsider
+            with pytest.raises(RpcError, match="not on your team"):
+                p["a_admin"].call("ipai.tenant.assignment", "create", values, context=context)
+        with pytest.raises(RpcError, match=r"(?i)not allowed|access"):
+            p["a_admin"].call("res.users", "read", [outsider], ["login"])
+    viewer_assignment = p["a_admin"].call(
+        "ipai.tenant.assignment", "search", [("user_id", "=", p["a_viewer"].uid)]
+    )
+    with pytest.raises(RpcError, match="not on your team"):
+        p["a_admin"].call(
+            "ipai.tenant.assignment", "write", viewer_assignment, {"user_id": p["b_admin"].uid}
+        )
+    assert (
+        query(
+            platform_db,
+            "SELECT id, user_id, tenant_id, role FROM ipai_tenant_assignment ORDER BY id",
+        )
+        == before
+    )
+    # The team's viewer gets a role on the client: allowed.
+    p["a_admin"].call(
+        "ipai.tenant.assignment",
+        "create",
+        {"user_id": p["a_viewer"].uid, "tenant_id": p["a_client"], "role": "member"},
+    )

@@ -103,6 +103,36 @@ def test_planted_dependencies_and_auto_install_bring_nothing_in(intruder):
     assert not crm_tables()
 
 
+def test_a_module_marked_installed_by_sql_never_loads(intruder, cli):
+    """The admin marks the module (and what it depends on) *installed* by
+    SQL, then makes every worker reload the registry: its code would run in
+    the tenant, and the platform's next ``-u`` would create its tables.
+    Neither happens; the marks are the tenant's own business."""
+    before = installed_or_marked()
+    run_sql(
+        intruder,
+        MARK_WITH_DEPENDENCIES.replace("'to install'", "'installed', latest_version = '18.0.1.0'"),
+    )
+    marked = sorted(set(installed_or_marked()) - set(before))
+    assert (OUTSIDE_THE_PLAN, "installed") in marked, "the attack marked modules"
+    try:
+        run_sql(intruder, "SELECT nextval('base_registry_signaling')")
+        loaded = "action = {'loaded': 'crm.lead' in env}"
+        assert run_code(intruder, loaded) == {"loaded": False}
+        result = cli("upgrade-tenants", "--modules", "ipai_tenant_client", "--tenants", "te-evil")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert not crm_tables()
+        run_sql(intruder, "SELECT nextval('base_registry_signaling')")
+        assert run_code(intruder, loaded) == {"loaded": False}
+    finally:
+        query(
+            TENANT_DB_PREFIX + "te-evil",
+            "UPDATE ir_module_module SET state = 'uninstalled', latest_version = NULL "
+            "WHERE name = ANY(%s)",
+            [[name for name, _state in marked]],
+        )
+
+
 def test_anonymous_visitors_cannot_sign_up(intruder, tenant_server):
     host = {"Host": "te-evil.localhost"}
     users_before = query(TENANT_DB_PREFIX + "te-evil", "SELECT count(*) FROM res_users")
@@ -171,3 +201,26 @@ def test_the_platforms_own_upgrade_installs_nothing_the_tenant_marked(intruder, 
     assert not crm_tables()
     assert installed_or_marked() == before
     wait_for_state(platform_db, "te-evil", "active")
+
+
+def test_a_tenant_from_before_closed_signup_is_closed_by_its_next_upgrade(neighbour, cli):
+    """A tenant made before templates closed signup still has auth_signup's
+    'b2c' (anyone signs up): the fleet upgrade of ipai_tenant_client, as
+    an operator runs it, puts it on invitation only."""
+    scope_sql = "SELECT value FROM ir_config_parameter WHERE key = 'auth_signup.invitation_scope'"
+    query(
+        neighbour,
+        "UPDATE ir_config_parameter SET value = 'b2c' WHERE key = 'auth_signup.invitation_scope'",
+    )
+    query(
+        neighbour,
+        "UPDATE ir_module_module SET latest_version = '18.0.1.0.0' "
+        "WHERE name = 'ipai_tenant_client'",
+    )
+    assert query(neighbour, scope_sql) == [("b2c",)]
+    result = cli("upgrade-tenants", "--modules", "ipai_tenant_client", "--tenants", "te-next")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert query(neighbour, scope_sql) == [("b2b",)]
+    assert query(
+        neighbour, "SELECT latest_version FROM ir_module_module WHERE name = 'ipai_tenant_client'"
+    ) == [("18.0.1.1.0",)]

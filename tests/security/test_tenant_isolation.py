@@ -9,6 +9,7 @@ database with.
 """
 
 import os
+import re
 from contextlib import closing
 
 import psycopg2
@@ -17,10 +18,11 @@ import requests
 from cryptography.fernet import Fernet
 
 from ..conftest import RUN_ID, TENANT_DB_PREFIX
-from ..support import RUNTIME_ROLE, RpcError, query
+from ..support import RUNTIME_ROLE, RpcError, owner_mark, query
 from ..test_provisioning import admin_password, login, provision, wait_for_state
 
-VICTIM_MARK = "ipai:tenant:sec-victim"
+VICTIM_MARK = owner_mark("tenant:sec-victim")
+FORGED_MARK = "ipai:" + "0" * 32
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +87,7 @@ def test_tenant_sql_runs_as_the_tenants_own_role(attacker, victim):
     [
         (f"CREATE ROLE {RUN_ID}_r_attacker LOGIN SUPERUSER", False),
         (f"CREATE ROLE {RUN_ID}_r_attacker LOGIN", False),
-        (f"COMMENT ON DATABASE \"{TENANT_DB_PREFIX}sec-victim\" IS 'ipai:tenant:sec-evil'", False),
+        (f"COMMENT ON DATABASE \"{TENANT_DB_PREFIX}sec-victim\" IS '{FORGED_MARK}'", False),
         (f'ALTER DATABASE "{TENANT_DB_PREFIX}sec-victim" CONNECTION LIMIT 0', False),
         (f'ALTER DATABASE "{TENANT_DB_PREFIX}sec-victim" RENAME TO stolen', True),
         ("GRANT pg_execute_server_program TO CURRENT_USER", False),
@@ -120,6 +122,21 @@ def test_tenant_role_may_connect_to_its_own_database_only(attacker, victim):
         "action = {'rows': env.cr.fetchall()}",
     )
     assert result["rows"] == [[TENANT_DB_PREFIX + "sec-evil"]]
+
+
+def test_database_comments_name_no_tenant(attacker, victim):
+    """Every role reads every database's comment: the platform's marks are
+    keyed HMACs, which name no tenant and cannot be made for another."""
+    result = run_code(
+        attacker,
+        "env.cr.execute(\"SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+        "WHERE shobj_description(oid, 'pg_database') LIKE 'ipai:%%'\")\n"
+        "action = {'rows': [row[0] for row in env.cr.fetchall()]}",
+    )
+    marks = result["rows"]
+    assert VICTIM_MARK in marks
+    assert all(re.fullmatch(r"ipai:[0-9a-f]{32}", mark) for mark in marks), marks
+    assert not any("sec-" in mark or "tenant" in mark for mark in marks)
 
 
 def all_databases():

@@ -160,8 +160,11 @@ def test_archive_needs_owner(team, admin_rpc, platform_db):
 
 
 def test_team_and_keys_need_admin_and_ownership_needs_owner(team, admin_rpc, platform_db):
-    newcomer = make_user(admin_rpc, "rm-newcomer")
     provider = team["provider"]
+    # On the team already (a viewer of one of its clients): only team
+    # members are given roles by the team's administrators.
+    [client] = admin_rpc.call("ipai.tenant", "search", [("code", "=", "rm-draft")])
+    newcomer = make_user(admin_rpc, "rm-newcomer", client, "viewer")
     for role in ("viewer", "member", "manager"):
         rpc = team["people"][role]["rpc"]
         before = snapshot(platform_db)

@@ -168,9 +168,9 @@ def test_no_token_for_a_dashboard_outside_the_workspace(
     # Superset refuses it too, whatever a tenant's service account asks for:
     # another workspace's dashboard, or another clause than its tenant's.
     params = acme.params()
-    password = credentials.decrypt_for_database(
+    password = credentials.open_for_database(
         acme.database, params["ipai_bi_superset_embed.password"]
-    )
+    )["password"]
     bearer = superset.login(params["ipai_bi_superset_embed.username"], password)
     own_clause = [{"clause": f"tenant_code = '{acme.code}'"}]
     for uuid, rls in (
@@ -318,11 +318,36 @@ def test_superset_slow_answers_503_within_seconds(bi_tenants, bi_server, tenant_
         assert user.call("res.partner", "search_count", []) > 0
 
 
+def test_a_tenant_admin_cannot_send_the_service_login_elsewhere(
+    bi_tenants, bi_server, tenant_admins
+):
+    """acme's administrator points the Superset URL at a listener of its own
+    (set_param over JSON-RPC, as Settings would) to catch the service login
+    the runtime sends: dashboards still come from the platform's Superset,
+    and the listener hears nothing."""
+    acme = bi_tenants["acme"]
+    admin = tenant_admins["acme"]
+    key = "ipai_bi_superset_embed.superset_url"
+    original = acme.params()[key]
+    listener = _silent_server()
+    with listener as url:
+        admin.call("ir.config_parameter", "set_param", key, url)
+        try:
+            response = guest_token(admin.session, bi_server, acme.dashboard_id)
+            assert response.status_code == 200, response.text
+            assert response.json()["token"]
+            time.sleep(0.5)  # the listener accepts every 0.2 s
+            assert listener.connections == []
+        finally:
+            admin.call("ir.config_parameter", "set_param", key, original)
+
+
 def test_superset_refusing_the_account_answers_502(bi_tenants, bi_server, tenant_admins):
     acme = bi_tenants["acme"]
     admin = tenant_admins["acme"]
     user = admin
-    wrong = credentials.encrypt_for_database(acme.database, "not-the-password")
+    url = acme.params()["ipai_bi_superset_embed.superset_url"]
+    wrong = credentials.seal_for_database(acme.database, url=url, password="not-the-password")
     with _settings(acme, password=wrong):
         response = guest_token(user.session, bi_server, acme.dashboard_id)
         assert response.status_code == 502, response.text
@@ -367,6 +392,14 @@ class _settings:
 
     def __init__(self, tenant, **values):
         self.tenant = tenant
+        if "superset_url" in values and "password" not in values:
+            # The runtime logs in where the password was sealed: moving
+            # Superset, as the platform does, seals it with the new address.
+            token = tenant.params()["ipai_bi_superset_embed.password"]
+            login = credentials.open_for_database(tenant.database, token)
+            values["password"] = credentials.seal_for_database(
+                tenant.database, url=values["superset_url"], password=login["password"]
+            )
         self.values = {f"ipai_bi_superset_embed.{key}": value for key, value in values.items()}
 
     def _write(self, values):

@@ -14,8 +14,8 @@ UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 CLIENT_ACTION_TAG = "ipai_bi_superset_embed.dashboard"
 
 
-# The service password, decrypted once per worker and stored token: Fernet
-# costs more than the rest of a cold request's Odoo work.
+# The service login (address, password), opened once per worker and stored
+# token: Fernet costs more than the rest of a cold request's Odoo work.
 _decrypted_passwords = {}
 
 
@@ -180,17 +180,18 @@ class IpaiBiDashboard(models.Model):
             raise BiNotConfiguredError(
                 self.env._("BI dashboards are not configured yet (Settings > BI dashboards).")
             )
-        password = _decrypted_passwords.get(settings["password"])
-        if password is None:
+        login = _decrypted_passwords.get(settings["password"])
+        if login is None:
             try:
-                password = crypto.decrypt(self.env.cr.dbname, settings["password"])
+                login = crypto.open_login(self.env.cr.dbname, settings["password"])
             except crypto.MissingKeyError as exc:
                 raise BiNotConfiguredError(str(exc)) from exc
             _decrypted_passwords.clear()
-            _decrypted_passwords[settings["password"]] = password
-        return client.SupersetClient(
-            settings["superset_url"], settings["username"], password, deadline=deadline
-        )
+            _decrypted_passwords[settings["password"]] = login
+        # The address sealed with the password, not the superset_url
+        # parameter: the service login never goes anywhere else.
+        url, password = login
+        return client.SupersetClient(url, settings["username"], password, deadline=deadline)
 
     @api.model
     def _guest_user(self):

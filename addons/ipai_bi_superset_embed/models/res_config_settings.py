@@ -12,7 +12,9 @@ class ResConfigSettings(models.TransientModel):
         string="Superset URL",
         config_parameter=PARAM + "superset_url",
         groups="base.group_system",
-        help="Where this Odoo server reaches Superset's API, e.g. http://superset:8088.",
+        help="Where this Odoo server reaches Superset's API, e.g. http://superset:8088. "
+        "The service password is sealed with this address: after changing it, type the "
+        "password again.",
     )
     ipai_bi_public_url = fields.Char(
         string="Public Superset URL",
@@ -54,7 +56,11 @@ class ResConfigSettings(models.TransientModel):
             if settings.ipai_bi_password:
                 self.env["ir.config_parameter"].sudo().set_param(
                     PARAM + "password",
-                    crypto.encrypt(self.env.cr.dbname, settings.ipai_bi_password),
+                    crypto.seal_login(
+                        self.env.cr.dbname,
+                        settings.ipai_bi_superset_url or "",
+                        settings.ipai_bi_password,
+                    ),
                 )
 
     def set_values(self):

@@ -1,5 +1,6 @@
 import time
 
+from odoo.addons.ipai_tenant_runtime import credentials
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
@@ -105,17 +106,43 @@ class TestBiSettings(BiCase):
         settings.execute()
         stored = self.params.get_param("ipai_bi_superset_embed.password")
         self.assertNotIn("s3cret", stored)
-        self.assertEqual(crypto.decrypt(self.env.cr.dbname, stored), "s3cret-service-password")
+        # Sealed with the address it may be sent to.
+        self.assertEqual(
+            crypto.open_login(self.env.cr.dbname, stored),
+            ("http://127.0.0.1:9", "s3cret-service-password"),
+        )
         # Under this database's own key: no other database (nor the
         # platform's key) opens it, so planting it elsewhere reveals nothing.
         with self.assertRaises(crypto.MissingKeyError):
-            crypto.decrypt(self.env.cr.dbname + "_other", stored)
+            crypto.open_login(self.env.cr.dbname + "_other", stored)
         fresh = self.env["res.config.settings"].create({})
         self.assertFalse(fresh.ipai_bi_password)
         self.assertTrue(fresh.ipai_bi_password_set)
         # Saving the form again without typing a password keeps the stored one.
         fresh.execute()
         self.assertEqual(self.params.get_param("ipai_bi_superset_embed.password"), stored)
+
+    def test_the_service_login_goes_only_where_it_was_sealed(self):
+        """An administrator points the Superset URL elsewhere without
+        retyping the password: the runtime still logs in at the sealed
+        address; a password in the old, unsealed form is refused."""
+        settings = self.env["res.config.settings"].create(
+            {
+                "ipai_bi_superset_url": "http://127.0.0.1:9",
+                "ipai_bi_username": "ipai_svc_acme",
+                "ipai_bi_workspace": "ipai_acme",
+                "ipai_bi_password": "s3cret-service-password",
+            }
+        )
+        settings.execute()
+        self.params.set_param("ipai_bi_superset_embed.superset_url", "http://attacker.example")
+        dashboard = self.dashboard.with_user(self.manager)
+        superset = dashboard._superset_client(dashboard._settings())
+        self.assertEqual(superset.url, "http://127.0.0.1:9")
+        unsealed = credentials.encrypt_for_database(self.env.cr.dbname, "s3cret-service-password")
+        self.params.set_param("ipai_bi_superset_embed.password", unsealed)
+        with self.assertRaisesRegex(BiNotConfiguredError, "not sealed"):
+            dashboard._superset_client(dashboard._settings())
 
     def test_settings_fields_are_for_administrators_only(self):
         field = self.env["res.config.settings"]._fields["ipai_bi_password"]

@@ -46,11 +46,20 @@ ENGINE_FIELDS = frozenset(
         "user_count",
         "storage_mb",
         "last_sync",
+        "kept_modules",
     }
 )
 # What the tenant runtime reads through the routing view: a change makes
 # every runtime reload it.
-ROUTED_FIELDS = {"code", "state", "database_name", "runtime_role", "plan_id", "server_id"}
+ROUTED_FIELDS = {
+    "code",
+    "state",
+    "database_name",
+    "runtime_role",
+    "plan_id",
+    "server_id",
+    "kept_modules",
+}
 KANBAN_COLORS = {
     lifecycle.DRAFT: 0,
     lifecycle.PROVISIONING: 4,
@@ -162,6 +171,15 @@ class IpaiTenant(models.Model):
         string="Database server",
         ondelete="restrict",
         default=lambda self: self.env["ipai.tenant.server"]._default_server(),
+    )
+    # The module gate (ipai_tenant_runtime/module_gate.py) loads a tenant's
+    # plan modules and these, nothing else, whatever the database marks.
+    kept_modules = fields.Char(
+        readonly=True,
+        copy=False,
+        help="Modules of earlier plans (or removed from this plan) that stay "
+        "installed and loaded in the tenant's database; comma-separated, set by "
+        "the platform when a plan changes.",
     )
     trial_end = fields.Date(compute="_compute_trial_end", store=True, readonly=False)
     assignment_ids = fields.One2many("ipai.tenant.assignment", "tenant_id", string="Team")
@@ -422,7 +440,15 @@ class IpaiTenant(models.Model):
             self._check_no_cycle(vals["parent_id"])
         audited = [f for f in AUDITED_FIELDS if f in vals]
         before = {t.id: {f: t._audit_value(f) for f in audited} for t in self}
+        # A provisioned database keeps what its old plan installed.
+        leaving = {
+            tenant: tenant.plan_id._module_names()
+            for tenant in self.sudo()
+            if "plan_id" in vals and tenant.state != lifecycle.DRAFT
+        }
         result = super().write(vals)
+        for tenant, names in leaving.items():
+            tenant._keep_modules(names)
         if ROUTED_FIELDS & set(vals):
             self._bump_routing_version()
         for tenant in self:
@@ -792,6 +818,22 @@ class IpaiTenant(models.Model):
         )
 
     # -------------------------------------------------- provisioning engine
+
+    def _keep_modules(self, names):
+        """Record ``names`` as modules that stay loaded in these tenants'
+        databases (the plan that installed them is gone)."""
+        for tenant in self.sudo():
+            kept = set(filter(None, (tenant.kept_modules or "").split(",")))
+            if not set(names) <= kept:
+                tenant.kept_modules = ",".join(sorted(kept | set(names)))
+
+    def _allowed_module_names(self):
+        """What the module gate lets this tenant's database load: its plan's
+        set and what earlier plans left installed (their manifests bring the
+        rest)."""
+        self.ensure_one()
+        kept = filter(None, (self.sudo().kept_modules or "").split(","))
+        return sorted(set(self.plan_id._module_names()) | set(kept))
 
     def _pg_server(self):
         """Where this tenant's database lives, as the engine connects to it."""

@@ -90,6 +90,7 @@ class IpaiTenantAssignment(models.Model):
         # On what was stored: tenant, user and role may come from the values
         # or from the caller's context defaults.
         assignments._check_stored_team_power()
+        assignments._check_user_in_team()
         self.env.registry.clear_cache()
         return assignments
 
@@ -98,9 +99,11 @@ class IpaiTenantAssignment(models.Model):
         for assignment in self:
             self._check_team_power(assignment.tenant_id, {assignment.role})
         self._check_not_self(set(self.user_id.ids))
+        users_before = {assignment: assignment.user_id for assignment in self}
         result = super().write(vals)
         # ... and what they are now.
         self._check_stored_team_power()
+        self.filtered(lambda a: a.user_id != users_before[a])._check_user_in_team()
         self.env.registry.clear_cache()
         return result
 
@@ -109,6 +112,27 @@ class IpaiTenantAssignment(models.Model):
             stored = assignment.sudo()
             self._check_team_power(stored.tenant_id, {stored.role})
         self._check_not_self(set(self.sudo().user_id.ids))
+
+    def _check_user_in_team(self):
+        """A role goes to someone already on the caller's team: a user who
+        holds a role on a tenant the caller administers (or below it). Any
+        other platform user (another provider's staff, platform staff, an
+        accountant) is not theirs to enlist, and a role would make them
+        readable to the caller; new staff come through "Add staff member"."""
+        if self.env.su or self.env["ipai.tenant"]._is_platform_manager():
+            return
+        administered = self.env.user.sudo().ipai_administered_tenant_ids
+        team_tenants = self.env["ipai.tenant"].sudo().search([("id", "child_of", administered.ids)])
+        for assignment in self.sudo():
+            others = assignment.user_id.ipai_assignment_ids - assignment
+            if not others.filtered(lambda a: a.tenant_id in team_tenants):
+                raise AccessError(
+                    self.env._(
+                        "%(user)s is not on your team; add new staff with "
+                        '"Add staff member" on the tenant\'s Team tab.',
+                        user=assignment.user_id.name,
+                    )
+                )
 
     def unlink(self):
         for assignment in self:

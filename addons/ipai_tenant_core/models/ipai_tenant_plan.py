@@ -106,7 +106,14 @@ class IpaiTenantPlan(models.Model):
                 )
 
     def write(self, vals):
+        # Tenants on this plan keep the modules it installed in them.
+        before = {plan: set(plan._module_names()) for plan in self} if "module_ids" in vals else {}
         result = super().write(vals)
+        for plan, names in before.items():
+            removed = names - set(plan._module_names())
+            if removed:
+                tenants = self.env["ipai.tenant"].sudo().search([("plan_id", "=", plan.id)])
+                tenants.filtered(lambda t: t.state != "draft")._keep_modules(removed)
         if ROUTED_PLAN_FIELDS & set(vals):
             # The tenant runtime enforces limits and module sets from the
             # routing view: tell it to reload.

@@ -224,7 +224,7 @@ class IpaiTenantPoolMember(models.Model):
         )
         if not template:
             return self.browse()
-        ready_mark = pg.OWNER_MARK + templates.ready_mark(template.database_name)
+        ready_mark = pg.owner_mark(templates.ready_mark(template.database_name))
         servers = self.env["ipai.tenant.server"].search([], limit=1000)
         with_template = servers.filtered(
             lambda server: (

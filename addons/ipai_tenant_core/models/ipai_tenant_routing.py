@@ -64,7 +64,12 @@ class IpaiTenantRouting(models.Model):
                                         UNION
                                         SELECT m.name FROM ipai_tenant_plan_ir_module_module_rel r
                                           JOIN ir_module_module m ON m.id = r.ir_module_module_id
-                                         WHERE r.ipai_tenant_plan_id = p.id) names
+                                         WHERE r.ipai_tenant_plan_id = p.id
+                                        UNION
+                                        -- What earlier plans left installed.
+                                        SELECT unnest(string_to_array(t.kept_modules, ','))
+                                       ) names
+                                  WHERE name <> ''
                                      ORDER BY name) AS modules
                          FROM ipai_tenant t
                          JOIN ipai_tenant_plan p ON p.id = t.plan_id

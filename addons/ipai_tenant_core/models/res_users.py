@@ -91,7 +91,9 @@ class ResUsers(models.Model):
                 "groups_id": [Command.set(provider_group.ids)],
             }
         )
-        self.env["ipai.tenant.assignment"].with_context(clean_context(self.env.context)).create(
-            {"user_id": user.id, "tenant_id": tenant.id, "role": role}
-        )
+        # As superuser: the powers were checked above, and the new user is on
+        # no team yet (assignments otherwise only go to team members).
+        self.env["ipai.tenant.assignment"].sudo().with_context(
+            clean_context(self.env.context)
+        ).create({"user_id": user.id, "tenant_id": tenant.id, "role": role})
         return user.with_env(self.env)

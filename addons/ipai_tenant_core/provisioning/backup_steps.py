@@ -110,6 +110,9 @@ def verify_backup(ctx):
     source = restore_source(ctx)
     backups.verify(source.folder, source.dump_sha256, source.filestore_sha256)
     ctx.log(f"backup {source.name}: both files match their sha256")
+    if source.tenant_id != ctx.tenant:
+        # The copy holds what the backed-up tenant had installed.
+        ctx.tenant._keep_modules(source.tenant_id._allowed_module_names())
 
 
 # ------------------------------------------------------------- maintenance
@@ -179,7 +182,7 @@ def _drop_if_ours(ctx, name, *marks):
     current = pg.database_mark(ctx.server, name)
     if current is None:
         return False
-    if current not in {pg.OWNER_MARK + mark for mark in marks}:
+    if current not in {pg.owner_mark(mark) for mark in marks}:
         raise PermanentError(f"A database named {name} exists and is not this restore's.")
     pg.drop_database(ctx.server, name)
     return True
@@ -272,7 +275,7 @@ def undo_in_place(ctx):
     complete and in place already), no scratch left, back in service."""
     database, replaced = ctx.database, replaced_name(ctx.database)
     replaced_is_ours = pg.database_mark(ctx.server, replaced) in {
-        pg.OWNER_MARK + mark for mark in _replaced_marks(ctx)
+        pg.owner_mark(mark) for mark in _replaced_marks(ctx)
     }
     if replaced_is_ours and not pg.database_exists(ctx.server, database):
         pg.rename_database(ctx.server, replaced, database)

@@ -5,6 +5,8 @@ The key comes from the environment or the Odoo config option
 rather than store it in clear.
 """
 
+import hashlib
+import hmac
 import os
 import secrets
 
@@ -14,8 +16,12 @@ from odoo.tools import config
 from .errors import PermanentError
 
 
+def _key():
+    return os.environ.get("IPAI_ENCRYPTION_KEY") or config.get("ipai_encryption_key")
+
+
 def _fernet():
-    key = os.environ.get("IPAI_ENCRYPTION_KEY") or config.get("ipai_encryption_key")
+    key = _key()
     if not key:
         raise PermanentError(
             "IPAI_ENCRYPTION_KEY is not set: the platform will not store tenant "
@@ -45,3 +51,11 @@ def ensure_key():
 
 def new_password(nbytes=18):
     return secrets.token_urlsafe(nbytes)
+
+
+def seal(text):
+    """Hex HMAC-SHA256 of ``text`` under a key derived from the platform's
+    key: proves the platform wrote it, without saying what it says."""
+    ensure_key()
+    derived = hmac.new(_key().encode(), b"ipai-database-mark", hashlib.sha256).digest()
+    return hmac.new(derived, text.encode(), hashlib.sha256).hexdigest()

@@ -116,7 +116,7 @@ def verify_source(ctx, source):
             f"The {', '.join(wrong)} of source tenant {source.code} is not the one its code "
             "names; nothing was copied."
         )
-    if pg.database_mark(ctx.server, source.database_name) != pg.OWNER_MARK + tenant_mark(source):
+    if pg.database_mark(ctx.server, source.database_name) != pg.owner_mark(tenant_mark(source)):
         raise PermanentError(
             f"{source.database_name} is not marked as {source.code}'s database; nothing was copied."
         )
@@ -129,13 +129,13 @@ def tenant_mark(tenant):
 def _acceptable_marks(ctx):
     """This tenant's mark or none yet; a warm-pool member's mark only on the
     member this tenant's job claimed."""
-    marks = {None, "", pg.OWNER_MARK + ctx.mark}
+    marks = {None, "", pg.owner_mark(ctx.mark)}
     if ctx.job.job_type in backup_steps.RESTORING_JOB_TYPES:
         # Renamed into place and not marked yet when a run died in between.
-        marks.add(pg.OWNER_MARK + backup_steps.restoring_mark(ctx.tenant.code))
+        marks.add(pg.owner_mark(backup_steps.restoring_mark(ctx.tenant.code)))
     member = ctx.job.pool_member_id
     if member and member.tenant_id == ctx.tenant and member.database_name == ctx.database:
-        marks.add(pg.OWNER_MARK + pool.mark(ctx.database))
+        marks.add(pg.owner_mark(pool.mark(ctx.database)))
     return marks
 
 
@@ -145,7 +145,7 @@ def check_request(ctx):
     mark = pg.database_mark(ctx.server, ctx.database)
     if mark is None:
         ctx.log(f"database name {ctx.database} is free")
-    elif mark == pg.OWNER_MARK + ctx.mark:
+    elif mark == pg.owner_mark(ctx.mark):
         ctx.log(f"database {ctx.database} already belongs to this tenant; resuming")
     elif mark in _acceptable_marks(ctx):
         ctx.log(f"{ctx.database} is the warm-pool database claimed for this tenant")
@@ -158,6 +158,9 @@ def check_request(ctx):
         source = _clone_source(ctx)
         if source.state not in ("active", "suspended"):
             raise PermanentError(f"The source tenant {source.code} has no database to copy.")
+        if ctx.params.get("with_data"):
+            # The copy holds what the source has installed.
+            ctx.tenant._keep_modules(set(allowed_module_set(source)) - set(module_set(ctx.tenant)))
 
 
 def _clone_source(ctx):
@@ -183,6 +186,12 @@ def module_set(tenant):
     return sorted(set(tenant.plan_id._module_names()) | set(TENANT_SIDE_MODULES))
 
 
+def allowed_module_set(tenant):
+    """What a child Odoo may load in the tenant's database: the plan's set
+    and what earlier plans left installed (module_gate.py)."""
+    return sorted(set(tenant._allowed_module_names()) | set(TENANT_SIDE_MODULES))
+
+
 def ensure_template(ctx):
     ctx.job.template_id = ensure_template_for(ctx.env, ctx.tenant, ctx.server, ctx.log)
 
@@ -194,7 +203,7 @@ def ensure_template_for(env, tenant, server, log):
     template = env["ipai.tenant.template"]._for_modules(module_set(tenant))
     name = template.database_name
     if template.state == "ready" and pg.database_mark(server, name) == (
-        pg.OWNER_MARK + templates.ready_mark(name)
+        pg.owner_mark(templates.ready_mark(name))
     ):
         log(f"using template {name}")
         return template
@@ -203,12 +212,12 @@ def ensure_template_for(env, tenant, server, log):
     # holder may judge a half-built template as abandoned.
     template._lock_for_build()
     mark = pg.database_mark(server, name)
-    if mark == pg.OWNER_MARK + templates.building_mark(name):
+    if mark == pg.owner_mark(templates.building_mark(name)):
         log(f"removing {name}, left unfinished by an interrupted build")
         pg.drop_database(server, name)
         filestore.remove(name)
         mark = None
-    if mark == pg.OWNER_MARK + templates.ready_mark(name):
+    if mark == pg.owner_mark(templates.ready_mark(name)):
         # Complete (built, or adopted from another platform on this server):
         # the mark is only set once the build succeeded.
         if template.state != "ready":
@@ -237,7 +246,7 @@ def _copied_objects_owner(ctx):
 def create_database(ctx):
     _start_admin_password(ctx.job.id)
     mark = pg.database_mark(ctx.server, ctx.database)
-    if mark not in (None, "", pg.OWNER_MARK + ctx.mark):
+    if mark not in (None, "", pg.owner_mark(ctx.mark)):
         raise PermanentError(f"{ctx.database} now belongs to something else; nothing was changed.")
     if mark is not None:
         # Ours, or unmarked because a run died between CREATE and COMMENT:
@@ -311,7 +320,7 @@ def adopt_pool_member(ctx):
         ctx.tenant._store_secret("db_role_password", bi_password)
         ctx.log(f"took pool member {member.database_name}")
         member.sudo().unlink()  # committed with this step: nothing left to undo by its names
-    elif pg.database_mark(ctx.server, ctx.database) != pg.OWNER_MARK + ctx.mark:
+    elif pg.database_mark(ctx.server, ctx.database) != pg.owner_mark(ctx.mark):
         raise PermanentError("The pool member claimed for this job is gone; nothing was changed.")
     create_schema(ctx)
 
@@ -456,7 +465,7 @@ def drop_database(ctx):
     if mark is None:
         ctx.log(f"database {ctx.database} already gone")
         return
-    if mark != pg.OWNER_MARK + ctx.mark:
+    if mark != pg.owner_mark(ctx.mark):
         raise PermanentError(
             f"Refusing to drop {ctx.database}: it is not marked as this tenant's database."
         )
@@ -496,7 +505,7 @@ def install_plan_modules(ctx):
         missing,
         ctx.tenant.runtime_role,
         server=ctx.server,
-        allowed=module_set(ctx.tenant),
+        allowed=allowed_module_set(ctx.tenant),
     )
     ctx.log(f"installed {', '.join(missing)} for plan {ctx.tenant.plan_id.code}")
 
@@ -513,7 +522,7 @@ def upgrade_modules(ctx):
             ctx.tenant.runtime_role,
             update=True,
             server=ctx.server,
-            allowed=module_set(ctx.tenant),
+            allowed=allowed_module_set(ctx.tenant),
         )
     except PermanentError as exc:
         ctx.job._engine_needs_rollback(str(exc))
@@ -703,7 +712,7 @@ def undo_partial_tenant(ctx):
         ctx.log(f"removing the claimed pool member {member.database_name}")
         member.sudo()._remove()
     mark = pg.database_mark(ctx.server, ctx.database)
-    if mark == pg.OWNER_MARK + ctx.mark:
+    if mark == pg.owner_mark(ctx.mark):
         pg.drop_database(ctx.server, ctx.database)
         ctx.log(f"removed the partial database {ctx.database}")
     filestore.remove(ctx.database)

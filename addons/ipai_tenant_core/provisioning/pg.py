@@ -5,11 +5,14 @@ values through parameters or ``sql.Literal``; callers validate names first.
 """
 
 import contextlib
+import re
 import threading
 from dataclasses import dataclass
 
 import psycopg2
 from psycopg2 import sql
+
+from . import crypto
 
 # Every engine connection carries these, so a step stuck behind a lock or a
 # runaway statement fails (and is retried) instead of holding its runner
@@ -28,8 +31,18 @@ def timeout_options(statement_timeout_ms):
 
 
 # COMMENT ON DATABASE marks what the platform created, so a database of the
-# same name made by someone else is never mistaken for a tenant's.
+# same name made by someone else is never mistaken for a tenant's. Comments
+# are readable by every role of the cluster, tenants included: the mark is
+# an HMAC of what it says (e.g. "tenant:acme") under a key derived from the
+# platform's IPAI_ENCRYPTION_KEY, which names no tenant and which nobody
+# without the key can make for another database.
 OWNER_MARK = "ipai:"
+SEALED_MARK = re.compile(r"^ipai:[0-9a-f]{32}$")
+
+
+def owner_mark(mark):
+    """The comment the platform puts on a database it made for ``mark``."""
+    return OWNER_MARK + crypto.seal(mark)[:32]
 
 
 @dataclass(frozen=True)
@@ -104,8 +117,8 @@ def database_exists(server, name):
 
 
 def database_mark(server, name):
-    """The platform's mark on ``name`` (e.g. 'ipai:tenant:acme'), '' if unmarked,
-    None if the database does not exist."""
+    """The comment on ``name`` (the platform's mark: compare it with
+    ``owner_mark``), '' if none, None if the database does not exist."""
     rows = server.execute(
         """SELECT coalesce(shobj_description(oid, 'pg_database'), '')
              FROM pg_database WHERE datname = %s""",
@@ -117,7 +130,7 @@ def database_mark(server, name):
 def mark_database(server, name, mark):
     server.execute(
         sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-            sql.Identifier(name), sql.Literal(OWNER_MARK + mark)
+            sql.Identifier(name), sql.Literal(owner_mark(mark))
         )
     )
 

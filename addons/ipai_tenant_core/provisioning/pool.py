@@ -30,7 +30,7 @@ def build(server, template_db, database, role, bi_role, template_owner, log):
     with its read-only BI role ``bi_role``; returns the passwords of the
     administrator (its hash is in the database) and of the BI role."""
     current = pg.database_mark(server, database)
-    if current not in (None, "", pg.OWNER_MARK + mark(database)):
+    if current not in (None, "", pg.owner_mark(mark(database))):
         raise ValueError(f"{database} exists and is not a pool member")
     if current is None:
         pg.create_database_from(server, database, template_db)
@@ -54,7 +54,7 @@ def build(server, template_db, database, role, bi_role, template_owner, log):
 def adopt(server, database, tenant_mark):
     """Make claimed member ``database`` a tenant's: only its mark changes.
     Safe to call again after a crash."""
-    if pg.database_mark(server, database) == pg.OWNER_MARK + mark(database):
+    if pg.database_mark(server, database) == pg.owner_mark(mark(database)):
         pg.mark_database(server, database, tenant_mark)
         return [f"{database} marked as {tenant_mark}"]
     return []
@@ -65,7 +65,7 @@ def remove(server, database, *roles):
     its database, files and roles, unless a tenant owns the database by now
     (marked as a tenant's: then everything stays, it is that tenant's)."""
     current = pg.database_mark(server, database)
-    if current not in (None, pg.OWNER_MARK + mark(database)):
+    if current not in (None, pg.owner_mark(mark(database))):
         return False
     if current is not None:
         pg.drop_database(server, database)

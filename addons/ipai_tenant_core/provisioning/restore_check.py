@@ -49,7 +49,7 @@ def run(server, role, scratch, folder, dump_sha256, filestore_sha256, expected_c
 
 def _drop(server, name, mark):
     current = pg.database_mark(server, name)
-    if current is not None and current != pg.OWNER_MARK + mark:
+    if current is not None and current != pg.owner_mark(mark):
         raise PermanentError(f"A database named {name} exists and is not a restore test's.")
     pg.drop_database(server, name)
     filestore.remove(name)

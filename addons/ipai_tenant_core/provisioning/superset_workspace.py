@@ -480,10 +480,15 @@ def ensure_partners_view(server, database, schema, role, code):
     return True
 
 
-def push_tenant_settings(server, database, code, url, public_url, result, encrypt):
-    """The tenant's Odoo settings (ipai_bi_superset_embed), the service
-    password Fernet-encrypted. Only a password this run generated is pushed;
-    otherwise the tenant keeps the one it has."""
+def push_tenant_settings(server, database, code, url, public_url, result, password):
+    """The tenant's Odoo settings (ipai_bi_superset_embed). The service
+    ``password`` is sealed together with the address the tenant runtime
+    logs in at (credentials.seal_for_database, under the tenant database's
+    own key): the tenant can move its browsers' Superset address, never
+    where its runtime sends the service login. Re-sealed only when the
+    address or the password changed (or the stored token predates sealing)."""
+    from odoo.addons.ipai_tenant_runtime import credentials
+
     from . import tenant_db
 
     params = {
@@ -493,18 +498,33 @@ def push_tenant_settings(server, database, code, url, public_url, result, encryp
         TENANT_PARAM + "workspace": workspace_name(code),
     }
     current = tenant_db.get_params(server, database, TENANT_PARAM)
-    if result.service_password:
-        params[TENANT_PARAM + "password"] = encrypt(result.service_password)
+    sealed = credentials.open_for_database(database, current.get(TENANT_PARAM + "password"))
+    if sealed != {"url": url, "password": password}:
+        params[TENANT_PARAM + "password"] = credentials.seal_for_database(
+            database, url=url, password=password
+        )
     changed = {key: value for key, value in params.items() if current.get(key) != value}
     if changed:
         tenant_db.set_params(server, database, changed)
     return sorted(key[len(TENANT_PARAM) :] for key in changed)
 
 
-def tenant_has_password(server, database):
+def stored_service_password(server, database):
+    """The service password the tenant database holds, if this platform can
+    open it: sealed with its address, or a token from before sealing. None
+    for a new database, or for a token the tenant replaced by its own."""
+    from odoo.addons.ipai_tenant_runtime import credentials
+
     from . import tenant_db
 
-    return bool(tenant_db.get_params(server, database, TENANT_PARAM + "password"))
+    token = tenant_db.get_params(server, database, TENANT_PARAM + "password").get(
+        TENANT_PARAM + "password"
+    )
+    sealed = credentials.open_for_database(database, token)
+    if sealed is not None:
+        return sealed.get("password") or None
+    legacy = credentials.decrypt_for_database(database, token or "")
+    return legacy if legacy and not legacy.startswith("{") else None
 
 
 def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_logger.info):
@@ -514,8 +534,6 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
     SUPERSET_ADMIN_USERNAME, SUPERSET_ADMIN_PASSWORD)."""
     import os
     from urllib.parse import urlsplit
-
-    from odoo.addons.ipai_tenant_runtime import credentials
 
     from .runtime_access import as_role
 
@@ -550,12 +568,14 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
     if not spec.database_password:
         raise PermanentError(f"Tenant {tenant.code} has no database role password.")
     api = SupersetApi(url, os.environ.get("SUPERSET_ADMIN_USERNAME", "admin"), password)
-    # A tenant database without the BI password is a new one (first run, or
-    # a create retried after its undo): its role and the service account get
-    # new passwords, and Superset must hold both.
+    # A tenant database without a BI password the platform can open is a new
+    # one (first run, or a create retried after its undo), or one whose token
+    # the tenant replaced: its role and the service account get new
+    # passwords, and Superset must hold both.
     # Inside the tenant database only as the tenant's own role.
     tenant_side = as_role(server, tenant.runtime_role)
-    fresh = not tenant_has_password(tenant_side, database)
+    stored_password = stored_service_password(tenant_side, database)
+    fresh = stored_password is None
     result = ensure_workspace(
         api, spec, reset_service_password=fresh, reset_database_password=fresh
     )
@@ -568,9 +588,7 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
         os.environ.get("IPAI_SUPERSET_INTERNAL_URL", url),
         os.environ.get("SUPERSET_PUBLIC_URL", ""),
         result,
-        # A key of the tenant database's own, not the platform's Fernet key:
-        # the tenant side must be no decryption oracle for platform secrets.
-        lambda plaintext: credentials.encrypt_for_database(database, plaintext),
+        result.service_password or stored_password,
     )
     if pushed:
         log(f"tenant settings updated: {', '.join(pushed)}")

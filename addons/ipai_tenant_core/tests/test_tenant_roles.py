@@ -88,6 +88,11 @@ class TestTenantRoles(TenantCase):
         )
         Assignment = self.env["ipai.tenant.assignment"]
         values = {"user_id": newcomer.id, "tenant_id": self.client.id, "role": "viewer"}
+        # Not on the team yet: even an owner cannot enlist them.
+        with self.assertRaises(AccessError) as refused:  # Odoo's: rolls back to a savepoint
+            Assignment.with_user(self.people["owner"]).create(values)
+        self.assertIn("not on your team", str(refused.exception))
+        Assignment.create({"user_id": newcomer.id, "tenant_id": self.provider.id, "role": "viewer"})
         with self.assertRaises(AccessError):
             Assignment.with_user(self.people["manager"]).create(values)
         assignment = Assignment.with_user(self.people["admin"]).create(values)

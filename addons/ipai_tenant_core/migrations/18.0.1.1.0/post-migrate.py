@@ -1,0 +1,66 @@
+"""Two records made safe by 18.0.1.1.0.
+
+Ownership marks: databases were marked in clear ('ipai:tenant:acme'),
+readable by every role of the cluster, tenants included. Each mark in the
+old form is rewritten as the platform's HMAC of the same words (pg.owner_mark),
+so every check made since reads the new form.
+
+Kept modules: before 18.0.1.1.0 the module gate let every module marked installed in a
+tenant database load, and the platform did not record what a plan change
+left installed. Now only the plan's modules and ``kept_modules`` load: this
+records, once, what each provisioned tenant has installed beyond its plan
+(read as the tenant's own role; trusted as of this upgrade). A database that
+cannot be read is logged and left for its operator: its tenant loads its
+plan's modules only until its modules are recorded."""
+
+import logging
+
+from odoo import SUPERUSER_ID, api
+from odoo.addons.ipai_tenant_core.provisioning import operations, pg
+from odoo.addons.ipai_tenant_core.provisioning.runtime_access import as_role
+
+_logger = logging.getLogger(__name__)
+
+LOADED_STATES = ("installed", "to upgrade", "to remove")
+
+
+def migrate(cr, version):
+    if not version:
+        return
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    _seal_marks(env)
+    _record_kept_modules(env)
+
+
+def _seal_marks(env):
+    for server in env["ipai.tenant.server"].search([]):
+        connection = server._pg_server()
+        rows = connection.execute(
+            """SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database
+                WHERE shobj_description(oid, 'pg_database') LIKE %s""",
+            [pg.OWNER_MARK + "%"],
+        )
+        for name, comment in rows or []:
+            if not pg.SEALED_MARK.match(comment):
+                pg.mark_database(connection, name, comment[len(pg.OWNER_MARK) :])
+                _logger.info("%s: ownership mark sealed", name)
+
+
+def _record_kept_modules(env):
+    tenants = env["ipai.tenant"].search(
+        [("state", "in", ("active", "suspended", "maintenance")), ("database_name", "!=", False)]
+    )
+    for tenant in tenants:
+        try:
+            rows = as_role(tenant._pg_server(), tenant.runtime_role).execute(
+                "SELECT name FROM ir_module_module WHERE state IN %s",
+                [LOADED_STATES],
+                dbname=tenant.database_name,
+            )
+        except Exception as exc:
+            _logger.error("%s: installed modules not recorded: %s", tenant.code, exc)
+            continue
+        beyond = {name for (name,) in rows or []} - set(operations.module_set(tenant))
+        if beyond:
+            tenant._keep_modules(beyond)
+            _logger.info("%s: kept modules recorded: %s", tenant.code, sorted(beyond))
