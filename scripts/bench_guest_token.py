@@ -54,6 +54,11 @@ sys.path.insert(0, str(REPO_ROOT / "addons" / "ipai_tenant_core"))
 sys.path.insert(0, str(REPO_ROOT / "addons" / "ipai_tenant_runtime"))
 
 import credentials  # noqa: E402
+import odoo.addons  # noqa: E402
+
+# The platform's rules, which the workspace builder imports as an addon.
+odoo.addons.__path__.append(str(REPO_ROOT / "addons"))
+from odoo.addons.ipai_platform_rules import analytics  # noqa: E402
 from provisioning import superset_workspace as workspace  # noqa: E402
 
 WARM_TARGET_MS = 5.0
@@ -401,7 +406,7 @@ class Bench:
                 {
                     "user": {"username": "bench", "first_name": "bench", "last_name": ""},
                     "resources": [{"type": "dashboard", "id": uuid}],
-                    "rls": [{"clause": workspace.rls_clause(self.code)}],
+                    "rls": [{"clause": analytics.rls_clause(self.code)}],
                 },
             )
 

@@ -70,7 +70,7 @@ def provision(env, code):
 def fresh_install(env, dbname, modules):
     """What building a template costs: an empty database handed to the
     template owner, and the same separate Odoo (`-i`) logged in as it."""
-    from odoo.addons.ipai_tenant_core.models import ipai_tenant_naming as naming
+    from odoo.addons.ipai_platform_rules import naming
     from odoo.addons.ipai_tenant_core.provisioning import pg, templates
 
     server = env["ipai.tenant.server"]._default_server()._pg_server()

@@ -233,16 +233,7 @@ def clone(env, source_code, code, name, with_data):
     check_new_code(env, code)
 
     def make_job():
-        wizard = env["ipai.tenant.clone"].create(
-            {
-                "source_id": source.id,
-                "code": code,
-                "name": name or code,
-                "with_data": with_data,
-            }
-        )
-        wizard.action_clone()
-        return env["ipai.tenant"].search([("code", "=", code)]).job_ids[:1]
+        return source._clone(code, name, with_data).job_ids[:1]
 
     job = start(env, make_job)
     report(env, job.tenant_id, job)
@@ -324,16 +315,8 @@ def restore(env, backup_id, code, name):
         check_new_code(env, code)
 
     def make_job():
-        wizard = env["ipai.tenant.restore"].create(
-            {
-                "backup_id": record.id,
-                "mode": "new" if code else "in_place",
-                "code": code,
-                "name": name or code,
-            }
-        )
-        action = wizard.action_restore()
-        return env["ipai.tenant"].browse(action["res_id"]).job_ids.sorted("id")[-1:]
+        target = record._restore("new" if code else "in_place", code, name)
+        return target.job_ids.sorted("id")[-1:]
 
     job = start(env, make_job)
     report(env, job.tenant_id, job)

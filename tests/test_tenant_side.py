@@ -105,6 +105,27 @@ def test_usage_arrives_in_the_control_plane_with_warnings(limited, cli, admin_rp
     assert groups
 
 
+def change_plan(cli, admin_rpc, platform_db, tenant_id, plan_id, changes_done):
+    """The plan change wizard, then its job run; returns once the tenant has
+    ``changes_done`` finished plan changes. Done once the job is: the module's
+    state is committed before Odoo has finished installing (and signalled the
+    new registry)."""
+    wizard = admin_rpc.call(
+        "ipai.tenant.change.plan", "create", {"tenant_id": tenant_id, "plan_id": plan_id}
+    )
+    admin_rpc.call("ipai.tenant.change.plan", "action_apply", [wizard])
+    assert cli("run-jobs").returncode == 0  # or the platform's cron, woken by the change
+    deadline = time.monotonic() + 300
+    while query(
+        platform_db,
+        """SELECT count(*) FROM ipai_tenant_job
+            WHERE tenant_id = %s AND job_type = 'change_plan' AND state = 'done'""",
+        [tenant_id],
+    ) != [(changes_done,)]:
+        assert time.monotonic() < deadline, "the plan change never finished"
+        time.sleep(1)
+
+
 def test_a_plan_change_installs_what_the_new_plan_adds(
     cli, admin_rpc, tenant_server, credentials_dir, platform_db
 ):
@@ -126,22 +147,8 @@ def test_a_plan_change_installs_what_the_new_plan_adds(
         },
     )
     (tenant_id,) = admin_rpc.call("ipai.tenant", "search", [("code", "=", "plan-up")])
-    wizard = admin_rpc.call(
-        "ipai.tenant.change.plan", "create", {"tenant_id": tenant_id, "plan_id": plan}
-    )
-    admin_rpc.call("ipai.tenant.change.plan", "action_apply", [wizard])
-    assert cli("run-jobs").returncode == 0  # or the platform's cron, woken by the change
-    deadline = time.monotonic() + 300
+    change_plan(cli, admin_rpc, platform_db, tenant_id, plan, changes_done=1)
     database = TENANT_DB_PREFIX + "plan-up"
-    # Done once the job is: the module's state is committed before Odoo has
-    # finished installing (and signalled the new registry).
-    while query(
-        platform_db,
-        """SELECT 1 FROM ipai_tenant_job j JOIN ipai_tenant t ON t.id = j.tenant_id
-            WHERE t.code = 'plan-up' AND j.job_type = 'change_plan' AND j.state = 'done'""",
-    ) != [(1,)]:
-        assert time.monotonic() < deadline, "the plan change never finished"
-        time.sleep(1)
     assert query(database, "SELECT state FROM ir_module_module WHERE name = 'crm'") == [
         ("installed",)
     ]
@@ -161,18 +168,7 @@ def test_a_plan_change_installs_what_the_new_plan_adds(
     # recorded by the platform, and keeps loading when the registry reloads
     # (the module gate loads the plan's modules and the kept ones only).
     (trial,) = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "trial")])
-    wizard = admin_rpc.call(
-        "ipai.tenant.change.plan", "create", {"tenant_id": tenant_id, "plan_id": trial}
-    )
-    admin_rpc.call("ipai.tenant.change.plan", "action_apply", [wizard])
-    assert cli("run-jobs").returncode == 0
-    while query(
-        platform_db,
-        """SELECT count(*) FROM ipai_tenant_job j JOIN ipai_tenant t ON t.id = j.tenant_id
-            WHERE t.code = 'plan-up' AND j.job_type = 'change_plan' AND j.state = 'done'""",
-    ) != [(2,)]:
-        assert time.monotonic() < deadline, "the downgrade never finished"
-        time.sleep(1)
+    change_plan(cli, admin_rpc, platform_db, tenant_id, trial, changes_done=2)
     [tenant] = admin_rpc.call("ipai.tenant", "read", [tenant_id], ["kept_modules"])
     assert "crm" in tenant["kept_modules"].split(",")
     query(database, "SELECT nextval('base_registry_signaling')")

@@ -7,7 +7,7 @@
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",
     "license": "LGPL-3",
-    "depends": ["base", "mail", "web"],
+    "depends": ["base", "mail", "web", "ipai_platform_rules"],
     "external_dependencies": {"python": ["cryptography", "dnspython", "passlib", "psycopg2"]},
     "data": [
         "security/ipai_tenant_security.xml",

@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     # Never installed in a database: loaded by every Odoo process of the
     # platform with server_wide_modules (or --load), before any registry.
-    "depends": ["base", "web"],
+    "depends": ["base", "web", "ipai_platform_rules"],
     "external_dependencies": {"python": ["cryptography", "psycopg2"]},
     "post_load": "post_load",
 }

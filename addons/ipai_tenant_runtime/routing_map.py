@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from odoo import sql_db
+from odoo.addons.ipai_platform_rules import lifecycle
 
 from . import runtime_config
 
@@ -25,9 +26,10 @@ VERSION_CHECK_SECONDS = 1.0
 # names costs at most one cheap query per worker per interval.
 MISS_CHECK_SECONDS = 0.1
 DEFAULT_PLATFORM_HOSTS = "localhost,127.0.0.1"
-SUSPENDED = "suspended"
-MAINTENANCE = "maintenance"
-ACTIVE = "active"
+SUSPENDED = lifecycle.SUSPENDED
+MAINTENANCE = lifecycle.MAINTENANCE
+ACTIVE = lifecycle.ACTIVE
+# A warm-pool member's row: listed so its registry may load, never routed.
 POOL = "pool"
 
 

@@ -25,6 +25,17 @@ import os
 import re
 from copy import deepcopy as _deepcopy
 
+# The platform's rules (tenant codes, workspace names, the RLS clause): the
+# compose stack mounts them beside this file, a checkout has them in addons/.
+try:
+    from ipai_platform_rules import analytics
+except ImportError:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addons"))
+    from ipai_platform_rules import analytics
+
 # Superset's own defaults, imported under private names so that the
 # ``import *`` above does not re-export them. superset.config is already in
 # sys.modules, half run, when it imports this file; every name below is
@@ -178,9 +189,9 @@ GUEST_TOKEN_JWT_EXP_SECONDS = _int("SUPERSET_GUEST_TOKEN_EXP_SECONDS", 300)
 # refuses that account a token for any other dashboard, or with any
 # row-level-security rule but its tenant's own clause, so a leaked tenant
 # credential cannot open another tenant's data. Other accounts (Superset's
-# administrators) keep Superset's default behaviour.
-_SERVICE_ACCOUNT_PREFIX = "ipai_svc_"
-_TENANT_CODE_RE = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+# administrators) keep Superset's default behaviour. The names and the clause
+# are the platform's own rules (addons/ipai_platform_rules/analytics.py),
+# read from a checkout beside this file or the compose stack's mount.
 
 
 def _tenant_guest_token_validator(body):
@@ -188,14 +199,13 @@ def _tenant_guest_token_validator(body):
     from superset.daos.dashboard import EmbeddedDashboardDAO
 
     user = getattr(g, "user", None)
-    username = getattr(user, "username", "") or ""
-    if not username.startswith(_SERVICE_ACCOUNT_PREFIX):
+    code = analytics.code_of_service_account(getattr(user, "username", ""))
+    if code is None:
         return True
-    code = username[len(_SERVICE_ACCOUNT_PREFIX) :]
-    if not _TENANT_CODE_RE.match(code):
+    if not code:
         return False
     rules = [dict(rule) for rule in body.get("rls") or []]
-    if rules != [{"clause": f"tenant_code = '{code}'"}]:
+    if rules != [{"clause": analytics.rls_clause(code)}]:
         return False
     for resource in body.get("resources") or []:
         if resource.get("type") != "dashboard":
@@ -205,7 +215,7 @@ def _tenant_guest_token_validator(body):
         dashboard = embedded.dashboard if embedded is not None else None
         if dashboard is None or user.id not in {owner.id for owner in dashboard.owners}:
             return False
-        if not (dashboard.slug or "").startswith(f"ipai_{code}_"):
+        if not (dashboard.slug or "").startswith(analytics.dashboard_slug_prefix(code)):
             return False
     return True
 

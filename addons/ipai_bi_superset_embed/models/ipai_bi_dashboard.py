@@ -3,13 +3,12 @@ import re
 import time
 
 from odoo import api, fields, models, tools
+from odoo.addons.ipai_platform_rules import analytics
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..superset_api import client, crypto
 
 PARAM = "ipai_bi_superset_embed."
-TENANT_CODE_PARAM = "ipai_tenant.code"
-TENANT_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 CLIENT_ACTION_TAG = "ipai_bi_superset_embed.dashboard"
 
@@ -25,13 +24,13 @@ class BiNotConfiguredError(client.SupersetError):
 
 def rls_clause(code):
     """This tenant's row-level-security clause. The code comes from the
-    platform's ``ipai_tenant.code`` parameter, never from a request, and must
-    match the platform's code pattern before it reaches SQL."""
-    if not TENANT_CODE_PATTERN.match(code or ""):
+    platform's ``ipai_tenant.code`` parameter, never from a request."""
+    try:
+        return analytics.rls_clause(code)
+    except analytics.NotATenantCode as exc:
         raise BiNotConfiguredError(
             "This database has no valid tenant code (ipai_tenant.code); dashboards are disabled."
-        )
-    return "tenant_code = '{}'".format(code.replace("'", "''"))
+        ) from exc
 
 
 class IpaiBiDashboard(models.Model):
@@ -155,7 +154,7 @@ class IpaiBiDashboard(models.Model):
             key: (params.get_param(PARAM + key) or "").strip()
             for key in ("superset_url", "public_url", "username", "password", "workspace")
         }
-        settings["code"] = params.get_param(TENANT_CODE_PARAM) or ""
+        settings["code"] = params.get_param(analytics.TENANT_CODE_PARAM) or ""
         settings["fingerprint"] = hashlib.sha256(
             "\0".join(settings[key] for key in sorted(settings)).encode()
         ).hexdigest()[:16]

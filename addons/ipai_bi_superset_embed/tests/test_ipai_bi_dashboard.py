@@ -94,16 +94,19 @@ class TestBiDashboard(BiCase):
 
 @tagged("post_install", "-at_install")
 class TestBiSettings(BiCase):
-    def test_password_is_stored_encrypted_and_never_read_back(self):
-        settings = self.env["res.config.settings"].create(
+    def _save_settings(self):
+        """The settings form filled in and saved, as an administrator does."""
+        self.env["res.config.settings"].create(
             {
                 "ipai_bi_superset_url": "http://127.0.0.1:9",
                 "ipai_bi_username": "ipai_svc_acme",
                 "ipai_bi_workspace": "ipai_acme",
                 "ipai_bi_password": "s3cret-service-password",
             }
-        )
-        settings.execute()
+        ).execute()
+
+    def test_password_is_stored_encrypted_and_never_read_back(self):
+        self._save_settings()
         stored = self.params.get_param("ipai_bi_superset_embed.password")
         self.assertNotIn("s3cret", stored)
         # Sealed with the address it may be sent to.
@@ -126,15 +129,7 @@ class TestBiSettings(BiCase):
         """An administrator points the Superset URL elsewhere without
         retyping the password: the runtime still logs in at the sealed
         address; a password in the old, unsealed form is refused."""
-        settings = self.env["res.config.settings"].create(
-            {
-                "ipai_bi_superset_url": "http://127.0.0.1:9",
-                "ipai_bi_username": "ipai_svc_acme",
-                "ipai_bi_workspace": "ipai_acme",
-                "ipai_bi_password": "s3cret-service-password",
-            }
-        )
-        settings.execute()
+        self._save_settings()
         self.params.set_param("ipai_bi_superset_embed.superset_url", "http://attacker.example")
         dashboard = self.dashboard.with_user(self.manager)
         superset = dashboard._superset_client(dashboard._settings())

@@ -2,12 +2,13 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.exceptions import UserError
 
 from ..billing import periods
 from .ipai_tenant import BILLING_DATE_KEY
 
-BILLED_STATES = ("active", "suspended")
+BILLED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED)
 
 
 class IpaiBillingRun(models.Model):

@@ -2,6 +2,7 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.addons.ipai_platform_rules import jobs, lifecycle
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..billing import periods
@@ -177,7 +178,11 @@ class IpaiTenant(models.Model):
         """Suspended for automatic reasons only: archived ``after_days``
         after the first of them; an operator's suspension never archives."""
         automatic = self._open_suspensions(AUTOMATIC_REASONS)
-        if self.state != "suspended" or not automatic or self._open_suspensions(("manual",)):
+        if (
+            self.state != lifecycle.SUSPENDED
+            or not automatic
+            or self._open_suspensions(("manual",))
+        ):
             return False
         return min(automatic.mapped("date_start")) + timedelta(days=after_days)
 
@@ -224,7 +229,7 @@ class IpaiTenant(models.Model):
         busy = (
             self.env["ipai.tenant.job"]
             .sudo()
-            .search([("tenant_id", "in", self.ids), ("state", "in", ("queued", "running"))])
+            .search([("tenant_id", "in", self.ids), ("state", "in", jobs.OPEN_STATES)])
             .tenant_id
         )
         return self - busy
@@ -377,7 +382,7 @@ class IpaiTenant(models.Model):
         changes = []
         if "plan_id" in vals:
             plan = self.env["ipai.tenant.plan"].browse(vals["plan_id"])
-            for tenant in self.filtered(lambda t: t.state != "draft" and t.plan_id != plan):
+            for tenant in self.filtered(lambda t: t.state != lifecycle.DRAFT and t.plan_id != plan):
                 problem = tenant._plan_change_problem(plan)
                 if problem:
                     raise UserError(problem)
@@ -414,11 +419,13 @@ class IpaiTenant(models.Model):
         before = self.state
         result = super()._set_state_from_engine(state)
         today = self._billing_today()
-        if state == "active" and not self.subscription_start:
+        if state == lifecycle.ACTIVE and not self.subscription_start:
             self.sudo().subscription_start = today
-        elif state == "archived" and before != "archived" and self.subscription_start:
+        elif (
+            state == lifecycle.ARCHIVED and before != lifecycle.ARCHIVED and self.subscription_start
+        ):
             self.sudo().subscription_end = today
-        if state == "active" and before == "suspended":
+        if state == lifecycle.ACTIVE and before == lifecycle.SUSPENDED:
             self.sudo().archive_warning_sent = False
         return result
 
@@ -477,7 +484,7 @@ class IpaiTenant(models.Model):
         (or busy with a job) only gets the reason recorded, and the daily
         cron suspends it once its job is done."""
         self._record_suspension(reason, move)
-        ready = self.filtered(lambda t: t.state == "active")._without_open_job()
+        ready = self.filtered(lambda t: t.state == lifecycle.ACTIVE)._without_open_job()
         if ready:
             ready.with_context(ipai_suspension_reason=reason).action_suspend()
 
@@ -489,7 +496,7 @@ class IpaiTenant(models.Model):
                 lambda s: not move or s.move_id == move
             )
             lifted.sudo().write({"date_end": self._billing_today()})
-            if not tenant._open_suspensions() and tenant.state == "suspended":
+            if not tenant._open_suspensions() and tenant.state == lifecycle.SUSPENDED:
                 # A busy tenant is reactivated by the daily cron after its job.
                 tenant._without_open_job().action_reactivate()
 
@@ -509,7 +516,7 @@ class IpaiTenant(models.Model):
         return True
 
     def _trial_tenants(self):
-        candidates = self.search([("state", "=", "active"), ("trial_end", "!=", False)])
+        candidates = self.search([("state", "=", lifecycle.ACTIVE), ("trial_end", "!=", False)])
         return candidates.filtered(lambda t: t.plan_id._is_trial())
 
     def _send_trial_reminders(self):
@@ -539,9 +546,11 @@ class IpaiTenant(models.Model):
             reason = tenant._open_suspensions()[:1].reason
             tenant.with_context(ipai_suspension_reason=reason).action_suspend()
 
-        owed = self.search([("state", "=", "active"), ("suspension_ids.is_open", "=", True)])
+        owed = self.search(
+            [("state", "=", lifecycle.ACTIVE), ("suspension_ids.is_open", "=", True)]
+        )
         each_safely(owed._without_open_job(), suspend, "suspension")
-        lifted = self.search([("state", "=", "suspended"), ("suspension_ids", "!=", False)])
+        lifted = self.search([("state", "=", lifecycle.SUSPENDED), ("suspension_ids", "!=", False)])
         lifted = lifted._without_open_job().filtered(lambda t: not t._open_suspensions())
         each_safely(lifted, lambda t: t.action_reactivate(), "reactivation")
 
@@ -563,7 +572,7 @@ class IpaiTenant(models.Model):
                 template.send_mail(tenant.id)
                 tenant.sudo().archive_warning_sent = True
 
-        each_safely(self.search([("state", "=", "suspended")]), archive_or_warn, "archive")
+        each_safely(self.search([("state", "=", lifecycle.SUSPENDED)]), archive_or_warn, "archive")
 
 
 def each_safely(records, action, what):

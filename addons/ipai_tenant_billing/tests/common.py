@@ -8,6 +8,7 @@ import threading
 from datetime import date
 
 from aiosmtpd.controller import Controller
+from odoo.addons.ipai_platform_rules import jobs
 from odoo.addons.ipai_tenant_core.tests.common import TenantCase
 
 
@@ -88,13 +89,13 @@ class BillingCase(TenantCase):
     def engine_finishes(self, tenant, state):
         """What the runner does once a queued job ends: the job is done and
         the tenant in its final state."""
-        job = tenant.job_ids.filtered(lambda j: j.state in ("queued", "running"))
+        job = tenant.job_ids.filtered(lambda j: j.state in jobs.OPEN_STATES)
         job.sudo().state = "done"
         tenant._set_state_from_engine(state)
         tenant.invalidate_recordset()
 
     def open_job(self, tenant):
-        return tenant.job_ids.filtered(lambda j: j.state in ("queued", "running"))
+        return tenant.job_ids.filtered(lambda j: j.state in jobs.OPEN_STATES)
 
     def daily(self, day):
         """The daily billing cron on ``day``, then Odoo's mail queue; returns

@@ -3,6 +3,7 @@ this folder (tests/test_api_openapi.py checks each route and schema against
 real answers), and a problem details 404 for any other /api/v1 path."""
 
 from odoo import http
+from odoo.addons.ipai_platform_rules import jobs, lifecycle
 
 from .api import PREFIX, ApiError, endpoint, json_response
 
@@ -130,9 +131,7 @@ SCHEMAS = {
             "code": {"type": "string"},
             "name": {"type": "string"},
             "type": {"enum": ["platform_owner", "provider", "client", "internal"]},
-            "state": {
-                "enum": ["draft", "provisioning", "active", "suspended", "archived", "failed"]
-            },
+            "state": {"enum": [state for state, _label in lifecycle.STATES]},
             "parent": NULLABLE_STRING,
             "plan": {"type": "string"},
             "url": NULLABLE_STRING,
@@ -205,7 +204,7 @@ SCHEMAS = {
                     "backup",
                 ]
             },
-            "state": {"enum": ["queued", "running", "done", "failed", "cancelled"]},
+            "state": {"enum": [state for state, _label in jobs.STATES]},
             "tenant": {"type": "string"},
             "progress": {"type": "number", "minimum": 0, "maximum": 100},
             "current_step": NULLABLE_STRING,

@@ -5,10 +5,9 @@ import hashlib
 import json
 
 from odoo import http
+from odoo.addons.ipai_platform_rules import lifecycle, naming
 from odoo.http import request
 
-from ..models import ipai_tenant_lifecycle as lifecycle
-from ..models import ipai_tenant_naming as naming
 from ..models.ipai_tenant import TENANT_TYPES
 from ..models.ipai_tenant_domain import normalize
 from .api import ApiError, endpoint, fields_of, json_body, json_response, page_args, url
@@ -191,10 +190,7 @@ class TenantsController(http.Controller):
         if "plan" in values:
             plan = find_plan(values["plan"])
             if plan != tenant.plan_id:
-                wizard = request.env["ipai.tenant.change.plan"].create(
-                    {"tenant_id": tenant.id, "plan_id": plan.id}
-                )
-                wizard.action_apply()
+                tenant._change_plan(plan)
         return accepted(tenant, latest_job(tenant, before))
 
     def _set_domains(self, tenant, names):
@@ -240,14 +236,5 @@ class TenantsController(http.Controller):
         )
         if problem:
             raise ApiError(422, problem, field="code")
-        wizard = request.env["ipai.tenant.clone"].create(
-            {
-                "source_id": source.id,
-                "code": values["code"],
-                "name": values.get("name") or values["code"],
-                "with_data": values.get("with_data", False),
-            }
-        )
-        wizard.action_clone()
-        clone = Tenant.search([("code", "=", values["code"])], limit=1)
+        clone = source._clone(values["code"], values.get("name"), values.get("with_data", False))
         return accepted(clone, latest_job(clone, 0), created=True)

@@ -2,14 +2,12 @@ import contextvars
 from datetime import date, timedelta
 
 from odoo import api, fields, models
+from odoo.addons.ipai_platform_rules import jobs, lifecycle, naming, roles
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 
 from ..provisioning import crypto, pg
 from ..provisioning.errors import PermanentError
-from . import ipai_tenant_assignment as roles
-from . import ipai_tenant_lifecycle as lifecycle
-from . import ipai_tenant_naming as naming
 
 TENANT_TYPES = [
     ("platform_owner", "Platform Owner"),
@@ -316,7 +314,7 @@ class IpaiTenant(models.Model):
         counts = self._count_by_tenant("ipai.tenant.job", "tenant_id")
         busy = (
             self.env["ipai.tenant.job"]
-            .search([("tenant_id", "in", self.ids), ("state", "in", ("queued", "running"))])
+            .search([("tenant_id", "in", self.ids), ("state", "in", jobs.OPEN_STATES)])
             .tenant_id
         )
         for tenant in self:
@@ -768,6 +766,62 @@ class IpaiTenant(models.Model):
         self._ensure_action_allowed("upgrade_to_provider", self.env._("Upgrading to provider"))
         self.write({"tenant_type": "provider"})
         return True
+
+    # What changes a tenant's plan or makes a tenant from it: one method each,
+    # called alike by the forms' wizards, the REST API and the CLI.
+
+    def _change_plan(self, plan):
+        """Move this tenant to ``plan``; a provisioned database gets a
+        change_plan job (new limits pushed, new modules installed)."""
+        self.ensure_one()
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
+        if plan == self.plan_id:
+            raise UserError(self.env._("%s is already on this plan.", self.code))
+        self.plan_id = plan
+        # A provisioned database must learn its new limits; a draft has none yet.
+        if self.state != lifecycle.DRAFT:
+            self.env["ipai.tenant.job"]._enqueue(self, "change_plan", {"plan_code": plan.code})
+
+    def _clone(self, code, name=None, with_data=False):
+        """A new tenant ``code`` copied from this one (its module set, or its
+        data too, neutralized), provisioning; returns it."""
+        self.ensure_one()
+        # Whatever id was sent for the source: the caller must be able to read it.
+        self.check_access("read")
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("clone", self.env._("Cloning"))
+        tenants = self.env["ipai.tenant"]
+        problem = tenants._new_code_problem(code)
+        if problem:
+            raise UserError(problem)
+        cloning = CLONING.set(True)
+        try:
+            clone = tenants.create(
+                {
+                    "code": code,
+                    "name": name or code,
+                    "tenant_type": self._copy_type(),
+                    "parent_id": self.parent_id.id,
+                    "plan_id": self.plan_id.id,
+                    "server_id": self.server_id.id,
+                    "admin_email": self.admin_email,
+                    "industry": self.industry,
+                    "country_id": self.country_id.id,
+                }
+            )
+        finally:
+            CLONING.reset(cloning)
+        self.env["ipai.tenant.job"]._enqueue(
+            clone, "clone", {"source_code": self.code, "with_data": bool(with_data)}
+        )
+        clone._set_state_from_engine(lifecycle.PROVISIONING)
+        return clone
+
+    def _copy_type(self):
+        """The type of a tenant made from this one: the platform owner's
+        copies are clients."""
+        return "client" if self.tenant_type == "platform_owner" else self.tenant_type
 
     def action_open_change_plan(self):
         self.ensure_one()

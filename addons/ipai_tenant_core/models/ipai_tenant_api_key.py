@@ -10,10 +10,9 @@ import secrets
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.addons.ipai_platform_rules import roles
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import clean_context, consteq
-
-from . import ipai_tenant_assignment as roles
 
 KEY_PREFIX = "ipai_"
 INDEX_LENGTH = 12  # hex digits after the prefix: the public, looked-up part

@@ -4,12 +4,12 @@ from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
+from odoo.addons.ipai_platform_rules import jobs, lifecycle
 from odoo.exceptions import UserError
 from odoo.tools import config
 
 from ..provisioning import backups, restore_check, retention
 from ..provisioning.errors import PermanentError
-from . import ipai_tenant_lifecycle as lifecycle
 
 _logger = logging.getLogger(__name__)
 
@@ -118,6 +118,42 @@ class IpaiTenantBackup(models.Model):
         except PermanentError as exc:
             raise UserError(str(exc)) from exc
 
+    def _restore(self, mode="in_place", code=None, name=None):
+        """Replay this backup over its tenant (``in_place``) or into a new
+        tenant ``code`` (``new``): a restore job is queued; returns the
+        tenant it restores. The forms, the API and the CLI all come here."""
+        self.ensure_one()
+        # Whatever id was sent: the caller must be able to read the backup.
+        self.check_access("read")
+        self._check_files()
+        source = self.tenant_id
+        if mode == "in_place":
+            source._ensure_action_allowed("restore", self.env._("Restoring"))
+            self.env["ipai.tenant.job"]._enqueue(
+                source, "restore", {"backup_id": self.id, "mode": "in_place"}
+            )
+            return source
+        if not code:
+            raise UserError(self.env._("Give the new tenant a code."))
+        problem = self.env["ipai.tenant"]._new_code_problem(code)
+        if problem:
+            raise UserError(problem)
+        tenant = self.env["ipai.tenant"].create(
+            {
+                "code": code,
+                "name": name or code,
+                "tenant_type": source._copy_type(),
+                "parent_id": source.parent_id.id,
+                "plan_id": source.plan_id.id,
+                "admin_email": source.admin_email,
+            }
+        )
+        self.env["ipai.tenant.job"]._enqueue(
+            tenant, "restore", {"backup_id": self.id, "mode": "new"}
+        )
+        tenant._set_state_from_engine(lifecycle.PROVISIONING)
+        return tenant
+
     def _remove(self):
         """Files first, then the record: a crash in between leaves a record
         whose files are gone, which the next prune removes again."""
@@ -169,7 +205,7 @@ class IpaiTenantBackup(models.Model):
                 due.append((previous or fields.Datetime.to_datetime("1970-01-01"), tenant))
         busy = (
             self.env["ipai.tenant.job"]
-            .search([("tenant_id", "in", tenants.ids), ("state", "in", ("queued", "running"))])
+            .search([("tenant_id", "in", tenants.ids), ("state", "in", jobs.OPEN_STATES)])
             .tenant_id
         )
         queued = 0
@@ -191,7 +227,7 @@ class IpaiTenantBackup(models.Model):
         is archived. Files and records go together. ``now``: for tests."""
         now = now or fields.Datetime.now()
         months = self._int_param(ARCHIVED_MONTHS_PARAM, DEFAULT_ARCHIVED_MONTHS)
-        in_use = self.env["ipai.tenant.job"].search([("state", "in", ("queued", "running"))])
+        in_use = self.env["ipai.tenant.job"].search([("state", "in", jobs.OPEN_STATES)])
         protected = in_use.backup_id | self.browse(
             [int(job.params.get("backup_id") or 0) for job in in_use if job.params]
         )

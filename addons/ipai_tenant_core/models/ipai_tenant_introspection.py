@@ -3,10 +3,10 @@ import io
 import zipfile
 
 from odoo import fields, models
+from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.exceptions import UserError
 
 from ..provisioning import introspect, runtime_access
-from . import ipai_tenant_lifecycle as lifecycle
 
 SERVED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED)
 

@@ -2,12 +2,12 @@ import os
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.addons.ipai_platform_rules import jobs, lifecycle, naming
+from odoo.addons.ipai_platform_rules.roles import OPERATE
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import config
 
 from ..provisioning import operations, runner
-from . import ipai_tenant_naming as naming
-from .ipai_tenant_assignment import OPERATE
 
 JOB_TYPES = [
     ("create", "Create"),
@@ -21,14 +21,8 @@ JOB_TYPES = [
     ("backup", "Backup"),
     ("restore", "Restore"),
 ]
-JOB_STATES = [
-    ("queued", "Queued"),
-    ("running", "Running"),
-    ("done", "Done"),
-    ("failed", "Failed"),
-    ("cancelled", "Cancelled"),
-]
-OPEN_STATES = ("queued", "running")
+JOB_STATES = jobs.STATES
+OPEN_STATES = jobs.OPEN_STATES
 # Threads of a cron call of the job runner (a system parameter).
 RUNNER_CONCURRENCY_PARAM = "ipai_tenant_core.runner_concurrency"
 # The parameters each job type takes; anything else is refused.
@@ -263,7 +257,7 @@ class IpaiTenantJob(models.Model):
 
     def action_retry(self):
         for job in self:
-            if job.state != "failed":
+            if job.state != lifecycle.FAILED:
                 raise UserError(self.env._("Only failed jobs can be retried."))
             params = dict(job.params or {})
             # Set by the engine, not the requester.
@@ -272,7 +266,7 @@ class IpaiTenantJob(models.Model):
             self._check_reach(job.tenant_id, job.job_type, params)
             self._check_no_open_job(job.tenant_id, except_job=job)
             engine = job.sudo()
-            if pooled and not job.pool_member_id and job.tenant_id.state != "active":
+            if pooled and not job.pool_member_id and job.tenant_id.state != lifecycle.ACTIVE:
                 # Its pool member was cleaned up with the failure: start over
                 # the ordinary way, from the template, under the tenant's name.
                 job.tenant_id.sudo()._reset_database_name()
@@ -307,10 +301,10 @@ class IpaiTenantJob(models.Model):
                 member.sudo().write({"state": "ready", "tenant_id": False})
                 job.tenant_id.sudo()._reset_database_name()
             job.tenant_id._audit("job:cancel", {"job": (False, job.id)})
-            if job.tenant_id.state == "provisioning" and operations.running_state(
+            if job.tenant_id.state == lifecycle.PROVISIONING and operations.running_state(
                 job.job_type, job.params
             ):
-                job.tenant_id._set_state_from_engine("draft")
+                job.tenant_id._set_state_from_engine(lifecycle.DRAFT)
         return True
 
     @api.model
@@ -411,7 +405,7 @@ class IpaiTenantJob(models.Model):
 
     def _engine_retry_later(self, message, retry_at):
         self.write({"state": "queued", "error": message, "next_retry_at": retry_at})
-        self.step_ids.filtered(lambda s: s.state == "failed").write({"state": "pending"})
+        self.step_ids.filtered(lambda s: s.state == lifecycle.FAILED).write({"state": "pending"})
 
     def _engine_fail(self, message, undo_lines):
         if undo_lines:
@@ -424,9 +418,9 @@ class IpaiTenantJob(models.Model):
         # is marked failed.
         if self.job_type != "backup" and not (
             self.job_type in ("restore", "upgrade")
-            and self.tenant_id.state in ("active", "suspended")
+            and self.tenant_id.state in (lifecycle.ACTIVE, lifecycle.SUSPENDED)
         ):
-            self.tenant_id._set_state_from_engine("failed")
+            self.tenant_id._set_state_from_engine(lifecycle.FAILED)
         self.tenant_id._audit(f"job:{self.job_type}:failed", {"error": (False, message[:500])})
         self._notify_upgrade_line()
 

@@ -1,6 +1,7 @@
 import logging
 
 from odoo import api, fields, models, modules
+from odoo.addons.ipai_platform_rules import lifecycle
 
 from ..provisioning import usage
 
@@ -48,7 +49,7 @@ class IpaiTenantMetric(models.Model):
     def _cron_collect_usage(self, limit=500):
         """Today's usage of every active tenant (rerunning a day updates it)."""
         tenants = self.env["ipai.tenant"].search(
-            [("state", "in", ("active", "suspended"))],
+            [("state", "in", (lifecycle.ACTIVE, lifecycle.SUSPENDED))],
             order="last_sync asc nulls first",
             limit=limit,
         )

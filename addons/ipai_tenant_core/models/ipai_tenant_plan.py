@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.exceptions import ValidationError
 
 # The tenant-side addons every tenant database gets, whatever its plan.
@@ -113,7 +114,7 @@ class IpaiTenantPlan(models.Model):
             removed = names - set(plan._module_names())
             if removed:
                 tenants = self.env["ipai.tenant"].sudo().search([("plan_id", "=", plan.id)])
-                tenants.filtered(lambda t: t.state != "draft")._keep_modules(removed)
+                tenants.filtered(lambda t: t.state != lifecycle.DRAFT)._keep_modules(removed)
         if ROUTED_PLAN_FIELDS & set(vals):
             # The tenant runtime enforces limits and module sets from the
             # routing view: tell it to reload.

@@ -15,11 +15,11 @@ from datetime import timedelta
 
 import psycopg2
 from odoo import api, fields, models, modules
+from odoo.addons.ipai_platform_rules import naming
 
 from ..provisioning import crypto, pg, pool, templates
 from ..provisioning.errors import PermanentError
 from ..provisioning.operations import TENANT_SIDE_MODULES
-from . import ipai_tenant_naming as naming
 
 _logger = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ and module set. Ready warm-pool members are listed without a host name
 import logging
 
 from odoo import fields, models, tools
+from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.tools import SQL
 
 from ..provisioning import runtime_access
 from ..provisioning.operations import TENANT_SIDE_MODULES
-from . import ipai_tenant_lifecycle as lifecycle
 from .ipai_tenant import DEFAULT_PLATFORM_HOSTS
 from .ipai_tenant_plan import TENANT_BASE_MODULES
 

@@ -1,9 +1,9 @@
 from odoo import api, fields, models
+from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import config
 
 from ..provisioning import pg
-from . import ipai_tenant_lifecycle as lifecycle
 
 # Tenants in these states have a database on their server; a failed tenant
 # may or may not (a failed create was cleaned up, a failed suspend was not).

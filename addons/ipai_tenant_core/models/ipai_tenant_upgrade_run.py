@@ -1,12 +1,12 @@
 import re
 
 from odoo import api, fields, models
+from odoo.addons.ipai_platform_rules import jobs, lifecycle
 from odoo.exceptions import AccessError, UserError
 from odoo.modules import module as odoo_module
 
 from ..provisioning import operations
 from ..provisioning.errors import WaitingError
-from . import ipai_tenant_lifecycle as lifecycle
 
 RUN_STATES = [("preparing", "Rebuilding templates"), ("running", "Running"), ("done", "Done")]
 LINE_STATES = [
@@ -138,10 +138,10 @@ class IpaiTenantUpgradeRun(models.Model):
         running = self.line_ids.filtered(lambda line: line.state == "running")
         room = self.concurrency - len(running)
         modules = self.modules.split(",") if self.modules else []
-        jobs = self.env["ipai.tenant.job"].with_user(self.requested_by_id).sudo()
+        job_model = self.env["ipai.tenant.job"].with_user(self.requested_by_id).sudo()
         pending = self.line_ids.filtered(lambda line: line.state == "pending").sorted("sequence")
-        busy = jobs.search(
-            [("tenant_id", "in", pending.tenant_id.ids), ("state", "in", ("queued", "running"))]
+        busy = job_model.search(
+            [("tenant_id", "in", pending.tenant_id.ids), ("state", "in", jobs.OPEN_STATES)]
         ).tenant_id
         for line in pending:
             if room <= 0:
@@ -152,7 +152,7 @@ class IpaiTenantUpgradeRun(models.Model):
                 continue
             if tenant in busy:
                 continue  # its open job first; the next call comes back to it
-            job = jobs._enqueue(tenant, "upgrade", {"modules": modules} if modules else {})
+            job = job_model._enqueue(tenant, "upgrade", {"modules": modules} if modules else {})
             job.upgrade_line_id = line
             line.write({"state": "running", "job_id": job.id})
             room -= 1

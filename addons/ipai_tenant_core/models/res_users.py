@@ -1,8 +1,15 @@
 from odoo import Command, api, fields, models
+from odoo.addons.ipai_platform_rules.roles import (
+    ADMINISTER,
+    OBSERVE,
+    OPERATE,
+    OWN,
+    OWNER,
+    READ,
+    roles_with,
+)
 from odoo.exceptions import UserError
 from odoo.tools import clean_context, email_normalize
-
-from .ipai_tenant_assignment import ADMINISTER, OBSERVE, OPERATE, OWN, OWNER, READ, roles_with
 
 
 class ResUsers(models.Model):

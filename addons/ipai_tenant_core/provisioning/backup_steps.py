@@ -13,9 +13,9 @@ import hashlib
 import os
 
 import requests
+from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.addons.ipai_tenant_runtime import credentials
 
-from ..models import ipai_tenant_lifecycle as lifecycle
 from . import backups, filestore, pg, runtime_access
 from .errors import PermanentError
 from .faults import failpoint

@@ -8,7 +8,8 @@ point, so each one checks what already exists before acting. A step gets a
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..models import ipai_tenant_naming as naming
+from odoo.addons.ipai_platform_rules import lifecycle, naming
+
 from ..models.ipai_tenant import WELCOME_LINK_HOURS
 from . import (
     backup_steps,
@@ -156,7 +157,7 @@ def check_request(ctx):
         )
     if ctx.job.job_type == "clone":
         source = _clone_source(ctx)
-        if source.state not in ("active", "suspended"):
+        if source.state not in (lifecycle.ACTIVE, lifecycle.SUSPENDED):
             raise PermanentError(f"The source tenant {source.code} has no database to copy.")
         if ctx.params.get("with_data"):
             # The copy holds what the source has installed.
@@ -437,7 +438,7 @@ def activate_new_tenant(ctx, reset_url=None):
     """The tenant becomes active and, in the same transaction, its
     administrator's welcome mail is queued with a link to set a password
     (made in the tenant database, as the tenant's role)."""
-    final_state("active")(ctx)
+    final_state(lifecycle.ACTIVE)(ctx)
     if not ctx.tenant.admin_email:
         ctx.log("no administrator e-mail: no welcome mail")
         return
@@ -564,7 +565,7 @@ _REMOVAL = [
     ("drop_database", "Drop the database", drop_database),
     ("drop_role", "Drop the database role", drop_role),
     ("remove_filestore", "Remove the filestore", remove_filestore),
-    ("archive", "Archive the tenant", final_state("archived")),
+    ("archive", "Archive the tenant", final_state(lifecycle.ARCHIVED)),
 ]
 
 _FROM_TEMPLATE = [
@@ -593,12 +594,12 @@ PLANS = {
     ],
     "clone_data": [("check_request", "Check the request", check_request), *_PROVISION_TAIL],
     "suspend": [
-        ("push_state", "Block the tenant's users", push_state("suspended")),
-        ("suspend", "Mark suspended", final_state("suspended")),
+        ("push_state", "Block the tenant's users", push_state(lifecycle.SUSPENDED)),
+        ("suspend", "Mark suspended", final_state(lifecycle.SUSPENDED)),
     ],
     "reactivate": [
-        ("push_state", "Let the tenant's users in", push_state("active")),
-        ("reactivate", "Mark active", final_state("active")),
+        ("push_state", "Let the tenant's users in", push_state(lifecycle.ACTIVE)),
+        ("reactivate", "Mark active", final_state(lifecycle.ACTIVE)),
     ],
     "change_plan": [
         ("configure_tenant", "Push the new plan", configure_tenant),
@@ -634,7 +635,7 @@ PLANS = {
         ("set_admin", "Set the administrator", set_admin),
         ("create_schema", "Create the analytics schema", create_schema),
         ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
-        ("activate", "Activate the tenant", final_state("active")),
+        ("activate", "Activate the tenant", final_state(lifecycle.ACTIVE)),
     ],
     "restore_in_place": [
         ("verify_backup", "Verify the backup's checksums", backup_steps.verify_backup),
@@ -666,7 +667,7 @@ def running_state(job_type, params):
     """Where a job leaves the tenant while it runs: a job that makes a new
     database keeps it 'provisioning'."""
     if job_type in ("create", "clone") or plan_key(job_type, params) == "restore_new":
-        return "provisioning"
+        return lifecycle.PROVISIONING
     return None
 
 
@@ -697,7 +698,7 @@ def undo(ctx):
     database, roles and files) or put back (a tenant restored or upgraded
     in place gets its own database back and returns to service)."""
     key = plan_key(ctx.job.job_type, ctx.params)
-    if key in UNDO_NEW_TENANT and ctx.tenant.state != "active":
+    if key in UNDO_NEW_TENANT and ctx.tenant.state != lifecycle.ACTIVE:
         undo_partial_tenant(ctx)
     elif key in UNDO_IN_PLACE:
         backup_steps.undo_in_place(ctx)

@@ -32,6 +32,7 @@ from datetime import timedelta
 
 import psycopg2
 from odoo import SUPERUSER_ID, api, fields, sql_db
+from odoo.addons.ipai_platform_rules import jobs
 from psycopg2 import errorcodes
 from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
@@ -147,7 +148,7 @@ class JobRunner:
             # COMMITTED), and one coming later waits for this transaction.
             job._lock_row()
             job.invalidate_recordset()
-            if job.state not in ("queued", "running"):
+            if job.state not in jobs.OPEN_STATES:
                 return job.state
             if job.state == "running" and job.attempts >= job.max_attempts:
                 # Its worker died at every attempt (killed, out of memory):

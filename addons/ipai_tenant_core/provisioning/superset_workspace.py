@@ -28,6 +28,13 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import requests
+from odoo.addons.ipai_platform_rules.analytics import (
+    NotATenantCode,
+    checked_code,
+    dashboard_slug,
+    service_username,
+    workspace_name,
+)
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -38,7 +45,6 @@ _logger = logging.getLogger(__name__)
 # (connect, read) seconds: Superset answers its API in well under a second;
 # a create may run a connection test against the tenant database.
 TIMEOUT = (3.05, 30)
-CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
 IDENTIFIER_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 ISSUER_ROLE = "ipai_guest_token_issuer"
 # What a tenant's service account may do in Superset, and nothing more: ask for
@@ -49,26 +55,6 @@ ISSUER_PERMISSIONS = (
     ("can_read", "Dashboard"),
     ("can_read", "EmbeddedDashboard"),
 )
-
-
-def workspace_name(code):
-    return f"ipai_{code}"
-
-
-def service_username(code):
-    return f"ipai_svc_{code}"
-
-
-def dashboard_slug(code, key="overview"):
-    return f"{workspace_name(code)}_{key}"
-
-
-def rls_clause(code):
-    """The row-level-security clause of a tenant's guest tokens. The code is
-    validated first; the quote doubling is a second line of defence."""
-    if not CODE_PATTERN.match(code or ""):
-        raise PermanentError(f"{code!r} is not a tenant code.")
-    return "tenant_code = '{}'".format(code.replace("'", "''"))
 
 
 @dataclass
@@ -82,8 +68,10 @@ class WorkspaceSpec:
     title: str = ""
 
     def __post_init__(self):
-        if not CODE_PATTERN.match(self.code):
-            raise PermanentError(f"{self.code!r} is not a tenant code.")
+        try:
+            checked_code(self.code)
+        except NotATenantCode as exc:
+            raise PermanentError(str(exc)) from exc
         for name in (self.schema, *self.tables):
             if not IDENTIFIER_PATTERN.match(name):
                 raise PermanentError(f"{name!r} is not a plain lowercase SQL identifier.")

@@ -1,10 +1,10 @@
 """The engine's plain-Python parts: failure classes, backoff, plans, names."""
 
 import psycopg2
+from odoo.addons.ipai_platform_rules import naming
 from odoo.tests import BaseCase
 from psycopg2 import errorcodes
 
-from ..models import ipai_tenant_naming as naming
 from ..provisioning import backup_steps, operations, runner
 from ..provisioning.errors import PermanentError, RetryableError, WaitingError, is_transient
 

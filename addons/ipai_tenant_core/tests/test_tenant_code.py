@@ -1,8 +1,8 @@
+from odoo.addons.ipai_platform_rules import naming
 from odoo.exceptions import ValidationError
 from odoo.tools import mute_logger
 from psycopg2 import IntegrityError
 
-from ..models import ipai_tenant_naming as naming
 from .common import TenantCase
 
 

@@ -1,7 +1,7 @@
+from odoo.addons.ipai_platform_rules import roles
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
-from ..models import ipai_tenant_assignment as roles
 from .common import TenantCase
 
 ROLE_ORDER = ["viewer", "member", "manager", "admin", "owner"]

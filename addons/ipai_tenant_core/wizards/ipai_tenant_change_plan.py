@@ -1,7 +1,4 @@
 from odoo import fields, models
-from odoo.exceptions import UserError
-
-from ..models.ipai_tenant_assignment import OPERATE
 
 
 class IpaiTenantChangePlan(models.TransientModel):
@@ -14,15 +11,5 @@ class IpaiTenantChangePlan(models.TransientModel):
 
     def action_apply(self):
         self.ensure_one()
-        tenant = self.tenant_id
-        tenant._check_power(OPERATE)
-        tenant._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
-        if self.plan_id == tenant.plan_id:
-            raise UserError(self.env._("%s is already on this plan.", tenant.code))
-        tenant.plan_id = self.plan_id
-        # A provisioned database must learn its new limits; a draft has none yet.
-        if tenant.state != "draft":
-            self.env["ipai.tenant.job"]._enqueue(
-                tenant, "change_plan", {"plan_code": self.plan_id.code}
-            )
+        self.tenant_id._change_plan(self.plan_id)
         return {"type": "ir.actions.act_window_close"}

@@ -1,6 +1,5 @@
 from odoo import fields, models
-
-from ..models.ipai_tenant_assignment import ADMIN, ROLES
+from odoo.addons.ipai_platform_rules.roles import ADMIN, ROLES
 
 
 class IpaiTenantStaffAdd(models.TransientModel):

@@ -1,6 +1,5 @@
 from odoo import fields, models
-
-from ..models import ipai_tenant_lifecycle as lifecycle
+from odoo.addons.ipai_platform_rules import lifecycle
 
 
 class IpaiTenantUpgradeWizard(models.TransientModel):

@@ -1,5 +1,5 @@
 from odoo import api, models
-from odoo.addons.ipai_tenant_core.models import ipai_tenant_lifecycle as lifecycle
+from odoo.addons.ipai_platform_rules import lifecycle
 
 from . import ipai_webhook_topic as topics
 
