@@ -15,6 +15,7 @@ plan's modules only until its modules are recorded."""
 
 import logging
 
+import psycopg2
 from odoo import SUPERUSER_ID, api
 from odoo.addons.ipai_tenant_core.provisioning import operations, pg
 from odoo.addons.ipai_tenant_core.provisioning.runtime_access import as_role
@@ -33,17 +34,39 @@ def migrate(cr, version):
 
 
 def _seal_marks(env):
+    """Reseal the old marks of the databases this platform knows (its
+    tenants', templates' and warm-pool members'), never another platform's
+    sharing the cluster. A database it may not comment on is logged and
+    left: the engine will refuse it as not its own, which is the safe side."""
+    templates = set(env["ipai.tenant.template"].search([]).mapped("database_name"))
+    tenants = env["ipai.tenant"].with_context(active_test=False)
+    tenants = tenants.search([("database_name", "!=", False)])
+    default_server = env["ipai.tenant.server"]._default_server()
     for server in env["ipai.tenant.server"].search([]):
+        on_server = tenants.filtered(
+            lambda tenant, server=server: (tenant.server_id or default_server) == server
+        )
+        members = env["ipai.tenant.pool.member"].search([("server_id", "=", server.id)])
+        names = sorted(
+            templates
+            | set(on_server.mapped("database_name"))
+            | set(members.mapped("database_name"))
+        )
         connection = server._pg_server()
         rows = connection.execute(
             """SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database
-                WHERE shobj_description(oid, 'pg_database') LIKE %s""",
-            [pg.OWNER_MARK + "%"],
+                WHERE datname = ANY(%s)""",
+            [names],
         )
         for name, comment in rows or []:
-            if not pg.SEALED_MARK.match(comment):
+            if not (comment or "").startswith(pg.OWNER_MARK) or pg.SEALED_MARK.match(comment):
+                continue
+            try:
                 pg.mark_database(connection, name, comment[len(pg.OWNER_MARK) :])
-                _logger.info("%s: ownership mark sealed", name)
+            except psycopg2.Error as exc:
+                _logger.error("%s: ownership mark not sealed: %s", name, exc)
+                continue
+            _logger.info("%s: ownership mark sealed", name)
 
 
 def _record_kept_modules(env):
