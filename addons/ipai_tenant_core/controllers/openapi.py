@@ -1,5 +1,5 @@
 """/api/v1/openapi.json: the OpenAPI 3.1 description of every route in
-this folder (tests/test_api_openapi.py checks each route and schema against
+this folder (tests/test_api.py checks each route and schema against
 real answers), and a problem details 404 for any other /api/v1 path."""
 
 from odoo import http

@@ -1,6 +1,6 @@
 from odoo import api, models
 
-# The system parameters the host router reads (server/routing.py). Every Odoo
+# The system parameters the host router reads (ipai_tenant_runtime/routing_map.py). Every Odoo
 # process reloads its host map only when the routing version moves, as it
 # does for a tenant or a domain: changing one of these must move it too, or
 # the new base domain or platform host name waits for a restart.
