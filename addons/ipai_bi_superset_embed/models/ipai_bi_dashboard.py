@@ -15,7 +15,7 @@ CLIENT_ACTION_TAG = "ipai_bi_superset_embed.dashboard"
 
 # The service login (address, password), opened once per worker and stored
 # token: Fernet costs more than the rest of a cold request's Odoo work.
-_decrypted_passwords = {}
+_opened_logins = {}
 
 
 class BiNotConfiguredError(client.SupersetError):
@@ -179,14 +179,14 @@ class IpaiBiDashboard(models.Model):
             raise BiNotConfiguredError(
                 self.env._("BI dashboards are not configured yet (Settings > BI dashboards).")
             )
-        login = _decrypted_passwords.get(settings["password"])
+        login = _opened_logins.get(settings["password"])
         if login is None:
             try:
                 login = crypto.open_login(self.env.cr.dbname, settings["password"])
             except crypto.MissingKeyError as exc:
                 raise BiNotConfiguredError(str(exc)) from exc
-            _decrypted_passwords.clear()
-            _decrypted_passwords[settings["password"]] = login
+            _opened_logins.clear()
+            _opened_logins[settings["password"]] = login
         # The address sealed with the password, not the superset_url
         # parameter: the service login never goes anywhere else.
         url, password = login

@@ -877,17 +877,20 @@ class IpaiTenant(models.Model):
         """Record ``names`` as modules that stay loaded in these tenants'
         databases (the plan that installed them is gone)."""
         for tenant in self.sudo():
-            kept = set(filter(None, (tenant.kept_modules or "").split(",")))
+            kept = tenant._kept_module_names()
             if not set(names) <= kept:
                 tenant.kept_modules = ",".join(sorted(kept | set(names)))
+
+    def _kept_module_names(self):
+        self.ensure_one()
+        return set(filter(None, (self.sudo().kept_modules or "").split(",")))
 
     def _allowed_module_names(self):
         """What the module gate lets this tenant's database load: its plan's
         set and what earlier plans left installed (their manifests bring the
         rest)."""
         self.ensure_one()
-        kept = filter(None, (self.sudo().kept_modules or "").split(","))
-        return sorted(set(self.plan_id._module_names()) | set(kept))
+        return sorted(set(self.plan_id._module_names()) | self._kept_module_names())
 
     def _pg_server(self):
         """Where this tenant's database lives, as the engine connects to it."""

@@ -468,13 +468,14 @@ def ensure_partners_view(server, database, schema, role, code):
     return True
 
 
-def push_tenant_settings(server, database, code, url, public_url, result, password):
+def push_tenant_settings(server, database, code, url, public_url, result, password, current):
     """The tenant's Odoo settings (ipai_bi_superset_embed). The service
     ``password`` is sealed together with the address the tenant runtime
     logs in at (credentials.seal_for_database, under the tenant database's
     own key): the tenant can move its browsers' Superset address, never
     where its runtime sends the service login. Re-sealed only when the
-    address or the password changed (or the stored token predates sealing)."""
+    address or the password changed (or the stored token predates sealing).
+    ``current``: the tenant's BI parameters as they are."""
     from odoo.addons.ipai_tenant_runtime import credentials
 
     from . import tenant_db
@@ -485,7 +486,6 @@ def push_tenant_settings(server, database, code, url, public_url, result, passwo
         TENANT_PARAM + "username": result.service_username,
         TENANT_PARAM + "workspace": workspace_name(code),
     }
-    current = tenant_db.get_params(server, database, TENANT_PARAM)
     sealed = credentials.open_for_database(database, current.get(TENANT_PARAM + "password"))
     if sealed != {"url": url, "password": password}:
         params[TENANT_PARAM + "password"] = credentials.seal_for_database(
@@ -497,17 +497,13 @@ def push_tenant_settings(server, database, code, url, public_url, result, passwo
     return sorted(key[len(TENANT_PARAM) :] for key in changed)
 
 
-def stored_service_password(server, database):
-    """The service password the tenant database holds, if this platform can
-    open it: sealed with its address, or a token from before sealing. None
-    for a new database, or for a token the tenant replaced by its own."""
+def stored_service_password(database, token):
+    """The service password in ``token`` (the tenant database's parameter),
+    if this platform can open it: sealed with its address, or a token from
+    before sealing. None for a new database, or for a token the tenant
+    replaced by its own."""
     from odoo.addons.ipai_tenant_runtime import credentials
 
-    from . import tenant_db
-
-    token = tenant_db.get_params(server, database, TENANT_PARAM + "password").get(
-        TENANT_PARAM + "password"
-    )
     sealed = credentials.open_for_database(database, token)
     if sealed is not None:
         return sealed.get("password") or None
@@ -523,6 +519,7 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
     import os
     from urllib.parse import urlsplit
 
+    from . import tenant_db
     from .runtime_access import as_role
 
     if not tenant.plan_id.feature_bi:
@@ -562,7 +559,8 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
     # passwords, and Superset must hold both.
     # Inside the tenant database only as the tenant's own role.
     tenant_side = as_role(server, tenant.runtime_role)
-    stored_password = stored_service_password(tenant_side, database)
+    current = tenant_db.get_params(tenant_side, database, TENANT_PARAM)
+    stored_password = stored_service_password(database, current.get(TENANT_PARAM + "password"))
     fresh = stored_password is None
     result = ensure_workspace(
         api, spec, reset_service_password=fresh, reset_database_password=fresh
@@ -577,6 +575,7 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
         os.environ.get("SUPERSET_PUBLIC_URL", ""),
         result,
         result.service_password or stored_password,
+        current,
     )
     if pushed:
         log(f"tenant settings updated: {', '.join(pushed)}")
