@@ -58,7 +58,7 @@ def test_openapi_document_is_valid_and_matches_the_routes(openapi):
     validate(openapi.document)  # OpenAPI 3.1 (openapi-spec-validator)
     assert openapi.document["openapi"] == "3.1.0"
     declared = set()
-    for path in (REPO_ROOT / "addons/ipai_tenant_core/controllers").glob("*.py"):
+    for path in (REPO_ROOT / "addons/ipai_tenant_api/controllers").glob("*.py"):
         for route, methods in re.findall(
             r'@endpoint\("([^"]+)", (\[[^\]]*\]|None)', path.read_text()
         ):

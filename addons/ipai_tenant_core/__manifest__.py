@@ -2,7 +2,7 @@
     "name": "IPAI Tenant Core",
     "summary": "Control plane of the ipai multi-tenant Odoo platform: tenants, "
     "plans, servers, jobs and a tamper-evident audit trail",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "SaaS/Platform",
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",
@@ -19,7 +19,6 @@
         "data/ipai_tenant_mail_templates.xml",
         "wizards/ipai_tenant_change_plan_views.xml",
         "wizards/ipai_tenant_clone_views.xml",
-        "wizards/ipai_api_key_generate_views.xml",
         "wizards/ipai_tenant_staff_add_views.xml",
         "views/ipai_tenant_views.xml",
         "views/ipai_tenant_plan_views.xml",
@@ -32,7 +31,6 @@
         "views/ipai_tenant_pool_views.xml",
         "views/ipai_tenant_metric_views.xml",
         "views/ipai_audit_log_views.xml",
-        "views/ipai_api_key_views.xml",
         "views/ipai_tenant_menus.xml",
     ],
     "assets": {

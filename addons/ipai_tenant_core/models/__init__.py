@@ -4,8 +4,6 @@ from . import (
     ipai_guarded_defaults_mixin,
     ipai_input_mixin,
     ipai_tenant,
-    ipai_tenant_api_key,
-    ipai_tenant_api_usage,
     ipai_tenant_assignment,
     ipai_tenant_backup,
     ipai_tenant_domain,

@@ -1,0 +1,1 @@
+from . import ipai_tenant_api_key, ipai_tenant_api_usage

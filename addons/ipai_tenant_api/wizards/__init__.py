@@ -1,0 +1,1 @@
+from . import ipai_api_key_generate

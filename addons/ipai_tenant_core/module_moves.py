@@ -1,0 +1,92 @@
+"""Moving models and records from one addon to another without losing a row.
+
+When a model leaves ``ipai_tenant_core`` for an addon of its own, Odoo would
+otherwise see the model's entries under the old name as gone at the end of
+the upgrade and delete them, table and rows included. The old addon's
+pre-migration hands them to the new addon (as OpenUpgrade's
+``update_module_moved_models`` does) and marks the new addon for
+installation, which Odoo does in the same run, after the addons it upgrades.
+Plain Python on a cursor: migration scripts run before the registry is whole.
+"""
+
+import csv
+import logging
+from pathlib import Path
+
+from lxml import etree
+
+from odoo.modules.module import get_manifest, get_module_path
+
+_logger = logging.getLogger(__name__)
+
+XML_RECORD_TAGS = ("record", "menuitem", "template")
+
+
+def move_to_module(cr, old, new, models):
+    """Hand ``models`` (their model, field, selection and constraint entries)
+    and every record the new addon's data files declare from ``old`` to
+    ``new``, and install ``new`` in this run if it is not installed."""
+    cr.execute(
+        "UPDATE ir_module_module SET state = 'to install' WHERE name = %s AND state = 'uninstalled'",
+        (new,),
+    )
+    for model in models:
+        _move_model(cr, old, new, model)
+    names = declared_xmlids(new)
+    if names:
+        cr.execute(
+            "UPDATE ir_model_data SET module = %s WHERE module = %s AND name IN %s",
+            (new, old, tuple(names)),
+        )
+    _logger.info("moved %d models and %d records from %s to %s", len(models), len(names), old, new)
+
+
+def _move_model(cr, old, new, model):
+    table = model.replace(".", "_")
+    cr.execute(
+        "UPDATE ir_model_data SET module = %s WHERE module = %s AND model = 'ir.model' AND name = %s",
+        (new, old, f"model_{table}"),
+    )
+    for prefix in (f"field_{table}__", f"selection__{table}__"):
+        cr.execute(
+            "UPDATE ir_model_data SET module = %s WHERE module = %s AND left(name, length(%s)) = %s",
+            (new, old, prefix, prefix),
+        )
+    # SQL constraints and many2many tables are owned by a module in their
+    # own tables too: the owner is the one that drops them on uninstall.
+    for owned, owned_model in (
+        ("ir_model_constraint", "ir.model.constraint"),
+        ("ir_model_relation", "ir.model.relation"),
+    ):
+        cr.execute(
+            f"""UPDATE ir_model_data d SET module = %(new)s
+                  FROM {owned} o JOIN ir_model m ON m.id = o.model
+                 WHERE d.module = %(old)s AND d.model = %(owned_model)s
+                   AND d.res_id = o.id AND m.model = %(model)s""",
+            {"new": new, "old": old, "owned_model": owned_model, "model": model},
+        )
+        cr.execute(
+            f"""UPDATE {owned} o SET module = (SELECT id FROM ir_module_module WHERE name = %(new)s)
+                  FROM ir_model m
+                 WHERE o.model = m.id AND m.model = %(model)s
+                   AND o.module = (SELECT id FROM ir_module_module WHERE name = %(old)s)""",
+            {"new": new, "old": old, "model": model},
+        )
+
+
+def declared_xmlids(module):
+    """The unqualified ids the data files of ``module`` declare."""
+    path = Path(get_module_path(module))
+    names = set()
+    for data_file in get_manifest(module).get("data", []):
+        file = path / data_file
+        if file.suffix == ".csv":
+            with file.open(newline="") as handle:
+                names.update(row["id"] for row in csv.DictReader(handle) if "." not in row["id"])
+        elif file.suffix == ".xml":
+            tree = etree.parse(str(file))
+            for element in tree.iter(*XML_RECORD_TAGS):
+                xmlid = element.get("id")
+                if xmlid and "." not in xmlid:
+                    names.add(xmlid)
+    return sorted(names)
