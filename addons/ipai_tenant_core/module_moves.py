@@ -14,7 +14,6 @@ import logging
 from pathlib import Path
 
 from lxml import etree
-
 from odoo.modules.module import get_manifest, get_module_path
 
 _logger = logging.getLogger(__name__)
@@ -27,7 +26,8 @@ def move_to_module(cr, old, new, models):
     and every record the new addon's data files declare from ``old`` to
     ``new``, and install ``new`` in this run if it is not installed."""
     cr.execute(
-        "UPDATE ir_module_module SET state = 'to install' WHERE name = %s AND state = 'uninstalled'",
+        "UPDATE ir_module_module SET state = 'to install' "
+        "WHERE name = %s AND state = 'uninstalled'",
         (new,),
     )
     for model in models:
@@ -44,12 +44,14 @@ def move_to_module(cr, old, new, models):
 def _move_model(cr, old, new, model):
     table = model.replace(".", "_")
     cr.execute(
-        "UPDATE ir_model_data SET module = %s WHERE module = %s AND model = 'ir.model' AND name = %s",
+        "UPDATE ir_model_data SET module = %s "
+        "WHERE module = %s AND model = 'ir.model' AND name = %s",
         (new, old, f"model_{table}"),
     )
     for prefix in (f"field_{table}__", f"selection__{table}__"):
         cr.execute(
-            "UPDATE ir_model_data SET module = %s WHERE module = %s AND left(name, length(%s)) = %s",
+            "UPDATE ir_model_data SET module = %s "
+            "WHERE module = %s AND left(name, length(%s)) = %s",
             (new, old, prefix, prefix),
         )
     # SQL constraints and many2many tables are owned by a module in their

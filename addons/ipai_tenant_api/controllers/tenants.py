@@ -6,10 +6,10 @@ import json
 
 from odoo import http
 from odoo.addons.ipai_platform_rules import lifecycle, naming
-from odoo.http import request
-
 from odoo.addons.ipai_tenant_core.models.ipai_tenant import TENANT_TYPES
 from odoo.addons.ipai_tenant_core.models.ipai_tenant_domain import normalize
+from odoo.http import request
+
 from .api import ApiError, endpoint, fields_of, json_body, json_response, page_args, url
 from .serializers import accepted_json, tenant_json
 
