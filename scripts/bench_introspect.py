@@ -26,7 +26,7 @@ TARGET_SECONDS = 5.0
 @click.option("--code", required=True, help="The tenant to document (active or suspended).")
 @click.option("--rounds", default=5, show_default=True)
 def main(env, code, rounds):
-    from odoo.addons.ipai_tenant_core.provisioning import introspect
+    from odoo.addons.ipai_tenant_engine.provisioning import introspect
 
     tenant = env["ipai.tenant"].search([("code", "=", code)])
     if not tenant:

@@ -71,7 +71,8 @@ def fresh_install(env, dbname, modules):
     """What building a template costs: an empty database handed to the
     template owner, and the same separate Odoo (`-i`) logged in as it."""
     from odoo.addons.ipai_platform_rules import naming
-    from odoo.addons.ipai_tenant_core.provisioning import pg, templates
+    from odoo.addons.ipai_tenant_core.infra import pg
+    from odoo.addons.ipai_tenant_engine.provisioning import templates
 
     server = env["ipai.tenant.server"]._default_server()._pg_server()
     owner = naming.template_owner_role(env["ipai.tenant"]._name_prefixes()[1])
@@ -236,7 +237,7 @@ def main(
     server_workers,
     fresh_db_prefix,
 ):
-    from odoo.addons.ipai_tenant_core.provisioning import operations
+    from odoo.addons.ipai_tenant_engine.provisioning import operations
 
     click.echo("warming up: first tenant builds the template (not timed)")
     warm_tenant, _job, _password = provision(env, "bench-warmup")

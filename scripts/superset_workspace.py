@@ -44,8 +44,8 @@ def load_local_superset_env():
 @click.option("--remove", is_flag=True, help="Delete the workspace from Superset instead.")
 def main(env, code, tables, domains, remove):
     """Provision a tenant's Superset workspace."""
-    from odoo.addons.ipai_tenant_core.provisioning import superset_workspace as workspace
-    from odoo.addons.ipai_tenant_core.provisioning.errors import ProvisioningError
+    from odoo.addons.ipai_tenant_core.infra.errors import ProvisioningError
+    from odoo.addons.ipai_tenant_engine.provisioning import superset_workspace as workspace
 
     load_local_superset_env()
     tenant = env["ipai.tenant"].search([("code", "=", code)])

@@ -362,7 +362,7 @@ def prune_backups(env):
 def upgrade_tenants(env, modules, codes, concurrency):
     """Upgrade the fleet: templates first, then each tenant (backup,
     maintenance, -u, smoke check), rolled back from its backup on failure."""
-    from odoo.addons.ipai_tenant_core.provisioning import runner
+    from odoo.addons.ipai_tenant_engine.provisioning import runner
 
     try:
         run = env["ipai.tenant.upgrade.run"]._start(
@@ -445,7 +445,7 @@ def reveal_password(env, code):
 @click.option("--out", "out_dir", default=".", show_default=True, help="Folder to write into.")
 def introspect(env, code, fmt, out_dir):
     """Document a tenant database's schema: DBML, Markdown, ERD JSON."""
-    from odoo.addons.ipai_tenant_core.provisioning.introspect import FORMATS
+    from odoo.addons.ipai_tenant_engine.provisioning.introspect import FORMATS
 
     tenant = find_tenant(env, code)
     formats = FORMATS if fmt == "all" else (fmt,)

@@ -544,7 +544,7 @@ def mint_api_key(rpc, user_id, name="tests", **options):
 def owner_mark(words):
     """The comment the platform puts on a database it made for ``words``
     ('tenant:acme'): its keyed HMAC (pg.owner_mark), never the words."""
-    from odoo.addons.ipai_tenant_core.provisioning import pg
+    from odoo.addons.ipai_tenant_core.infra import pg
 
     return pg.owner_mark(words)
 

@@ -7,7 +7,7 @@
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",
     "license": "LGPL-3",
-    "depends": ["base", "base_setup", "web", "ipai_platform_rules"],
+    "depends": ["base", "base_setup", "web", "ipai_platform_rules", "ipai_tenant_runtime"],
     "external_dependencies": {"python": ["cryptography", "urllib3"]},
     "data": [
         "security/ipai_bi_security.xml",

@@ -7,7 +7,7 @@
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",
     "license": "LGPL-3",
-    "depends": ["ipai_tenant_core", "ipai_platform_rules", "account", "mail"],
+    "depends": ["ipai_tenant_engine", "ipai_platform_rules", "account", "mail"],
     "data": [
         "security/ipai_billing_security.xml",
         "security/ir.model.access.csv",

@@ -1,7 +1,7 @@
 {
     "name": "IPAI Tenant Core",
-    "summary": "Control plane of the ipai multi-tenant Odoo platform: tenants, "
-    "plans, servers, jobs and a tamper-evident audit trail",
+    "summary": "Registry of the ipai multi-tenant Odoo platform: tenants in a "
+    "provider hierarchy, plans, servers, roles and a tamper-evident audit trail",
     "version": "18.0.1.2.0",
     "category": "SaaS/Platform",
     "author": "ipai",
@@ -15,26 +15,13 @@
         "data/ipai_tenant_server_data.xml",
         "data/ipai_tenant_plan_data.xml",
         "data/ipai_tenant_data.xml",
-        "data/ipai_tenant_cron.xml",
-        "data/ipai_tenant_mail_templates.xml",
-        "wizards/ipai_tenant_change_plan_views.xml",
-        "wizards/ipai_tenant_clone_views.xml",
         "wizards/ipai_tenant_staff_add_views.xml",
         "views/ipai_tenant_views.xml",
         "views/ipai_tenant_plan_views.xml",
         "views/ipai_tenant_server_views.xml",
         "views/ipai_tenant_assignment_views.xml",
-        "views/ipai_tenant_job_views.xml",
-        "views/ipai_tenant_backup_views.xml",
-        "views/ipai_tenant_upgrade_views.xml",
-        "views/ipai_tenant_template_views.xml",
-        "views/ipai_tenant_pool_views.xml",
-        "views/ipai_tenant_metric_views.xml",
         "views/ipai_audit_log_views.xml",
         "views/ipai_tenant_menus.xml",
     ],
-    "assets": {
-        "web.assets_backend": ["ipai_tenant_core/static/src/live_refresh/*"],
-    },
     "application": True,
 }

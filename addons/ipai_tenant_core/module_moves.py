@@ -21,8 +21,9 @@ _logger = logging.getLogger(__name__)
 XML_RECORD_TAGS = ("record", "menuitem", "template")
 
 
-def move_to_module(cr, old, new, models):
-    """Hand ``models`` (their model, field, selection and constraint entries)
+def move_to_module(cr, old, new, models, fields=()):
+    """Hand ``models`` (their model, field, selection and constraint entries),
+    ``fields`` ((model, field) pairs the new addon adds to models that stay)
     and every record the new addon's data files declare from ``old`` to
     ``new``, and install ``new`` in this run if it is not installed."""
     cr.execute(
@@ -32,6 +33,11 @@ def move_to_module(cr, old, new, models):
     )
     for model in models:
         _move_model(cr, old, new, model)
+    for model, field in fields:
+        cr.execute(
+            "UPDATE ir_model_data SET module = %s WHERE module = %s AND name = %s",
+            (new, old, f"field_{model.replace('.', '_')}__{field}"),
+        )
     names = declared_xmlids(new)
     if names:
         cr.execute(

@@ -7,7 +7,7 @@
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",
     "license": "LGPL-3",
-    "depends": ["ipai_tenant_core", "ipai_platform_rules", "mail"],
+    "depends": ["ipai_tenant_engine", "ipai_platform_rules", "mail"],
     "data": [
         "security/ipai_notify_security.xml",
         "security/ir.model.access.csv",

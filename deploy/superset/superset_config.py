@@ -183,7 +183,7 @@ GUEST_TOKEN_JWT_AUDIENCE = _optional("SUPERSET_GUEST_TOKEN_AUDIENCE", "ipai")
 # Short-lived: the embedding page fetches a fresh token before this runs out.
 GUEST_TOKEN_JWT_EXP_SECONDS = _int("SUPERSET_GUEST_TOKEN_EXP_SECONDS", 300)
 
-# Tenant workspaces (addons/ipai_tenant_core/provisioning/superset_workspace.py):
+# Tenant workspaces (addons/ipai_tenant_engine/provisioning/superset_workspace.py):
 # each tenant's Odoo asks for guest tokens as its own service account
 # ipai_svc_<code>, which owns its workspace's dashboards. Superset itself
 # refuses that account a token for any other dashboard, or with any

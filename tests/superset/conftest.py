@@ -64,7 +64,7 @@ class Superset:
         )
 
     def admin_api(self):
-        from odoo.addons.ipai_tenant_core.provisioning.superset_workspace import SupersetApi
+        from odoo.addons.ipai_tenant_engine.provisioning.superset_workspace import SupersetApi
 
         return SupersetApi(self.url, "admin", self.admin_password)
 
@@ -86,7 +86,7 @@ def _env_file_from_command(command):
 def _remove_workspaces_of_dead_runs(superset):
     """Runs killed before their teardown leave workspaces named bi<pid>-...;
     their process is gone, so those are fair game."""
-    from odoo.addons.ipai_tenant_core.provisioning.superset_workspace import remove_workspace
+    from odoo.addons.ipai_tenant_engine.provisioning.superset_workspace import remove_workspace
 
     api = superset.admin_api()
     prefix = "ipai_svc_bi"
@@ -216,7 +216,7 @@ def bi_tenants(platform_db, superset, bi_credentials, bi_plan):
         _seed_sales(tenant.database, schema, tenant.code, other, SALES[key])
     yield tenants
     api = superset.admin_api()
-    from odoo.addons.ipai_tenant_core.provisioning.superset_workspace import remove_workspace
+    from odoo.addons.ipai_tenant_engine.provisioning.superset_workspace import remove_workspace
 
     for tenant in tenants.values():
         remove_workspace(api, tenant.code)

@@ -19,7 +19,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..provisioning import audit_head
+from ..infra import audit_head
 
 _logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import naming
 from odoo.exceptions import UserError, ValidationError
 
-from ..provisioning import dns_proof
+from ..infra import dns_proof
 
 DNS_RESOLVER_PARAM = "ipai_tenant_core.dns_resolver"
 # Set by the DNS check alone: a verified domain is routed to its tenant.

@@ -3,7 +3,7 @@ from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import config
 
-from ..provisioning import pg
+from ..infra import pg
 
 # Tenants in these states have a database on their server; a failed tenant
 # may or may not (a failed create was cleaned up, a failed suspend was not).
@@ -75,15 +75,9 @@ class IpaiTenantServer(models.Model):
         return count + self._extra_database_count()
 
     def _extra_database_count(self):
-        """Warm-pool members waiting on this server (a claimed one is counted
-        as its tenant's, which is provisioning)."""
-        return (
-            self.env["ipai.tenant.pool.member"]
-            .sudo()
-            .search_count(
-                [("server_id", "=", self.id), ("state", "in", ("building", "ready", "stale"))]
-            )
-        )
+        """Databases on this server that belong to no tenant yet (the
+        engine's warm pool counts its members here)."""
+        return 0
 
     def _existing_databases(self, names):
         rows = self._pg_server().execute(

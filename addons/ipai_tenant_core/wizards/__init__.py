@@ -1,7 +1,1 @@
-from . import (
-    ipai_tenant_change_plan,
-    ipai_tenant_clone,
-    ipai_tenant_restore,
-    ipai_tenant_staff_add,
-    ipai_tenant_upgrade,
-)
+from . import ipai_tenant_staff_add

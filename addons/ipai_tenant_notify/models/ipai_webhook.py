@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.addons.ipai_tenant_core.provisioning import crypto
+from odoo.addons.ipai_tenant_core.infra import crypto
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..notify import outbound

@@ -1,0 +1,17 @@
+from . import (
+    ipai_tenant,
+    ipai_tenant_backup,
+    ipai_tenant_introspection,
+    ipai_tenant_job,
+    ipai_tenant_metric,
+    ipai_tenant_pool,
+    ipai_tenant_server,
+    ipai_tenant_template,
+    ipai_tenant_upgrade_run,
+)
+
+# Last: Odoo creates each model's table, then runs its init(), in import
+# order, and the routing view reads the tables above.
+# isort: off
+from . import ipai_tenant_routing
+# isort: on

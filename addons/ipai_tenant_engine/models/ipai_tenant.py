@@ -1,0 +1,271 @@
+"""What the engine adds to a tenant: its jobs, backups and usage, and the
+actions that queue jobs (provision, suspend, reactivate, clone, change plan,
+back up, archive, drop), which forms, the REST API and the CLI all call."""
+
+from odoo import fields, models
+from odoo.addons.ipai_platform_rules import jobs, lifecycle, roles
+from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
+from odoo.addons.ipai_tenant_core.models.ipai_tenant import CLONING
+from odoo.exceptions import UserError
+
+# How long the welcome mail's set-password link works (Odoo's own reset
+# links last 4 hours; a welcome mail may wait in an inbox over a weekend).
+WELCOME_LINK_HOURS = 72
+
+
+class IpaiTenant(models.Model):
+    _inherit = "ipai.tenant"
+
+    job_ids = fields.One2many("ipai.tenant.job", "tenant_id", string="Jobs")
+    backup_ids = fields.One2many("ipai.tenant.backup", "tenant_id", string="Backups")
+    job_count = fields.Integer(compute="_compute_job_count")
+    is_busy = fields.Boolean(compute="_compute_job_count", help="A job is queued or running.")
+    metric_ids = fields.One2many("ipai.tenant.metric", "tenant_id", string="Usage")
+
+    def _compute_job_count(self):
+        counts = self._count_by_tenant("ipai.tenant.job", "tenant_id")
+        busy = (
+            self.env["ipai.tenant.job"]
+            .search([("tenant_id", "in", self.ids), ("state", "in", jobs.OPEN_STATES)])
+            .tenant_id
+        )
+        for tenant in self:
+            tenant.job_count = counts.get(tenant.id, 0)
+            tenant.is_busy = tenant in busy
+
+    def action_provision(self):
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("provision", self.env._("Provisioning"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "create")
+            tenant._set_state_from_engine(lifecycle.PROVISIONING)
+        return True
+
+    def action_suspend(self):
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("suspend", self.env._("Suspending"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "suspend")
+            if self._is_platform_staff():
+                # The platform's suspension is the platform's to lift.
+                tenant.sudo().platform_lock = True
+        return True
+
+    def action_reactivate(self):
+        # Who may, before what state allows: a provider learns nothing more.
+        self._check_power(roles.OPERATE)
+        for tenant in self:
+            if not self._is_platform_staff():
+                if tenant.platform_lock:
+                    raise UserError(
+                        self.env._(
+                            "%s was suspended by the platform; only the platform can "
+                            "reactivate it.",
+                            tenant.code,
+                        )
+                    )
+                if tenant in self.env.user.ipai_reachable_tenant_ids:
+                    raise UserError(
+                        self.env._(
+                            "%s is your own provider tenant; ask the platform to reactivate it.",
+                            tenant.code,
+                        )
+                    )
+        self._ensure_action_allowed("reactivate", self.env._("Reactivating"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "reactivate")
+            tenant.sudo().platform_lock = False
+        return True
+
+    def action_archive_tenant(self):
+        self._check_power(roles.OWN)
+        self._ensure_action_allowed("archive", self.env._("Archiving"))
+        for tenant in self:
+            if tenant.state == lifecycle.DRAFT:
+                # Nothing was ever created for a draft: no job needed.
+                tenant.check_access("write")
+                tenant._set_state_from_engine(lifecycle.ARCHIVED)
+            else:
+                tenant.env["ipai.tenant.job"]._enqueue(tenant, "archive")
+        return True
+
+    def action_drop(self):
+        self._check_power(roles.OWN)
+        self._ensure_action_allowed("drop", self.env._("Dropping"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "drop")
+        return True
+
+    def action_backup(self):
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("backup", self.env._("Backing up"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "backup", {"kind": "manual"})
+        return True
+
+    def _change_plan(self, plan):
+        """Move this tenant to ``plan``; a provisioned database gets a
+        change_plan job (new limits pushed, new modules installed)."""
+        self.ensure_one()
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
+        if plan == self.plan_id:
+            raise UserError(self.env._("%s is already on this plan.", self.code))
+        self.plan_id = plan
+        # A provisioned database must learn its new limits; a draft has none yet.
+        if self.state != lifecycle.DRAFT:
+            self.env["ipai.tenant.job"]._enqueue(self, "change_plan", {"plan_code": plan.code})
+
+    def _clone(self, code, name=None, with_data=False):
+        """A new tenant ``code`` copied from this one (its module set, or its
+        data too, neutralized), provisioning; returns it."""
+        self.ensure_one()
+        # Whatever id was sent for the source: the caller must be able to read it.
+        self.check_access("read")
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("clone", self.env._("Cloning"))
+        tenants = self.env["ipai.tenant"]
+        problem = tenants._new_code_problem(code)
+        if problem:
+            raise UserError(problem)
+        cloning = CLONING.set(True)
+        try:
+            clone = tenants.create(
+                {
+                    "code": code,
+                    "name": name or code,
+                    "tenant_type": self._copy_type(),
+                    "parent_id": self.parent_id.id,
+                    "plan_id": self.plan_id.id,
+                    "server_id": self.server_id.id,
+                    "admin_email": self.admin_email,
+                    "industry": self.industry,
+                    "country_id": self.country_id.id,
+                }
+            )
+        finally:
+            CLONING.reset(cloning)
+        self.env["ipai.tenant.job"]._enqueue(
+            clone, "clone", {"source_code": self.code, "with_data": bool(with_data)}
+        )
+        clone._set_state_from_engine(lifecycle.PROVISIONING)
+        return clone
+
+    def _copy_type(self):
+        """The type of a tenant made from this one: the platform owner's
+        copies are clients."""
+        return "client" if self.tenant_type == "platform_owner" else self.tenant_type
+
+    def action_open_change_plan(self):
+        self.ensure_one()
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Change plan"),
+            "res_model": "ipai.tenant.change.plan",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_tenant_id": self.id, "default_plan_id": self.plan_id.id},
+        }
+
+    def action_open_clone(self):
+        self.ensure_one()
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("clone", self.env._("Cloning"))
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Clone tenant"),
+            "res_model": "ipai.tenant.clone",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_source_id": self.id},
+        }
+
+    def action_view_jobs(self):
+        return self._open_related(
+            "ipai.tenant.job", [("tenant_id", "=", self.id)], self.env._("Jobs")
+        )
+
+    def action_view_usage(self):
+        action = self._open_related(
+            "ipai.tenant.metric", [("tenant_id", "=", self.id)], self.env._("Usage")
+        )
+        action["view_mode"] = "graph,pivot,list"
+        return action
+
+    def _pg_server(self):
+        """Where this tenant's database lives, as the engine connects to it."""
+        self.ensure_one()
+        server = self.server_id or self.env["ipai.tenant.server"]._default_server()
+        if not server:
+            raise PermanentError(
+                f"Tenant {self.code} has no database server and none has room; nothing was changed."
+            )
+        return server._pg_server()
+
+    def _queue_welcome_mail(self, reset_url):
+        """Queue the welcome mail in Odoo's mail queue, in the transaction
+        that makes the tenant active (sent by the mail cron afterwards, so
+        a tenant is never active without its mail, nor mailed twice).
+
+        The set-password link is a credential: the mail is attached to no
+        record, so it never shows in the tenant's chatter, where platform
+        and provider staff would read it, and it is deleted once sent
+        (the template's auto_delete). Only the mail queue holds it until
+        then, which only system administrators read."""
+        self.ensure_one()
+        template = self.env.ref("ipai_tenant_engine.mail_template_tenant_welcome")
+        template.with_context(reset_url=reset_url, reset_valid_hours=WELCOME_LINK_HOURS).send_mail(
+            self.id, email_values={"model": False, "res_id": False}
+        )
+        self._message_log(body=self.env._("Welcome mail queued for %s.", self.admin_email))
+
+    def _tenant_side_config(self):
+        """What the tenant database must know about itself (ipai_tenant_client)."""
+        self.ensure_one()
+        plan = self.plan_id
+        return {
+            "code": self.code,
+            "name": self.name,
+            "state": "suspended" if self.state == lifecycle.SUSPENDED else "active",
+            "plan": plan.code,
+            "plan_name": plan.name,
+            "trial_end": fields.Date.to_string(self.trial_end) if self.trial_end else "",
+            "limits": plan._limits(),
+            "features": {
+                "bi": plan.feature_bi,
+                "api": plan.feature_api,
+                "custom_domain": plan.feature_custom_domain,
+                "white_label": plan.feature_white_label,
+            },
+        }
+
+    def _warn_near_limits(self, metric):
+        """Tell the tenant's followers once a day when it reaches 90 % of a
+        plan limit; the warning also shows on the form."""
+        self.ensure_one()
+        near = metric._near_limits()
+        warning = "; ".join(f"{used} of {limit:g} {what}" for what, used, limit in near)
+        if warning and warning != self.usage_warning:
+            self.message_post(
+                body=self.env._(
+                    "%(tenant)s is close to the limits of plan %(plan)s: %(warning)s.",
+                    tenant=self.code,
+                    plan=self.plan_id.name,
+                    warning=warning,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        if warning != (self.usage_warning or ""):
+            self.sudo().with_context(ipai_usage_sync=True).usage_warning = warning or False
+
+    def _report_usage_tampering(self, finding):
+        """Usage that cannot be counted truly is the platform's business:
+        on the tenant's form, in its audit trail, and to its followers."""
+        self.ensure_one()
+        warning = self.env._("Usage could not be counted truly: %s", finding)
+        if self.usage_warning != warning:
+            self._audit("usage:tampering", {"finding": (False, finding)})
+            self.message_post(body=warning, subtype_xmlid="mail.mt_note")
+        self.sudo().with_context(ipai_usage_sync=True).usage_warning = warning

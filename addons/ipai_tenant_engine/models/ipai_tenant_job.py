@@ -1,0 +1,468 @@
+import os
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.addons.ipai_platform_rules import jobs, lifecycle, naming
+from odoo.addons.ipai_platform_rules.roles import OPERATE
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import config
+
+from ..provisioning import operations, runner
+
+JOB_TYPES = [
+    ("create", "Create"),
+    ("clone", "Clone"),
+    ("suspend", "Suspend"),
+    ("reactivate", "Reactivate"),
+    ("archive", "Archive"),
+    ("drop", "Drop"),
+    ("change_plan", "Change plan"),
+    ("upgrade", "Upgrade modules"),
+    ("backup", "Backup"),
+    ("restore", "Restore"),
+]
+JOB_STATES = jobs.STATES
+OPEN_STATES = jobs.OPEN_STATES
+# Threads of a cron call of the job runner (a system parameter).
+RUNNER_CONCURRENCY_PARAM = "ipai_tenant_core.runner_concurrency"
+# The parameters each job type takes; anything else is refused.
+KNOWN_PARAMS = {
+    "clone": {"source_code", "with_data"},
+    "change_plan": {"plan_code"},
+    "backup": {"kind"},
+    "restore": {"backup_id", "mode"},
+    "upgrade": {"modules"},
+}
+# Backup kinds a user may ask for; the others are the engine's own.
+REQUESTED_BACKUP_KINDS = ("manual",)
+
+
+class IpaiTenantJob(models.Model):
+    _name = "ipai.tenant.job"
+    _description = "Tenant provisioning job"
+    _order = "id desc"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    tenant_id = fields.Many2one("ipai.tenant", required=True, ondelete="cascade", index=True)
+    job_type = fields.Selection(JOB_TYPES, string="Type", required=True)
+    state = fields.Selection(JOB_STATES, default="queued", required=True, index=True)
+    requested_by_id = fields.Many2one(
+        "res.users", default=lambda self: self.env.user, readonly=True
+    )
+    params = fields.Json(help="Operation parameters, e.g. the source tenant of a clone.")
+    step_ids = fields.One2many("ipai.tenant.job.step", "job_id", string="Steps")
+    progress = fields.Float(compute="_compute_progress")
+    is_busy = fields.Boolean(compute="_compute_progress", help="Queued or running.")
+    current_step = fields.Char(compute="_compute_progress")
+    attempts = fields.Integer(readonly=True)
+    max_attempts = fields.Integer(default=5, readonly=True)
+    next_retry_at = fields.Datetime(readonly=True)
+    error = fields.Text(readonly=True)
+    template_id = fields.Many2one("ipai.tenant.template", readonly=True)
+    pool_member_id = fields.Many2one(
+        "ipai.tenant.pool.member",
+        readonly=True,
+        ondelete="set null",
+        help="The warm-pool database this create job adopts.",
+    )
+    backup_path = fields.Char(readonly=True)
+    backup_id = fields.Many2one(
+        "ipai.tenant.backup",
+        readonly=True,
+        ondelete="set null",
+        help="The backup this job took (a restore's safety backup, an upgrade's "
+        "pre-upgrade backup).",
+    )
+    resume_state = fields.Char(
+        readonly=True, help="Where the tenant goes back to after its maintenance."
+    )
+    rollback_error = fields.Text(
+        readonly=True,
+        help="Why the upgrade was rolled back to its pre-upgrade backup.",
+    )
+    upgrade_line_id = fields.Many2one(
+        "ipai.tenant.upgrade.line", readonly=True, ondelete="set null", index="btree_not_null"
+    )
+    date_started = fields.Datetime(readonly=True)
+    date_finished = fields.Datetime(readonly=True)
+    duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 2))
+
+    # At most one open job per tenant, enforced by PostgreSQL itself so two
+    # concurrent requests cannot both slip through.
+    def init(self):
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS ipai_tenant_job_one_open_per_tenant
+                ON ipai_tenant_job (tenant_id) WHERE state IN ('queued', 'running')
+            """
+        )
+
+    @api.depends("job_type", "tenant_id.code")
+    def _compute_name(self):
+        labels = dict(JOB_TYPES)
+        for job in self:
+            job.name = f"{labels.get(job.job_type, '')} {job.tenant_id.code or ''}".strip()
+
+    @api.depends("step_ids.state")
+    def _compute_progress(self):
+        for job in self:
+            steps = job.step_ids.sorted("sequence")
+            done = len(steps.filtered(lambda s: s.state == "done"))
+            job.progress = 100.0 * done / len(steps) if steps else 0.0
+            current = steps.filtered(lambda s: s.state != "done")[:1]
+            job.current_step = current.label if current and job.state in OPEN_STATES else False
+            job.is_busy = job.state in OPEN_STATES
+
+    # ---------------------------------------------------------------- queue
+
+    @api.model
+    def _enqueue(self, tenant, job_type, params=None):
+        """Queue ``job_type`` for ``tenant``, refusing a second open job, and
+        wake the runner. The only way a job is made: no group may create or
+        write jobs or steps; the caller must be allowed to change the tenant
+        and, for a clone, to read the source."""
+        self._check_reach(tenant, job_type, params or {})
+        self._check_no_open_job(tenant)
+        member = self.env["ipai.tenant.pool.member"]
+        if job_type == "create":
+            member = self._claim_pool_member(tenant)
+        if member:
+            params = {**(params or {}), "pooled": True, "bi": tenant.plan_id.feature_bi}
+        elif operations.running_state(job_type, params):  # a new database will be made
+            server = self.env["ipai.tenant.server"]._reserve_for(tenant)
+            if tenant.server_id != server:
+                tenant.sudo().server_id = server
+        job = self.sudo().create(
+            {
+                "tenant_id": tenant.id,
+                "job_type": job_type,
+                "params": params or {},
+                "pool_member_id": member.id,
+                "step_ids": self._step_commands(job_type, params),
+            }
+        )
+        tenant._audit(f"job:{job_type}", {"job": (False, job.id)})
+        self.env.ref("ipai_tenant_engine.ir_cron_run_tenant_jobs").sudo()._trigger()
+        return job
+
+    @api.model
+    def _step_commands(self, job_type, params):
+        return [
+            fields.Command.create({"sequence": index, "name": name, "label": label})
+            for index, (name, label, _function) in enumerate(
+                operations.steps_for(job_type, params), start=1
+            )
+        ]
+
+    @api.model
+    def _claim_pool_member(self, tenant):
+        """A ready database of the tenant's module set from the warm pool,
+        on a server that has it (it already counts there), or nothing."""
+        pool = self.env["ipai.tenant.pool.member"].sudo()
+        if not pool.search_count([("state", "=", "ready")]):
+            return pool
+        key = pool._current_key(tenant.plan_id)
+        servers = tenant.server_id or self.env["ipai.tenant.server"].sudo().search([], limit=1000)
+        for server in servers:
+            member = pool._claim_for(tenant, key, server)
+            if member:
+                # The tenant keeps the member's database and role names: a
+                # runtime may already hold its registry, connected as that role.
+                tenant.sudo().write(
+                    {
+                        "server_id": server.id,
+                        "database_name": member.database_name,
+                        "runtime_role": member.role_name,
+                        "db_role": member.bi_role_name,
+                        # Written with its siblings: they share one compute.
+                        "analytics_schema": naming.schema_name(tenant.code),
+                    }
+                )
+                return member
+        return pool
+
+    @api.model
+    def _check_reach(self, tenant, job_type, params):
+        """Checked in Python, whatever the view offers: the caller may change
+        ``tenant``, and may read the source of a clone."""
+        tenant = tenant.with_env(self.env)
+        tenant.check_access("write")
+        # Every job changes the tenant: managers and stronger roles only
+        # (archive and drop ask for more in their actions).
+        tenant._check_power(OPERATE)
+        if job_type not in dict(JOB_TYPES):
+            raise UserError(self.env._("Unknown job type %s.", job_type))
+        if set(params) - KNOWN_PARAMS.get(job_type, set()):
+            raise UserError(self.env._("Unexpected parameters for a %s job.", job_type))
+        requested_kind = params.get("kind", "manual")
+        if (
+            job_type == "backup"
+            and not self.env.su
+            and requested_kind not in REQUESTED_BACKUP_KINDS
+        ):
+            raise UserError(self.env._("Only manual backups can be requested."))
+        if job_type == "upgrade" and not self.env.user.has_group(
+            "ipai_tenant_core.group_platform_manager"
+        ):
+            raise AccessError(self.env._("Only platform managers upgrade tenants."))
+        if job_type == "restore":
+            self._check_restore_reach(tenant, params)
+        if job_type == "clone":
+            source = self.env["ipai.tenant"].search(
+                [("code", "=", params.get("source_code") or "")], limit=1
+            )
+            if not source:
+                # Same answer whether the code exists outside the caller's
+                # reach or not at all: nothing is told about foreign tenants.
+                raise UserError(self.env._("You have no tenant to clone with that code."))
+            source.check_access("read")
+
+    @api.model
+    def _check_restore_reach(self, tenant, params):
+        """The backup must be one the caller may read (its record rules:
+        a provider's own subtree); restored in place only onto its tenant."""
+        backup = self.env["ipai.tenant.backup"].search(
+            [("id", "=", int(params.get("backup_id") or 0))], limit=1
+        )
+        if not backup:
+            # Same answer whether it exists outside the caller's reach or not.
+            raise UserError(self.env._("You have no backup with that reference."))
+        if params.get("mode") not in ("new", "in_place"):
+            raise UserError(self.env._("A restore goes into a new tenant or in place."))
+        if params["mode"] == "in_place" and backup.tenant_id != tenant:
+            raise UserError(self.env._("A backup is restored in place only onto its own tenant."))
+
+    @api.model
+    def _check_no_open_job(self, tenant, except_job=None):
+        """One open job per tenant; the partial unique index backs this up
+        against concurrent requests."""
+        open_job = self.search(
+            [
+                ("tenant_id", "=", tenant.id),
+                ("state", "in", OPEN_STATES),
+                ("id", "!=", except_job.id if except_job else False),
+            ],
+            limit=1,
+        )
+        if open_job:
+            raise UserError(
+                self.env._(
+                    "Tenant %(tenant)s already has an open job (%(job)s, %(state)s); "
+                    "wait for it to finish.",
+                    tenant=tenant.code,
+                    job=open_job.name,
+                    state=dict(JOB_STATES)[open_job.state],
+                )
+            )
+
+    def action_retry(self):
+        for job in self:
+            if job.state != lifecycle.FAILED:
+                raise UserError(self.env._("Only failed jobs can be retried."))
+            params = dict(job.params or {})
+            # Set by the engine, not the requester.
+            pooled = params.pop("pooled", False)
+            params.pop("bi", None)
+            self._check_reach(job.tenant_id, job.job_type, params)
+            self._check_no_open_job(job.tenant_id, except_job=job)
+            engine = job.sudo()
+            if pooled and not job.pool_member_id and job.tenant_id.state != lifecycle.ACTIVE:
+                # Its pool member was cleaned up with the failure: start over
+                # the ordinary way, from the template, under the tenant's name.
+                job.tenant_id.sudo()._reset_database_name()
+                engine.write(
+                    {
+                        "params": params,
+                        "step_ids": [
+                            fields.Command.clear(),
+                            *self._step_commands(job.job_type, params),
+                        ],
+                    }
+                )
+            engine.step_ids.filtered(lambda s: s.state != "done").write({"state": "pending"})
+            engine.write({"state": "queued", "attempts": 0, "next_retry_at": False, "error": False})
+            job.tenant_id._audit("job:retry", {"job": (False, job.id)})
+        self.env.ref("ipai_tenant_engine.ir_cron_run_tenant_jobs").sudo()._trigger()
+        return True
+
+    def action_cancel(self):
+        for job in self:
+            job.tenant_id.check_access("write")
+            job.tenant_id._check_power(OPERATE)
+            # Locked first: a runner taking the job now waits, then sees it
+            # cancelled; one that took it already has started a step.
+            job._lock_row()
+            job.invalidate_recordset()
+            if job.state != "queued" or job.step_ids.filtered(lambda s: s.state != "pending"):
+                raise UserError(self.env._("Only a job that has not started can be cancelled."))
+            member = job.pool_member_id
+            job.sudo().write({"state": "cancelled", "pool_member_id": False})
+            if member:  # back to the pool, untouched
+                member.sudo().write({"state": "ready", "tenant_id": False})
+                job.tenant_id.sudo()._reset_database_name()
+            job.tenant_id._audit("job:cancel", {"job": (False, job.id)})
+            if job.tenant_id.state == lifecycle.PROVISIONING and operations.running_state(
+                job.job_type, job.params
+            ):
+                job.tenant_id._set_state_from_engine(lifecycle.DRAFT)
+        return True
+
+    @api.model
+    def _cron_run_jobs(self, limit=None):
+        """Drain the queue: run due jobs (and resume those whose worker died)
+        on ``runner_concurrency`` threads until none is due or the time
+        budget is spent, then tell ``ir.cron`` the real backlog so that it
+        calls again at once instead of at the next interval. ``limit`` caps
+        the jobs of one call."""
+        # The row locks of the cron's own transaction must not be held
+        # while jobs commit on their own cursors.
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        ran, due, next_retry = runner.drain(
+            self.env.registry,
+            concurrency=self._runner_concurrency(),
+            budget_seconds=self._runner_budget(),
+            max_jobs=limit,
+        )
+        self.env["ir.cron"]._notify_progress(done=ran, remaining=due)
+        cron = self.env.ref("ipai_tenant_engine.ir_cron_run_tenant_jobs").sudo()
+        if due and not ran:
+            # ir.cron takes "nothing done" as "nothing left": come back soon.
+            cron._trigger(fields.Datetime.now() + timedelta(seconds=1))
+        elif next_retry and not due:
+            # A retry comes due before the next interval: be there on time.
+            cron._trigger(next_retry)
+        return ran
+
+    @api.model
+    def _runner_concurrency(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(RUNNER_CONCURRENCY_PARAM)
+        try:
+            return max(int(value), 1) if value else os.cpu_count() or 1
+        except ValueError:
+            return os.cpu_count() or 1
+
+    @api.model
+    def _runner_budget(self):
+        """Seconds during which a cron call starts new jobs: half of Odoo's
+        cron time limit, so the jobs still in flight can finish within it."""
+        limit = config.get("limit_time_real_cron") or -1
+        if limit <= 0:
+            limit = config.get("limit_time_real") or 120
+        return max(min(limit / 2, 300), 5)
+
+    def _runner(self, on_progress=None):
+        """A runner for this job in the current process (the command line
+        uses it); ``claim()`` it, commit, then ``run()``."""
+        self.ensure_one()
+        return runner.JobRunner(self.env.registry, self.id, on_progress)
+
+    # ----------------------------------------------------- engine callbacks
+
+    def _lock_row(self):
+        self.env.cr.execute(
+            "SELECT id FROM ipai_tenant_job WHERE id = %s FOR NO KEY UPDATE", [self.id]
+        )
+
+    def _engine_start(self):
+        self.write(
+            {
+                "state": "running",
+                "attempts": self.attempts + 1,
+                "date_started": self.date_started or fields.Datetime.now(),
+                "next_retry_at": False,
+            }
+        )
+        running_state = operations.running_state(self.job_type, self.params)
+        if running_state and self.tenant_id.state != running_state:
+            self.tenant_id._set_state_from_engine(running_state)
+
+    def _engine_finish(self):
+        now = fields.Datetime.now()
+        self.write(
+            {
+                "state": "done",
+                "error": False,
+                "date_finished": now,
+                "duration": sum(self.step_ids.mapped("duration")),
+            }
+        )
+        self.tenant_id._audit(f"job:{self.job_type}:done", {"job": (False, self.id)})
+        self._notify_upgrade_line()
+
+    def _engine_wait(self, message, retry_at):
+        """Back to the queue without using up an attempt (see WaitingError)."""
+        self.write(
+            {
+                "state": "queued",
+                "error": message,
+                "next_retry_at": retry_at,
+                "attempts": max(self.attempts - 1, 0),
+            }
+        )
+        self.step_ids.filtered(lambda s: s.state in ("failed", "running")).write(
+            {"state": "pending"}
+        )
+
+    def _engine_retry_later(self, message, retry_at):
+        self.write({"state": "queued", "error": message, "next_retry_at": retry_at})
+        self.step_ids.filtered(lambda s: s.state == lifecycle.FAILED).write({"state": "pending"})
+
+    def _engine_fail(self, message, undo_lines):
+        if undo_lines:
+            message += "\n\nCleaned up:\n" + "\n".join(undo_lines)
+            # Everything this job made is gone: a retry starts from the top.
+            self.step_ids.write({"state": "pending"})
+        self.write({"state": "failed", "error": message, "date_finished": fields.Datetime.now()})
+        # A failed backup changed nothing, and a restore or upgrade in place
+        # that was undone is back in service: only what is left half-made
+        # is marked failed.
+        if self.job_type != "backup" and not (
+            self.job_type in ("restore", "upgrade")
+            and self.tenant_id.state in (lifecycle.ACTIVE, lifecycle.SUSPENDED)
+        ):
+            self.tenant_id._set_state_from_engine(lifecycle.FAILED)
+        self.tenant_id._audit(f"job:{self.job_type}:failed", {"error": (False, message[:500])})
+        self._notify_upgrade_line()
+
+    def _engine_set_backup(self, backup, dump_path):
+        self.write({"backup_id": backup.id, "backup_path": dump_path})
+
+    def _engine_set_resume_state(self, state):
+        self.resume_state = state
+
+    def _engine_needs_rollback(self, message):
+        self.rollback_error = message
+
+    def _notify_upgrade_line(self):
+        """A fleet upgrade learns each of its tenants' outcome from the job's
+        end, in the same transaction, and starts the next tenant."""
+        if self.upgrade_line_id:
+            self.upgrade_line_id._engine_job_ended(self)
+
+
+class IpaiTenantJobStep(models.Model):
+    _name = "ipai.tenant.job.step"
+    _description = "Tenant job step"
+    _order = "job_id, sequence"
+
+    job_id = fields.Many2one("ipai.tenant.job", required=True, ondelete="cascade", index=True)
+    sequence = fields.Integer(required=True)
+    name = fields.Char(required=True, help="Step code in the engine.")
+    label = fields.Char(required=True)
+    state = fields.Selection(
+        [("pending", "Pending"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+        default="pending",
+        required=True,
+    )
+    log = fields.Text()
+    date_started = fields.Datetime()
+    duration = fields.Float(string="Duration (s)", digits=(16, 3))
+
+    def _engine_begin(self):
+        self.write({"state": "running", "date_started": fields.Datetime.now()})
+
+    def _engine_done(self, log, duration):
+        self.write({"state": "done", "log": log, "duration": duration})
+
+    def _engine_failed(self, message, detail):
+        self.write({"state": "failed", "log": f"{message}\n\n{detail}"})

@@ -1,0 +1,138 @@
+"""What the tenant runtime may know of the platform: one read-only view.
+
+The tenant runtime logs in to the platform database as its routing role,
+which may read this view and the routing version sequence, and nothing else:
+no tenant, secret, job or audit row. Per host name: the tenant's database,
+its database server, its own PostgreSQL role, its state, its plan's limits
+and module set. Ready warm-pool members are listed without a host name
+(state ``pool``): no request reaches them, a runtime may preload them.
+"""
+
+import logging
+
+from odoo import fields, models, tools
+from odoo.addons.ipai_platform_rules import lifecycle
+from odoo.addons.ipai_tenant_core.models.ipai_tenant import DEFAULT_PLATFORM_HOSTS
+from odoo.addons.ipai_tenant_core.models.ipai_tenant_plan import TENANT_BASE_MODULES
+from odoo.tools import SQL
+
+from ..provisioning import runtime_access
+from ..provisioning.operations import TENANT_SIDE_MODULES
+
+_logger = logging.getLogger(__name__)
+
+# A tenant in maintenance stays routed: the runtime answers its maintenance page.
+ROUTED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED, lifecycle.MAINTENANCE)
+
+
+class IpaiTenantRouting(models.Model):
+    _name = "ipai.tenant.routing"
+    _description = "Tenant routing (what the tenant runtime reads)"
+    _auto = False
+    _order = "host"
+
+    host = fields.Char(readonly=True)
+    database_name = fields.Char(readonly=True)
+    state = fields.Char(readonly=True)
+    tenant_role = fields.Char(readonly=True)
+    db_host = fields.Char(readonly=True)
+    db_port = fields.Integer(readonly=True)
+    plan_code = fields.Char(readonly=True)
+    plan_name = fields.Char(readonly=True)
+    max_users = fields.Integer(readonly=True)
+    max_users_per_company = fields.Integer(readonly=True)
+    max_companies = fields.Integer(readonly=True)
+    feature_bi = fields.Boolean(readonly=True)
+
+    def init(self):
+        always = sorted(set(TENANT_BASE_MODULES) | set(TENANT_SIDE_MODULES))
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL(
+                """CREATE VIEW ipai_tenant_routing AS
+                   WITH tenant AS (
+                       SELECT t.id, t.code, t.database_name, t.state,
+                              t.runtime_role AS tenant_role,
+                              NULLIF(s.host, '') AS db_host,
+                              CASE WHEN NULLIF(s.host, '') IS NOT NULL THEN s.port END AS db_port,
+                              p.code AS plan_code,
+                              COALESCE(p.name->>'en_US', p.code) AS plan_name,
+                              p.max_users, p.max_users_per_company, p.max_companies,
+                              COALESCE(p.feature_bi, false) AS feature_bi,
+                              ARRAY(SELECT DISTINCT name FROM (
+                                        SELECT unnest(%(always)s::varchar[]) AS name
+                                        UNION
+                                        SELECT m.name FROM ipai_tenant_plan_ir_module_module_rel r
+                                          JOIN ir_module_module m ON m.id = r.ir_module_module_id
+                                         WHERE r.ipai_tenant_plan_id = p.id
+                                        UNION
+                                        -- What earlier plans left installed.
+                                        SELECT unnest(string_to_array(t.kept_modules, ','))
+                                       ) names
+                                  WHERE name <> ''
+                                     ORDER BY name) AS modules
+                         FROM ipai_tenant t
+                         JOIN ipai_tenant_plan p ON p.id = t.plan_id
+                         LEFT JOIN ipai_tenant_server s ON s.id = t.server_id
+                        WHERE t.state IN %(states)s
+                          AND t.database_name IS NOT NULL AND t.runtime_role IS NOT NULL
+                   ), base AS (
+                       SELECT COALESCE((SELECT value FROM ir_config_parameter
+                                         WHERE key = 'ipai_tenant_core.base_domain'),
+                                       'localhost') AS domain
+                   )
+                   , route AS (
+                   SELECT t.id AS tenant_id, hosts.host, t.database_name, t.state,
+                          t.tenant_role, t.db_host, t.db_port, t.plan_code, t.plan_name,
+                          t.max_users, t.max_users_per_company, t.max_companies, t.modules,
+                          t.feature_bi
+                     FROM tenant t
+                     JOIN LATERAL (
+                          SELECT t.code || '.' || base.domain AS host FROM base
+                          UNION
+                          SELECT d.name FROM ipai_tenant_domain d
+                           WHERE d.tenant_id = t.id AND d.verified
+                             -- The platform's host names always win.
+                             AND d.name <> ALL (string_to_array(COALESCE(
+                                     (SELECT value FROM ir_config_parameter
+                                       WHERE key = 'ipai_tenant_core.platform_hosts'),
+                                     %(platform_hosts)s), ','))
+                     ) hosts ON true
+                   UNION ALL
+                   -- Warm-pool members: no host reaches them (never routed);
+                   -- listed so that a runtime may load their registries.
+                   SELECT -m.id, NULL, m.database_name, 'pool', m.role_name,
+                          NULLIF(s.host, ''),
+                          CASE WHEN NULLIF(s.host, '') IS NOT NULL THEN s.port END,
+                          NULL, NULL, NULL, NULL, NULL, NULL::varchar[], false
+                     FROM ipai_tenant_pool_member m
+                     JOIN ipai_tenant_server s ON s.id = m.server_id
+                    WHERE m.state = 'ready'
+                   )
+                   -- One owner per database and per host name: rows that
+                   -- share either with another tenant (or a pool member) are
+                   -- left out, so no second row can take over a route. The
+                   -- tenant table's constraints keep this from happening;
+                   -- this keeps the runtime's contract whatever is stored.
+                   SELECT row_number() OVER () AS id, r.host, r.database_name, r.state,
+                          r.tenant_role, r.db_host, r.db_port, r.plan_code, r.plan_name,
+                          r.max_users, r.max_users_per_company, r.max_companies, r.modules,
+                          r.feature_bi
+                     FROM route r
+                    WHERE r.database_name NOT IN (
+                              SELECT database_name FROM route WHERE database_name IS NOT NULL
+                              GROUP BY database_name
+                              HAVING count(DISTINCT tenant_id) > 1)
+                      AND r.tenant_role NOT IN (
+                              SELECT tenant_role FROM route WHERE tenant_role IS NOT NULL
+                              GROUP BY tenant_role
+                              HAVING count(DISTINCT tenant_id) > 1)
+                      AND (r.host IS NULL OR r.host NOT IN (
+                              SELECT host FROM route WHERE host IS NOT NULL GROUP BY host
+                              HAVING count(DISTINCT tenant_id) > 1))""",
+                always=always,
+                states=ROUTED_STATES,
+                platform_hosts=DEFAULT_PLATFORM_HOSTS,
+            )
+        )
+        runtime_access.grant_routing_access(self.env.cr)

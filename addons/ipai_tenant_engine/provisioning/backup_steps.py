@@ -1,0 +1,295 @@
+"""The steps of backups, restores and upgrades (see operations.PLANS).
+
+A restore never works on the tenant's database itself: the backup is
+replayed into a scratch database (``<database>_restoring``), which is
+renamed into place once complete; the database it replaces steps aside
+(``<database>_replaced``) and is dropped by a later step. Each rename is
+checked against what exists, so a run killed at any point resumes, or is
+undone, without anything half-made: the tenant's database is always either
+its old one or the complete restored one.
+"""
+
+import hashlib
+import os
+
+import requests
+from odoo.addons.ipai_platform_rules import lifecycle
+from odoo.addons.ipai_tenant_core.infra import pg
+from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
+from odoo.addons.ipai_tenant_runtime import credentials
+
+from . import backups, filestore, runtime_access
+from .faults import failpoint
+
+RESTORING_JOB_TYPES = ("restore", "upgrade")
+SMOKE_TIMEOUT = 120
+MAX_NAME_BYTES = 63
+
+
+def restoring_mark(code):
+    return f"restoring:tenant:{code}"
+
+
+def replaced_mark(code):
+    return f"replaced:tenant:{code}"
+
+
+def _beside(database, suffix):
+    """``database`` + ``suffix``, shortened (with a hash of the full name)
+    to PostgreSQL's 63 bytes, which would otherwise truncate it silently."""
+    name = f"{database}{suffix}"
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(database.encode()).hexdigest()[:8]
+    keep = MAX_NAME_BYTES - len(suffix) - len(digest) - 1
+    return f"{database.encode()[:keep].decode(errors='ignore')}_{digest}{suffix}"
+
+
+def scratch_name(database):
+    return _beside(database, "_restoring")
+
+
+def replaced_name(database):
+    return _beside(database, "_replaced")
+
+
+# ---------------------------------------------------------------- backups
+
+
+def take_backup(kind=None):
+    """A step writing a backup of the tenant (``kind``, else the job's
+    ``kind`` parameter, else a manual one) and its record."""
+
+    def step(ctx):
+        if ctx.job.backup_id:
+            ctx.log(f"backup {ctx.job.backup_id.name} already taken")
+            return
+        this_kind = kind or ctx.params.get("kind") or "manual"
+        records = ctx.env["ipai.tenant.backup"]
+        stamp = ctx.job.create_date.strftime("%Y%m%d-%H%M%S")
+        folder = os.path.join(
+            records._backup_root(), ctx.tenant.code, f"{stamp}-{this_kind}-j{ctx.job.id}"
+        )
+        result = backups.take(
+            ctx.server, ctx.as_tenant, ctx.database, filestore.path(ctx.database), folder
+        )
+        record = records._record_backup(ctx.tenant, ctx.job, this_kind, result)
+        ctx.job._engine_set_backup(record, os.path.join(folder, backups.DUMP_FILE))
+        ctx.log(
+            f"backup written to {folder} (database {result['dump_size']} bytes, "
+            f"files {result['filestore_size']} bytes)"
+        )
+
+    step.__name__ = f"take_backup_{kind or 'requested'}"
+    return step
+
+
+def restore_source(ctx):
+    """The backup a restore replays: the pre-upgrade backup of an upgrade's
+    rollback, else the requested one as the job's requester may see it (a
+    backup outside the requester's reach does not exist for the engine)."""
+    if ctx.job.job_type == "upgrade":
+        if not ctx.job.backup_id:
+            raise PermanentError("No pre-upgrade backup to roll back to.")
+        return ctx.job.backup_id
+    records = ctx.env["ipai.tenant.backup"]
+    requester = ctx.job.requested_by_id
+    if requester and not requester._is_superuser():
+        records = records.with_user(requester)
+    source = records.search([("id", "=", int(ctx.params.get("backup_id") or 0))], limit=1)
+    if not source:
+        raise PermanentError("The backup to restore does not exist; nothing was changed.")
+    source = source.sudo()
+    if ctx.params.get("mode") != "new" and source.tenant_id != ctx.tenant:
+        raise PermanentError(
+            f"Backup {source.name} is not one of {ctx.tenant.code}'s; nothing was changed."
+        )
+    return source
+
+
+def verify_backup(ctx):
+    source = restore_source(ctx)
+    backups.verify(source.folder, source.dump_sha256, source.filestore_sha256)
+    ctx.log(f"backup {source.name}: both files match their sha256")
+    if source.tenant_id != ctx.tenant:
+        # The copy holds what the backed-up tenant had installed.
+        ctx.tenant._keep_modules(source.tenant_id._allowed_module_names())
+
+
+# ------------------------------------------------------------- maintenance
+
+
+def enter_maintenance(ctx):
+    if ctx.tenant.state != lifecycle.MAINTENANCE:
+        ctx.job._engine_set_resume_state(ctx.tenant.state)
+        ctx.tenant._set_state_from_engine(lifecycle.MAINTENANCE)
+    ctx.log("the tenant runtime shows the maintenance page")
+
+
+def leave_maintenance(ctx):
+    state = ctx.job.resume_state or lifecycle.ACTIVE
+    ctx.tenant._set_state_from_engine(state)
+    ctx.log(f"tenant is {state} again")
+
+
+def smoke_check(ctx):
+    """The login page, asked through the tenant runtime as a browser would
+    (the tenant's host name) with the token that lets the platform past the
+    maintenance page: the runtime loads the upgraded registry to answer."""
+    if ctx.job.rollback_error:
+        ctx.log("skipped: the upgrade failed")
+        return
+    url = ctx.env["ipai.tenant.backup"]._runtime_url() + "/web/login"
+    headers = {
+        "Host": ctx.tenant.primary_domain,
+        credentials.SMOKE_CHECK_HEADER: credentials.smoke_check_token(ctx.database),
+    }
+    try:
+        response = requests.get(url, headers=headers, timeout=SMOKE_TIMEOUT, allow_redirects=False)
+        problem = None
+        if response.status_code != 200 or 'name="login"' not in response.text:
+            problem = f"the login page answered HTTP {response.status_code}"
+    except requests.RequestException as exc:
+        problem = f"the login page did not answer: {exc}"
+    if problem:
+        ctx.job._engine_needs_rollback(f"Smoke check failed: {problem}")
+        ctx.log(f"{problem}; rolling back")
+        return
+    ctx.log(f"{ctx.tenant.primary_domain}/web/login answers through the tenant runtime")
+
+
+def only_on_rollback(function):
+    """A restore step that an upgrade runs only when it failed."""
+
+    def step(ctx):
+        if not ctx.job.rollback_error:
+            ctx.log("the upgrade went through: nothing to roll back")
+            return
+        function(ctx)
+
+    step.__name__ = f"rollback_{function.__name__}"
+    return step
+
+
+# ----------------------------------------------------------------- restore
+
+
+def _replaced_marks(ctx):
+    # The tenant's own mark too: a run may die between the rename and the mark.
+    return (replaced_mark(ctx.tenant.code), ctx.mark)
+
+
+def _drop_if_ours(ctx, name, *marks):
+    current = pg.database_mark(ctx.server, name)
+    if current is None:
+        return False
+    if current not in {pg.owner_mark(mark) for mark in marks}:
+        raise PermanentError(f"A database named {name} exists and is not this restore's.")
+    pg.drop_database(ctx.server, name)
+    return True
+
+
+def restore_scratch(ctx):
+    """The backup replayed by the tenant's own role into a scratch database,
+    and its files unpacked beside it; a leftover of an interrupted run is
+    dropped first. The checksums are checked again right before use."""
+    source = restore_source(ctx)
+    backups.verify(source.folder, source.dump_sha256, source.filestore_sha256)
+    scratch = scratch_name(ctx.database)
+    if _drop_if_ours(ctx, scratch, restoring_mark(ctx.tenant.code)):
+        ctx.log(f"dropped {scratch}, left by an interrupted run")
+    filestore.remove(scratch)
+    role = ctx.tenant.runtime_role
+    runtime_access.ensure_owned_role(ctx.server, role)
+    backups.restore_database(
+        ctx.server,
+        role,
+        scratch,
+        os.path.join(source.folder, backups.DUMP_FILE),
+        restoring_mark(ctx.tenant.code),
+    )
+    failpoint("during", "restore_scratch")  # the database replayed, its files not yet
+    backups.extract_filestore(
+        os.path.join(source.folder, backups.FILESTORE_FILE), filestore.path(scratch)
+    )
+    ctx.log(f"backup {source.name} restored into {scratch} by {role}")
+
+
+def swap_in(ctx):
+    """The restored database and files take the tenant's names; what was
+    there steps aside. Each rename is checked first, so a rerun continues."""
+    database, scratch = ctx.database, scratch_name(ctx.database)
+    replaced = replaced_name(database)
+    code = ctx.tenant.code
+    if pg.database_exists(ctx.server, scratch):
+        if pg.database_exists(ctx.server, database):
+            if pg.database_exists(ctx.server, replaced):
+                raise PermanentError(f"{replaced} is in the way; nothing was changed.")
+            pg.rename_database(ctx.server, database, replaced)
+            pg.mark_database(ctx.server, replaced, replaced_mark(code))
+            ctx.log(f"{database} stepped aside as {replaced}")
+        pg.rename_database(ctx.server, scratch, database)
+    pg.mark_database(ctx.server, database, ctx.mark)
+    if os.path.isdir(filestore.path(scratch)):
+        if os.path.isdir(filestore.path(database)):
+            filestore.remove(replaced)
+            filestore.move(database, replaced)
+        filestore.move(scratch, database)
+    old = (
+        backups.signaling_values(ctx.as_tenant, replaced)
+        if pg.database_exists(ctx.server, replaced)
+        else {}
+    )
+    backups.bump_signaling(ctx.as_tenant, database, old)
+    ctx.log(f"the restored database and files are {database}'s")
+
+
+def drop_replaced(ctx):
+    replaced = replaced_name(ctx.database)
+    if _drop_if_ours(ctx, replaced, *_replaced_marks(ctx)):
+        ctx.log(f"dropped the replaced database {replaced}")
+    else:
+        ctx.log("no replaced database to drop")
+    filestore.remove(replaced)
+
+
+RESTORE_STEPS = [
+    ("restore_scratch", "Restore the backup beside the database", restore_scratch),
+    ("swap_in", "Put the restored database in place", swap_in),
+    ("drop_replaced", "Drop the replaced database", drop_replaced),
+]
+
+
+# -------------------------------------------------------------------- undo
+
+
+def remove_scratch(ctx):
+    scratch = scratch_name(ctx.database)
+    if _drop_if_ours(ctx, scratch, restoring_mark(ctx.tenant.code)):
+        ctx.log(f"removed the partial restore {scratch}")
+    filestore.remove(scratch)
+
+
+def undo_in_place(ctx):
+    """After a permanent failure of a restore or upgrade in place: the
+    tenant's own database back under its name (the restored one if it was
+    complete and in place already), no scratch left, back in service."""
+    database, replaced = ctx.database, replaced_name(ctx.database)
+    replaced_is_ours = pg.database_mark(ctx.server, replaced) in {
+        pg.owner_mark(mark) for mark in _replaced_marks(ctx)
+    }
+    if replaced_is_ours and not pg.database_exists(ctx.server, database):
+        pg.rename_database(ctx.server, replaced, database)
+        pg.mark_database(ctx.server, database, ctx.mark)
+        ctx.log(f"put {replaced} back as {database}")
+    elif replaced_is_ours:
+        pg.drop_database(ctx.server, replaced)
+        ctx.log(f"{database} is the complete restored database; dropped {replaced}")
+    if os.path.isdir(filestore.path(replaced)):
+        if os.path.isdir(filestore.path(database)):
+            filestore.remove(replaced)
+        else:
+            filestore.move(replaced, database)
+    remove_scratch(ctx)
+    if ctx.tenant.state == lifecycle.MAINTENANCE:
+        leave_maintenance(ctx)

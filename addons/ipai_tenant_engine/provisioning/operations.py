@@ -1,0 +1,724 @@
+"""The steps of each job type, in order.
+
+Every step is idempotent: the runner may call it again after a crash at any
+point, so each one checks what already exists before acting. A step gets a
+``StepContext`` and returns nothing; it logs what it did through ``ctx.log``.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from odoo.addons.ipai_platform_rules import lifecycle, naming
+from odoo.addons.ipai_tenant_core.infra import crypto, pg
+from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
+
+from ..models.ipai_tenant import WELCOME_LINK_HOURS
+from . import (
+    backup_steps,
+    filestore,
+    pool,
+    runtime_access,
+    superset_workspace,
+    templates,
+    tenant_db,
+)
+
+TENANT_SIDE_MODULES = ("ipai_tenant_client", "ipai_bi_superset_embed")
+
+
+@dataclass
+class StepContext:
+    env: object  # the platform's odoo.api.Environment for this step
+    job: object
+    tenant: object
+    server: pg.Server
+    lines: list = field(default_factory=list)
+
+    def log(self, message):
+        self.lines.append(message)
+
+    @property
+    def params(self):
+        return self.job.params or {}
+
+    @property
+    def database(self):
+        return self.tenant.database_name
+
+    @property
+    def mark(self):
+        return tenant_mark(self.tenant)
+
+    @property
+    def as_tenant(self):
+        """The tenant's database server as the tenant's own role: anything
+        that runs inside the tenant database runs with its rights only."""
+        return runtime_access.as_role(self.server, self.tenant.runtime_role)
+
+
+# ---------------------------------------------------------------- checks
+
+
+def verify_targets(ctx):
+    """Run before every step: the names the step will touch are the ones
+    derived from the tenant's code (a row edited behind the engine's back,
+    or a job typed in by hand, touches nothing), and a database of that name
+    that exists carries this tenant's mark or none yet (which a tenant
+    cannot forge: only the database's owner, the platform, may comment)."""
+    wrong = names_problem(ctx.tenant)
+    if wrong:
+        raise PermanentError(
+            f"The {', '.join(wrong)} of tenant {ctx.tenant.code} is not the one its code names; "
+            "nothing was changed."
+        )
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark not in _acceptable_marks(ctx):
+        raise PermanentError(
+            f"{ctx.database} is not marked as this tenant's database; nothing was changed."
+        )
+
+
+def names_problem(tenant):
+    """Which of ``tenant``'s stored names differ from those its code (or the
+    warm-pool database its signup took) gives: a list of labels, empty when
+    all agree."""
+    database_prefix, role_prefix = tenant._name_prefixes()
+    expected = {
+        "database": naming.database_name(tenant.code, database_prefix),
+        "BI role": naming.role_name(tenant.code, role_prefix),
+        "tenant role": naming.runtime_role_name(tenant.code, role_prefix),
+        "analytics schema": naming.schema_name(tenant.code),
+    }
+    actual = {
+        "database": tenant.database_name,
+        "BI role": tenant.db_role,
+        "tenant role": tenant.runtime_role,
+        "analytics schema": tenant.analytics_schema,
+    }
+    token = naming.pool_token(actual["database"], database_prefix)
+    if token:
+        # A signup keeps the names of the warm-pool database it took and of
+        # its role (a runtime may hold its registry, connected as that role):
+        # never any tenant's derived names, and always a matching pair.
+        expected["database"] = actual["database"]
+        expected["tenant role"] = naming.pool_role_name(token, role_prefix)
+        expected["BI role"] = naming.pool_bi_role_name(token, role_prefix)
+    return [what for what in expected if actual[what] != expected[what]]
+
+
+def verify_source(ctx, source):
+    """A copy's source is checked as a target is: its names are the ones its
+    code gives and its database carries its own mark. A source row that
+    names another tenant's database (however it was stored) copies nothing."""
+    wrong = names_problem(source)
+    if wrong:
+        raise PermanentError(
+            f"The {', '.join(wrong)} of source tenant {source.code} is not the one its code "
+            "names; nothing was copied."
+        )
+    if pg.database_mark(ctx.server, source.database_name) != pg.owner_mark(tenant_mark(source)):
+        raise PermanentError(
+            f"{source.database_name} is not marked as {source.code}'s database; nothing was copied."
+        )
+
+
+def tenant_mark(tenant):
+    return f"tenant:{tenant.code}"
+
+
+def _acceptable_marks(ctx):
+    """This tenant's mark or none yet; a warm-pool member's mark only on the
+    member this tenant's job claimed."""
+    marks = {None, "", pg.owner_mark(ctx.mark)}
+    if ctx.job.job_type in backup_steps.RESTORING_JOB_TYPES:
+        # Renamed into place and not marked yet when a run died in between.
+        marks.add(pg.owner_mark(backup_steps.restoring_mark(ctx.tenant.code)))
+    member = ctx.job.pool_member_id
+    if member and member.tenant_id == ctx.tenant and member.database_name == ctx.database:
+        marks.add(pg.owner_mark(pool.mark(ctx.database)))
+    return marks
+
+
+def check_request(ctx):
+    """Refuse a database name that belongs to something that is not this tenant."""
+    crypto.ensure_key()
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark is None:
+        ctx.log(f"database name {ctx.database} is free")
+    elif mark == pg.owner_mark(ctx.mark):
+        ctx.log(f"database {ctx.database} already belongs to this tenant; resuming")
+    elif mark in _acceptable_marks(ctx):
+        ctx.log(f"{ctx.database} is the warm-pool database claimed for this tenant")
+    else:
+        raise PermanentError(
+            f"A database named {ctx.database} already exists and is not this tenant's; "
+            "nothing was changed."
+        )
+    if ctx.job.job_type == "clone":
+        source = _clone_source(ctx)
+        if source.state not in (lifecycle.ACTIVE, lifecycle.SUSPENDED):
+            raise PermanentError(f"The source tenant {source.code} has no database to copy.")
+        if ctx.params.get("with_data"):
+            # The copy holds what the source has installed.
+            ctx.tenant._keep_modules(set(allowed_module_set(source)) - set(module_set(ctx.tenant)))
+
+
+def _clone_source(ctx):
+    """The source of a clone, as the job's requester may see it: a source
+    outside the requester's reach does not exist for the engine either."""
+    code = ctx.params.get("source_code") or ""
+    requester = ctx.job.requested_by_id
+    tenants = ctx.env["ipai.tenant"]
+    if requester and not requester._is_superuser():
+        tenants = tenants.with_user(requester)
+    source = tenants.search([("code", "=", code)], limit=1)
+    if not source:
+        raise PermanentError(f"Source tenant {code} does not exist; nothing was changed.")
+    source = source.sudo()
+    verify_source(ctx, source)
+    return source
+
+
+# -------------------------------------------------------------- database
+
+
+def module_set(tenant):
+    return sorted(set(tenant.plan_id._module_names()) | set(TENANT_SIDE_MODULES))
+
+
+def allowed_module_set(tenant):
+    """What a child Odoo may load in the tenant's database: the plan's set
+    and what earlier plans left installed (module_gate.py)."""
+    return sorted(set(tenant._allowed_module_names()) | set(TENANT_SIDE_MODULES))
+
+
+def ensure_template(ctx):
+    ctx.job.template_id = ensure_template_for(ctx.env, ctx.tenant, ctx.server, ctx.log)
+
+
+def ensure_template_for(env, tenant, server, log):
+    """The ready template of ``tenant``'s module set on ``server``, built
+    here when missing (its key moves with the addons' code, so changed code
+    gets a new one); WaitingError while another job builds it."""
+    template = env["ipai.tenant.template"]._for_modules(module_set(tenant))
+    name = template.database_name
+    if template.state == "ready" and pg.database_mark(server, name) == (
+        pg.owner_mark(templates.ready_mark(name))
+    ):
+        log(f"using template {name}")
+        return template
+    # Whoever holds the template's row builds it; the others wait in the
+    # queue (WaitingError) and find it ready when they come back. Only the
+    # holder may judge a half-built template as abandoned.
+    template._lock_for_build()
+    mark = pg.database_mark(server, name)
+    if mark == pg.owner_mark(templates.building_mark(name)):
+        log(f"removing {name}, left unfinished by an interrupted build")
+        pg.drop_database(server, name)
+        filestore.remove(name)
+        mark = None
+    if mark == pg.owner_mark(templates.ready_mark(name)):
+        # Complete (built, or adopted from another platform on this server):
+        # the mark is only set once the build succeeded.
+        if template.state != "ready":
+            template._mark_ready(pg.database_size(server, name))
+        log(f"using template {name}")
+        return template
+    if mark is not None:
+        raise PermanentError(f"A database named {name} exists but is not a finished template.")
+    owner = naming.template_owner_role(tenant._name_prefixes()[1])
+    templates.build(server, name, template._module_list(), owner, log)
+    template._mark_ready(pg.database_size(server, name))
+    return template
+
+
+def _template_owner(ctx):
+    return naming.template_owner_role(ctx.tenant._name_prefixes()[1])
+
+
+def _copied_objects_owner(ctx):
+    """Who owns the objects of the database this tenant is copied from."""
+    if ctx.job.job_type == "clone" and ctx.params.get("with_data"):
+        return _clone_source(ctx).runtime_role
+    return _template_owner(ctx)
+
+
+def create_database(ctx):
+    _start_admin_password(ctx.job.id)
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark not in (None, "", pg.owner_mark(ctx.mark)):
+        raise PermanentError(f"{ctx.database} now belongs to something else; nothing was changed.")
+    if mark is not None:
+        # Ours, or unmarked because a run died between CREATE and COMMENT:
+        # check_request proved the name free when this job started.
+        ctx.log(f"database {ctx.database} already exists")
+    else:
+        source = _copy_source_database(ctx)
+        pg.create_database_from(ctx.server, ctx.database, source)
+        ctx.log(f"created {ctx.database} from {source}")
+    pg.mark_database(ctx.server, ctx.database, ctx.mark)
+
+
+def _copy_source_database(ctx):
+    if ctx.job.job_type == "clone" and ctx.params.get("with_data"):
+        return _clone_source(ctx).database_name
+    if not ctx.job.template_id:
+        raise PermanentError("No template was prepared for this job.")
+    return ctx.job.template_id.database_name
+
+
+def copy_filestore(ctx):
+    source = _copy_source_database(ctx)
+    if filestore.copy(source, ctx.database):
+        ctx.log(f"copied the filestore of {source}")
+    else:
+        ctx.log("filestore already in place (or none to copy)")
+
+
+def create_roles(ctx):
+    """The tenant's own role, owner of everything in its database and able
+    to connect to it alone; and its read-only BI role."""
+    role = ctx.tenant.runtime_role
+    runtime_access.ensure_owned_role(ctx.server, role)
+    pg.hand_over(ctx.server, ctx.database, _copied_objects_owner(ctx), role)
+    ctx.log(f"role {role} owns {ctx.database} and may connect to it only")
+    _create_bi_role(ctx)
+
+
+def create_bi_role(ctx):
+    """A restored tenant's read-only BI role (its own role made the database)."""
+    _create_bi_role(ctx)
+
+
+def _create_bi_role(ctx):
+    bi_role = ctx.tenant.db_role
+    password = crypto.new_password()
+    pg.ensure_login_role(ctx.server, bi_role, password)
+    pg.restrict_connect(ctx.server, ctx.database, bi_role)
+    ctx.tenant._store_secret("db_role_password", password)
+    ctx.log(f"read-only BI role {bi_role} may connect to {ctx.database} only")
+
+
+# ---------------------------------------------------------- warm pool
+
+
+def adopt_pool_member(ctx):
+    """The claimed pool member becomes the tenant's database, keeping its
+    names (a tenant runtime may have its registry loaded, connected as its
+    role): checked, marked as the tenant's, its BI role's password and the
+    admin's handed to the tenant, its analytics schema made. It was built
+    from the same template with its own roles, identity, filestore and
+    admin password. One step: each step costs two commits."""
+    check_request(ctx)
+    member = ctx.job.pool_member_id
+    if member:
+        member._check_claimable(ctx.tenant)
+        for line in pool.adopt(ctx.server, ctx.database, ctx.mark):
+            ctx.log(line)
+        admin_password, bi_password = member._take_passwords()
+        ctx.tenant._store_secret("admin_password", admin_password, one_time=True)
+        ctx.tenant._store_secret("db_role_password", bi_password)
+        ctx.log(f"took pool member {member.database_name}")
+        member.sudo().unlink()  # committed with this step: nothing left to undo by its names
+    elif pg.database_mark(ctx.server, ctx.database) != pg.owner_mark(ctx.mark):
+        raise PermanentError("The pool member claimed for this job is gone; nothing was changed.")
+    create_schema(ctx)
+
+
+def personalize(ctx, reset_link=False):
+    """What the pool could not know, in one transaction as the tenant's
+    role: the tenant's URL, plan and settings, its company, its
+    administrator's login and name (the password came with the member);
+    with ``reset_link``, the administrator's set-password link, returned."""
+    login = ctx.tenant.admin_email or "admin"
+    reset_url = tenant_db.personalize(
+        ctx.as_tenant,
+        ctx.database,
+        base_url=ctx.tenant._public_url(),
+        config=ctx.tenant._tenant_side_config(),
+        login=login,
+        name=ctx.tenant._admin_display_name(),
+        company=_company_values(ctx),
+        reset_valid_hours=WELCOME_LINK_HOURS if reset_link and ctx.tenant.admin_email else None,
+    )
+    ctx.log(f"web.base.url = {ctx.tenant._public_url()}; plan {ctx.tenant.plan_id.code}")
+    ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
+    return reset_url
+
+
+def _copies_data(ctx):
+    """A clone with data, or a new tenant restored from another's backup."""
+    return (ctx.job.job_type == "clone" and ctx.params.get("with_data")) or (
+        plan_key(ctx.job.job_type, ctx.params) == "restore_new"
+    )
+
+
+def neutralize(ctx):
+    if not _copies_data(ctx):
+        ctx.log("a fresh database from a template has nothing to neutralize")
+        return
+    tenant_db.neutralize(ctx.as_tenant, ctx.database)
+    ctx.log("neutralized the copied data (mail servers, crons, providers)")
+
+
+def reset_identity(ctx):
+    tenant_db.reset_identity(ctx.as_tenant, ctx.database, ctx.tenant._public_url())
+    ctx.log(f"new database uuid and secret; web.base.url = {ctx.tenant._public_url()}")
+
+
+def configure_tenant(ctx):
+    tenant_db.push_tenant_config(ctx.as_tenant, ctx.database, ctx.tenant._tenant_side_config())
+    ctx.log(f"pushed plan {ctx.tenant.plan_id.code} and settings")
+
+
+# The administrator's password is hashed in a thread (hashlib releases the
+# GIL) while PostgreSQL copies the template and hands its objects over:
+# half a second of pbkdf2 off the provisioning's critical path. Kept per job
+# in this process only; a job resumed elsewhere hashes a new password.
+_ADMIN_PASSWORDS = {}
+_HASHER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ipai-admin-hash")
+
+
+def _start_admin_password(job_id):
+    if job_id not in _ADMIN_PASSWORDS:
+        password = crypto.new_password()
+        _ADMIN_PASSWORDS[job_id] = (password, _HASHER.submit(tenant_db.hash_password, password))
+
+
+def _take_admin_password(job_id):
+    password, hashed = _ADMIN_PASSWORDS.pop(job_id, (None, None))
+    if password is None:
+        password = crypto.new_password()
+        return password, tenant_db.hash_password(password)
+    return password, hashed.result()
+
+
+def set_admin(ctx):
+    login = ctx.tenant.admin_email or "admin"
+    password, hashed = _take_admin_password(ctx.job.id)
+    tenant_db.set_admin(
+        ctx.as_tenant,
+        ctx.database,
+        login,
+        hashed,
+        name=ctx.tenant._admin_display_name(),
+        company=_company_values(ctx),
+    )
+    ctx.tenant._store_secret("admin_password", password, one_time=True)
+    ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
+
+
+def _company_values(ctx):
+    """The tenant's main company: its name, e-mail and country. A copy of
+    another tenant's data keeps the company it copied (a staging copy of
+    real books must not be renamed)."""
+    if ctx.job.job_type == "clone" and ctx.params.get("with_data"):
+        return None
+    tenant = ctx.tenant
+    return {
+        "name": tenant.name,
+        "email": tenant.admin_email or None,
+        "country_code": tenant.country_id.code or None,
+    }
+
+
+def create_schema(ctx):
+    pg.ensure_schema(ctx.server, ctx.database, ctx.tenant.analytics_schema, ctx.tenant.db_role)
+    ctx.log(f"analytics schema {ctx.tenant.analytics_schema} ready")
+
+
+def personalize_and_activate(ctx):
+    # The set-password link is made in personalize's transaction: one
+    # connection to the tenant database fewer on the signup's path.
+    activate_new_tenant(ctx, personalize(ctx, reset_link=True))
+
+
+def activate_new_tenant(ctx, reset_url=None):
+    """The tenant becomes active and, in the same transaction, its
+    administrator's welcome mail is queued with a link to set a password
+    (made in the tenant database, as the tenant's role)."""
+    final_state(lifecycle.ACTIVE)(ctx)
+    if not ctx.tenant.admin_email:
+        ctx.log("no administrator e-mail: no welcome mail")
+        return
+    reset_url = reset_url or tenant_db.password_reset_url(
+        ctx.as_tenant, ctx.database, ctx.tenant._public_url(), WELCOME_LINK_HOURS
+    )
+    ctx.tenant._queue_welcome_mail(reset_url)
+    ctx.log(f"welcome mail queued for {ctx.tenant.admin_email}")
+
+
+# -------------------------------------------------------------- life cycle
+
+
+def push_state(state):
+    def step(ctx):
+        tenant_db.push_tenant_config(ctx.as_tenant, ctx.database, {"state": state})
+        ctx.log(f"tenant database told it is {state}")
+
+    step.__name__ = f"push_state_{state}"
+    return step
+
+
+def drop_database(ctx):
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark is None:
+        ctx.log(f"database {ctx.database} already gone")
+        return
+    if mark != pg.owner_mark(ctx.mark):
+        raise PermanentError(
+            f"Refusing to drop {ctx.database}: it is not marked as this tenant's database."
+        )
+    pg.drop_database(ctx.server, ctx.database)
+    ctx.log(f"dropped database {ctx.database}")
+
+
+def drop_role(ctx):
+    for role in (ctx.tenant.db_role, ctx.tenant.runtime_role):
+        if role:
+            pg.drop_role(ctx.server, role)
+            ctx.log(f"dropped role {role}")
+    ctx.tenant._forget_secrets()
+
+
+def remove_filestore(ctx):
+    filestore.remove(ctx.database)
+    ctx.log("removed the filestore")
+
+
+def install_plan_modules(ctx):
+    """What the (new) plan adds, installed as the tenant's own role; modules
+    a downgrade leaves behind stay installed, but the runtime's module gate
+    follows the plan for what may be installed next."""
+    wanted = module_set(ctx.tenant)
+    rows = ctx.as_tenant.execute(
+        "SELECT name FROM ir_module_module WHERE state = 'installed' AND name = ANY(%s)",
+        [wanted],
+        dbname=ctx.database,
+    )
+    missing = sorted(set(wanted) - {name for (name,) in rows or []})
+    if not missing:
+        ctx.log(f"every module of plan {ctx.tenant.plan_id.code} is installed")
+        return
+    templates.odoo_modules(
+        ctx.database,
+        missing,
+        ctx.tenant.runtime_role,
+        server=ctx.server,
+        allowed=allowed_module_set(ctx.tenant),
+    )
+    ctx.log(f"installed {', '.join(missing)} for plan {ctx.tenant.plan_id.code}")
+
+
+def upgrade_modules(ctx):
+    """``-u`` of the run's modules (else the tenant's module set) as the
+    tenant's own role. A failure is not the job's: it is recorded, and the
+    rollback steps that follow restore the pre-upgrade backup."""
+    modules = ctx.params.get("modules") or module_set(ctx.tenant)
+    try:
+        templates.odoo_modules(
+            ctx.database,
+            modules,
+            ctx.tenant.runtime_role,
+            update=True,
+            server=ctx.server,
+            allowed=allowed_module_set(ctx.tenant),
+        )
+    except PermanentError as exc:
+        ctx.job._engine_needs_rollback(str(exc))
+        ctx.log(f"updating {', '.join(modules)} failed; rolling back:\n{exc}")
+        return
+    ctx.log(f"updated {', '.join(modules)}")
+
+
+def final_state(state):
+    def step(ctx):
+        ctx.tenant._set_state_from_engine(state)
+        ctx.log(f"tenant is {state}")
+
+    step.__name__ = f"final_state_{state}"
+    return step
+
+
+# ------------------------------------------------------------------ plans
+
+_PROVISION_TAIL = [
+    ("create_database", "Create the database", create_database),
+    ("create_roles", "Give the tenant its own roles", create_roles),
+    ("copy_filestore", "Copy the filestore", copy_filestore),
+    ("neutralize", "Neutralize copied data", neutralize),
+    ("reset_identity", "Give it its own identity", reset_identity),
+    ("configure_tenant", "Push plan and settings", configure_tenant),
+    ("set_admin", "Set the administrator", set_admin),
+    ("create_schema", "Create the analytics schema", create_schema),
+    ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+    ("activate", "Activate the tenant", activate_new_tenant),
+]
+
+_REMOVAL = [
+    (
+        "remove_superset_workspace",
+        "Remove the Superset workspace",
+        superset_workspace.removal_step,
+    ),
+    ("drop_database", "Drop the database", drop_database),
+    ("drop_role", "Drop the database role", drop_role),
+    ("remove_filestore", "Remove the filestore", remove_filestore),
+    ("archive", "Archive the tenant", final_state(lifecycle.ARCHIVED)),
+]
+
+_FROM_TEMPLATE = [
+    ("check_request", "Check the request", check_request),
+    ("ensure_template", "Prepare the template", ensure_template),
+    *_PROVISION_TAIL,
+]
+_ADOPT = ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member)
+
+PLANS = {
+    "create": _FROM_TEMPLATE,
+    "clone": _FROM_TEMPLATE,
+    # A signup on a plan with a warm pool: what the template path does in
+    # ten steps was done ahead; the rest fits in two steps (each step costs
+    # two commits), four with embedded BI (the Superset workspace comes
+    # before the tenant is active, and may be retried on its own).
+    "create_pooled": [
+        _ADOPT,
+        ("personalize", "Set its URL, plan and administrator; activate", personalize_and_activate),
+    ],
+    "create_pooled_bi": [
+        _ADOPT,
+        ("personalize", "Set its URL, plan and administrator", personalize),
+        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+        ("activate", "Activate the tenant", activate_new_tenant),
+    ],
+    "clone_data": [("check_request", "Check the request", check_request), *_PROVISION_TAIL],
+    "suspend": [
+        ("push_state", "Block the tenant's users", push_state(lifecycle.SUSPENDED)),
+        ("suspend", "Mark suspended", final_state(lifecycle.SUSPENDED)),
+    ],
+    "reactivate": [
+        ("push_state", "Let the tenant's users in", push_state(lifecycle.ACTIVE)),
+        ("reactivate", "Mark active", final_state(lifecycle.ACTIVE)),
+    ],
+    "change_plan": [
+        ("configure_tenant", "Push the new plan", configure_tenant),
+        ("install_plan_modules", "Install the new plan's modules", install_plan_modules),
+    ],
+    "upgrade": [
+        ("backup", "Back up before the upgrade", backup_steps.take_backup("pre_upgrade")),
+        ("enter_maintenance", "Show the maintenance page", backup_steps.enter_maintenance),
+        ("upgrade_modules", "Update the modules", upgrade_modules),
+        ("smoke_check", "Check the login page answers", backup_steps.smoke_check),
+        *[
+            (name, label, backup_steps.only_on_rollback(function))
+            for name, label, function in backup_steps.RESTORE_STEPS
+        ],
+        ("leave_maintenance", "Back in service", backup_steps.leave_maintenance),
+        # After: the state pushed is the one the tenant is back in.
+        ("configure_tenant", "Push plan and settings", configure_tenant),
+    ],
+    "backup": [("backup", "Back up database and filestore", backup_steps.take_backup())],
+    "archive": [
+        ("backup", "Back up database and filestore", backup_steps.take_backup("pre_archive")),
+        *_REMOVAL,
+    ],
+    "drop": _REMOVAL,
+    "restore_new": [
+        ("check_request", "Check the request", check_request),
+        ("verify_backup", "Verify the backup's checksums", backup_steps.verify_backup),
+        *backup_steps.RESTORE_STEPS,
+        ("create_bi_role", "Give the tenant its BI role", create_bi_role),
+        ("neutralize", "Neutralize copied data", neutralize),
+        ("reset_identity", "Give it its own identity", reset_identity),
+        ("configure_tenant", "Push plan and settings", configure_tenant),
+        ("set_admin", "Set the administrator", set_admin),
+        ("create_schema", "Create the analytics schema", create_schema),
+        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+        ("activate", "Activate the tenant", final_state(lifecycle.ACTIVE)),
+    ],
+    "restore_in_place": [
+        ("verify_backup", "Verify the backup's checksums", backup_steps.verify_backup),
+        ("backup", "Safety backup of the current data", backup_steps.take_backup("pre_restore")),
+        ("enter_maintenance", "Show the maintenance page", backup_steps.enter_maintenance),
+        *backup_steps.RESTORE_STEPS,
+        ("create_schema", "Create the analytics schema", create_schema),
+        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+        ("leave_maintenance", "Back in service", backup_steps.leave_maintenance),
+        # After: a backup taken while suspended says "suspended" inside; the
+        # state pushed is the one the tenant is back in.
+        ("configure_tenant", "Push plan and settings", configure_tenant),
+    ],
+}
+
+# What a permanent failure must undo so that nothing half-made survives.
+UNDO_NEW_TENANT = {
+    "create",
+    "create_pooled",
+    "create_pooled_bi",
+    "clone",
+    "clone_data",
+    "restore_new",
+}
+UNDO_IN_PLACE = {"restore_in_place", "upgrade"}
+
+
+def running_state(job_type, params):
+    """Where a job leaves the tenant while it runs: a job that makes a new
+    database keeps it 'provisioning'."""
+    if job_type in ("create", "clone") or plan_key(job_type, params) == "restore_new":
+        return lifecycle.PROVISIONING
+    return None
+
+
+def plan_key(job_type, params):
+    params = params or {}
+    if job_type == "clone" and params.get("with_data"):
+        return "clone_data"
+    if job_type == "create" and params.get("pooled"):
+        return "create_pooled_bi" if params.get("bi") else "create_pooled"
+    if job_type == "restore":
+        return "restore_new" if params.get("mode") == "new" else "restore_in_place"
+    return job_type
+
+
+def steps_for(job_type, params=None):
+    return PLANS[plan_key(job_type, params)]
+
+
+def step_function(job_type, params, name):
+    for step_name, _label, function in steps_for(job_type, params):
+        if step_name == name:
+            return function
+    raise PermanentError(f"Unknown step {name} for a {job_type} job.")
+
+
+def undo(ctx):
+    """What a permanently failed job leaves is removed (a new tenant's
+    database, roles and files) or put back (a tenant restored or upgraded
+    in place gets its own database back and returns to service)."""
+    key = plan_key(ctx.job.job_type, ctx.params)
+    if key in UNDO_NEW_TENANT and ctx.tenant.state != lifecycle.ACTIVE:
+        undo_partial_tenant(ctx)
+    elif key in UNDO_IN_PLACE:
+        backup_steps.undo_in_place(ctx)
+
+
+def undo_partial_tenant(ctx):
+    """After a permanent failure of a create or clone: remove whatever this
+    tenant got (database, role, filestore) so a retry starts clean."""
+    member = ctx.job.pool_member_id
+    if member and member.state == "claimed" and member.tenant_id == ctx.tenant:
+        # Claimed but not adopted yet: the member goes too, by its own names.
+        ctx.log(f"removing the claimed pool member {member.database_name}")
+        member.sudo()._remove()
+    mark = pg.database_mark(ctx.server, ctx.database)
+    if mark == pg.owner_mark(ctx.mark):
+        pg.drop_database(ctx.server, ctx.database)
+        ctx.log(f"removed the partial database {ctx.database}")
+    filestore.remove(ctx.database)
+    backup_steps.remove_scratch(ctx)
+    for role in (ctx.tenant.db_role, ctx.tenant.runtime_role):
+        if role and pg.role_exists(ctx.server, role):
+            pg.drop_role(ctx.server, role)
+            ctx.log(f"removed role {role}")
+    ctx.tenant._forget_secrets()
