@@ -7,7 +7,6 @@ import secrets
 import shutil
 
 import pytest
-from odoo.addons.ipai_tenant_notify.tests.receiver import RECEIVER_ADDRESS
 
 from .support import (
     ARTIFACTS,
@@ -66,6 +65,10 @@ def dns_server():
 
 @pytest.fixture(scope="session")
 def platform_db(template_db, admin_password, dns_server):
+    # Imported here: pytest loads this file before pytest-odoo puts the
+    # addons on odoo.addons' path.
+    from odoo.addons.ipai_tenant_notify.tests.receiver import RECEIVER_ADDRESS
+
     name = f"{RUN_ID}_platform"
     drop_database(name)
     copy_database(template_db, name, connect_roles=[RUNTIME_ROLE])
