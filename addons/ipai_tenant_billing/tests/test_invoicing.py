@@ -16,19 +16,16 @@ class TestInvoicing(BillingCase):
         )
         cls.alpha = cls.make_active("alpha", cls.d("2026-11-01"), plan_id=cls.plan_starter.id)
         cls.late = cls.make_active("late", cls.d("2026-11-10"), plan_id=cls.plan_starter.id)
-        cls.sub_one = cls.make_active(
-            "sub-one",
-            cls.d("2026-11-01"),
-            parent_id=cls.reseller.id,
-            bill_to_provider=True,
-            plan_id=cls.plan_pro.id,
-        )
-        cls.sub_two = cls.make_active(
-            "sub-two",
-            cls.d("2026-11-01"),
-            parent_id=cls.reseller.id,
-            bill_to_provider=True,
-            plan_id=cls.plan_starter.id,
+        # Its two sub-tenants, on different plans, billed to it.
+        cls.sub_one, cls.sub_two = (
+            cls.make_active(
+                code,
+                cls.d("2026-11-01"),
+                parent_id=cls.reseller.id,
+                bill_to_provider=True,
+                plan_id=plan.id,
+            )
+            for code, plan in (("sub-one", cls.plan_pro), ("sub-two", cls.plan_starter))
         )
 
     def assert_invoice(self, run, tenant, lines):
