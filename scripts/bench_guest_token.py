@@ -33,7 +33,6 @@ import http.client
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,6 @@ import urllib.parse
 from contextlib import closing
 from pathlib import Path
 
-import psycopg2
 import requests
 from psycopg2 import sql
 
@@ -61,6 +59,11 @@ odoo.addons.__path__.append(str(REPO_ROOT / "addons"))
 from odoo.addons.ipai_platform_rules import analytics  # noqa: E402
 from provisioning import superset_workspace as workspace  # noqa: E402
 
+# The integration tests' own PostgreSQL connection and free port.
+sys.path.insert(0, str(REPO_ROOT))
+from tests.support import free_port  # noqa: E402
+from tests.support import pg_connect as pg  # noqa: E402
+
 WARM_TARGET_MS = 5.0
 COLD_RATIO_TARGET = 1.3
 
@@ -71,23 +74,6 @@ def load_env_file(path):
             if line and not line.startswith("#") and "=" in line:
                 key, value = line.split("=", 1)
                 os.environ.setdefault(key, value)
-
-
-def pg(dbname="postgres"):
-    conn = psycopg2.connect(
-        dbname=dbname,
-        user=os.environ.get("IPAI_DB_USER", "ipai"),
-        host=os.environ.setdefault("PGHOST", "127.0.0.1"),
-        port=os.environ.setdefault("PGPORT", "5432"),
-    )
-    conn.autocommit = True
-    return conn
-
-
-def free_port():
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def odoo_command(*args):
@@ -516,6 +502,9 @@ def main():
     args = parser.parse_args()
     load_env_file(LOCAL_DIR / "env")
     os.environ.setdefault("PGPASSWORD", os.environ.get("IPAI_DB_PASSWORD", ""))
+    # Where the child processes (Odoo, click-odoo) find PostgreSQL too.
+    os.environ.setdefault("PGHOST", "127.0.0.1")
+    os.environ.setdefault("PGPORT", "5432")
     bench = Bench(args)
     try:
         bench.start_superset()

@@ -12,12 +12,14 @@ from .support import (
     ARTIFACTS,
     BACKUPS,
     LOCAL_DIR,
+    RUN_ID,
     RUNTIME_ROLE,
-    WEBHOOK_RECEIVER_ADDRESS,
+    TENANT_DB_PREFIX,
     JsonRpc,
     LoopbackDns,
     OdooServer,
     OpenApiChecker,
+    control_plane,
     copy_database,
     database_exists,
     drop_database,
@@ -29,7 +31,6 @@ from .support import (
     set_params,
 )
 
-RUN_ID = os.environ.get("IPAI_TEST_RUN_ID", f"ipai_test_{os.getpid()}")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -56,10 +57,6 @@ def admin_password():
 
 BACKUP_CRONS = ("ir_cron_schedule_backups", "ir_cron_prune_backups", "ir_cron_test_restore")
 
-# Everything the engine creates during the tests is named after the run, so
-# the run's cleanup (here and in scripts/test.sh) finds it all.
-TENANT_DB_PREFIX = f"{RUN_ID}_t_"
-
 
 @pytest.fixture(scope="session")
 def dns_server():
@@ -68,6 +65,10 @@ def dns_server():
 
 @pytest.fixture(scope="session")
 def platform_db(template_db, admin_password, dns_server):
+    # Imported here: pytest loads this file before pytest-odoo puts the
+    # addons on odoo.addons' path.
+    from odoo.addons.ipai_tenant_notify.tests.receiver import RECEIVER_ADDRESS
+
     name = f"{RUN_ID}_platform"
     drop_database(name)
     copy_database(template_db, name, connect_roles=[RUNTIME_ROLE])
@@ -79,7 +80,7 @@ def platform_db(template_db, admin_password, dns_server):
             "ipai_tenant_core.template_prefix": f"{RUN_ID}_tpl_",
             "ipai_tenant_core.dns_resolver": dns_server.address,
             "ipai_tenant_core.backup_root": str(BACKUPS / RUN_ID),
-            "ipai_tenant_notify.outbound_allow_hosts": WEBHOOK_RECEIVER_ADDRESS,
+            "ipai_tenant_notify.outbound_allow_hosts": RECEIVER_ADDRESS,
         },
     )
     set_admin_password(name, admin_password)
@@ -126,9 +127,7 @@ def tenant_server(platform_db):
 @pytest.fixture(scope="session")
 def platform_server(platform_db, tenant_server):
     """The control plane: the platform database only, on 127.0.0.1."""
-    server = OdooServer(
-        platform_db, LOCAL_DIR / "logs" / f"{platform_db}.log", platform_db=platform_db
-    ).start()
+    server = control_plane(platform_db)
     yield server
     server.stop()
 

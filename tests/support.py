@@ -3,11 +3,6 @@ server processes, JSON-RPC clients. No mocks."""
 
 import configparser
 import contextlib
-import email
-import email.policy
-import hashlib
-import hmac
-import json
 import os
 import shutil
 import socket
@@ -25,7 +20,10 @@ from psycopg2 import sql
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO_ROOT / ".local"
-WEBHOOK_RECEIVER_ADDRESS = "127.0.0.2"
+# Everything a test run creates is named after it, so that the run's cleanup
+# (conftest.py and scripts/test.sh) finds it all.
+RUN_ID = os.environ.get("IPAI_TEST_RUN_ID", f"ipai_test_{os.getpid()}")
+TENANT_DB_PREFIX = f"{RUN_ID}_t_"
 ODOO_CONF = Path(os.environ.get("IPAI_ODOO_CONF", LOCAL_DIR / "odoo.conf"))
 FILESTORE = LOCAL_DIR / "data" / "filestore"
 ARTIFACTS = LOCAL_DIR / "artifacts"
@@ -71,6 +69,18 @@ def pg_connect(dbname="postgres"):
     )
     conn.autocommit = True
     return conn
+
+
+def connect_as(database, role, password):
+    """A connection as ``role``, as anyone holding its password would open one."""
+    return psycopg2.connect(
+        dbname=database,
+        user=role,
+        password=password,
+        host=os.environ.get("PGHOST", "127.0.0.1"),
+        port=os.environ.get("PGPORT", "5432"),
+        connect_timeout=5,
+    )
 
 
 def database_exists(name):
@@ -181,23 +191,28 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def _cli_command(platform_db, args):
+def _script_command(script, platform_db, args, conf=ODOO_CONF, subcommand=()):
     return [
         sys.executable,
-        str(REPO_ROOT / "scripts" / "tenants.py"),
-        args[0],
+        str(REPO_ROOT / "scripts" / script),
+        *subcommand,
         "-c",
-        str(odoo_conf_with_test_addons()),
+        str(conf),
         "-d",
         platform_db,
-        *args[1:],
+        *args,
     ]
 
 
-def run_cli(platform_db, *args, env=None, timeout=600):
-    """Run scripts/tenants.py against ``platform_db`` as an operator would."""
+def _cli_command(platform_db, args):
+    return _script_command(
+        "tenants.py", platform_db, args[1:], odoo_conf_with_test_addons(), args[:1]
+    )
+
+
+def _run(command, env=None, timeout=600):
     return subprocess.run(
-        _cli_command(platform_db, args),
+        command,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -205,6 +220,17 @@ def run_cli(platform_db, *args, env=None, timeout=600):
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+def run_script(script, platform_db, *args, env=None, timeout=600):
+    """Run ``scripts/<script>`` (api_key.py, bill_tenants.py, ...) against
+    ``platform_db`` as an operator would."""
+    return _run(_script_command(script, platform_db, args), env, timeout)
+
+
+def run_cli(platform_db, *args, env=None, timeout=600):
+    """Run scripts/tenants.py against ``platform_db`` as an operator would."""
+    return _run(_cli_command(platform_db, args), env, timeout)
 
 
 class run_cli_process(subprocess.Popen):
@@ -334,6 +360,13 @@ class OdooServer:
                 self.process.wait()
 
 
+def control_plane(platform_db, log_suffix=""):
+    """A started control-plane server: the platform database only, on
+    127.0.0.1; several on one database act as one platform."""
+    log_path = LOCAL_DIR / "logs" / f"{platform_db}{log_suffix}.log"
+    return OdooServer(platform_db, log_path, platform_db=platform_db).start()
+
+
 class RpcError(Exception):
     def __init__(self, error):
         data = error.get("data", {})
@@ -409,8 +442,6 @@ class LoopbackDns:
     ipai_tenant_core.dns_resolver parameter."""
 
     def __init__(self):
-        import threading
-
         self.records = {}
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.socket.bind(("127.0.0.1", 0))
@@ -462,6 +493,27 @@ def tenant_row(platform_db, code):
     return rows[0] if rows else None
 
 
+def tenant_login(server, code, credentials_dir, admin_code=None, timeout=0):
+    """Log in as the tenant's admin through the tenant's own host name. With
+    a ``timeout``, a tenant just back from maintenance (a restore, an
+    upgrade) is waited for: the runtime serves it again once its routing map
+    moved, within a second."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return JsonRpc(
+                server.url,
+                TENANT_DB_PREFIX + code,
+                f"admin@{admin_code or code}.example",
+                admin_password(credentials_dir, code),
+                host=f"{code}.localhost",
+            )
+        except RpcError as exc:
+            if "restored or upgraded" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def wait_for_state(platform_db, code, expected, timeout=90):
     deadline = time.monotonic() + timeout
     while (state := tenant_row(platform_db, code)[0]) != expected:
@@ -510,26 +562,6 @@ def run_odoo_script(dbname, code):
         )
     assert result.returncode == 0, result.stdout + result.stderr
     return result
-
-
-def run_billing_cli(platform_db, *args, timeout=600):
-    """Run scripts/bill_tenants.py (`make bill-tenants`) against ``platform_db``."""
-    return subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "scripts" / "bill_tenants.py"),
-            "-c",
-            str(ODOO_CONF),
-            "-d",
-            platform_db,
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO_ROOT,
-        check=False,
-    )
 
 
 # ------------------------------------------------------------ REST API helpers
@@ -665,45 +697,10 @@ class OpenApiChecker:
         self.seen.add((template, method.lower(), status))
 
 
-# ------------------------------------------------------------- mail and HTTP
-
-
-class SmtpSink:
-    """An aiosmtpd server on 127.0.0.1 keeping every message it receives."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        self.messages = []
-        self._lock = threading.Lock()
-        self.port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self._lock:
-            self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-    def start(self):
-        self._controller.start()
-        return self
-
-    def stop(self):
-        self._controller.stop()
-
-    def wait_for(self, recipient, flush, timeout=60):
-        """The first message to ``recipient``, calling ``flush()`` (which
-        sends the platform's mail queue) until it arrives."""
-        deadline = time.monotonic() + timeout
-        while True:
-            flush()
-            with self._lock:
-                for rcpt_tos, message in self.messages:
-                    if recipient in rcpt_tos:
-                        return message
-            assert time.monotonic() < deadline, f"no mail to {recipient} within {timeout}s"
-            time.sleep(0.3)
+# ---------------------------------------------------------------------- mail
+# The SMTP sink and the webhook receiver are shared with the addons' own
+# tests: odoo.addons.ipai_tenant_billing.tests.mail_sink and
+# odoo.addons.ipai_tenant_notify.tests.receiver.
 
 
 def use_smtp_sink(admin_rpc, sink):
@@ -736,72 +733,3 @@ def send_mail_queue(admin_rpc):
 def mail_html(message):
     part = message.get_body(preferencelist=("html",))
     return part.get_content() if part else ""
-
-
-class WebhookReceiver:
-    """A webhook receiver on loopback (http.server in a thread) that checks
-    each delivery's signature as docs/notifications.md tells receivers to,
-    and answers the statuses in ``statuses`` in turn (then 200)."""
-
-    def __init__(self):
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.requests = []
-        self.statuses = []
-        self.secret = None
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # http.server calls it by this name
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver._lock:
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                    receiver.requests.append(
-                        {
-                            "headers": dict(self.headers),
-                            "body": body,
-                            "event": json.loads(body),
-                            "valid": receiver.verify(dict(self.headers), body),
-                            "status": status,
-                        }
-                    )
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        # The one address the platform is told to allow (conftest.py): the
-        # platform refuses loopback and private addresses otherwise.
-        self._server = ThreadingHTTPServer((WEBHOOK_RECEIVER_ADDRESS, 0), Handler)
-        self.url = f"http://{WEBHOOK_RECEIVER_ADDRESS}:{self._server.server_port}/hook"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def verify(self, headers, body, tolerance=300):
-        timestamp = headers.get("X-Ipai-Timestamp", "")
-        if not (self.secret and timestamp.isdigit()):
-            return False
-        expected = (
-            "sha256="
-            + hmac.new(
-                self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
-            ).hexdigest()
-        )
-        fresh = abs(time.time() - int(timestamp)) <= tolerance
-        return fresh and hmac.compare_digest(expected, headers.get("X-Ipai-Signature", ""))
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-
-    def wait_for(self, predicate, timeout=120, what="deliveries"):
-        """The requests received so far, once ``predicate(requests)`` holds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                received = list(self.requests)
-            if predicate(received):
-                return received
-            assert time.monotonic() < deadline, f"no {what} within {timeout}s: {received}"
-            time.sleep(0.3)

@@ -4,21 +4,20 @@ answer is checked against the OpenAPI document the server publishes; the
 last test asserts that each documented route was seen answering."""
 
 import re
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from openapi_spec_validator import validate
 
 from .support import (
-    ODOO_CONF,
     REPO_ROOT,
     ApiClient,
     make_user,
     mint_api_key,
     provider_manager,
+    provider_tenant,
     query,
+    run_script,
     wait_for_state,
 )
 
@@ -288,21 +287,7 @@ def test_change_suspend_reactivate_clone_archive_drop(created, admin_api, platfo
 
 
 def test_a_provider_key_reaches_its_subtree_only(admin_rpc, platform_server, platform_db, openapi):
-    platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
-    reseller = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "provider")])[0]
-    ids = {}
-    for code in ("api-prov-a", "api-prov-b"):
-        ids[code] = admin_rpc.call(
-            "ipai.tenant",
-            "create",
-            {
-                "code": code,
-                "name": code,
-                "tenant_type": "provider",
-                "parent_id": platform_id,
-                "plan_id": reseller,
-            },
-        )
+    ids = {code: provider_tenant(admin_rpc, code, code) for code in ("api-prov-a", "api-prov-b")}
     for code, parent in (("api-cli-a", "api-prov-a"), ("api-cli-b", "api-prov-b")):
         ids[code] = admin_rpc.call(
             "ipai.tenant", "create", {"code": code, "name": code, "parent_id": ids[parent]}
@@ -359,21 +344,7 @@ def test_a_key_made_in_the_form_is_shown_once_and_works(admin_rpc, platform_serv
 
 def test_the_command_line_prints_a_working_key_once(platform_server, platform_db, openapi):
     def api_key(*args):
-        return subprocess.run(
-            [
-                sys.executable,
-                str(REPO_ROOT / "scripts" / "api_key.py"),
-                "-c",
-                str(ODOO_CONF),
-                "-d",
-                platform_db,
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return run_script("api_key.py", platform_db, *args, timeout=300)
 
     made = api_key("--login", "admin", "--name", "cli key", "--days", "7")
     assert made.returncode == 0, made.stderr

@@ -7,16 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .support import LOCAL_DIR, ApiClient, OdooServer, make_user, mint_api_key, query
+from .support import ApiClient, control_plane, make_user, mint_api_key, query
 
 LIMIT = 12
 
 
 @pytest.fixture(scope="module")
 def second_server(platform_db, platform_server):
-    server = OdooServer(
-        platform_db, LOCAL_DIR / "logs" / f"{platform_db}-second.log", platform_db=platform_db
-    ).start()
+    server = control_plane(platform_db, "-second")
     yield server
     server.stop()
 

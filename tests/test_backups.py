@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import RUN_ID, TENANT_DB_PREFIX
 from .support import (
     FILESTORE,
+    RUN_ID,
+    TENANT_DB_PREFIX,
     JsonRpc,
     RpcError,
     admin_password,
@@ -21,29 +22,11 @@ from .support import (
     paused_cron,
     provision,
     query,
+    tenant_login,
     tenant_row,
 )
 
 ATTACHMENT_BYTES = b"ipai backup test: the attachment's own bytes\n" * 50
-
-
-def login(server, code, credentials_dir, admin_code=None, timeout=30):
-    """Log in as the tenant's admin; a tenant just back from maintenance is
-    served again once the runtime's routing map moved (within a second)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return JsonRpc(
-                server.url,
-                TENANT_DB_PREFIX + code,
-                f"admin@{admin_code or code}.example",
-                admin_password(credentials_dir, code),
-                host=f"{code}.localhost",
-            )
-        except RpcError as exc:
-            if "restored or upgraded" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def backups_of(platform_db, code):
@@ -73,7 +56,7 @@ def keeper(cli, platform_db, tenant_server, credentials_dir):
     """A tenant with a partner and an attachment (a file in its filestore),
     backed up once."""
     provision(cli, "keeper")
-    session = login(tenant_server, "keeper", credentials_dir)
+    session = tenant_login(tenant_server, "keeper", credentials_dir, timeout=30)
     session.call("res.partner", "create", {"name": "Backup Marker Ltd"})
     attachment_id = session.call(
         "ir.attachment",
@@ -107,7 +90,9 @@ def test_restore_into_a_new_tenant_carries_data_and_files_not_credentials(
     (artifacts / "restore-tenant.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout + result.stderr
     assert tenant_row(platform_db, "keeper-copy")[0] == "active"
-    copy = login(tenant_server, "keeper-copy", credentials_dir, admin_code="keeper")
+    copy = tenant_login(
+        tenant_server, "keeper-copy", credentials_dir, admin_code="keeper", timeout=30
+    )
     assert copy.call("res.partner", "search_count", [("name", "=", "Backup Marker Ltd")]) == 1
     [attachment] = copy.call(
         "ir.attachment", "search_read", [("name", "=", "contract.txt")], ["datas", "store_fname"]
@@ -198,7 +183,7 @@ def test_in_place_restore_returns_the_earlier_data_behind_a_maintenance_page(
         resumed = cli("run-jobs")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert tenant_row(platform_db, "keeper")[0] == "active"
-    again = login(tenant_server, "keeper", credentials_dir)
+    again = tenant_login(tenant_server, "keeper", credentials_dir, timeout=30)
     assert again.call("res.partner", "search_count", [("name", "=", "Backup Marker Ltd")]) == 1
     assert again.call("res.partner", "search_count", [("name", "=", "Made After The Backup")]) == 0
     assert query(platform_db, routing) == routing_before
@@ -272,7 +257,7 @@ def test_killed_during_a_restore_into_a_new_tenant_it_resumes(
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert tenant_row(platform_db, code)[0] == "active"
     assert cli("reveal-password", "--code", code).returncode == 0
-    copy = login(tenant_server, code, credentials_dir, admin_code="keeper")
+    copy = tenant_login(tenant_server, code, credentials_dir, admin_code="keeper", timeout=30)
     assert copy.call("res.partner", "search_count", [("name", "=", "Backup Marker Ltd")]) == 1
     assert not database_exists(TENANT_DB_PREFIX + code + "_restoring")
 
@@ -285,7 +270,7 @@ def test_killed_during_an_in_place_restore_whose_backup_then_breaks_it_is_undone
     checks it again, refuses, drops what it made and puts the tenant back in
     service on its own, untouched data."""
     provision(cli, "undone")
-    session = login(tenant_server, "undone", credentials_dir)
+    session = tenant_login(tenant_server, "undone", credentials_dir, timeout=30)
     backup_id = take_backup(cli, platform_db, "undone")
     session.call("res.partner", "create", {"name": "Still Here After The Undo"})
     with paused_cron(platform_db, "ir_cron_run_tenant_jobs"):
@@ -310,7 +295,7 @@ def test_killed_during_an_in_place_restore_whose_backup_then_breaks_it_is_undone
     assert tenant_row(platform_db, "undone")[0] == "active"
     assert not database_exists(database + "_restoring")
     assert not (FILESTORE / (database + "_restoring")).exists()
-    again = login(tenant_server, "undone", credentials_dir)
+    again = tenant_login(tenant_server, "undone", credentials_dir, timeout=30)
     assert again.call("res.partner", "search_count", [("name", "=", "Still Here After The Undo")])
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .test_provisioning import admin_password, provision
+from .support import admin_password, provision
 
 pytestmark = pytest.mark.browser
 

@@ -5,37 +5,18 @@ the tenant runtime, and a test addon whose update fails in one tenant."""
 import re
 import time
 
-from .conftest import TENANT_DB_PREFIX
 from .support import (
-    JsonRpc,
-    RpcError,
-    admin_password,
+    TENANT_DB_PREFIX,
     paused_cron,
     provision,
     query,
+    tenant_login,
     tenant_row,
 )
 
 TEST_MODULE = "ipai_test_upgrade_fail"
 CODES = ("upg-a", "upg-b", "upg-c")
 FAILING = "upg-b"
-
-
-def login(server, code, credentials_dir, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return JsonRpc(
-                server.url,
-                TENANT_DB_PREFIX + code,
-                f"admin@{code}.example",
-                admin_password(credentials_dir, code),
-                host=f"{code}.localhost",
-            )
-        except RpcError as exc:
-            if "restored or upgraded" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def loads(code):
@@ -63,7 +44,7 @@ def test_a_failed_tenant_upgrade_is_rolled_back_and_the_others_upgraded(
     sessions = {}
     for code in CODES:
         provision(cli, code, "--plan", "upgr")
-        sessions[code] = login(tenant_server, code, credentials_dir)
+        sessions[code] = tenant_login(tenant_server, code, credentials_dir, timeout=30)
         sessions[code].call("res.partner", "create", {"name": f"Customer of {code}"})
     before = {code: loads(code) for code in CODES}
     assert all(before.values())
@@ -102,7 +83,7 @@ def test_a_failed_tenant_upgrade_is_rolled_back_and_the_others_upgraded(
     assert loads(FAILING) == before[FAILING]
     for code in CODES:
         assert tenant_row(platform_db, code)[0] == "active"
-        session = login(tenant_server, code, credentials_dir)
+        session = tenant_login(tenant_server, code, credentials_dir, timeout=30)
         assert session.call("res.partner", "search_count", [("name", "=", f"Customer of {code}")])
     lines = query(
         platform_db,

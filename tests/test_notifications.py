@@ -7,19 +7,15 @@ a real SMTP server."""
 import re
 
 import pytest
+from odoo.addons.ipai_tenant_billing.tests.mail_sink import SmtpSink
+from odoo.addons.ipai_tenant_notify.tests.receiver import WebhookReceiver
 
-from .support import (
-    SmtpSink,
-    WebhookReceiver,
-    provision,
-    send_mail_queue,
-    use_smtp_sink,
-)
+from .support import provision, send_mail_queue, use_smtp_sink
 
 
 @pytest.fixture(scope="module")
 def receiver():
-    receiver = WebhookReceiver()
+    receiver = WebhookReceiver().start()
     yield receiver
     receiver.stop()
 

@@ -7,11 +7,11 @@ import html
 import re
 
 import pytest
+from odoo.addons.ipai_tenant_billing.tests.mail_sink import SmtpSink
 
-from .conftest import TENANT_DB_PREFIX
 from .support import (
+    TENANT_DB_PREFIX,
     JsonRpc,
-    SmtpSink,
     mail_html,
     provision,
     query,

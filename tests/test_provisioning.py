@@ -12,30 +12,20 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from .conftest import TENANT_DB_PREFIX
 from .support import (
     FILESTORE,
-    JsonRpc,
+    TENANT_DB_PREFIX,
     RpcError,
     admin_password,
+    connect_as,
     database_exists,
     pg_connect,
     provision,
     query,
+    tenant_login,
     tenant_row,
     wait_for_state,
 )
-
-
-def login(server, code, credentials_dir, admin_code=None):
-    """Log in as the tenant's admin through the tenant's own host name."""
-    return JsonRpc(
-        server.url,
-        TENANT_DB_PREFIX + code,
-        f"admin@{admin_code or code}.example",
-        admin_password(credentials_dir, code),
-        host=f"{code}.localhost",
-    )
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +40,7 @@ def test_provision_then_log_in_as_the_tenant_admin(
 ):
     state, database, _role = tenant_row(platform_db, acme)
     assert (state, database) == ("active", TENANT_DB_PREFIX + "acme")
-    session = login(tenant_server, acme, credentials_dir)
+    session = tenant_login(tenant_server, acme, credentials_dir)
     assert session.uid
     user = session.call("res.users", "read", [session.uid], ["login"])[0]
     assert user["login"] == "admin@acme.example"
@@ -107,22 +97,15 @@ def test_tenant_role_reaches_its_own_database_only(acme, cli, platform_db):
         return role, key.decrypt(token.encode()).decode()
 
     role, password = role_and_password("acme")
-
-    def connect(dbname):
-        return psycopg2.connect(
-            dbname=dbname,
-            user=role,
-            password=password,
-            host=os.environ.get("PGHOST", "127.0.0.1"),
-            port=os.environ.get("PGPORT", "5432"),
-        )
-
-    with closing(connect(TENANT_DB_PREFIX + "acme")) as conn, conn.cursor() as cr:
+    with (
+        closing(connect_as(TENANT_DB_PREFIX + "acme", role, password)) as conn,
+        conn.cursor() as cr,
+    ):
         cr.execute("SELECT current_user")
         assert cr.fetchone()[0] == role
     for forbidden in (TENANT_DB_PREFIX + "beta", platform_db):
         with pytest.raises(psycopg2.OperationalError, match="permission denied"):
-            connect(forbidden)
+            connect_as(forbidden, role, password)
 
 
 def test_bad_input_exits_2_and_changes_nothing(acme, cli, platform_db):
@@ -152,17 +135,17 @@ def test_bad_input_exits_2_and_changes_nothing(acme, cli, platform_db):
 
 
 def test_clone_with_and_without_data(acme, cli, tenant_server, credentials_dir):
-    source = login(tenant_server, acme, credentials_dir)
+    source = tenant_login(tenant_server, acme, credentials_dir)
     source.call("res.partner", "create", {"name": "Clone Marker Ltd"})
 
     result = cli("clone", "--source", "acme", "--code", "acme-copy", "--data")
     assert result.returncode == 0, result.stdout + result.stderr
-    copy = login(tenant_server, "acme-copy", credentials_dir, admin_code="acme")
+    copy = tenant_login(tenant_server, "acme-copy", credentials_dir, admin_code="acme")
     assert copy.call("res.partner", "search_count", [("name", "=", "Clone Marker Ltd")]) == 1
 
     result = cli("clone", "--source", "acme", "--code", "acme-empty")
     assert result.returncode == 0, result.stdout + result.stderr
-    empty = login(tenant_server, "acme-empty", credentials_dir, admin_code="acme")
+    empty = tenant_login(tenant_server, "acme-empty", credentials_dir, admin_code="acme")
     assert empty.call("res.partner", "search_count", [("name", "=", "Clone Marker Ltd")]) == 0
 
     def identity(code):
@@ -180,11 +163,11 @@ def test_clone_with_and_without_data(acme, cli, tenant_server, credentials_dir):
 
 def test_suspend_blocks_login_and_reactivate_restores_it(cli, tenant_server, credentials_dir):
     provision(cli, "sleepy")
-    open_session = login(tenant_server, "sleepy", credentials_dir)
+    open_session = tenant_login(tenant_server, "sleepy", credentials_dir)
     assert cli("suspend", "--code", "sleepy").returncode == 0
 
     with pytest.raises(RpcError, match="suspended"):
-        login(tenant_server, "sleepy", credentials_dir)
+        tenant_login(tenant_server, "sleepy", credentials_dir)
     with pytest.raises(RpcError, match="suspended"):
         open_session.call("res.partner", "search_count", [])
     page = requests.get(
@@ -193,7 +176,7 @@ def test_suspend_blocks_login_and_reactivate_restores_it(cli, tenant_server, cre
     assert page.status_code == 503 and "Workspace suspended" in page.text
 
     assert cli("reactivate", "--code", "sleepy").returncode == 0
-    assert login(tenant_server, "sleepy", credentials_dir).uid
+    assert tenant_login(tenant_server, "sleepy", credentials_dir).uid
     assert open_session.call("res.partner", "search_count", []) > 0
 
 
@@ -259,7 +242,7 @@ def test_killed_mid_job_is_resumed_to_a_consistent_end(
     # The operator asks for the password the killed run never got to write.
     reveal = cli("reveal-password", "--code", code)
     assert reveal.returncode == 0, reveal.stdout + reveal.stderr
-    assert login(tenant_server, code, credentials_dir).uid
+    assert tenant_login(tenant_server, code, credentials_dir).uid
 
 
 def test_permanent_failure_cleans_up_and_retry_succeeds(cli, platform_db, admin_rpc):

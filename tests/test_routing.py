@@ -7,8 +7,18 @@ import pytest
 import requests
 
 from .conftest import TENANT_DB_PREFIX
-from .support import LOCAL_DIR, JsonRpc, OdooServer, RpcError, pg_connect, query
-from .test_provisioning import admin_password, login, provision, wait_for_state
+from .support import (
+    LOCAL_DIR,
+    JsonRpc,
+    OdooServer,
+    RpcError,
+    admin_password,
+    pg_connect,
+    provision,
+    query,
+    tenant_login,
+    wait_for_state,
+)
 
 
 def get(server, host, path="/web/login", **kwargs):
@@ -37,8 +47,8 @@ def session_db(server, host, cookies=None, headers=None):
 def test_each_host_reaches_its_own_database(
     routed, tenant_server, platform_server, credentials_dir, platform_db
 ):
-    a = login(tenant_server, "route-a", credentials_dir)
-    b = login(tenant_server, "route-b", credentials_dir)
+    a = tenant_login(tenant_server, "route-a", credentials_dir)
+    b = tenant_login(tenant_server, "route-b", credentials_dir)
     assert a.call("res.users", "read", [a.uid], ["login"])[0]["login"] == "admin@route-a.example"
     assert b.call("res.users", "read", [b.uid], ["login"])[0]["login"] == "admin@route-b.example"
     assert session_db(tenant_server, "route-a.localhost", cookies=a.session.cookies) == (
@@ -66,7 +76,7 @@ def test_a_host_cannot_be_used_to_reach_another_database(routed, tenant_server, 
     )
     assert forced in (None, TENANT_DB_PREFIX + "route-a")
     # A's session cookie is worthless on B's host.
-    a = login(tenant_server, "route-a", credentials_dir)
+    a = tenant_login(tenant_server, "route-a", credentials_dir)
     assert session_db(tenant_server, "route-b.localhost", cookies=a.session.cookies) in (
         None,
         TENANT_DB_PREFIX + "route-b",

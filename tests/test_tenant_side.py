@@ -5,8 +5,7 @@ import time
 import pytest
 
 from .conftest import TENANT_DB_PREFIX
-from .support import RpcError, query
-from .test_provisioning import login, provision
+from .support import RpcError, provision, query, tenant_login
 
 
 def make_user(session, login_name, portal=False):
@@ -22,7 +21,7 @@ def make_user(session, login_name, portal=False):
 @pytest.fixture(scope="module")
 def limited(cli, tenant_server, credentials_dir):
     provision(cli, "limited")  # trial plan: 3 internal users, 1 company
-    return login(tenant_server, "limited", credentials_dir)
+    return tenant_login(tenant_server, "limited", credentials_dir)
 
 
 def test_user_limit_blocks_the_next_internal_user_with_a_clear_message(limited):
@@ -51,7 +50,7 @@ def test_plan_change_reaches_the_tenant_within_one_run_and_is_audited(
     )
     admin_rpc.call("ipai.tenant.change.plan", "action_apply", [wizard])
     assert cli("run-jobs").returncode == 0  # or the platform's cron, woken by the change
-    from .test_provisioning import wait_for_state
+    from .support import wait_for_state
 
     wait_for_state(platform_db, "limited", "active")
     import time
@@ -130,7 +129,7 @@ def test_a_plan_change_installs_what_the_new_plan_adds(
     cli, admin_rpc, tenant_server, credentials_dir, platform_db
 ):
     provision(cli, "plan-up")
-    session = login(tenant_server, "plan-up", credentials_dir)
+    session = tenant_login(tenant_server, "plan-up", credentials_dir)
     (crm,) = session.call("ir.module.module", "search", [("name", "=", "crm")])
     with pytest.raises(RpcError, match=r"plan Trial does not include"):
         session.call("ir.module.module", "button_immediate_install", [crm])
@@ -162,7 +161,8 @@ def test_a_plan_change_installs_what_the_new_plan_adds(
         (query(platform_db, "SELECT runtime_role FROM ipai_tenant WHERE code = 'plan-up'")[0][0],)
     ]
     assert (
-        login(tenant_server, "plan-up", credentials_dir).call("crm.lead", "search_count", []) == 0
+        tenant_login(tenant_server, "plan-up", credentials_dir).call("crm.lead", "search_count", [])
+        == 0
     )
     # Back to the trial: what the CRM plan installed stays installed, is
     # recorded by the platform, and keeps loading when the registry reloads
@@ -173,5 +173,6 @@ def test_a_plan_change_installs_what_the_new_plan_adds(
     assert "crm" in tenant["kept_modules"].split(",")
     query(database, "SELECT nextval('base_registry_signaling')")
     assert (
-        login(tenant_server, "plan-up", credentials_dir).call("crm.lead", "search_count", []) == 0
+        tenant_login(tenant_server, "plan-up", credentials_dir).call("crm.lead", "search_count", [])
+        == 0
     )

@@ -13,6 +13,7 @@ from ..support import (
     RpcError,
     database_exists,
     provider_manager,
+    provider_tenant,
     provision,
     query,
     tenant_row,
@@ -63,19 +64,7 @@ def victim_backup(cli, platform_db):
 def provider(admin_rpc, platform_server, platform_db):
     """Provider manager of bk-prov, with one active client backed up by the
     provider's own button."""
-    platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
-    reseller = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "provider")])[0]
-    provider_id = admin_rpc.call(
-        "ipai.tenant",
-        "create",
-        {
-            "plan_id": reseller,
-            "code": "bk-prov",
-            "name": "BK Provider",
-            "tenant_type": "provider",
-            "parent_id": platform_id,
-        },
-    )
+    provider_id = provider_tenant(admin_rpc, "bk-prov", "BK Provider")
     manager = provider_manager(admin_rpc, platform_server, provider_id, "bk-manager")
     own = manager.call(
         "ipai.tenant",

@@ -19,10 +19,11 @@ from ..support import (
     database_exists,
     provider_manager,
     provider_tenant,
+    provision,
     query,
     run_odoo_script,
+    wait_for_state,
 )
-from ..test_provisioning import provision, wait_for_state
 
 
 @pytest.fixture(scope="module")

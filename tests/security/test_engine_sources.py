@@ -14,8 +14,7 @@ import psycopg2
 import pytest
 
 from ..conftest import RUN_ID, TENANT_DB_PREFIX
-from ..support import FILESTORE, database_exists, provision, query, tenant_row
-from ..test_provisioning import login
+from ..support import FILESTORE, database_exists, provision, query, tenant_login, tenant_row
 
 
 def connects(dbname, user):
@@ -73,7 +72,7 @@ def test_a_clone_with_data_leaves_its_source_serving(
     assert not connects(TENANT_DB_PREFIX + "es-copy", role)
     assert connects(TENANT_DB_PREFIX + "es-copy", runtime_role(platform_db, "es-copy"))
     assert database_rights(f"{RUN_ID}_r__templates") == rights_before
-    session = login(tenant_server, source, credentials_dir)
+    session = tenant_login(tenant_server, source, credentials_dir)
     assert session.call("res.partner", "search_count", []) > 0
 
 

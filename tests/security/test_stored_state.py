@@ -19,10 +19,10 @@ from ..support import (
     pg_connect,
     provider_manager,
     provider_tenant,
+    provision,
     query,
     run_odoo_script,
 )
-from ..test_provisioning import provision
 
 FAR_FUTURE = "2099-12-31"
 

@@ -14,8 +14,7 @@ import pytest
 import requests
 
 from ..conftest import TENANT_DB_PREFIX
-from ..support import RpcError, provision, query, wait_for_state
-from ..test_provisioning import login
+from ..support import RpcError, provision, query, tenant_login, wait_for_state
 from .test_tenant_isolation import run_code, run_sql
 
 OUTSIDE_THE_PLAN = "crm"  # not in the trial plan, nor anything it depends on
@@ -25,7 +24,7 @@ OUTSIDE_THE_PLAN = "crm"  # not in the trial plan, nor anything it depends on
 def intruder(cli, tenant_server, credentials_dir):
     """The administrator of tenant te-evil (trial plan), logged in."""
     provision(cli, "te-evil")
-    return login(tenant_server, "te-evil", credentials_dir)
+    return tenant_login(tenant_server, "te-evil", credentials_dir)
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,19 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from ..conftest import RUN_ID, TENANT_DB_PREFIX
-from ..support import RUNTIME_ROLE, RpcError, owner_mark, query
-from ..test_provisioning import admin_password, login, provision, wait_for_state
+from ..support import (
+    RUN_ID,
+    RUNTIME_ROLE,
+    TENANT_DB_PREFIX,
+    RpcError,
+    admin_password,
+    connect_as,
+    owner_mark,
+    provision,
+    query,
+    tenant_login,
+    wait_for_state,
+)
 
 VICTIM_MARK = owner_mark("tenant:sec-victim")
 FORGED_MARK = "ipai:" + "0" * 32
@@ -35,7 +45,7 @@ def victim(cli):
 def attacker(cli, victim, tenant_server, credentials_dir):
     """The administrator of tenant sec-evil, logged in through its own host."""
     provision(cli, "sec-evil")
-    return login(tenant_server, "sec-evil", credentials_dir)
+    return tenant_login(tenant_server, "sec-evil", credentials_dir)
 
 
 def run_code(session, code):
@@ -141,18 +151,6 @@ def test_database_comments_name_no_tenant(attacker, victim):
 
 def all_databases():
     return [row[0] for row in query("postgres", "SELECT datname FROM pg_database ORDER BY 1")]
-
-
-def connect_as(database, role, password):
-    """A connection as ``role``, as anyone holding its password would open one."""
-    return psycopg2.connect(
-        dbname=database,
-        user=role,
-        password=password,
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        connect_timeout=5,
-    )
 
 
 def connects(database, role, password):
@@ -377,7 +375,7 @@ def test_suspension_holds_after_the_admin_removed_the_client_addon(
         with pytest.raises(RpcError, match="suspended"):
             attacker.call("res.partner", "search_count", [])
         with pytest.raises(RpcError, match="suspended"):
-            login(tenant_server, "sec-evil", credentials_dir)
+            tenant_login(tenant_server, "sec-evil", credentials_dir)
         # The parameter its admin could still rewrite changes nothing.
         query(
             TENANT_DB_PREFIX + "sec-evil",

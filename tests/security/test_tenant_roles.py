@@ -12,6 +12,7 @@ from ..support import (
     RpcError,
     make_user,
     mint_api_key,
+    provider_tenant,
     query,
     wait_for_state,
 )
@@ -33,19 +34,7 @@ def snapshot(platform_db):
 def team(admin_rpc, platform_server, openapi):
     """rm-prov (a provider) with rm-live (active) and rm-draft under it, and
     one user per role on rm-prov, each with an API key and an RPC session."""
-    platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
-    reseller = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "provider")])[0]
-    provider = admin_rpc.call(
-        "ipai.tenant",
-        "create",
-        {
-            "code": "rm-prov",
-            "name": "RM",
-            "tenant_type": "provider",
-            "parent_id": platform_id,
-            "plan_id": reseller,
-        },
-    )
+    provider = provider_tenant(admin_rpc, "rm-prov", "RM")
     admin_api = ApiClient(platform_server.url, mint_api_key(admin_rpc, admin_rpc.uid), openapi)
     live = admin_api.post(
         "/tenants", json={"code": "rm-live", "parent": "rm-prov", "admin_email": "a@rm.test"}
@@ -215,19 +204,7 @@ def test_an_administrator_cannot_mint_a_key_that_acts_beyond_its_own_rights(
     """A key acts as its user: an administrator may make keys for its team
     only when that gives it nothing it does not have already."""
     admin = team["people"]["admin"]["rpc"]
-    platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
-    reseller = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "provider")])[0]
-    elsewhere = admin_rpc.call(
-        "ipai.tenant",
-        "create",
-        {
-            "code": "rm-elsewhere",
-            "name": "Elsewhere",
-            "tenant_type": "provider",
-            "parent_id": platform_id,
-            "plan_id": reseller,
-        },
-    )
+    elsewhere = provider_tenant(admin_rpc, "rm-elsewhere", "Elsewhere")
     # A viewer here who owns another provider.
     double = make_user(admin_rpc, "rm-double", team["provider"], "viewer")
     admin_rpc.call(

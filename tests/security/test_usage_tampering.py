@@ -12,8 +12,7 @@ import psycopg2
 import pytest
 
 from ..conftest import TENANT_DB_PREFIX
-from ..support import provision, query, run_cli
-from ..test_provisioning import login
+from ..support import provision, query, run_cli, tenant_login
 from .test_tenant_isolation import run_sql
 
 DATABASE = TENANT_DB_PREFIX + "ut-evil"
@@ -22,7 +21,7 @@ DATABASE = TENANT_DB_PREFIX + "ut-evil"
 @pytest.fixture(scope="module")
 def hider(cli, tenant_server, credentials_dir):
     provision(cli, "ut-evil")
-    return login(tenant_server, "ut-evil", credentials_dir)
+    return tenant_login(tenant_server, "ut-evil", credentials_dir)
 
 
 def usage(platform_db):

@@ -6,26 +6,12 @@ Each attempt is refused and the webhooks' rows are unchanged."""
 
 import pytest
 
-from ..support import RpcError, provider_manager, query
+from ..support import RpcError, provider_manager, provider_tenant, query
 
 
 @pytest.fixture(scope="module")
 def providers(admin_rpc, platform_server):
-    platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
-    reseller = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "provider")])[0]
-    ids = {}
-    for code in ("wh-attacker", "wh-victim"):
-        ids[code] = admin_rpc.call(
-            "ipai.tenant",
-            "create",
-            {
-                "plan_id": reseller,
-                "code": code,
-                "name": code,
-                "tenant_type": "provider",
-                "parent_id": platform_id,
-            },
-        )
+    ids = {code: provider_tenant(admin_rpc, code, code) for code in ("wh-attacker", "wh-victim")}
     victim_hook = admin_rpc.call(
         "ipai.webhook",
         "create",

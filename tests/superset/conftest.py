@@ -8,7 +8,6 @@ databases and roles by the platform fixtures, the Superset objects here)."""
 import json
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -18,17 +17,17 @@ import requests
 
 from ..conftest import CHROMIUM, CHROMIUM_ARGS, RUN_ID, TENANT_DB_PREFIX
 from ..support import (
-    ODOO_CONF,
     REPO_ROOT,
     JsonRpc,
+    admin_password,
     install_database,
     pg_connect,
     query,
     run_cli,
+    run_script,
 )
 
 SUPERSET_SH = REPO_ROOT / "scripts" / "superset.sh"
-WORKSPACE_CLI = REPO_ROOT / "scripts" / "superset_workspace.py"
 MODULE = "ipai_bi_superset_embed"
 # Tenant codes unique to this run: Superset outlives the run's databases.
 RUN_TAG = RUN_ID.rsplit("_", 1)[-1]
@@ -145,15 +144,23 @@ def _seed_sales(dbname, schema, own_code, other_code, rows):
 
 
 def run_workspace_cli(platform_db, *args, env=None):
-    return subprocess.run(
-        [sys.executable, str(WORKSPACE_CLI), "-c", str(ODOO_CONF), "-d", platform_db, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO_ROOT,
-        env={**os.environ, **(env or {})},
-        check=False,
+    return run_script("superset_workspace.py", platform_db, *args, env=env, timeout=300)
+
+
+def make_workspace(platform_db, tenant, server):
+    """scripts/superset_workspace.py for ``tenant``'s sales table, allowing
+    ``server`` to embed; it succeeds, and what it printed is returned."""
+    result = run_workspace_cli(
+        platform_db,
+        "--code",
+        tenant.code,
+        "--table",
+        "sales",
+        "--allowed-domain",
+        server.host_url(tenant.host),
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
 
 
 class BiTenant:
@@ -164,8 +171,7 @@ class BiTenant:
         self.host = f"{code}.localhost"
         self.schema = "tenant_" + code.replace("-", "_")
         self.login = f"admin@{code}.example"
-        lines = (Path(credentials_dir) / f"{code}-admin.txt").read_text().splitlines()
-        self.password = lines[2].split(": ", 1)[1]
+        self.password = admin_password(credentials_dir, code)
         self.workspace = None  # filled from Superset below
 
     def params(self):
@@ -234,17 +240,7 @@ def workspaces(bi_tenants, bi_server, platform_db, superset):
     """The CLI provisions each workspace (allowing the test Odoo to embed)."""
     outputs = {}
     for key, tenant in bi_tenants.items():
-        result = run_workspace_cli(
-            platform_db,
-            "--code",
-            tenant.code,
-            "--table",
-            "sales",
-            "--allowed-domain",
-            bi_server.host_url(tenant.host),
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        outputs[key] = result.stdout
+        outputs[key] = make_workspace(platform_db, tenant, bi_server)
     api = superset.admin_api()
     for tenant in bi_tenants.values():
         slug = f"ipai_{tenant.code}_overview"

@@ -14,9 +14,8 @@ import pytest
 import requests
 from odoo.addons.ipai_tenant_runtime import credentials
 
-from ..support import JsonRpc, pg_connect, query
-from ..test_provisioning import login, provision
-from .conftest import SALES, guest_token, run_workspace_cli
+from ..support import JsonRpc, pg_connect, provision, query, tenant_login
+from .conftest import SALES, guest_token, make_workspace, run_workspace_cli
 
 
 def verify_hs256(token, secret, audience):
@@ -207,18 +206,9 @@ def test_workspace_provisioning_is_idempotent(
     before = snapshot()
     acme = bi_tenants["acme"]
     params_before = acme.params()
-    result = run_workspace_cli(
-        platform_db,
-        "--code",
-        acme.code,
-        "--table",
-        "sales",
-        "--allowed-domain",
-        bi_server.host_url(acme.host),
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "nothing changed" in result.stdout
-    assert "created" not in result.stdout
+    printed = make_workspace(platform_db, acme, bi_server)
+    assert "nothing changed" in printed
+    assert "created" not in printed
     assert snapshot() == before
     assert acme.params() == params_before
     # The first run said what it made.
@@ -258,17 +248,8 @@ def test_a_new_tenant_database_gets_its_role_password_into_superset(
     # What a new tenant database looks like to the step: no BI password yet.
     with closing(pg_connect(beta.database)) as conn, conn.cursor() as cr:
         cr.execute("DELETE FROM ir_config_parameter WHERE key = 'ipai_bi_superset_embed.password'")
-    result = run_workspace_cli(
-        platform_db,
-        "--code",
-        beta.code,
-        "--table",
-        "sales",
-        "--allowed-domain",
-        bi_server.host_url(beta.host),
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"new password for database connection ipai_{beta.code}" in result.stdout
+    printed = make_workspace(platform_db, beta, bi_server)
+    assert f"new password for database connection ipai_{beta.code}" in printed
     status, rows = chart_rows(superset, beta, admin)
     assert status == 200, rows
     # The tenant's Odoo has the service account's new password too.
@@ -292,30 +273,14 @@ def test_superset_down_answers_503_quickly_and_odoo_keeps_working(
     bi_tenants, bi_server, tenant_admins
 ):
     acme = bi_tenants["acme"]
-    admin = tenant_admins["acme"]
-    user = admin
     with _superset_unreachable(acme):
-        started = time.monotonic()
-        response = guest_token(user.session, bi_server, acme.dashboard_id)
-        elapsed = time.monotonic() - started
-        assert response.status_code == 503, response.text
-        assert "cannot be reached" in response.json()["error"]
-        assert elapsed < 5
-        assert user.call("res.partner", "search_count", []) > 0
+        _assert_503_within(5, "cannot be reached", acme, tenant_admins["acme"], bi_server)
 
 
 def test_superset_slow_answers_503_within_seconds(bi_tenants, bi_server, tenant_admins):
     acme = bi_tenants["acme"]
-    admin = tenant_admins["acme"]
-    user = admin
     with _silent_server() as url, _settings(acme, superset_url=url):
-        started = time.monotonic()
-        response = guest_token(user.session, bi_server, acme.dashboard_id)
-        elapsed = time.monotonic() - started
-        assert response.status_code == 503, response.text
-        assert "too slow" in response.json()["error"]
-        assert elapsed < 8
-        assert user.call("res.partner", "search_count", []) > 0
+        _assert_503_within(8, "too slow", acme, tenant_admins["acme"], bi_server)
 
 
 def test_a_tenant_admin_cannot_send_the_service_login_elsewhere(
@@ -355,6 +320,18 @@ def test_superset_refusing_the_account_answers_502(bi_tenants, bi_server, tenant
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _assert_503_within(seconds, error, tenant, user, server):
+    """The guest-token route answers 503 with ``error`` in under ``seconds``,
+    and the rest of the tenant's Odoo keeps working for ``user``."""
+    started = time.monotonic()
+    response = guest_token(user.session, server, tenant.dashboard_id)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503, response.text
+    assert error in response.json()["error"]
+    assert elapsed < seconds
+    assert user.call("res.partner", "search_count", []) > 0
 
 
 def _ref(rpc, xmlid):
@@ -468,7 +445,7 @@ def test_a_plan_without_embedded_bi_gets_no_guest_token(cli, tenant_server, cred
     """The runtime reads the plan's BI flag from the platform's view; a tenant
     admin cannot switch it on from inside its database."""
     provision(cli, "bi-less")  # the trial plan has no embedded BI
-    session = login(tenant_server, "bi-less", credentials_dir)
+    session = tenant_login(tenant_server, "bi-less", credentials_dir)
     session.call("ir.config_parameter", "set_param", "ipai_tenant.features", '{"bi": true}')
     response = session.session.get(
         f"{tenant_server.url}/ipai_bi/dashboard/1/guest_token", timeout=30

@@ -5,32 +5,33 @@ from ..superset_api import client, crypto
 PARAM = "ipai_bi_superset_embed."
 
 
+def _system_setting(key, string, **options):
+    """A setting kept in the system parameter ``ipai_bi_superset_embed.<key>``:
+    it locates Superset and its service account, so administrators only."""
+    return fields.Char(
+        string=string, config_parameter=PARAM + key, groups="base.group_system", **options
+    )
+
+
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
-    ipai_bi_superset_url = fields.Char(
-        string="Superset URL",
-        config_parameter=PARAM + "superset_url",
-        groups="base.group_system",
+    ipai_bi_superset_url = _system_setting(
+        "superset_url",
+        "Superset URL",
         help="Where this Odoo server reaches Superset's API, e.g. http://superset:8088. "
         "The service password is sealed with this address: after changing it, type the "
         "password again.",
     )
-    ipai_bi_public_url = fields.Char(
-        string="Public Superset URL",
-        config_parameter=PARAM + "public_url",
-        groups="base.group_system",
+    ipai_bi_public_url = _system_setting(
+        "public_url",
+        "Public Superset URL",
         help="Where browsers reach Superset, if not the URL above.",
     )
-    ipai_bi_username = fields.Char(
-        string="Service account",
-        config_parameter=PARAM + "username",
-        groups="base.group_system",
-    )
-    ipai_bi_workspace = fields.Char(
-        string="Workspace",
-        config_parameter=PARAM + "workspace",
-        groups="base.group_system",
+    ipai_bi_username = _system_setting("username", "Service account")
+    ipai_bi_workspace = _system_setting(
+        "workspace",
+        "Workspace",
         help="Prefix of this tenant's dashboards in Superset, e.g. ipai_acme.",
     )
     # Write-only: stored Fernet-encrypted, never read back into the form.

@@ -1,57 +1,21 @@
-"""Fixtures of the billing tests: a real SMTP server on loopback that Odoo's
-mail queue delivers to, and helpers that move tenants through the life
-cycle as the provisioning engine would (no tenant database needed)."""
+"""Fixtures of the billing tests: a real SMTP server on loopback
+(mail_sink.py) that Odoo's mail queue delivers to, and helpers that move
+tenants through the life cycle as the provisioning engine would (no tenant
+database needed)."""
 
-import email
-import socket
-import threading
 from datetime import date
 
-from aiosmtpd.controller import Controller
 from odoo.addons.ipai_platform_rules import jobs
 from odoo.addons.ipai_tenant_core.tests.common import TenantCase
 
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class SmtpSink:
-    """An aiosmtpd server on 127.0.0.1 keeping every message it receives."""
-
-    def __init__(self):
-        self.messages = []
-        self._lock = threading.Lock()
-        self.port = _free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
-        message = email.message_from_bytes(envelope.content)
-        with self._lock:
-            self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-    def start(self):
-        self._controller.start()
-
-    def stop(self):
-        self._controller.stop()
-
-    def take(self):
-        """The messages received since the last call."""
-        with self._lock:
-            taken, self.messages = self.messages, []
-        return taken
+from .mail_sink import SmtpSink
 
 
 class BillingCase(TenantCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.smtp = SmtpSink()
-        cls.smtp.start()
+        cls.smtp = SmtpSink().start()
         cls.addClassCleanup(cls.smtp.stop)
         cls.env["ir.mail_server"].search([]).active = False
         cls.env["ir.mail_server"].create(

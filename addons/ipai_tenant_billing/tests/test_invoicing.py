@@ -16,32 +16,35 @@ class TestInvoicing(BillingCase):
         )
         cls.alpha = cls.make_active("alpha", cls.d("2026-11-01"), plan_id=cls.plan_starter.id)
         cls.late = cls.make_active("late", cls.d("2026-11-10"), plan_id=cls.plan_starter.id)
-        cls.sub_one = cls.make_active(
-            "sub-one",
-            cls.d("2026-11-01"),
-            parent_id=cls.reseller.id,
-            bill_to_provider=True,
-            plan_id=cls.plan_pro.id,
-        )
-        cls.sub_two = cls.make_active(
-            "sub-two",
-            cls.d("2026-11-01"),
-            parent_id=cls.reseller.id,
-            bill_to_provider=True,
-            plan_id=cls.plan_starter.id,
+        # Its two sub-tenants, on different plans, billed to it.
+        cls.sub_one, cls.sub_two = (
+            cls.make_active(
+                code,
+                cls.d("2026-11-01"),
+                parent_id=cls.reseller.id,
+                bill_to_provider=True,
+                plan_id=plan.id,
+            )
+            for code, plan in (("sub-one", cls.plan_pro), ("sub-two", cls.plan_starter))
         )
 
-    def lines_of(self, move):
-        return sorted((line.name, round(line.price_total, 2)) for line in move.invoice_line_ids)
+    def assert_invoice(self, run, tenant, lines):
+        """``run`` made one invoice to ``tenant``'s billing contact, with
+        ``lines`` (name, total; sorted by name); returns it."""
+        [move] = run.move_ids.filtered(lambda m: m.partner_id == tenant.partner_id)
+        self.assertEqual(
+            sorted((line.name, round(line.price_total, 2)) for line in move.invoice_line_ids),
+            lines,
+        )
+        return move
 
     def test_one_invoice_per_partner_with_proration_and_overage(self):
         november = self.Run._bill("2026-11-01")
         self.assertEqual(len(november.move_ids), 2)  # alpha; reseller (with its sub-tenants)
         self.assertTrue(all(m.state == "posted" for m in november.move_ids))
-        by_partner = {m.partner_id: m for m in november.move_ids}
-        reseller_move = by_partner[self.reseller.partner_id]
-        self.assertEqual(
-            self.lines_of(reseller_move),
+        self.assert_invoice(
+            november,
+            self.reseller,
             [
                 # Started in October, first billed now: October is caught up.
                 ("reseller · Starter 2026-10-01 to 2026-10-31", 49.0),
@@ -66,10 +69,9 @@ class TestInvoicing(BillingCase):
             }
         )
         december = self.on_day(self.Run, "2026-12-01")._bill("2026-12-01")
-        by_partner = {m.partner_id: m for m in december.move_ids}
-        alpha_move = by_partner[self.alpha.partner_id]
-        self.assertEqual(
-            self.lines_of(alpha_move),
+        alpha_move = self.assert_invoice(
+            december,
+            self.alpha,
             [
                 ("alpha · Professional 2026-12-01 to 2026-12-31", 199.0),
                 ("alpha · Professional, rest of the period 2026-11-21 to 2026-11-30", 66.33),
@@ -77,9 +79,9 @@ class TestInvoicing(BillingCase):
             ],
         )
         self.assertAlmostEqual(alpha_move.amount_total, 249.0)
-        late_move = by_partner[self.late.partner_id]
-        self.assertEqual(
-            self.lines_of(late_move),
+        late_move = self.assert_invoice(
+            december,
+            self.late,
             [
                 ("late · 1.0 GB of storage over the 5 GB of Starter in 2026-11", 2.0),
                 ("late · 500 transactions over the 1000 of Starter in 2026-11", 25.0),
@@ -110,9 +112,8 @@ class TestInvoicing(BillingCase):
         )
         march = self.Run._bill("2026-03-10")
         # 10 March 2026 to 28 February 2027: 356 of the period's 365 days.
-        self.assertEqual(
-            self.lines_of(march.move_ids.filtered(lambda m: m.partner_id == annual.partner_id)),
-            [("yearly · Professional 2026-03-10 to 2027-02-28", 1940.93)],
+        self.assert_invoice(
+            march, annual, [("yearly · Professional 2026-03-10 to 2027-02-28", 1940.93)]
         )
         april = self.Run._bill("2026-04-01")
         self.assertFalse(

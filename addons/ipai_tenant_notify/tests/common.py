@@ -1,83 +1,10 @@
-"""Fixtures of the notification tests: a real HTTP receiver on loopback that
-checks each delivery's signature the way docs/notifications.md tells
-receivers to, and answers with the statuses a test scripts."""
-
-import hashlib
-import hmac
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+"""Fixtures of the notification tests: a real HTTP receiver on loopback
+(receiver.py) and a case that points the platform's webhooks at it."""
 
 from odoo.addons.ipai_tenant_core.tests.common import TenantCase
 
 from ..notify import outbound
-
-RECEIVER_ADDRESS = "127.0.0.2"
-
-
-class WebhookReceiver:
-    """``statuses`` are answered in turn (then 200); every request is kept
-    with whether its signature was valid for ``secret``."""
-
-    def __init__(self):
-        self.requests = []
-        self.statuses = []
-        self.secret = None
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # http.server calls it by this name
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver._record(dict(self.headers), body)
-                with receiver._lock:
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else b"receiver down")
-
-            def log_message(self, *args):
-                pass
-
-        # Not 127.0.0.1: the platform refuses loopback unless the operator
-        # allows a host, and the tests allow this one address only.
-        self._server = ThreadingHTTPServer((RECEIVER_ADDRESS, 0), Handler)
-        self.url = f"http://{RECEIVER_ADDRESS}:{self._server.server_port}/hook"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _record(self, headers, body):
-        timestamp = headers.get("X-Ipai-Timestamp", "")
-        valid = False
-        if self.secret and timestamp.isdigit():
-            expected = (
-                "sha256="
-                + hmac.new(
-                    self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
-                ).hexdigest()
-            )
-            valid = hmac.compare_digest(expected, headers.get("X-Ipai-Signature", "")) and (
-                abs(time.time() - int(timestamp)) <= 300
-            )
-        with self._lock:
-            self.requests.append({"headers": headers, "body": body, "valid": valid})
-
-    def take(self):
-        with self._lock:
-            taken, self.requests = self.requests, []
-        return taken
-
-    @staticmethod
-    def event(request):
-        return json.loads(request["body"])
+from .receiver import RECEIVER_ADDRESS, WebhookReceiver
 
 
 class NotifyCase(TenantCase):
