@@ -12,6 +12,9 @@ Odoo configuration:
   host names with its own PostgreSQL role, and the gates of ``gates.py``
   hold whatever the tenant's admin does inside its database.
 - unset: plain Odoo (tests, module installs by the engine).
+
+Every change to Odoo's own code goes through ``patching``: applied once,
+however often ``post_load`` runs, and each patch calls what it replaces.
 """
 
 from . import ast_guard, connections, gates, http_routing, module_gate, preload, registry_guard

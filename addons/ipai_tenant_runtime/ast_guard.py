@@ -12,20 +12,23 @@ import ast
 import sys
 import threading
 
+from . import patching
+
 _AFFECTED = sys.version_info[:2] == (3, 11) and sys.version_info < (3, 11, 8)
 _lock = threading.RLock()
 
 
-def install():
-    if not _AFFECTED or getattr(ast.parse, "_ipai_guarded", False):
-        return
-    unguarded_parse = ast.parse
-
+def _serialised_parse(unguarded_parse):
     def parse(*args, **kwargs):
         with _lock:
             return unguarded_parse(*args, **kwargs)
 
-    parse._ipai_guarded = True
+    return parse
+
+
+def install():
+    if not _AFFECTED:
+        return
     # ast.literal_eval looks up ``parse`` in the ast module at call time, so
     # replacing the module attribute covers it as well.
-    ast.parse = parse
+    patching.patch(ast, "parse", _serialised_parse)

@@ -16,7 +16,7 @@ right on ``postgres``.
 
 from odoo import sql_db
 
-from . import credentials, runtime_config
+from . import credentials, patching, runtime_config
 from .routing_map import ROUTES
 
 MAINTENANCE_DATABASE = "postgres"
@@ -53,7 +53,5 @@ def _tenant_connection_info(original):
 
 
 def install():
-    if getattr(sql_db.connection_info_for, "_ipai_tenant_roles", False):
-        return
-    sql_db.connection_info_for = _tenant_connection_info(sql_db.connection_info_for)
-    sql_db.connection_info_for._ipai_tenant_roles = True
+    # Every connection Odoo opens asks this function for its credentials.
+    patching.patch(sql_db, "connection_info_for", _tenant_connection_info)

@@ -21,7 +21,7 @@ from odoo import api
 from odoo.addons.base.models import ir_module, res_company, res_users
 from odoo.exceptions import UserError, ValidationError
 
-from . import module_gate, runtime_config
+from . import module_gate, patching, runtime_config
 from .routing_map import ROUTES
 
 
@@ -135,11 +135,11 @@ def _gated_immediate_function(original):
 
 
 def install():
-    Module = ir_module.Module
-    if getattr(Module, "_ipai_gated", False):
-        return
-    Module._ipai_gated = True
-    Module.button_install = _gated_button_install(Module.button_install)
-    Module._button_immediate_function = _gated_immediate_function(Module._button_immediate_function)
-    res_users.Users._ipai_gate_user_limit = _ipai_gate_user_limit
-    res_company.Company._ipai_gate_company_limit = _ipai_gate_company_limit
+    # A refusal with a message before anything is marked; module_gate holds
+    # whatever path goes around the buttons.
+    patching.patch(ir_module.Module, "button_install", _gated_button_install)
+    patching.patch(ir_module.Module, "_button_immediate_function", _gated_immediate_function)
+    # New constraint methods on the base models' own classes: every registry
+    # built afterwards collects them, whatever its database has installed.
+    patching.add(res_users.Users, "_ipai_gate_user_limit", _ipai_gate_user_limit)
+    patching.add(res_company.Company, "_ipai_gate_company_limit", _ipai_gate_company_limit)

@@ -40,7 +40,7 @@ from odoo.exceptions import AccessDenied
 from odoo.service import server as odoo_server
 from odoo.tools import config
 
-from . import credentials, runtime_config
+from . import credentials, patching, runtime_config
 from .routing_map import ROUTES
 
 _logger = logging.getLogger(__name__)
@@ -242,20 +242,23 @@ def _cron_spawn_with_keeper(original):
 
 
 def install():
-    if getattr(http.db_filter, "_ipai_routed", False):
-        return
-    http.db_filter = _routed_db_filter(http.db_filter)
-    http.db_filter._ipai_routed = True
-    http.db_list = _routed_db_list(http.db_list)
-    http.dispatch_rpc = _host_bound_dispatch_rpc(http.dispatch_rpc)
-    # /jsonrpc and /xmlrpc imported the function by name.
+    # Odoo picks a request's database with these two: the host alone decides.
+    patching.patch(http, "db_filter", _routed_db_filter)
+    patching.patch(http, "db_list", _routed_db_list)
+    # RPC names its database in the call, past db_filter.
+    patching.patch(http, "dispatch_rpc", _host_bound_dispatch_rpc)
+    # /jsonrpc and /xmlrpc imported the function by name: their copy is
+    # bound to the host the same way (a no-op if they imported it patched).
     from odoo.addons.base.controllers import rpc
 
-    rpc.dispatch_rpc = http.dispatch_rpc
-    http.Request._serve_nodb = _routed_serve_nodb(http.Request._serve_nodb)
-    http.Request._serve_db = _gated_serve_db(http.Request._serve_db)
-    http.Application.__call__ = _guarded_application(http.Application.__call__)
-    odoo_server.WorkerCron._db_list = _routed_cron_db_list(odoo_server.WorkerCron._db_list)
-    odoo_server.ThreadedServer.cron_spawn = _cron_spawn_with_keeper(
-        odoo_server.ThreadedServer.cron_spawn
-    )
+    patching.patch(rpc, "dispatch_rpc", _host_bound_dispatch_rpc)
+    # A host that routes nowhere: a plain page, never the database selector.
+    patching.patch(http.Request, "_serve_nodb", _routed_serve_nodb)
+    # Suspension and maintenance, from the platform's view, before the
+    # tenant's database is used.
+    patching.patch(http.Request, "_serve_db", _gated_serve_db)
+    # Before any routing: the database manager and the proxy's TLS question.
+    patching.patch(http.Application, "__call__", _guarded_application)
+    # Crons: this runtime's databases, not every database Odoo can list.
+    patching.patch(odoo_server.WorkerCron, "_db_list", _routed_cron_db_list)
+    patching.patch(odoo_server.ThreadedServer, "cron_spawn", _cron_spawn_with_keeper)

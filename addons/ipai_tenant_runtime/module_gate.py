@@ -28,7 +28,7 @@ import os
 from odoo.modules import graph as module_graph
 from odoo.modules.module import get_manifest, get_modules
 
-from . import runtime_config
+from . import patching, runtime_config
 from .routing_map import ROUTES
 
 ALLOWED_ENV = "IPAI_ALLOWED_MODULES"
@@ -115,12 +115,9 @@ def _gated_add_modules(original):
         refused = refuse_outside_plan(cr, module_list)
         return original(self, cr, [name for name in module_list if name not in refused], force)
 
-    add_modules._ipai_gated = True
     return add_modules
 
 
 def install():
-    Graph = module_graph.Graph
-    if getattr(Graph.add_modules, "_ipai_gated", False):
-        return
-    Graph.add_modules = _gated_add_modules(Graph.add_modules)
+    # Every path to installing a module ends in the graph (module docstring).
+    patching.patch(module_graph.Graph, "add_modules", _gated_add_modules)

@@ -16,7 +16,7 @@ import time
 from odoo.modules.registry import Registry
 from odoo.service import server as odoo_server
 
-from . import runtime_config
+from . import patching, runtime_config
 from .routing_map import ROUTES
 
 _logger = logging.getLogger(__name__)
@@ -68,8 +68,6 @@ def _request_waiting(worker):
 
 
 def install():
-    worker = odoo_server.WorkerHTTP
-    if getattr(worker.sleep, "_ipai_preload", False):
-        return
-    worker.sleep = _sleep_after_warming(worker.sleep)
-    worker.sleep._ipai_preload = True
+    # HTTP workers only (WorkerHTTP inherits ``sleep`` from Worker): the cron
+    # worker has its own sleep and no registry to warm.
+    patching.patch(odoo_server.WorkerHTTP, "sleep", _sleep_after_warming)

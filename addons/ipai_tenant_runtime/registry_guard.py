@@ -15,6 +15,8 @@ from odoo.exceptions import AccessError
 from odoo.modules.registry import Registry
 from odoo.tools.translate import _
 
+from . import patching
+
 
 def _request_database():
     try:
@@ -31,19 +33,24 @@ def _check_may_drop(db_name):
         raise AccessError(message)
 
 
-def install():
-    if getattr(Registry, "_ipai_guarded", False):
-        return
-    Registry._ipai_guarded = True
-    delete, delete_all = Registry.delete.__func__, Registry.delete_all.__func__
-
+def _guarded_delete(delete):
     def guarded_delete(cls, db_name):
         _check_may_drop(db_name)
         return delete(cls, db_name)
 
+    return guarded_delete
+
+
+def _guarded_delete_all(delete_all):
     def guarded_delete_all(cls):
         _check_may_drop(None)
         return delete_all(cls)
 
-    Registry.delete = classmethod(guarded_delete)
-    Registry.delete_all = classmethod(guarded_delete_all)
+    return guarded_delete_all
+
+
+def install():
+    # Class methods: the patches wrap the functions underneath and stay
+    # class methods.
+    patching.patch(Registry, "delete", _guarded_delete)
+    patching.patch(Registry, "delete_all", _guarded_delete_all)

@@ -1,0 +1,95 @@
+"""Each database opened with the right PostgreSQL role: the tenant's own
+for its database, the routing role for anything else."""
+
+from unittest import mock
+
+from odoo.addons.ipai_tenant_runtime import connections, credentials, routing_map
+from odoo.addons.ipai_tenant_runtime.tests.common import (
+    PLATFORM_DB,
+    PlatformCursor,
+    platform,
+    route_row,
+    runtime,
+    tenant_runtime,
+)
+
+ROWS = [
+    route_row("acme.example.com", "odoo_acme", db_host="pg-cell-2", db_port=None),
+    route_row(None, "odoo_pool_1", state=routing_map.POOL, tenant_role="pool_1_role"),
+]
+
+
+def _odoo_connection_info(db_or_uri, readonly=False):
+    """What Odoo's own connection_info_for gives: the configured db_user."""
+    return db_or_uri, {
+        "database": db_or_uri,
+        "user": "ipai",
+        "password": "ipai-password",
+        "host": "127.0.0.1",
+        "port": 5432,
+        "readonly": readonly,
+    }
+
+
+connection_info_for = connections._tenant_connection_info(_odoo_connection_info)
+
+
+def test_a_tenant_database_is_opened_as_the_tenants_role_on_its_server():
+    with tenant_runtime(*ROWS):
+        dbname, info = connection_info_for("odoo_acme")
+        assert dbname == "odoo_acme"
+        assert info["database"] == "odoo_acme"
+        assert info["user"] == "odoo_acme__odoo"
+        assert info["password"] == credentials.role_password("odoo_acme__odoo")
+        assert (info["host"], info["port"]) == ("pg-cell-2", 5432)
+
+
+def test_a_pool_database_is_opened_as_its_own_role():
+    with tenant_runtime(*ROWS):
+        _dbname, info = connection_info_for("odoo_pool_1")
+        assert info["user"] == "pool_1_role"
+        assert info["password"] == credentials.role_password("pool_1_role")
+        assert info["host"] == "127.0.0.1", "no server of its own: the configured one"
+
+
+def test_any_other_name_gets_the_routing_role_only():
+    with tenant_runtime(*ROWS):
+        for name in ("odoo_unknown", PLATFORM_DB):
+            dbname, info = connection_info_for(name)
+            assert (dbname, info["database"]) == (name, name)
+            assert info["user"] == "ipai_test_runtime"
+            assert info["password"] == credentials.role_password("ipai_test_runtime")
+
+
+def test_the_maintenance_database_is_replaced_by_the_platform_database():
+    """Odoo opens postgres for its cron notifications; the routing role has
+    no right there, so the runtime opens the platform database instead."""
+    with tenant_runtime(*ROWS):
+        dbname, info = connection_info_for("postgres")
+        assert dbname == "postgres", "Odoo checks the name it asked for"
+        assert info["database"] == PLATFORM_DB
+        assert info["user"] == "ipai_test_runtime"
+
+
+def test_the_platform_database_is_never_looked_up_in_the_map():
+    """The map itself is read from the platform database: looking it up
+    there would recurse."""
+    with tenant_runtime(*ROWS) as routes:
+        lookups = mock.patch.multiple(
+            routes, tenant=mock.DEFAULT, pool_member=mock.DEFAULT, refresh=mock.DEFAULT
+        )
+        with lookups as looked_up:
+            _dbname, info = connection_info_for(PLATFORM_DB)
+            connection_info_for("postgres")
+        assert info["user"] == "ipai_test_runtime"
+        assert [mocked.call_count for mocked in looked_up.values()] == [0, 0, 0]
+
+
+def test_uris_and_other_runtimes_keep_odoos_connection():
+    with tenant_runtime(*ROWS):
+        uri = "postgresql://someone@db.example.com/odoo_acme"
+        assert connection_info_for(uri) == _odoo_connection_info(uri)
+    for mode in ("platform", None):
+        with runtime(mode), platform(PlatformCursor(ROWS)):
+            assert connection_info_for("odoo_acme") == _odoo_connection_info("odoo_acme")
+            assert connection_info_for("postgres", True) == _odoo_connection_info("postgres", True)
