@@ -26,11 +26,7 @@ def move_to_module(cr, old, new, models, fields=()):
     ``fields`` ((model, field) pairs the new addon adds to models that stay)
     and every record the new addon's data files declare from ``old`` to
     ``new``, and install ``new`` in this run if it is not installed."""
-    cr.execute(
-        "UPDATE ir_module_module SET state = 'to install' "
-        "WHERE name = %s AND state = 'uninstalled'",
-        (new,),
-    )
+    _install_with_dependencies(cr, new)
     for model in models:
         _move_model(cr, old, new, model)
     for model, field in fields:
@@ -45,6 +41,24 @@ def move_to_module(cr, old, new, models, fields=()):
             (new, old, tuple(names)),
         )
     _logger.info("moved %d models and %d records from %s to %s", len(models), len(names), old, new)
+
+
+def _install_with_dependencies(cr, module):
+    """Mark ``module`` and whatever it needs that is not installed for
+    installation (Odoo's button_install, in SQL: the registry is not whole
+    yet); the dependency rows are there, Odoo's update_list made them."""
+    cr.execute(
+        """WITH RECURSIVE needed(name) AS (
+               SELECT %s::varchar
+               UNION
+               SELECT d.name FROM ir_module_module_dependency d
+                 JOIN ir_module_module m ON m.id = d.module_id
+                 JOIN needed ON needed.name = m.name
+           )
+           UPDATE ir_module_module SET state = 'to install'
+            WHERE name IN (SELECT name FROM needed) AND state = 'uninstalled'""",
+        (module,),
+    )
 
 
 def _move_model(cr, old, new, model):
