@@ -310,14 +310,23 @@ def list_tenants(config, database, tenant_type, state):
             """,
             {"type": tenant_type or None, "state": state or None},
         )
-        tenants = cr.fetchall()
-    click.echo(f"{'CODE':<24} {'TYPE':<15} {'STATE':<13} {'PLAN':<13} {'PARENT':<16} DATABASE")
-    for code, tenant_type, state, plan, parent, database_name in tenants:
-        click.echo(
+        rows = cr.fetchall()
+    echo_table(
+        f"{'CODE':<24} {'TYPE':<15} {'STATE':<13} {'PLAN':<13} {'PARENT':<16} DATABASE",
+        [
             f"{code:<24} {tenant_type:<15} {state:<13} {plan or '':<13} "
             f"{parent or '':<16} {database_name or ''}"
-        )
-    click.echo(f"{len(tenants)} tenant(s)")
+            for code, tenant_type, state, plan, parent, database_name in rows
+        ],
+        "tenant",
+    )
+
+
+def echo_table(header, lines, noun):
+    click.echo(header)
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} {noun}(s)")
 
 
 @cli.odoo_command("clone")
@@ -409,14 +418,16 @@ def list_backups(config, database, code):
             """,
             {"tenant": tenant_id},
         )
-        records = cr.fetchall()
-    click.echo(f"{'ID':>6} {'TENANT':<24} {'TAKEN (UTC)':<20} {'KIND':<12} {'MB':>8} TEST")
-    for backup_id, tenant_code, taken, kind, size_mb, test_state in records:
-        click.echo(
+        rows = cr.fetchall()
+    echo_table(
+        f"{'ID':>6} {'TENANT':<24} {'TAKEN (UTC)':<20} {'KIND':<12} {'MB':>8} TEST",
+        [
             f"{backup_id:>6} {tenant_code:<24} {taken!s:<20} {kind:<12} "
             f"{size_mb:>8.1f} {test_state}"
-        )
-    click.echo(f"{len(records)} backup(s)")
+            for backup_id, tenant_code, taken, kind, size_mb, test_state in rows
+        ],
+        "backup",
+    )
 
 
 @cli.odoo_command("restore")

@@ -57,30 +57,35 @@ for tenant, kind, taken, dump_size, files_size, test_state in [
 ORM_LISTINGS = """
 import json
 
+def table(header, lines, noun):
+    return [header, *lines, f"{len(lines)} {noun}(s)"]
+
 def list_tenants(tenant_type=None, state=None):
     domain = [("tenant_type", "=", tenant_type)] if tenant_type else []
     domain += [("state", "=", state)] if state else []
     tenants = env["ipai.tenant"].search(domain, order="code")
-    lines = [f"{'CODE':<24} {'TYPE':<15} {'STATE':<13} {'PLAN':<13} {'PARENT':<16} DATABASE"]
-    for t in tenants:
-        lines.append(
+    return table(
+        f"{'CODE':<24} {'TYPE':<15} {'STATE':<13} {'PLAN':<13} {'PARENT':<16} DATABASE",
+        [
             f"{t.code:<24} {t.tenant_type:<15} {t.state:<13} {t.plan_id.code or '':<13} "
             f"{t.parent_id.code or '':<16} {t.database_name or ''}"
-        )
-    lines.append(f"{len(tenants)} tenant(s)")
-    return lines
+            for t in tenants
+        ],
+        "tenant",
+    )
 
 def list_backups(code=None):
     tenant = env["ipai.tenant"].search([("code", "=", code)]) if code else None
     records = env["ipai.tenant.backup"].search([("tenant_id", "=", tenant.id)] if code else [])
-    lines = [f"{'ID':>6} {'TENANT':<24} {'TAKEN (UTC)':<20} {'KIND':<12} {'MB':>8} TEST"]
-    for b in records:
-        lines.append(
+    return table(
+        f"{'ID':>6} {'TENANT':<24} {'TAKEN (UTC)':<20} {'KIND':<12} {'MB':>8} TEST",
+        [
             f"{b.id:>6} {b.tenant_id.code:<24} {b.backup_date!s:<20} {b.kind:<12} "
             f"{b.size_mb:>8.1f} {b.test_state}"
-        )
-    lines.append(f"{len(records)} backup(s)")
-    return lines
+            for b in records
+        ],
+        "backup",
+    )
 
 def run(command, *options):
     kwargs = {options[i].lstrip("-").replace("type", "tenant_type"): options[i + 1]
