@@ -83,7 +83,8 @@ introspect-tenant: ## CODE=acme [FORMAT=dbml|md|erd|all] [OUT=dir]: document a t
 	$(TENANT) introspect --code "$(CODE)" $(call opt,FORMAT,--format) $(call opt,OUT,--out)
 
 bench-introspect: ## CODE=acme [ROUNDS=5]: Benchmark: document a tenant's schema, print the time of each phase
-	@source scripts/lib.sh && load_local_env && "$$PY" scripts/bench_introspect.py \
+	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
+		&& "$$PY" scripts/bench_introspect.py \
 		-c "$$IPAI_ODOO_CONF" -d "$$IPAI_PLATFORM_DB" --code "$(CODE)" $(call opt,ROUNDS,--rounds)
 
 bill-tenants: ## [DATE=YYYY-MM-DD]: invoice the month of DATE (default today), once; prints the invoices
