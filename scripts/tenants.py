@@ -226,9 +226,11 @@ def platform_cursor(config, database):
     database = database or options.get("db_name")
     if not database or database.lower() == "false":
         raise click.UsageError("No database provided, please provide one with the -d option.")
-    params = {key: options.get(f"db_{key}") for key in ("host", "port", "user", "password")}
-    params["sslmode"] = options.get("db_sslmode")
-    params = {key: value for key, value in params.items() if value and value.lower() != "false"}
+    params = {}
+    for key in ("host", "port", "user", "password", "sslmode"):
+        value = options.get(f"db_{key}")
+        if value and value.lower() != "false":
+            params[key] = value
     try:
         connection = psycopg2.connect(dbname=database, application_name="ipai-cli", **params)
     except psycopg2.OperationalError as exc:
