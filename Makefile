@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help bootstrap run test lint compose-config bench-provision \
+.PHONY: help bootstrap run test lint compose-config bench-provision bench-cli \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
@@ -33,6 +33,9 @@ compose-config: ## Validate docker-compose.yml
 
 bench-provision: ## Benchmark: N signups from pool and template, BULK queued at once, fresh installs, memory (N=20 BULK=100)
 	@scripts/bench_provision.sh $(or $(N),20) $(or $(BULK),100)
+
+bench-cli: ## Benchmark: make list-tenants and the other listings on the platform database (ROUNDS=7)
+	@scripts/bench_cli.sh $(or $(ROUNDS),7)
 
 provision-tenant: ## CODE=acme [NAME= PLAN= TYPE= PARENT= EMAIL= ADMIN_NAME= COUNTRY=]: create a tenant
 	$(TENANT) provision --code "$(CODE)" $(call opt,NAME,--name) $(call opt,PLAN,--plan) \
@@ -80,7 +83,8 @@ introspect-tenant: ## CODE=acme [FORMAT=dbml|md|erd|all] [OUT=dir]: document a t
 	$(TENANT) introspect --code "$(CODE)" $(call opt,FORMAT,--format) $(call opt,OUT,--out)
 
 bench-introspect: ## CODE=acme [ROUNDS=5]: Benchmark: document a tenant's schema, print the time of each phase
-	@source scripts/lib.sh && load_local_env && "$$PY" scripts/bench_introspect.py \
+	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
+		&& "$$PY" scripts/bench_introspect.py \
 		-c "$$IPAI_ODOO_CONF" -d "$$IPAI_PLATFORM_DB" --code "$(CODE)" $(call opt,ROUNDS,--rounds)
 
 bill-tenants: ## [DATE=YYYY-MM-DD]: invoice the month of DATE (default today), once; prints the invoices
