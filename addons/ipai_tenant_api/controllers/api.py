@@ -207,7 +207,7 @@ def endpoint(path, methods, authenticated=True):
                     uid, headers = _authenticate()
                     request.update_env(user=uid)
                 with request.env.cr.savepoint():
-                    if declared and declared.params:
+                    if declared and declared.checked_params:
                         arguments["params"] = declared.parse_params(_read_param)
                     if declared and declared.body:
                         arguments["body"] = declared.body.parse(json_body())

@@ -15,6 +15,15 @@ from typing import Any
 
 MALFORMED = 400
 REFUSED = 422
+# The Python values json.loads gives for each JSON Schema type.
+PYTHON_TYPES = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
 
 
 class Invalid(Exception):
@@ -41,7 +50,6 @@ class Schema:
     default: Any = None
     nullable: bool = False
     json_type = None
-    python_types = ()
 
     def document(self):
         """The JSON Schema of this shape, for the OpenAPI document."""
@@ -69,10 +77,9 @@ class Schema:
         return self.parse(text, name)
 
     def _is_of_type(self, value):
+        kinds = PYTHON_TYPES[self.json_type]
         # JSON's true and false are no numbers, though Python's bool is an int.
-        return isinstance(value, self.python_types) and not (
-            isinstance(value, bool) and bool not in self.python_types
-        )
+        return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
 
 
 def _one_of_null(doc):
@@ -98,7 +105,6 @@ class String(Schema):
     max_length: int | None = None
     check: Callable[[str], str | None] | None = None
     json_type = "string"
-    python_types = (str,)
 
     def _document(self):
         doc = {"type": "string"}
@@ -128,7 +134,6 @@ class Integer(Schema):
     minimum: int | None = None
     maximum: int | None = None
     json_type = "integer"
-    python_types = (int,)
 
     def _document(self):
         return _with_range({"type": self.json_type}, self.minimum, self.maximum)
@@ -140,7 +145,7 @@ class Integer(Schema):
 
     def from_text(self, text, name):
         try:
-            number = self.python_types[-1](text)
+            number = PYTHON_TYPES[self.json_type][-1](text)
         except ValueError as exc:
             raise Invalid(MALFORMED, f"'{name}' must be of type {self.json_type}.", name) from exc
         return self.parse(number, name)
@@ -149,7 +154,6 @@ class Integer(Schema):
 @dataclass(frozen=True, kw_only=True)
 class Number(Integer):
     json_type = "number"
-    python_types = (int, float)
 
 
 def _with_range(doc, minimum, maximum):
@@ -163,7 +167,6 @@ def _with_range(doc, minimum, maximum):
 @dataclass(frozen=True, kw_only=True)
 class Boolean(Schema):
     json_type = "boolean"
-    python_types = (bool,)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,7 +175,6 @@ class Enum(Schema):
 
     values: tuple
     json_type = "string"
-    python_types = (str,)
 
     def _document(self):
         return {"enum": list(self.values)}
@@ -190,7 +192,6 @@ class Enum(Schema):
 class Array(Schema):
     items: Schema
     json_type = "array"
-    python_types = (list,)
 
     def _document(self):
         return {"type": "array", "items": self.items.document()}
@@ -210,7 +211,6 @@ class Object(Schema):
     additional: Any = False
     min_properties: int | None = None
     json_type = "object"
-    python_types = (dict,)
 
     def _document(self):
         doc = {"type": "object"}
@@ -315,21 +315,21 @@ class Operation:
     problems: tuple = ()
     authenticated: bool = True
 
+    @property
+    def checked_params(self):
+        """The query and header parameters (the route checks its path's)."""
+        return tuple(param for param in self.params if param.location != "path")
+
     def parse_params(self, read):
-        """{name: value} of the query and header parameters, ``read``
-        giving a parameter's text."""
-        values = {}
-        for param in self.params:
-            if param.location != "path":
-                value = param.parse(read(param))
-                if value is not None:
-                    values[param.name] = value
-        return values
+        """{name: value} of the query and header parameters sent or
+        defaulted, ``read`` giving a parameter's text."""
+        values = {param.name: param.parse(read(param)) for param in self.checked_params}
+        return {name: value for name, value in values.items() if value is not None}
 
     def statuses(self):
         """The problem statuses this route may answer: the declared ones,
         and 400 and 422 where a body or parameter is checked."""
-        checked = {MALFORMED} if any(p.location != "path" for p in self.params) else set()
+        checked = {MALFORMED} if self.checked_params else set()
         if self.body:
             checked |= {MALFORMED, REFUSED}
         return sorted(set(self.problems) | checked)
