@@ -130,13 +130,18 @@ class String(Schema):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Integer(Schema):
-    minimum: int | None = None
-    maximum: int | None = None
-    json_type = "integer"
+class Number(Schema):
+    minimum: float | None = None
+    maximum: float | None = None
+    json_type = "number"
 
     def _document(self):
-        return _with_range({"type": self.json_type}, self.minimum, self.maximum)
+        doc = {"type": self.json_type}
+        if self.minimum is not None:
+            doc["minimum"] = self.minimum
+        if self.maximum is not None:
+            doc["maximum"] = self.maximum
+        return doc
 
     def parse(self, value, name):
         value = super().parse(value, name)
@@ -152,16 +157,8 @@ class Integer(Schema):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Number(Integer):
-    json_type = "number"
-
-
-def _with_range(doc, minimum, maximum):
-    if minimum is not None:
-        doc["minimum"] = minimum
-    if maximum is not None:
-        doc["maximum"] = maximum
-    return doc
+class Integer(Number):
+    json_type = "integer"
 
 
 @dataclass(frozen=True, kw_only=True)
