@@ -210,7 +210,7 @@ def endpoint(path, methods, authenticated=True):
                     if declared and declared.checked_params:
                         arguments["params"] = declared.parse_params(_read_param)
                     if declared and declared.body:
-                        arguments["body"] = declared.body.parse(json_body())
+                        arguments["body"] = declared.body.parse(json_body(), "body")
                     response = func(self, **arguments)
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 raise  # Odoo reruns the whole request, as for any route

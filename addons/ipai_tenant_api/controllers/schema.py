@@ -224,7 +224,7 @@ class Object(Schema):
             doc["properties"] = {name: shape.document() for name, shape in properties.items()}
         return doc
 
-    def parse(self, value, name="body"):
+    def parse(self, value, name):
         """The fields sent (null ones dropped) and the declared defaults of
         the others."""
         value = super().parse(value, name)
