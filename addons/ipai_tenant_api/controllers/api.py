@@ -4,7 +4,9 @@ problem details (RFC 9457). A route runs as the key's user, through the same
 model methods and record rules as the forms; its writes sit in a savepoint,
 so a refused request leaves nothing behind."""
 
+import dataclasses
 import functools
+import inspect
 import json
 import logging
 import re
@@ -16,12 +18,18 @@ from odoo.exceptions import AccessDenied, AccessError, MissingError, UserError, 
 from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
+from .schema import Invalid, Operation
+from .shapes import PATH_PARAMS
+
 _logger = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 PROBLEM_TYPE = "about:blank"
 BEARER = re.compile(r"Bearer\s+(\S+)\s*", re.IGNORECASE)
-MAX_PAGE = 200
+ROUTE_VARIABLE = re.compile(r"<(?:(\w+):)?(\w+)>")
+# Every documented operation, by its path in the document and its method;
+# openapi.py writes the document from it.
+OPERATIONS = {}
 
 
 class ApiError(Exception):
@@ -75,35 +83,6 @@ def json_body():
     return body
 
 
-def fields_of(body, spec):
-    """Check ``body`` against ``spec`` ({name: (type, required)}): unknown
-    fields and wrong types are a 400, missing required fields a 422."""
-    unknown = sorted(set(body) - set(spec))
-    if unknown:
-        raise ApiError(400, f"Unknown field(s): {', '.join(unknown)}.")
-    for name, (kind, required) in spec.items():
-        if name not in body or body[name] is None:
-            if required:
-                raise ApiError(422, f"The field '{name}' is required.", field=name)
-            continue
-        if not isinstance(body[name], kind) or (kind is int and isinstance(body[name], bool)):
-            expected = getattr(kind, "__name__", "value")
-            raise ApiError(400, f"The field '{name}' must be of type {expected}.", field=name)
-    return {name: body[name] for name in spec if body.get(name) is not None}
-
-
-def page_args():
-    args = request.httprequest.args
-    try:
-        limit = int(args.get("limit", 50))
-        offset = int(args.get("offset", 0))
-    except ValueError as exc:
-        raise ApiError(400, "limit and offset must be integers.") from exc
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise ApiError(400, f"limit must be 1 to {MAX_PAGE}, offset 0 or more.")
-    return limit, offset
-
-
 def _authenticate():
     """The key's user id, once the key is known, active and within its rate
     limit. The key is looked up and its request counted in a transaction of
@@ -154,6 +133,8 @@ def _authenticate():
 def _error_response(exc):
     if isinstance(exc, ApiError):
         return problem(exc.status, exc.detail, exc.headers, **exc.extensions)
+    if isinstance(exc, Invalid):
+        return problem(exc.status, exc.detail, **({"field": exc.field} if exc.field else {}))
     message = str(exc.args[0]) if exc.args else str(exc)
     if isinstance(exc, AccessDenied):
         return problem(401, message)
@@ -173,20 +154,64 @@ def _error_response(exc):
     return problem(500, "The request failed on the server; nothing was changed.")
 
 
+def _read_param(param):
+    if param.location == "header":
+        return request.httprequest.headers.get(param.name)
+    return request.httprequest.args.get(param.name)
+
+
+def operation(**documentation):
+    """Declare what a route takes and answers: the fields of a
+    schema.Operation, under its @endpoint. The endpoint checks the
+    parameters and body with them and openapi.py documents them."""
+
+    def attach(func):
+        func.api_operation = Operation(**documentation)
+        return func
+
+    return attach
+
+
+def _declare(path, methods, authenticated, variables, declared):
+    """``declared`` completed and documented on each method of ``path``:
+    its path parameters are the route's variables, declared once in
+    shapes.PATH_PARAMS."""
+    path_params = tuple(PATH_PARAMS[name] for name in variables)
+    declared = dataclasses.replace(
+        declared, params=path_params + declared.params, authenticated=authenticated
+    )
+    for method in methods:
+        OPERATIONS[(ROUTE_VARIABLE.sub(r"{\2}", path), method.lower())] = declared
+    return declared
+
+
 def endpoint(path, methods, authenticated=True):
-    """Declare an API route on ``PREFIX + path``: the wrapped function gets
-    the route's arguments and returns a Response, or raises."""
+    """Declare an API route on ``PREFIX + path``, documented by its
+    @operation (none: an undocumented route). The wrapped function gets the
+    route's variables, ``params`` (the operation's query and header
+    parameters, checked) if it declares any and ``body`` (the JSON body,
+    checked) if it declares one; it returns a Response or raises."""
+    variables = [name for _converter, name in ROUTE_VARIABLE.findall(path)]
 
     def decorate(func):
+        declared = getattr(func, "api_operation", None)
+        if declared:
+            declared = _declare(path, methods, authenticated, variables, declared)
+
         @functools.wraps(func)
         def wrapper(self, **kwargs):
             headers = {}
+            arguments = {name: kwargs[name] for name in variables}
             try:
                 if authenticated:
                     uid, headers = _authenticate()
                     request.update_env(user=uid)
                 with request.env.cr.savepoint():
-                    response = func(self, **kwargs)
+                    if declared and declared.checked_params:
+                        arguments["params"] = declared.parse_params(_read_param)
+                    if declared and declared.body:
+                        arguments["body"] = declared.body.parse(json_body(), "body")
+                    response = func(self, **arguments)
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 raise  # Odoo reruns the whole request, as for any route
             except Exception as exc:
@@ -197,6 +222,10 @@ def endpoint(path, methods, authenticated=True):
                 response.headers.setdefault(name, value)
             return response
 
+        # Odoo passes a route its query string as keyword arguments; this one
+        # reads its parameters from the declaration, so it takes them all
+        # (and Odoo logs no "ignoring args" warning).
+        wrapper.__signature__ = inspect.signature(lambda self, **kwargs: None)
         return http.route(
             PREFIX + path,
             type="http",

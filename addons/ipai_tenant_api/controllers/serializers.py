@@ -1,5 +1,5 @@
-"""The JSON shape of each resource, written once for every route (and
-described in openapi.py)."""
+"""The JSON of each resource, written once for every route, in the shapes
+declared in shapes.py (tests/test_serializers.py holds them to it)."""
 
 from odoo import fields
 
@@ -74,13 +74,7 @@ def plan_json(plan):
         "price_annual": plan.price_annual,
         "trial_days": plan.trial_days,
         "limits": plan._limits(),
-        "features": {
-            "bi": plan.feature_bi,
-            "api": plan.feature_api,
-            "custom_domain": plan.feature_custom_domain,
-            "white_label": plan.feature_white_label,
-            "sub_tenants": plan.feature_sub_tenants,
-        },
+        "features": plan._features(),
     }
 
 

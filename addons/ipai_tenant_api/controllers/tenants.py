@@ -5,28 +5,42 @@ import hashlib
 import json
 
 from odoo import http
-from odoo.addons.ipai_platform_rules import lifecycle, naming
-from odoo.addons.ipai_tenant_core.models.ipai_tenant import TENANT_TYPES
+from odoo.addons.ipai_platform_rules import naming
 from odoo.addons.ipai_tenant_core.models.ipai_tenant_domain import normalize
 from odoo.http import request
 
-from .api import ApiError, endpoint, fields_of, json_body, json_response, page_args, url
+from .api import ApiError, endpoint, json_body, json_response, operation, url
 from .serializers import accepted_json, tenant_json
+from .shapes import (
+    ACCEPTED,
+    CLONE_REQUEST,
+    IDEMPOTENCY_KEY,
+    TENANT,
+    TENANT_CHANGE,
+    TENANT_CREATE,
+    TENANT_FILTERS,
+    TENANT_LIST,
+)
 
-CREATE_FIELDS = {
-    "code": (str, True),
-    "name": (str, False),
-    "plan": (str, False),
-    "type": (str, False),
-    "parent": (str, False),
-    "admin_email": (str, False),
-    "country": (str, False),
-    "industry": (str, False),
+# The tenant field each filter of the list reads (q searches code and name).
+FILTERED_FIELDS = {
+    "state": "state",
+    "type": "tenant_type",
+    "plan": "plan_id.code",
+    "parent": "parent_id.code",
 }
-CHANGE_FIELDS = {"name": (str, False), "plan": (str, False), "domains": (list, False)}
-CLONE_FIELDS = {"code": (str, True), "name": (str, False), "with_data": (bool, False)}
-NEW_TENANT_TYPES = [kind for kind, _label in TENANT_TYPES if kind != "platform_owner"]
-IDEMPOTENCY_KEY_MAX = 255
+
+
+def tenant_action(summary, description, power="manager", immediate=False, **more):
+    """The @operation of a button of the tenant form as a route."""
+    done_at_once = {200: (ACCEPTED, "Done at once, no job needed (a draft).")} if immediate else {}
+    return operation(
+        summary=summary,
+        description=f"{description} Needs the role {power} or a stronger one.",
+        answers={**done_at_once, 202: (ACCEPTED, "Queued; follow the job.")},
+        problems=(403, 404, 409),
+        **more,
+    )
 
 
 def find_tenant(code):
@@ -60,24 +74,18 @@ def accepted(tenant, job, created=False):
 
 class TenantsController(http.Controller):
     @endpoint("/tenants", ["GET"])
-    def list_tenants(self):
-        args = request.httprequest.args
-        limit, offset = page_args()
-        domain = []
-        if args.get("state"):
-            if args["state"] not in lifecycle.STATE_LABELS:
-                raise ApiError(400, f"Unknown state '{args['state']}'.")
-            domain.append(("state", "=", args["state"]))
-        if args.get("type"):
-            if args["type"] not in dict(TENANT_TYPES):
-                raise ApiError(400, f"Unknown type '{args['type']}'.")
-            domain.append(("tenant_type", "=", args["type"]))
-        if args.get("plan"):
-            domain.append(("plan_id.code", "=", args["plan"]))
-        if args.get("parent"):
-            domain.append(("parent_id.code", "=", args["parent"]))
-        if args.get("q"):
-            domain += ["|", ("code", "ilike", args["q"]), ("name", "ilike", args["q"])]
+    @operation(
+        summary="List the tenants within the key's reach",
+        params=TENANT_FILTERS,
+        answers={200: (TENANT_LIST, "A page of tenants, ordered by code.")},
+    )
+    def list_tenants(self, params):
+        limit, offset = params.pop("limit"), params.pop("offset")
+        domain = [
+            (FILTERED_FIELDS[name], "=", value) for name, value in params.items() if name != "q"
+        ]
+        if "q" in params:
+            domain += ["|", ("code", "ilike", params["q"]), ("name", "ilike", params["q"])]
         tenants = request.env["ipai.tenant"]
         found = tenants.search(domain, limit=limit, offset=offset, order="code")
         return json_response(
@@ -90,14 +98,22 @@ class TenantsController(http.Controller):
         )
 
     @endpoint("/tenants", ["POST"])
-    def create_tenant(self):
-        body = json_body()
-        idempotency_key = request.httprequest.headers.get("Idempotency-Key")
+    @operation(
+        summary="Create a tenant and queue its provisioning",
+        description="Needs the role administrator or a stronger one on the parent. "
+        "With an Idempotency-Key header, a retry of the same request returns the "
+        "first answer (header Idempotent-Replayed: true) for 24 hours.",
+        params=(IDEMPOTENCY_KEY,),
+        body=TENANT_CREATE,
+        answers={202: (ACCEPTED, "Created; the create job is queued.")},
+        problems=(403, 409),
+    )
+    def create_tenant(self, params, body):
+        idempotency_key = params.get(IDEMPOTENCY_KEY.name)
         if idempotency_key is not None:
-            if not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
-                raise ApiError(400, f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} chars.")
+            # The body as sent: a retry must send the same one.
             digest = hashlib.sha256(
-                json.dumps(body, sort_keys=True).encode() + request.httprequest.path.encode()
+                json.dumps(json_body(), sort_keys=True).encode() + request.httprequest.path.encode()
             ).hexdigest()
             store = request.env["ipai.api.idempotency"].sudo()
             earlier = store._claim(request.env.uid, idempotency_key, digest)
@@ -114,7 +130,7 @@ class TenantsController(http.Controller):
                 if location:
                     headers["Location"] = location
                 return json_response(response, status, headers)
-        tenant, job = self._create(fields_of(body, CREATE_FIELDS))
+        tenant, job = self._create(body)
         result = accepted(tenant, job, created=True)
         if idempotency_key is not None:
             store._store(
@@ -131,10 +147,7 @@ class TenantsController(http.Controller):
         problem = Tenant._new_code_problem(code)
         if problem:
             raise ApiError(409, problem, field="code")
-        kind = values.get("type", "client")
-        if kind not in NEW_TENANT_TYPES:
-            raise ApiError(422, f"type must be one of {', '.join(NEW_TENANT_TYPES)}.", field="type")
-        plan = find_plan(values.get("plan", "trial"))
+        plan = find_plan(values["plan"])
         parent = self._parent(values.get("parent"))
         country = request.env["res.country"]
         if values.get("country"):
@@ -145,7 +158,7 @@ class TenantsController(http.Controller):
             {
                 "code": code,
                 "name": values.get("name") or code,
-                "tenant_type": kind,
+                "tenant_type": values["type"],
                 "plan_id": plan.id,
                 "parent_id": parent.id,
                 "admin_email": values.get("admin_email"),
@@ -173,29 +186,39 @@ class TenantsController(http.Controller):
         return administered
 
     @endpoint("/tenants/<string:code>", ["GET"])
+    @operation(
+        summary="Read a tenant",
+        answers={200: (TENANT, "The tenant.")},
+        problems=(404,),
+    )
     def get_tenant(self, code):
         return json_response(tenant_json(find_tenant(code)))
 
     @endpoint("/tenants/<string:code>", ["PATCH"])
-    def change_tenant(self, code):
-        values = fields_of(json_body(), CHANGE_FIELDS)
-        if not values:
-            raise ApiError(400, "Send at least one of name, plan, domains.")
+    @operation(
+        summary="Change a tenant's name, plan or custom domains",
+        description="Needs the role manager or a stronger one.",
+        body=TENANT_CHANGE,
+        answers={
+            200: (ACCEPTED, "Changed; no job was needed."),
+            202: (ACCEPTED, "Changed; a change_plan job is queued."),
+        },
+        problems=(403, 404, 409),
+    )
+    def change_tenant(self, code, body):
         tenant = find_tenant(code)
         before = tenant.job_ids[:1].id
-        if "name" in values:
-            tenant.write({"name": values["name"]})
-        if "domains" in values:
-            self._set_domains(tenant, values["domains"])
-        if "plan" in values:
-            plan = find_plan(values["plan"])
+        if "name" in body:
+            tenant.write({"name": body["name"]})
+        if "domains" in body:
+            self._set_domains(tenant, body["domains"])
+        if "plan" in body:
+            plan = find_plan(body["plan"])
             if plan != tenant.plan_id:
                 tenant._change_plan(plan)
         return accepted(tenant, latest_job(tenant, before))
 
     def _set_domains(self, tenant, names):
-        if not all(isinstance(name, str) for name in names):
-            raise ApiError(400, "domains must be a list of host names.", field="domains")
         wanted = {normalize(name) for name in names}
         existing = tenant.domain_ids
         names = set(existing.mapped("name"))
@@ -211,30 +234,38 @@ class TenantsController(http.Controller):
         return accepted(tenant, latest_job(tenant, before))
 
     @endpoint("/tenants/<string:code>/suspend", ["POST"])
+    @tenant_action("Suspend a tenant", "Its users are locked out.")
     def suspend(self, code):
         return self._act(code, "action_suspend")
 
     @endpoint("/tenants/<string:code>/reactivate", ["POST"])
+    @tenant_action("Reactivate a suspended tenant", "Not one the platform suspended.")
     def reactivate(self, code):
         return self._act(code, "action_reactivate")
 
     @endpoint("/tenants/<string:code>/archive", ["POST"])
+    @tenant_action(
+        "Archive a tenant", "Back up, then drop its database.", power="owner", immediate=True
+    )
     def archive(self, code):
         return self._act(code, "action_archive_tenant")
 
     @endpoint("/tenants/<string:code>/drop", ["POST"])
+    @tenant_action(
+        "Drop a tenant", "Drop its database, roles and files without a backup.", power="owner"
+    )
     def drop(self, code):
         return self._act(code, "action_drop")
 
     @endpoint("/tenants/<string:code>/clone", ["POST"])
-    def clone(self, code):
-        values = fields_of(json_body(), CLONE_FIELDS)
+    @tenant_action("Clone a tenant", "A new tenant next to the source.", body=CLONE_REQUEST)
+    def clone(self, code, body):
         source = find_tenant(code)
         Tenant = request.env["ipai.tenant"]
         problem = naming.code_problem(
-            values["code"], request.env.cr.dbname, Tenant._name_prefixes()[0]
+            body["code"], request.env.cr.dbname, Tenant._name_prefixes()[0]
         )
         if problem:
             raise ApiError(422, problem, field="code")
-        clone = source._clone(values["code"], values.get("name"), values.get("with_data", False))
+        clone = source._clone(body["code"], body.get("name"), body["with_data"])
         return accepted(clone, latest_job(clone, 0), created=True)

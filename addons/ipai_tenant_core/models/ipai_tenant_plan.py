@@ -145,3 +145,15 @@ class IpaiTenantPlan(models.Model):
             "storage_gb": self.max_storage_gb,
             "api_rate_limit": self.api_rate_limit,
         }
+
+    def _features(self):
+        """The plan's feature flags, as the tenant database and the API read
+        them: one definition, so the two cannot disagree."""
+        self.ensure_one()
+        return {
+            "bi": self.feature_bi,
+            "api": self.feature_api,
+            "custom_domain": self.feature_custom_domain,
+            "white_label": self.feature_white_label,
+            "sub_tenants": self.feature_sub_tenants,
+        }

@@ -233,12 +233,7 @@ class IpaiTenant(models.Model):
             "plan_name": plan.name,
             "trial_end": fields.Date.to_string(self.trial_end) if self.trial_end else "",
             "limits": plan._limits(),
-            "features": {
-                "bi": plan.feature_bi,
-                "api": plan.feature_api,
-                "custom_domain": plan.feature_custom_domain,
-                "white_label": plan.feature_white_label,
-            },
+            "features": plan._features(),
         }
 
     def _warn_near_limits(self, metric):
