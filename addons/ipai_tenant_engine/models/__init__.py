@@ -1,7 +1,6 @@
 from . import (
     ipai_tenant,
     ipai_tenant_backup,
-    ipai_tenant_introspection,
     ipai_tenant_job,
     ipai_tenant_metric,
     ipai_tenant_pool,
