@@ -1,13 +1,16 @@
 import contextvars
+import json
 from datetime import date, timedelta
 
 from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import jobs, lifecycle, naming, roles
+from odoo.addons.ipai_platform_rules.tenant_side import WELCOME_LINK_HOURS, with_tenant_side
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 
 from ..provisioning import crypto, pg
 from ..provisioning.errors import PermanentError
+from ..provisioning.spec import CompanyValues, TenantSpec
 
 TENANT_TYPES = [
     ("platform_owner", "Platform Owner"),
@@ -79,9 +82,6 @@ DATABASE_PREFIX_PARAM = "ipai_tenant_core.database_prefix"
 ROLE_PREFIX_PARAM = "ipai_tenant_core.role_prefix"
 PUBLIC_SCHEME_PARAM = "ipai_tenant_core.public_scheme"
 PUBLIC_PORT_PARAM = "ipai_tenant_core.public_port"
-# How long the welcome mail's set-password link works (Odoo's own reset
-# links last 4 hours; a welcome mail may wait in an inbox over a weekend).
-WELCOME_LINK_HOURS = 72
 
 
 class IpaiTenant(models.Model):
@@ -891,6 +891,42 @@ class IpaiTenant(models.Model):
         rest)."""
         self.ensure_one()
         return sorted(set(self.plan_id._module_names()) | self._kept_module_names())
+
+    def _engine_module_set(self):
+        """The modules of this tenant's plan and the tenant-side ones."""
+        self.ensure_one()
+        return with_tenant_side(self.plan_id._module_names())
+
+    def _engine_tenant_spec(self):
+        """What the provisioning engine knows of this tenant (spec.py),
+        frozen: a step reads it, never the record."""
+        self.ensure_one()
+        database_prefix, role_prefix = self._name_prefixes()
+        return TenantSpec(
+            code=self.code,
+            name=self.name,
+            state=self.state,
+            database=self.database_name or "",
+            db_role=self.db_role or "",
+            runtime_role=self.runtime_role or "",
+            analytics_schema=self.analytics_schema or "",
+            database_prefix=database_prefix,
+            role_prefix=role_prefix,
+            url=self._public_url() or "",
+            primary_domain=self.primary_domain or "",
+            admin_email=self.admin_email or None,
+            admin_name=self._admin_display_name(),
+            company=CompanyValues(
+                name=self.name,
+                email=self.admin_email or None,
+                country_code=self.country_id.code or None,
+            ),
+            plan_code=self.plan_id.code,
+            plan_has_bi=bool(self.plan_id.feature_bi),
+            modules=tuple(self._engine_module_set()),
+            allowed_modules=tuple(with_tenant_side(self._allowed_module_names())),
+            config_json=json.dumps(self._tenant_side_config()),
+        )
 
     def _pg_server(self):
         """Where this tenant's database lives, as the engine connects to it."""

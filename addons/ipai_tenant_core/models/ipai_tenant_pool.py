@@ -16,14 +16,14 @@ from datetime import timedelta
 import psycopg2
 from odoo import api, fields, models, modules
 from odoo.addons.ipai_platform_rules import naming
+from odoo.addons.ipai_platform_rules.tenant_side import with_tenant_side
 
 from ..provisioning import crypto, pg, pool, templates
-from ..provisioning.errors import PermanentError
-from ..provisioning.operations import TENANT_SIDE_MODULES
+from ..provisioning.pool import BUILDING, CLAIMED, READY, STALE
+from ..provisioning.spec import PoolMemberSpec
 
 _logger = logging.getLogger(__name__)
 
-BUILDING, READY, CLAIMED, STALE = "building", "ready", "claimed", "stale"
 MEMBER_STATES = [
     (BUILDING, "Building"),
     (READY, "Ready"),
@@ -93,15 +93,20 @@ class IpaiTenantPoolMember(models.Model):
         )
         return member
 
-    def _take_passwords(self):
-        """The administrator's and the BI role's passwords, for the tenant."""
+    def _engine_spec(self, tenant):
+        """What the engine knows of this member, for ``tenant``'s job."""
         self.ensure_one()
         member = self.sudo()
-        if not (member.admin_token and member.bi_token):
-            raise PermanentError(f"Pool member {self.database_name} has no passwords.")
-        passwords = crypto.decrypt(member.admin_token), crypto.decrypt(member.bi_token)
-        member.write({"admin_token": False, "bi_token": False})
-        return passwords
+        return PoolMemberSpec(
+            id=member.id,
+            database=member.database_name,
+            role=member.role_name,
+            bi_role=member.bi_role_name,
+            state=member.state,
+            mine=member.tenant_id == tenant,
+            admin_token=member.admin_token or None,
+            bi_token=member.bi_token or None,
+        )
 
     def _remove(self):
         """Drop the member's database, roles and files, then the record."""
@@ -131,7 +136,7 @@ class IpaiTenantPoolMember(models.Model):
         return built
 
     def _current_key(self, plan):
-        return templates.current_template_key(set(plan._module_names()) | set(TENANT_SIDE_MODULES))
+        return templates.current_template_key(with_tenant_side(plan._module_names()))
 
     def _missing_count(self):
         missing = 0
@@ -298,9 +303,3 @@ class IpaiTenantPoolMember(models.Model):
                 }
             )
         return rows
-
-    def _check_claimable(self, tenant):
-        if self.tenant_id != tenant or self.state != CLAIMED:
-            raise PermanentError(
-                f"Pool member {self.database_name} is not claimed by {tenant.code}."
-            )

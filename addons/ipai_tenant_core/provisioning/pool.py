@@ -19,6 +19,8 @@ interrupted is removed by the refill once it is 10 minutes old.
 from . import crypto, filestore, pg, runtime_access, tenant_db
 
 MARK_PREFIX = "pool:"
+# The states of a member (ipai.tenant.pool.member).
+BUILDING, READY, CLAIMED, STALE = "building", "ready", "claimed", "stale"
 
 
 def mark(database):
