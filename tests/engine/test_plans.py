@@ -50,8 +50,8 @@ def test_the_step_functions_of_a_plan_are_distinct(key):
 
 
 def test_undo_sets_name_real_plans_and_do_not_overlap():
-    assert operations.UNDO_NEW_TENANT <= set(operations.PLANS)
-    assert operations.UNDO_IN_PLACE <= set(operations.PLANS)
+    assert set(operations.PLANS) >= operations.UNDO_NEW_TENANT
+    assert set(operations.PLANS) >= operations.UNDO_IN_PLACE
     assert not operations.UNDO_NEW_TENANT & operations.UNDO_IN_PLACE
 
 
