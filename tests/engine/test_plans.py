@@ -6,22 +6,11 @@ from pathlib import Path
 
 import pytest
 from odoo.addons.ipai_platform_rules import lifecycle
+from odoo.addons.ipai_tenant_core.models.ipai_tenant_job import JOB_TYPES
 from odoo.addons.ipai_tenant_core.provisioning import operations
 from odoo.addons.ipai_tenant_core.provisioning.errors import PermanentError
 
 ENGINE = Path(operations.__file__).parent
-JOB_TYPES = (
-    "create",
-    "clone",
-    "suspend",
-    "reactivate",
-    "archive",
-    "drop",
-    "change_plan",
-    "upgrade",
-    "backup",
-    "restore",
-)
 
 
 @pytest.mark.parametrize("key", sorted(operations.PLANS))
@@ -76,7 +65,7 @@ def test_plan_key(job_type, params, key):
     assert operations.steps_for(job_type, params) is operations.PLANS[key]
 
 
-@pytest.mark.parametrize("job_type", JOB_TYPES)
+@pytest.mark.parametrize("job_type", [job_type for job_type, _label in JOB_TYPES])
 def test_every_job_type_has_a_plan(job_type):
     assert operations.plan_key(job_type, {}) in operations.PLANS
 

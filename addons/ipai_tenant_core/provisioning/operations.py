@@ -561,16 +561,21 @@ def final_state(state):
 
 # ------------------------------------------------------------------ plans
 
-_PROVISION_TAIL = [
-    ("create_database", "Create the database", create_database),
-    ("create_roles", "Give the tenant its own roles", create_roles),
-    ("copy_filestore", "Copy the filestore", copy_filestore),
+# A copy (of a template, a tenant or a backup) made the tenant's own.
+_MAKE_IT_ITS_OWN = [
     ("neutralize", "Neutralize copied data", neutralize),
     ("reset_identity", "Give it its own identity", reset_identity),
     ("configure_tenant", "Push plan and settings", configure_tenant),
     ("set_admin", "Set the administrator", set_admin),
     ("create_schema", "Create the analytics schema", create_schema),
     ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+]
+
+_PROVISION_TAIL = [
+    ("create_database", "Create the database", create_database),
+    ("create_roles", "Give the tenant its own roles", create_roles),
+    ("copy_filestore", "Copy the filestore", copy_filestore),
+    *_MAKE_IT_ITS_OWN,
     ("activate", "Activate the tenant", activate_new_tenant),
 ]
 
@@ -647,12 +652,7 @@ PLANS = {
         ("verify_backup", "Verify the backup's checksums", backup_steps.verify_backup),
         *backup_steps.RESTORE_STEPS,
         ("create_bi_role", "Give the tenant its BI role", create_bi_role),
-        ("neutralize", "Neutralize copied data", neutralize),
-        ("reset_identity", "Give it its own identity", reset_identity),
-        ("configure_tenant", "Push plan and settings", configure_tenant),
-        ("set_admin", "Set the administrator", set_admin),
-        ("create_schema", "Create the analytics schema", create_schema),
-        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+        *_MAKE_IT_ITS_OWN,
         ("activate", "Activate the tenant", final_state(lifecycle.ACTIVE)),
     ],
     "restore_in_place": [
