@@ -14,11 +14,11 @@ import secrets
 from datetime import timedelta
 
 import psycopg2
-from odoo import api, fields, models, modules
+from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import naming
 from odoo.addons.ipai_platform_rules.tenant_side import with_tenant_side
 
-from ..provisioning import crypto, pg, pool, templates
+from ..provisioning import crypto, pg, pool, runner, templates
 from ..provisioning.pool import BUILDING, CLAIMED, READY, STALE
 from ..provisioning.spec import PoolMemberSpec
 
@@ -165,7 +165,7 @@ class IpaiTenantPoolMember(models.Model):
             if retire and member._lock_for_retirement():
                 _logger.info("warm pool: retiring %s (%s)", member.database_name, member.state)
                 member._remove()
-                self._commit()
+                runner.checkpoint(self.env.cr)
                 retired += 1
         return retired
 
@@ -194,7 +194,7 @@ class IpaiTenantPoolMember(models.Model):
         if not row:
             return False  # claimed meanwhile (locked, or no longer ready)
         self.state = STALE
-        self._commit()
+        runner.checkpoint(self.env.cr)
         return True
 
     def _refill(self, plan, limit):
@@ -204,7 +204,7 @@ class IpaiTenantPoolMember(models.Model):
             member = self._start_member(plan)
             if not member:
                 break
-            self._commit()
+            runner.checkpoint(self.env.cr)
             try:
                 member._build()
             except Exception:
@@ -213,9 +213,9 @@ class IpaiTenantPoolMember(models.Model):
                 )
                 self.env.cr.rollback()
                 member._remove()
-                self._commit()
+                runner.checkpoint(self.env.cr)
                 break
-            self._commit()
+            runner.checkpoint(self.env.cr)
             built += 1
         return built
 
@@ -274,10 +274,6 @@ class IpaiTenantPoolMember(models.Model):
             }
         )
         self.env["ipai.tenant"]._bump_routing_version()  # runtimes may preload it
-
-    def _commit(self):
-        if not modules.module.current_test:
-            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     # ------------------------------------------------------------ report
 
