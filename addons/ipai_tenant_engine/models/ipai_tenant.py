@@ -5,19 +5,18 @@ the CLI all call."""
 
 import base64
 import io
+import json
 import zipfile
 
 from odoo import fields, models
 from odoo.addons.ipai_platform_rules import jobs, lifecycle, roles
+from odoo.addons.ipai_platform_rules.tenant_side import WELCOME_LINK_HOURS, with_tenant_side
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 from odoo.addons.ipai_tenant_core.models.ipai_tenant import CLONING
 from odoo.exceptions import UserError
 
 from ..provisioning import introspect, runtime_access
-
-# How long the welcome mail's set-password link works (Odoo's own reset
-# links last 4 hours; a welcome mail may wait in an inbox over a weekend).
-WELCOME_LINK_HOURS = 72
+from ..provisioning.spec import CompanyValues, TenantSpec
 
 # A tenant whose database is served can have its schema documented.
 SERVED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED)
@@ -203,6 +202,42 @@ class IpaiTenant(models.Model):
         )
         action["view_mode"] = "graph,pivot,list"
         return action
+
+    def _engine_module_set(self):
+        """The modules of this tenant's plan and the tenant-side ones."""
+        self.ensure_one()
+        return with_tenant_side(self.plan_id._module_names())
+
+    def _engine_tenant_spec(self):
+        """What the provisioning engine knows of this tenant (spec.py),
+        frozen: a step reads it, never the record."""
+        self.ensure_one()
+        database_prefix, role_prefix = self._name_prefixes()
+        return TenantSpec(
+            code=self.code,
+            name=self.name,
+            state=self.state,
+            database=self.database_name or "",
+            db_role=self.db_role or "",
+            runtime_role=self.runtime_role or "",
+            analytics_schema=self.analytics_schema or "",
+            database_prefix=database_prefix,
+            role_prefix=role_prefix,
+            url=self._public_url() or "",
+            primary_domain=self.primary_domain or "",
+            admin_email=self.admin_email or None,
+            admin_name=self._admin_display_name(),
+            company=CompanyValues(
+                name=self.name,
+                email=self.admin_email or None,
+                country_code=self.country_id.code or None,
+            ),
+            plan_code=self.plan_id.code,
+            plan_has_bi=bool(self.plan_id.feature_bi),
+            modules=tuple(self._engine_module_set()),
+            allowed_modules=tuple(with_tenant_side(self._allowed_module_names())),
+            config_json=json.dumps(self._tenant_side_config()),
+        )
 
     def _pg_server(self):
         """Where this tenant's database lives, as the engine connects to it."""

@@ -10,6 +10,7 @@ from odoo.exceptions import UserError
 from odoo.tools import config
 
 from ..provisioning import backups, restore_check, retention
+from ..provisioning.spec import BackupSpec
 
 _logger = logging.getLogger(__name__)
 
@@ -107,6 +108,21 @@ class IpaiTenantBackup(models.Model):
                 "filestore_sha256": result["filestore_sha256"],
                 "row_counts": result["row_counts"],
             }
+        )
+
+    def _engine_spec(self, tenant):
+        """What the engine knows of this backup, for ``tenant``'s job."""
+        self.ensure_one()
+        source = self.tenant_id
+        return BackupSpec(
+            id=self.id,
+            name=self.name,
+            folder=self.folder,
+            dump_sha256=self.dump_sha256,
+            filestore_sha256=self.filestore_sha256,
+            tenant_code=source.code,
+            of_this_tenant=source == tenant,
+            allowed_modules=tuple(source._allowed_module_names()) if source else (),
         )
 
     def _check_files(self):

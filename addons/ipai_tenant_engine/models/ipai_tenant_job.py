@@ -1,3 +1,4 @@
+import json
 import os
 from datetime import timedelta
 
@@ -8,6 +9,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import config
 
 from ..provisioning import operations, runner
+from ..provisioning.spec import JobSpec
 
 JOB_TYPES = [
     ("create", "Create"),
@@ -432,6 +434,104 @@ class IpaiTenantJob(models.Model):
 
     def _engine_needs_rollback(self, message):
         self.rollback_error = message
+
+    # ------------------------------------------------- the engine's spec
+
+    def _engine_spec(self):
+        """What a step of this job is given (provisioning/spec.py), built
+        from the records as they are at the step's start: the tenant, what
+        earlier steps left on the job, and the clone's source or restore's
+        backup as the requester may see them."""
+        self.ensure_one()
+        tenant = self.tenant_id
+        backups = self.env["ipai.tenant.backup"]
+        return JobSpec(
+            id=self.id,
+            job_type=self.job_type,
+            tenant=tenant._engine_tenant_spec(),
+            params_json=json.dumps(self.params or {}),
+            stamp=self.create_date.strftime("%Y%m%d-%H%M%S"),
+            pool_member=self.pool_member_id._engine_spec(tenant) if self.pool_member_id else None,
+            template=self.template_id._engine_spec() if self.template_id else None,
+            backup=self.backup_id._engine_spec(tenant) if self.backup_id else None,
+            resume_state=self.resume_state or None,
+            rollback_error=self.rollback_error or None,
+            backup_root=backups._backup_root(),
+            runtime_url=backups._runtime_url(),
+            bi_token=self.env["ipai.tenant.secret"].sudo()._get(tenant, "db_role_password") or None,
+            **self._engine_source(),
+        )
+
+    def _as_requester(self, model):
+        """``model`` as the job's requester sees it: a source outside the
+        requester's reach does not exist for the engine either."""
+        records = self.env[model]
+        requester = self.requested_by_id
+        if requester and not requester._is_superuser():
+            records = records.with_user(requester)
+        return records
+
+    def _engine_source(self):
+        """The clone's source tenant or the restore's backup, or why none."""
+        params = self.params or {}
+        if self.job_type == "clone":
+            code = params.get("source_code") or ""
+            source = self._as_requester("ipai.tenant").search([("code", "=", code)], limit=1)
+            if not source:
+                return {
+                    "missing_source": f"Source tenant {code} does not exist; nothing was changed."
+                }
+            return {"clone_source": source.sudo()._engine_tenant_spec()}
+        if self.job_type == "restore":
+            backup = self._as_requester("ipai.tenant.backup").search(
+                [("id", "=", int(params.get("backup_id") or 0))], limit=1
+            )
+            if not backup:
+                return {
+                    "missing_source": "The backup to restore does not exist; nothing was changed."
+                }
+            return {"restore_backup": backup.sudo()._engine_spec(self.tenant_id)}
+        return {}
+
+    # ------------------------------------- outcome hooks (spec.Outcome.apply)
+
+    def _engine_apply(self, outcome):
+        """What a step recorded, applied in its order in the step's
+        transaction (the runner commits it with the step)."""
+        self.ensure_one()
+        outcome.apply(self)
+
+    def _engine_store_secret(self, kind, plaintext, one_time=False):
+        self.tenant_id._store_secret(kind, plaintext, one_time=one_time)
+
+    def _engine_forget_secrets(self):
+        self.tenant_id._forget_secrets()
+
+    def _engine_set_state(self, state):
+        self.tenant_id._set_state_from_engine(state)
+
+    def _engine_keep_modules(self, names):
+        self.tenant_id._keep_modules(names)
+
+    def _engine_use_template(self, template_id):
+        self.template_id = template_id
+
+    def _engine_template_ready(self, template_id, size_bytes):
+        self.env["ipai.tenant.template"].browse(template_id)._mark_ready(size_bytes)
+
+    def _engine_record_backup(self, kind, result, dump_path):
+        backup = self.env["ipai.tenant.backup"]._record_backup(self.tenant_id, self, kind, result)
+        self._engine_set_backup(backup, dump_path)
+
+    def _engine_set_workspace(self, name):
+        self.tenant_id.superset_workspace = name
+
+    def _engine_queue_welcome_mail(self, reset_url):
+        self.tenant_id._queue_welcome_mail(reset_url)
+
+    def _engine_forget_pool_member(self, member_id):
+        """A member adopted by the tenant, or removed with its undo."""
+        self.env["ipai.tenant.pool.member"].sudo().browse(member_id).exists().unlink()
 
     def _notify_upgrade_line(self):
         """A fleet upgrade learns each of its tenants' outcome from the job's

@@ -1,9 +1,9 @@
 import logging
 
-from odoo import api, fields, models, modules
+from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import lifecycle
 
-from ..provisioning import usage
+from ..provisioning import runner, usage
 
 _logger = logging.getLogger(__name__)
 
@@ -63,8 +63,7 @@ class IpaiTenantMetric(models.Model):
                 )
             if done % BATCH == 0 or done == len(tenants):
                 self.env["ir.cron"]._notify_progress(done=done, remaining=len(tenants) - done)
-                if not modules.module.current_test:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                runner.checkpoint(self.env.cr)
         return len(tenants)
 
     def _collect_for(self, tenant):

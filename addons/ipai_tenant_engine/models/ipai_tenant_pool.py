@@ -14,17 +14,17 @@ import secrets
 from datetime import timedelta
 
 import psycopg2
-from odoo import api, fields, models, modules
+from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import naming
+from odoo.addons.ipai_platform_rules.tenant_side import with_tenant_side
 from odoo.addons.ipai_tenant_core.infra import crypto, pg
-from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 
-from ..provisioning import pool, templates
-from ..provisioning.operations import TENANT_SIDE_MODULES
+from ..provisioning import pool, runner, templates
+from ..provisioning.pool import BUILDING, CLAIMED, READY, STALE
+from ..provisioning.spec import PoolMemberSpec
 
 _logger = logging.getLogger(__name__)
 
-BUILDING, READY, CLAIMED, STALE = "building", "ready", "claimed", "stale"
 MEMBER_STATES = [
     (BUILDING, "Building"),
     (READY, "Ready"),
@@ -94,15 +94,20 @@ class IpaiTenantPoolMember(models.Model):
         )
         return member
 
-    def _take_passwords(self):
-        """The administrator's and the BI role's passwords, for the tenant."""
+    def _engine_spec(self, tenant):
+        """What the engine knows of this member, for ``tenant``'s job."""
         self.ensure_one()
         member = self.sudo()
-        if not (member.admin_token and member.bi_token):
-            raise PermanentError(f"Pool member {self.database_name} has no passwords.")
-        passwords = crypto.decrypt(member.admin_token), crypto.decrypt(member.bi_token)
-        member.write({"admin_token": False, "bi_token": False})
-        return passwords
+        return PoolMemberSpec(
+            id=member.id,
+            database=member.database_name,
+            role=member.role_name,
+            bi_role=member.bi_role_name,
+            state=member.state,
+            mine=member.tenant_id == tenant,
+            admin_token=member.admin_token or None,
+            bi_token=member.bi_token or None,
+        )
 
     def _remove(self):
         """Drop the member's database, roles and files, then the record."""
@@ -132,7 +137,7 @@ class IpaiTenantPoolMember(models.Model):
         return built
 
     def _current_key(self, plan):
-        return templates.current_template_key(set(plan._module_names()) | set(TENANT_SIDE_MODULES))
+        return templates.current_template_key(with_tenant_side(plan._module_names()))
 
     def _missing_count(self):
         missing = 0
@@ -161,7 +166,7 @@ class IpaiTenantPoolMember(models.Model):
             if retire and member._lock_for_retirement():
                 _logger.info("warm pool: retiring %s (%s)", member.database_name, member.state)
                 member._remove()
-                self._commit()
+                runner.checkpoint(self.env.cr)
                 retired += 1
         return retired
 
@@ -190,7 +195,7 @@ class IpaiTenantPoolMember(models.Model):
         if not row:
             return False  # claimed meanwhile (locked, or no longer ready)
         self.state = STALE
-        self._commit()
+        runner.checkpoint(self.env.cr)
         return True
 
     def _refill(self, plan, limit):
@@ -200,7 +205,7 @@ class IpaiTenantPoolMember(models.Model):
             member = self._start_member(plan)
             if not member:
                 break
-            self._commit()
+            runner.checkpoint(self.env.cr)
             try:
                 member._build()
             except Exception:
@@ -209,9 +214,9 @@ class IpaiTenantPoolMember(models.Model):
                 )
                 self.env.cr.rollback()
                 member._remove()
-                self._commit()
+                runner.checkpoint(self.env.cr)
                 break
-            self._commit()
+            runner.checkpoint(self.env.cr)
             built += 1
         return built
 
@@ -271,10 +276,6 @@ class IpaiTenantPoolMember(models.Model):
         )
         self.env["ipai.tenant"]._bump_routing_version()  # runtimes may preload it
 
-    def _commit(self):
-        if not modules.module.current_test:
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-
     # ------------------------------------------------------------ report
 
     @api.model
@@ -299,9 +300,3 @@ class IpaiTenantPoolMember(models.Model):
                 }
             )
         return rows
-
-    def _check_claimable(self, tenant):
-        if self.tenant_id != tenant or self.state != CLAIMED:
-            raise PermanentError(
-                f"Pool member {self.database_name} is not claimed by {tenant.code}."
-            )

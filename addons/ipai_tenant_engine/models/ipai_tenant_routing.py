@@ -12,12 +12,12 @@ import logging
 
 from odoo import fields, models, tools
 from odoo.addons.ipai_platform_rules import lifecycle
+from odoo.addons.ipai_platform_rules.tenant_side import with_tenant_side
 from odoo.addons.ipai_tenant_core.models.ipai_tenant import DEFAULT_PLATFORM_HOSTS
 from odoo.addons.ipai_tenant_core.models.ipai_tenant_plan import TENANT_BASE_MODULES
 from odoo.tools import SQL
 
 from ..provisioning import runtime_access
-from ..provisioning.operations import TENANT_SIDE_MODULES
 
 _logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class IpaiTenantRouting(models.Model):
     feature_bi = fields.Boolean(readonly=True)
 
     def init(self):
-        always = sorted(set(TENANT_BASE_MODULES) | set(TENANT_SIDE_MODULES))
+        always = with_tenant_side(TENANT_BASE_MODULES)
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
             SQL(

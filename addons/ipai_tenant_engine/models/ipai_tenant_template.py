@@ -3,6 +3,7 @@ from odoo import api, fields, models
 from odoo.addons.ipai_tenant_core.infra.errors import WaitingError
 
 from ..provisioning import templates
+from ..provisioning.spec import TemplateCatalog, TemplateSpec
 
 TEMPLATE_PREFIX_PARAM = "ipai_tenant_core.template_prefix"
 
@@ -54,6 +55,23 @@ class IpaiTenantTemplate(models.Model):
         if not template:  # a REPEATABLE READ caller's snapshot predates it
             raise WaitingError("waiting for the new template's record")
         return template
+
+    def _engine_spec(self):
+        self.ensure_one()
+        return TemplateSpec(
+            id=self.id,
+            database=self.database_name,
+            state=self.state,
+            modules=tuple(self._module_list()),
+        )
+
+    @api.model
+    def _engine_catalog(self):
+        """What a template build asks the platform mid-step (spec.py)."""
+        return TemplateCatalog(
+            for_modules=lambda modules: self._for_modules(modules)._engine_spec(),
+            lock_for_build=lambda template_id: self.browse(template_id)._lock_for_build(),
+        )
 
     def _module_list(self):
         return self.module_names.split(",")

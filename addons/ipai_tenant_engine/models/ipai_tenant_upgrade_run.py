@@ -1,7 +1,7 @@
 import re
 
 from odoo import api, fields, models
-from odoo.addons.ipai_platform_rules import jobs, lifecycle
+from odoo.addons.ipai_platform_rules import jobs, lifecycle, naming
 from odoo.addons.ipai_tenant_core.infra.errors import WaitingError
 from odoo.exceptions import AccessError, UserError
 from odoo.modules import module as odoo_module
@@ -118,19 +118,26 @@ class IpaiTenantUpgradeRun(models.Model):
         upgraded code; False while another job is building one."""
         lines = []
         done = set()
+        catalog = self.env["ipai.tenant.template"]._engine_catalog()
         for tenant in self.line_ids.tenant_id:
-            modules = tuple(operations.module_set(tenant))
+            modules = tuple(tenant._engine_module_set())
             if modules in done:
                 continue
             done.add(modules)
             try:
-                template = operations.ensure_template_for(
-                    self.env, tenant, tenant._pg_server(), lines.append
+                template, ready_size = operations.ensure_template_for(
+                    catalog,
+                    modules,
+                    naming.template_owner_role(tenant._name_prefixes()[1]),
+                    tenant._pg_server(),
+                    lines.append,
                 )
             except WaitingError as exc:
                 self.log = "\n".join([*lines, str(exc)])
                 return False
-            lines.append(f"{template.database_name}: {', '.join(modules)}")
+            if ready_size is not None:
+                self.env["ipai.tenant.template"].browse(template.id)._mark_ready(ready_size)
+            lines.append(f"{template.database}: {', '.join(modules)}")
         self.write({"state": "running", "log": "\n".join(lines)})
         return True
 

@@ -61,20 +61,17 @@ def take_backup(kind=None):
     ``kind`` parameter, else a manual one) and its record."""
 
     def step(ctx):
-        if ctx.job.backup_id:
-            ctx.log(f"backup {ctx.job.backup_id.name} already taken")
+        if ctx.spec.backup:
+            ctx.log(f"backup {ctx.spec.backup.name} already taken")
             return
         this_kind = kind or ctx.params.get("kind") or "manual"
-        records = ctx.env["ipai.tenant.backup"]
-        stamp = ctx.job.create_date.strftime("%Y%m%d-%H%M%S")
         folder = os.path.join(
-            records._backup_root(), ctx.tenant.code, f"{stamp}-{this_kind}-j{ctx.job.id}"
+            ctx.spec.backup_root, ctx.tenant.code, f"{ctx.spec.stamp}-{this_kind}-j{ctx.spec.id}"
         )
         result = backups.take(
             ctx.server, ctx.as_tenant, ctx.database, filestore.path(ctx.database), folder
         )
-        record = records._record_backup(ctx.tenant, ctx.job, this_kind, result)
-        ctx.job._engine_set_backup(record, os.path.join(folder, backups.DUMP_FILE))
+        ctx.record("record_backup", this_kind, result, os.path.join(folder, backups.DUMP_FILE))
         ctx.log(
             f"backup written to {folder} (database {result['dump_size']} bytes, "
             f"files {result['filestore_size']} bytes)"
@@ -87,20 +84,14 @@ def take_backup(kind=None):
 def restore_source(ctx):
     """The backup a restore replays: the pre-upgrade backup of an upgrade's
     rollback, else the requested one as the job's requester may see it (a
-    backup outside the requester's reach does not exist for the engine)."""
-    if ctx.job.job_type == "upgrade":
-        if not ctx.job.backup_id:
+    backup outside the requester's reach does not exist for the engine, nor
+    in its spec)."""
+    if ctx.spec.job_type == "upgrade":
+        if not ctx.spec.backup:
             raise PermanentError("No pre-upgrade backup to roll back to.")
-        return ctx.job.backup_id
-    records = ctx.env["ipai.tenant.backup"]
-    requester = ctx.job.requested_by_id
-    if requester and not requester._is_superuser():
-        records = records.with_user(requester)
-    source = records.search([("id", "=", int(ctx.params.get("backup_id") or 0))], limit=1)
-    if not source:
-        raise PermanentError("The backup to restore does not exist; nothing was changed.")
-    source = source.sudo()
-    if ctx.params.get("mode") != "new" and source.tenant_id != ctx.tenant:
+        return ctx.spec.backup
+    source = ctx.spec.source_backup()
+    if ctx.params.get("mode") != "new" and not source.of_this_tenant:
         raise PermanentError(
             f"Backup {source.name} is not one of {ctx.tenant.code}'s; nothing was changed."
         )
@@ -111,9 +102,9 @@ def verify_backup(ctx):
     source = restore_source(ctx)
     backups.verify(source.folder, source.dump_sha256, source.filestore_sha256)
     ctx.log(f"backup {source.name}: both files match their sha256")
-    if source.tenant_id != ctx.tenant:
+    if not source.of_this_tenant:
         # The copy holds what the backed-up tenant had installed.
-        ctx.tenant._keep_modules(source.tenant_id._allowed_module_names())
+        ctx.record("keep_modules", list(source.allowed_modules))
 
 
 # ------------------------------------------------------------- maintenance
@@ -121,14 +112,14 @@ def verify_backup(ctx):
 
 def enter_maintenance(ctx):
     if ctx.tenant.state != lifecycle.MAINTENANCE:
-        ctx.job._engine_set_resume_state(ctx.tenant.state)
-        ctx.tenant._set_state_from_engine(lifecycle.MAINTENANCE)
+        ctx.record("set_resume_state", ctx.tenant.state)
+        ctx.record("set_state", lifecycle.MAINTENANCE)
     ctx.log("the tenant runtime shows the maintenance page")
 
 
 def leave_maintenance(ctx):
-    state = ctx.job.resume_state or lifecycle.ACTIVE
-    ctx.tenant._set_state_from_engine(state)
+    state = ctx.spec.resume_state or lifecycle.ACTIVE
+    ctx.record("set_state", state)
     ctx.log(f"tenant is {state} again")
 
 
@@ -136,10 +127,10 @@ def smoke_check(ctx):
     """The login page, asked through the tenant runtime as a browser would
     (the tenant's host name) with the token that lets the platform past the
     maintenance page: the runtime loads the upgraded registry to answer."""
-    if ctx.job.rollback_error:
+    if ctx.spec.rollback_error:
         ctx.log("skipped: the upgrade failed")
         return
-    url = ctx.env["ipai.tenant.backup"]._runtime_url() + "/web/login"
+    url = ctx.spec.runtime_url + "/web/login"
     headers = {
         "Host": ctx.tenant.primary_domain,
         credentials.SMOKE_CHECK_HEADER: credentials.smoke_check_token(ctx.database),
@@ -152,7 +143,7 @@ def smoke_check(ctx):
     except requests.RequestException as exc:
         problem = f"the login page did not answer: {exc}"
     if problem:
-        ctx.job._engine_needs_rollback(f"Smoke check failed: {problem}")
+        ctx.record("needs_rollback", f"Smoke check failed: {problem}")
         ctx.log(f"{problem}; rolling back")
         return
     ctx.log(f"{ctx.tenant.primary_domain}/web/login answers through the tenant runtime")
@@ -162,7 +153,7 @@ def only_on_rollback(function):
     """A restore step that an upgrade runs only when it failed."""
 
     def step(ctx):
-        if not ctx.job.rollback_error:
+        if not ctx.spec.rollback_error:
             ctx.log("the upgrade went through: nothing to roll back")
             return
         function(ctx)

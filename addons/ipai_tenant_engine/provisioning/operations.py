@@ -2,17 +2,20 @@
 
 Every step is idempotent: the runner may call it again after a crash at any
 point, so each one checks what already exists before acting. A step gets a
-``StepContext`` and returns nothing; it logs what it did through ``ctx.log``.
+``StepContext``: the job's frozen spec (spec.py) and the database server. It
+reads the spec, never a record, and records what it did in ``ctx.outcome``
+(log lines, and the effects the runner applies through the models' hooks
+before it commits the step).
 """
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from odoo.addons.ipai_platform_rules import lifecycle, naming
+from odoo.addons.ipai_platform_rules.tenant_side import WELCOME_LINK_HOURS
 from odoo.addons.ipai_tenant_core.infra import crypto, pg
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 
-from ..models.ipai_tenant import WELCOME_LINK_HOURS
 from . import (
     backup_steps,
     filestore,
@@ -22,38 +25,47 @@ from . import (
     templates,
     tenant_db,
 )
-
-TENANT_SIDE_MODULES = ("ipai_tenant_client", "ipai_bi_superset_embed")
+from .spec import JobSpec, Outcome, TemplateCatalog
 
 
 @dataclass
 class StepContext:
-    env: object  # the platform's odoo.api.Environment for this step
-    job: object
-    tenant: object
+    spec: JobSpec
     server: pg.Server
-    lines: list = field(default_factory=list)
+    catalog: TemplateCatalog | None = None
+    outcome: Outcome = field(default_factory=Outcome)
 
     def log(self, message):
-        self.lines.append(message)
+        self.outcome.log(message)
+
+    def record(self, hook, *args):
+        self.outcome.record(hook, *args)
+
+    @property
+    def lines(self):
+        return self.outcome.lines
+
+    @property
+    def tenant(self):
+        return self.spec.tenant
 
     @property
     def params(self):
-        return self.job.params or {}
+        return self.spec.params
 
     @property
     def database(self):
-        return self.tenant.database_name
+        return self.spec.tenant.database
 
     @property
     def mark(self):
-        return tenant_mark(self.tenant)
+        return self.spec.tenant.mark
 
     @property
     def as_tenant(self):
         """The tenant's database server as the tenant's own role: anything
         that runs inside the tenant database runs with its rights only."""
-        return runtime_access.as_role(self.server, self.tenant.runtime_role)
+        return runtime_access.as_role(self.server, self.spec.tenant.runtime_role)
 
 
 # ---------------------------------------------------------------- checks
@@ -79,10 +91,10 @@ def verify_targets(ctx):
 
 
 def names_problem(tenant):
-    """Which of ``tenant``'s stored names differ from those its code (or the
-    warm-pool database its signup took) gives: a list of labels, empty when
-    all agree."""
-    database_prefix, role_prefix = tenant._name_prefixes()
+    """Which of ``tenant``'s (a TenantSpec) stored names differ from those
+    its code (or the warm-pool database its signup took) gives: a list of
+    labels, empty when all agree."""
+    database_prefix, role_prefix = tenant.database_prefix, tenant.role_prefix
     expected = {
         "database": naming.database_name(tenant.code, database_prefix),
         "BI role": naming.role_name(tenant.code, role_prefix),
@@ -90,7 +102,7 @@ def names_problem(tenant):
         "analytics schema": naming.schema_name(tenant.code),
     }
     actual = {
-        "database": tenant.database_name,
+        "database": tenant.database,
         "BI role": tenant.db_role,
         "tenant role": tenant.runtime_role,
         "analytics schema": tenant.analytics_schema,
@@ -116,27 +128,27 @@ def verify_source(ctx, source):
             f"The {', '.join(wrong)} of source tenant {source.code} is not the one its code "
             "names; nothing was copied."
         )
-    if pg.database_mark(ctx.server, source.database_name) != pg.owner_mark(tenant_mark(source)):
+    if pg.database_mark(ctx.server, source.database) != pg.owner_mark(source.mark):
         raise PermanentError(
-            f"{source.database_name} is not marked as {source.code}'s database; nothing was copied."
+            f"{source.database} is not marked as {source.code}'s database; nothing was copied."
         )
-
-
-def tenant_mark(tenant):
-    return f"tenant:{tenant.code}"
 
 
 def _acceptable_marks(ctx):
     """This tenant's mark or none yet; a warm-pool member's mark only on the
     member this tenant's job claimed."""
     marks = {None, "", pg.owner_mark(ctx.mark)}
-    if ctx.job.job_type in backup_steps.RESTORING_JOB_TYPES:
+    if ctx.spec.job_type in backup_steps.RESTORING_JOB_TYPES:
         # Renamed into place and not marked yet when a run died in between.
         marks.add(pg.owner_mark(backup_steps.restoring_mark(ctx.tenant.code)))
-    member = ctx.job.pool_member_id
-    if member and member.tenant_id == ctx.tenant and member.database_name == ctx.database:
+    member = ctx.spec.pool_member
+    if member and member.mine and member.database == ctx.database:
         marks.add(pg.owner_mark(pool.mark(ctx.database)))
     return marks
+
+
+def _clones_data(ctx):
+    return ctx.spec.job_type == "clone" and bool(ctx.params.get("with_data"))
 
 
 def check_request(ctx):
@@ -154,27 +166,22 @@ def check_request(ctx):
             f"A database named {ctx.database} already exists and is not this tenant's; "
             "nothing was changed."
         )
-    if ctx.job.job_type == "clone":
+    if ctx.spec.job_type == "clone":
         source = _clone_source(ctx)
         if source.state not in (lifecycle.ACTIVE, lifecycle.SUSPENDED):
             raise PermanentError(f"The source tenant {source.code} has no database to copy.")
         if ctx.params.get("with_data"):
             # The copy holds what the source has installed.
-            ctx.tenant._keep_modules(set(allowed_module_set(source)) - set(module_set(ctx.tenant)))
+            ctx.record(
+                "keep_modules", sorted(set(source.allowed_modules) - set(ctx.tenant.modules))
+            )
 
 
 def _clone_source(ctx):
-    """The source of a clone, as the job's requester may see it: a source
-    outside the requester's reach does not exist for the engine either."""
-    code = ctx.params.get("source_code") or ""
-    requester = ctx.job.requested_by_id
-    tenants = ctx.env["ipai.tenant"]
-    if requester and not requester._is_superuser():
-        tenants = tenants.with_user(requester)
-    source = tenants.search([("code", "=", code)], limit=1)
-    if not source:
-        raise PermanentError(f"Source tenant {code} does not exist; nothing was changed.")
-    source = source.sudo()
+    """The source of a clone, as the job's requester may see it (the spec
+    was given it so): a source outside the requester's reach does not exist
+    for the engine either. Checked as a target is."""
+    source = ctx.spec.source_tenant()
     verify_source(ctx, source)
     return source
 
@@ -183,34 +190,36 @@ def _clone_source(ctx):
 
 
 def module_set(tenant):
-    return sorted(set(tenant.plan_id._module_names()) | set(TENANT_SIDE_MODULES))
-
-
-def allowed_module_set(tenant):
-    """What a child Odoo may load in the tenant's database: the plan's set
-    and what earlier plans left installed (module_gate.py)."""
-    return sorted(set(tenant._allowed_module_names()) | set(TENANT_SIDE_MODULES))
+    """The module set of ``tenant``, a record (for callers outside the
+    engine that hold one; a step reads ``spec.tenant.modules``)."""
+    return tenant._engine_module_set()
 
 
 def ensure_template(ctx):
-    ctx.job.template_id = ensure_template_for(ctx.env, ctx.tenant, ctx.server, ctx.log)
+    template, ready_size = ensure_template_for(
+        ctx.catalog, ctx.tenant.modules, _template_owner(ctx), ctx.server, ctx.log
+    )
+    if ready_size is not None:
+        ctx.record("template_ready", template.id, ready_size)
+    ctx.record("use_template", template.id)
 
 
-def ensure_template_for(env, tenant, server, log):
-    """The ready template of ``tenant``'s module set on ``server``, built
-    here when missing (its key moves with the addons' code, so changed code
-    gets a new one); WaitingError while another job builds it."""
-    template = env["ipai.tenant.template"]._for_modules(module_set(tenant))
-    name = template.database_name
+def ensure_template_for(catalog, modules, owner, server, log):
+    """The template of ``modules`` on ``server``, built here when missing
+    (its key moves with the addons' code, so changed code gets a new one);
+    WaitingError while another job builds it. Returns the TemplateSpec and,
+    when it became ready here, its size in bytes for the record (else None)."""
+    template = catalog.for_modules(modules)
+    name = template.database
     if template.state == "ready" and pg.database_mark(server, name) == (
         pg.owner_mark(templates.ready_mark(name))
     ):
         log(f"using template {name}")
-        return template
+        return template, None
     # Whoever holds the template's row builds it; the others wait in the
     # queue (WaitingError) and find it ready when they come back. Only the
     # holder may judge a half-built template as abandoned.
-    template._lock_for_build()
+    catalog.lock_for_build(template.id)
     mark = pg.database_mark(server, name)
     if mark == pg.owner_mark(templates.building_mark(name)):
         log(f"removing {name}, left unfinished by an interrupted build")
@@ -220,31 +229,28 @@ def ensure_template_for(env, tenant, server, log):
     if mark == pg.owner_mark(templates.ready_mark(name)):
         # Complete (built, or adopted from another platform on this server):
         # the mark is only set once the build succeeded.
-        if template.state != "ready":
-            template._mark_ready(pg.database_size(server, name))
         log(f"using template {name}")
-        return template
+        size = pg.database_size(server, name) if template.state != "ready" else None
+        return template, size
     if mark is not None:
         raise PermanentError(f"A database named {name} exists but is not a finished template.")
-    owner = naming.template_owner_role(tenant._name_prefixes()[1])
-    templates.build(server, name, template._module_list(), owner, log)
-    template._mark_ready(pg.database_size(server, name))
-    return template
+    templates.build(server, name, list(template.modules), owner, log)
+    return template, pg.database_size(server, name)
 
 
 def _template_owner(ctx):
-    return naming.template_owner_role(ctx.tenant._name_prefixes()[1])
+    return naming.template_owner_role(ctx.tenant.role_prefix)
 
 
 def _copied_objects_owner(ctx):
     """Who owns the objects of the database this tenant is copied from."""
-    if ctx.job.job_type == "clone" and ctx.params.get("with_data"):
+    if _clones_data(ctx):
         return _clone_source(ctx).runtime_role
     return _template_owner(ctx)
 
 
 def create_database(ctx):
-    _start_admin_password(ctx.job.id)
+    _start_admin_password(ctx.spec.id)
     mark = pg.database_mark(ctx.server, ctx.database)
     if mark not in (None, "", pg.owner_mark(ctx.mark)):
         raise PermanentError(f"{ctx.database} now belongs to something else; nothing was changed.")
@@ -260,11 +266,11 @@ def create_database(ctx):
 
 
 def _copy_source_database(ctx):
-    if ctx.job.job_type == "clone" and ctx.params.get("with_data"):
-        return _clone_source(ctx).database_name
-    if not ctx.job.template_id:
+    if _clones_data(ctx):
+        return _clone_source(ctx).database
+    if not ctx.spec.template:
         raise PermanentError("No template was prepared for this job.")
-    return ctx.job.template_id.database_name
+    return ctx.spec.template.database
 
 
 def copy_filestore(ctx):
@@ -282,20 +288,17 @@ def create_roles(ctx):
     runtime_access.ensure_owned_role(ctx.server, role)
     pg.hand_over(ctx.server, ctx.database, _copied_objects_owner(ctx), role)
     ctx.log(f"role {role} owns {ctx.database} and may connect to it only")
-    _create_bi_role(ctx)
+    create_bi_role(ctx)
 
 
 def create_bi_role(ctx):
-    """A restored tenant's read-only BI role (its own role made the database)."""
-    _create_bi_role(ctx)
-
-
-def _create_bi_role(ctx):
+    """The tenant's read-only BI role (a restored tenant's own role made
+    the database; a new one's came with create_roles)."""
     bi_role = ctx.tenant.db_role
     password = crypto.new_password()
     pg.ensure_login_role(ctx.server, bi_role, password)
     pg.restrict_connect(ctx.server, ctx.database, bi_role)
-    ctx.tenant._store_secret("db_role_password", password)
+    ctx.record("store_secret", "db_role_password", password, False)
     ctx.log(f"read-only BI role {bi_role} may connect to {ctx.database} only")
 
 
@@ -310,16 +313,25 @@ def adopt_pool_member(ctx):
     from the same template with its own roles, identity, filestore and
     admin password. One step: each step costs two commits."""
     check_request(ctx)
-    member = ctx.job.pool_member_id
+    member = ctx.spec.pool_member
     if member:
-        member._check_claimable(ctx.tenant)
+        if not member.mine or member.state != pool.CLAIMED:
+            raise PermanentError(
+                f"Pool member {member.database} is not claimed by {ctx.tenant.code}."
+            )
         for line in pool.adopt(ctx.server, ctx.database, ctx.mark):
             ctx.log(line)
-        admin_password, bi_password = member._take_passwords()
-        ctx.tenant._store_secret("admin_password", admin_password, one_time=True)
-        ctx.tenant._store_secret("db_role_password", bi_password)
-        ctx.log(f"took pool member {member.database_name}")
-        member.sudo().unlink()  # committed with this step: nothing left to undo by its names
+        if not (member.admin_token and member.bi_token):
+            raise PermanentError(f"Pool member {member.database} has no passwords.")
+        admin_password, bi_password = (
+            crypto.decrypt(member.admin_token),
+            crypto.decrypt(member.bi_token),
+        )
+        ctx.record("store_secret", "admin_password", admin_password, True)
+        ctx.record("store_secret", "db_role_password", bi_password, False)
+        ctx.log(f"took pool member {member.database}")
+        # Removed with this step's commit: nothing left to undo by its names.
+        ctx.record("forget_pool_member", member.id)
     elif pg.database_mark(ctx.server, ctx.database) != pg.owner_mark(ctx.mark):
         raise PermanentError("The pool member claimed for this job is gone; nothing was changed.")
     create_schema(ctx)
@@ -330,27 +342,25 @@ def personalize(ctx, reset_link=False):
     role: the tenant's URL, plan and settings, its company, its
     administrator's login and name (the password came with the member);
     with ``reset_link``, the administrator's set-password link, returned."""
-    login = ctx.tenant.admin_email or "admin"
+    login = ctx.tenant.admin_login
     reset_url = tenant_db.personalize(
         ctx.as_tenant,
         ctx.database,
-        base_url=ctx.tenant._public_url(),
-        config=ctx.tenant._tenant_side_config(),
+        base_url=ctx.tenant.url,
+        config=ctx.tenant.tenant_side_config,
         login=login,
-        name=ctx.tenant._admin_display_name(),
+        name=ctx.tenant.admin_name,
         company=_company_values(ctx),
         reset_valid_hours=WELCOME_LINK_HOURS if reset_link and ctx.tenant.admin_email else None,
     )
-    ctx.log(f"web.base.url = {ctx.tenant._public_url()}; plan {ctx.tenant.plan_id.code}")
+    ctx.log(f"web.base.url = {ctx.tenant.url}; plan {ctx.tenant.plan_code}")
     ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
     return reset_url
 
 
 def _copies_data(ctx):
     """A clone with data, or a new tenant restored from another's backup."""
-    return (ctx.job.job_type == "clone" and ctx.params.get("with_data")) or (
-        plan_key(ctx.job.job_type, ctx.params) == "restore_new"
-    )
+    return _clones_data(ctx) or plan_key(ctx.spec.job_type, ctx.params) == "restore_new"
 
 
 def neutralize(ctx):
@@ -362,13 +372,13 @@ def neutralize(ctx):
 
 
 def reset_identity(ctx):
-    tenant_db.reset_identity(ctx.as_tenant, ctx.database, ctx.tenant._public_url())
-    ctx.log(f"new database uuid and secret; web.base.url = {ctx.tenant._public_url()}")
+    tenant_db.reset_identity(ctx.as_tenant, ctx.database, ctx.tenant.url)
+    ctx.log(f"new database uuid and secret; web.base.url = {ctx.tenant.url}")
 
 
 def configure_tenant(ctx):
-    tenant_db.push_tenant_config(ctx.as_tenant, ctx.database, ctx.tenant._tenant_side_config())
-    ctx.log(f"pushed plan {ctx.tenant.plan_id.code} and settings")
+    tenant_db.push_tenant_config(ctx.as_tenant, ctx.database, ctx.tenant.tenant_side_config)
+    ctx.log(f"pushed plan {ctx.tenant.plan_code} and settings")
 
 
 # The administrator's password is hashed in a thread (hashlib releases the
@@ -394,17 +404,17 @@ def _take_admin_password(job_id):
 
 
 def set_admin(ctx):
-    login = ctx.tenant.admin_email or "admin"
-    password, hashed = _take_admin_password(ctx.job.id)
+    login = ctx.tenant.admin_login
+    password, hashed = _take_admin_password(ctx.spec.id)
     tenant_db.set_admin(
         ctx.as_tenant,
         ctx.database,
         login,
         hashed,
-        name=ctx.tenant._admin_display_name(),
+        name=ctx.tenant.admin_name,
         company=_company_values(ctx),
     )
-    ctx.tenant._store_secret("admin_password", password, one_time=True)
+    ctx.record("store_secret", "admin_password", password, True)
     ctx.log(f"administrator login: {login} (one-time password stored encrypted)")
 
 
@@ -412,14 +422,9 @@ def _company_values(ctx):
     """The tenant's main company: its name, e-mail and country. A copy of
     another tenant's data keeps the company it copied (a staging copy of
     real books must not be renamed)."""
-    if ctx.job.job_type == "clone" and ctx.params.get("with_data"):
+    if _clones_data(ctx):
         return None
-    tenant = ctx.tenant
-    return {
-        "name": tenant.name,
-        "email": tenant.admin_email or None,
-        "country_code": tenant.country_id.code or None,
-    }
+    return ctx.tenant.company.as_dict()
 
 
 def create_schema(ctx):
@@ -442,9 +447,9 @@ def activate_new_tenant(ctx, reset_url=None):
         ctx.log("no administrator e-mail: no welcome mail")
         return
     reset_url = reset_url or tenant_db.password_reset_url(
-        ctx.as_tenant, ctx.database, ctx.tenant._public_url(), WELCOME_LINK_HOURS
+        ctx.as_tenant, ctx.database, ctx.tenant.url, WELCOME_LINK_HOURS
     )
-    ctx.tenant._queue_welcome_mail(reset_url)
+    ctx.record("queue_welcome_mail", reset_url)
     ctx.log(f"welcome mail queued for {ctx.tenant.admin_email}")
 
 
@@ -460,25 +465,40 @@ def push_state(state):
     return step
 
 
-def drop_database(ctx):
+def _drop_own_database(ctx, refusal, done):
+    """Drop the tenant's database if it carries the tenant's mark; an
+    unmarked or foreign one is refused (``refusal``, None: left alone)."""
     mark = pg.database_mark(ctx.server, ctx.database)
     if mark is None:
-        ctx.log(f"database {ctx.database} already gone")
-        return
+        return False
     if mark != pg.owner_mark(ctx.mark):
-        raise PermanentError(
-            f"Refusing to drop {ctx.database}: it is not marked as this tenant's database."
-        )
+        if refusal:
+            raise PermanentError(refusal)
+        return False
     pg.drop_database(ctx.server, ctx.database)
-    ctx.log(f"dropped database {ctx.database}")
+    ctx.log(done)
+    return True
+
+
+def drop_database(ctx):
+    if not _drop_own_database(
+        ctx,
+        f"Refusing to drop {ctx.database}: it is not marked as this tenant's database.",
+        f"dropped database {ctx.database}",
+    ):
+        ctx.log(f"database {ctx.database} already gone")
+
+
+def _drop_roles(ctx, verb, only_existing=False):
+    for role in (ctx.tenant.db_role, ctx.tenant.runtime_role):
+        if role and (not only_existing or pg.role_exists(ctx.server, role)):
+            pg.drop_role(ctx.server, role)
+            ctx.log(f"{verb} role {role}")
+    ctx.record("forget_secrets")
 
 
 def drop_role(ctx):
-    for role in (ctx.tenant.db_role, ctx.tenant.runtime_role):
-        if role:
-            pg.drop_role(ctx.server, role)
-            ctx.log(f"dropped role {role}")
-    ctx.tenant._forget_secrets()
+    _drop_roles(ctx, "dropped")
 
 
 def remove_filestore(ctx):
@@ -490,7 +510,7 @@ def install_plan_modules(ctx):
     """What the (new) plan adds, installed as the tenant's own role; modules
     a downgrade leaves behind stay installed, but the runtime's module gate
     follows the plan for what may be installed next."""
-    wanted = module_set(ctx.tenant)
+    wanted = list(ctx.tenant.modules)
     rows = ctx.as_tenant.execute(
         "SELECT name FROM ir_module_module WHERE state = 'installed' AND name = ANY(%s)",
         [wanted],
@@ -498,34 +518,32 @@ def install_plan_modules(ctx):
     )
     missing = sorted(set(wanted) - {name for (name,) in rows or []})
     if not missing:
-        ctx.log(f"every module of plan {ctx.tenant.plan_id.code} is installed")
+        ctx.log(f"every module of plan {ctx.tenant.plan_code} is installed")
         return
+    _run_modules(ctx, missing)
+    ctx.log(f"installed {', '.join(missing)} for plan {ctx.tenant.plan_code}")
+
+
+def _run_modules(ctx, modules, update=False):
     templates.odoo_modules(
         ctx.database,
-        missing,
+        modules,
         ctx.tenant.runtime_role,
+        update=update,
         server=ctx.server,
-        allowed=allowed_module_set(ctx.tenant),
+        allowed=list(ctx.tenant.allowed_modules),
     )
-    ctx.log(f"installed {', '.join(missing)} for plan {ctx.tenant.plan_id.code}")
 
 
 def upgrade_modules(ctx):
     """``-u`` of the run's modules (else the tenant's module set) as the
     tenant's own role. A failure is not the job's: it is recorded, and the
     rollback steps that follow restore the pre-upgrade backup."""
-    modules = ctx.params.get("modules") or module_set(ctx.tenant)
+    modules = ctx.params.get("modules") or list(ctx.tenant.modules)
     try:
-        templates.odoo_modules(
-            ctx.database,
-            modules,
-            ctx.tenant.runtime_role,
-            update=True,
-            server=ctx.server,
-            allowed=allowed_module_set(ctx.tenant),
-        )
+        _run_modules(ctx, modules, update=True)
     except PermanentError as exc:
-        ctx.job._engine_needs_rollback(str(exc))
+        ctx.record("needs_rollback", str(exc))
         ctx.log(f"updating {', '.join(modules)} failed; rolling back:\n{exc}")
         return
     ctx.log(f"updated {', '.join(modules)}")
@@ -533,7 +551,7 @@ def upgrade_modules(ctx):
 
 def final_state(state):
     def step(ctx):
-        ctx.tenant._set_state_from_engine(state)
+        ctx.record("set_state", state)
         ctx.log(f"tenant is {state}")
 
     step.__name__ = f"final_state_{state}"
@@ -542,16 +560,21 @@ def final_state(state):
 
 # ------------------------------------------------------------------ plans
 
-_PROVISION_TAIL = [
-    ("create_database", "Create the database", create_database),
-    ("create_roles", "Give the tenant its own roles", create_roles),
-    ("copy_filestore", "Copy the filestore", copy_filestore),
+# A copy (of a template, a tenant or a backup) made the tenant's own.
+_MAKE_IT_ITS_OWN = [
     ("neutralize", "Neutralize copied data", neutralize),
     ("reset_identity", "Give it its own identity", reset_identity),
     ("configure_tenant", "Push plan and settings", configure_tenant),
     ("set_admin", "Set the administrator", set_admin),
     ("create_schema", "Create the analytics schema", create_schema),
     ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+]
+
+_PROVISION_TAIL = [
+    ("create_database", "Create the database", create_database),
+    ("create_roles", "Give the tenant its own roles", create_roles),
+    ("copy_filestore", "Copy the filestore", copy_filestore),
+    *_MAKE_IT_ITS_OWN,
     ("activate", "Activate the tenant", activate_new_tenant),
 ]
 
@@ -628,12 +651,7 @@ PLANS = {
         ("verify_backup", "Verify the backup's checksums", backup_steps.verify_backup),
         *backup_steps.RESTORE_STEPS,
         ("create_bi_role", "Give the tenant its BI role", create_bi_role),
-        ("neutralize", "Neutralize copied data", neutralize),
-        ("reset_identity", "Give it its own identity", reset_identity),
-        ("configure_tenant", "Push plan and settings", configure_tenant),
-        ("set_admin", "Set the administrator", set_admin),
-        ("create_schema", "Create the analytics schema", create_schema),
-        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
+        *_MAKE_IT_ITS_OWN,
         ("activate", "Activate the tenant", final_state(lifecycle.ACTIVE)),
     ],
     "restore_in_place": [
@@ -696,7 +714,7 @@ def undo(ctx):
     """What a permanently failed job leaves is removed (a new tenant's
     database, roles and files) or put back (a tenant restored or upgraded
     in place gets its own database back and returns to service)."""
-    key = plan_key(ctx.job.job_type, ctx.params)
+    key = plan_key(ctx.spec.job_type, ctx.params)
     if key in UNDO_NEW_TENANT and ctx.tenant.state != lifecycle.ACTIVE:
         undo_partial_tenant(ctx)
     elif key in UNDO_IN_PLACE:
@@ -706,19 +724,13 @@ def undo(ctx):
 def undo_partial_tenant(ctx):
     """After a permanent failure of a create or clone: remove whatever this
     tenant got (database, role, filestore) so a retry starts clean."""
-    member = ctx.job.pool_member_id
-    if member and member.state == "claimed" and member.tenant_id == ctx.tenant:
+    member = ctx.spec.pool_member
+    if member and member.state == pool.CLAIMED and member.mine:
         # Claimed but not adopted yet: the member goes too, by its own names.
-        ctx.log(f"removing the claimed pool member {member.database_name}")
-        member.sudo()._remove()
-    mark = pg.database_mark(ctx.server, ctx.database)
-    if mark == pg.owner_mark(ctx.mark):
-        pg.drop_database(ctx.server, ctx.database)
-        ctx.log(f"removed the partial database {ctx.database}")
+        ctx.log(f"removing the claimed pool member {member.database}")
+        pool.remove(ctx.server, member.database, member.role, member.bi_role)
+        ctx.record("forget_pool_member", member.id)
+    _drop_own_database(ctx, None, f"removed the partial database {ctx.database}")
     filestore.remove(ctx.database)
     backup_steps.remove_scratch(ctx)
-    for role in (ctx.tenant.db_role, ctx.tenant.runtime_role):
-        if role and pg.role_exists(ctx.server, role):
-            pg.drop_role(ctx.server, role)
-            ctx.log(f"removed role {role}")
-    ctx.tenant._forget_secrets()
+    _drop_roles(ctx, "removed", only_existing=True)

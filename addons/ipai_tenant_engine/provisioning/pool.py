@@ -21,6 +21,8 @@ from odoo.addons.ipai_tenant_core.infra import crypto, pg
 from . import filestore, runtime_access, tenant_db
 
 MARK_PREFIX = "pool:"
+# The states of a member (ipai.tenant.pool.member).
+BUILDING, READY, CLAIMED, STALE = "building", "ready", "claimed", "stale"
 
 
 def mark(database):

@@ -31,7 +31,7 @@ from contextlib import closing, contextmanager
 from datetime import timedelta
 
 import psycopg2
-from odoo import SUPERUSER_ID, api, fields, sql_db
+from odoo import SUPERUSER_ID, api, fields, modules, sql_db
 from odoo.addons.ipai_platform_rules import jobs
 from odoo.addons.ipai_tenant_core.infra import pg
 from odoo.addons.ipai_tenant_core.infra.errors import WaitingError, is_transient
@@ -83,6 +83,16 @@ def engine_cursor(registry):
 def commit(cr):
     cr.commit()
     cr.execute(PLATFORM_TIMEOUTS)
+
+
+def checkpoint(cr):
+    """The commit of a cron's unit of work done outside a job (a warm-pool
+    member built or retired, a batch of usage counted): the one place
+    besides the runner where the engine's work is committed. Odoo's test
+    mode runs the cron inside the test's transaction, which must not be
+    committed, so there the work stays in it."""
+    if not modules.module.current_test:
+        cr.commit()
 
 
 class JobRunner:
@@ -197,13 +207,14 @@ class JobRunner:
             commit(cr)
             self.on_progress(job, step, "started")
             failpoint("before", step.name)
-            ctx = operations.StepContext(
-                env=env, job=job, tenant=job.tenant_id, server=job.tenant_id._pg_server()
-            )
+            ctx = self._context(job)
             started = time.monotonic()
             function = operations.step_function(job.job_type, job.params, step.name)
             operations.verify_targets(ctx)
             function(ctx)
+            # What the step did reaches the records in its own transaction,
+            # committed with the step: a kill before the commit loses both.
+            job._engine_apply(ctx.outcome)
             step._engine_done("\n".join(ctx.lines), time.monotonic() - started)
             commit(cr)
             self.on_progress(job, step, "done")
@@ -234,7 +245,7 @@ class JobRunner:
             else:
                 if transient:
                     message = f"Gave up after {job.attempts} attempts: {message}"
-                undo_lines = self._undo(env, job)
+                undo_lines = self._undo(job)
                 job._engine_fail(message, undo_lines)
             commit(cr)
             self.on_progress(job, step, "failed")
@@ -254,18 +265,16 @@ class JobRunner:
 
     def _give_up(self, cr, job, message):
         _logger.error("tenant job %s: %s", self.job_id, message)
-        job._engine_fail(message, self._undo(job.env, job))
+        job._engine_fail(message, self._undo(job))
         commit(cr)
         self.on_progress(job, None, "failed")
         return job.state
 
-    def _undo(self, env, job):
+    def _undo(self, job):
         key = operations.plan_key(job.job_type, job.params)
         if key not in operations.UNDO_NEW_TENANT | operations.UNDO_IN_PLACE:
             return []
-        ctx = operations.StepContext(
-            env=env, job=job, tenant=job.tenant_id, server=job.tenant_id._pg_server()
-        )
+        ctx = self._context(job)
         try:
             # Names that are not the tenant's own: the undo touches nothing.
             operations.verify_targets(ctx)
@@ -275,7 +284,19 @@ class JobRunner:
             operations.undo(ctx)
         except Exception as exc:
             ctx.log(f"cleanup incomplete, retry will finish it: {exc}")
+        # What was undone before a failure is recorded all the same.
+        job._engine_apply(ctx.outcome)
         return ctx.lines
+
+    @staticmethod
+    def _context(job):
+        """A step's context: the job's frozen spec, built now (what earlier
+        steps committed included), and the tenant's database server."""
+        return operations.StepContext(
+            spec=job._engine_spec(),
+            server=job.tenant_id._pg_server(),
+            catalog=job.env["ipai.tenant.template"]._engine_catalog(),
+        )
 
 
 # Due: queued and its retry time reached, or running without a live worker

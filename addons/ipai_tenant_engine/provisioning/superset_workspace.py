@@ -511,19 +511,35 @@ def stored_service_password(database, token):
 
 
 def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_logger.info):
-    """Everything a tenant's dashboards need, idempotently: the analytics view,
-    the Superset workspace, the tenant's Odoo settings. Superset's address and
-    administrator come from the environment (SUPERSET_URL,
-    SUPERSET_ADMIN_USERNAME, SUPERSET_ADMIN_PASSWORD)."""
+    """``provision_workspace`` for a tenant record (the command line's
+    scripts/superset_workspace.py)."""
+    del env  # the record knows its environment
+    return provision_workspace(
+        tenant._engine_tenant_spec(),
+        tenant._secret("db_role_password"),
+        server,
+        tables=tables,
+        extra_domains=extra_domains,
+        log=log,
+    )
+
+
+def provision_workspace(
+    tenant, bi_password, server, tables=None, extra_domains=(), log=_logger.info
+):
+    """Everything a tenant's (a TenantSpec) dashboards need, idempotently:
+    the analytics view, the Superset workspace, the tenant's Odoo settings.
+    Superset's address and administrator come from the environment
+    (SUPERSET_URL, SUPERSET_ADMIN_USERNAME, SUPERSET_ADMIN_PASSWORD)."""
     import os
     from urllib.parse import urlsplit
 
     from . import tenant_db
     from .runtime_access import as_role
 
-    if not tenant.plan_id.feature_bi:
+    if not tenant.plan_has_bi:
         raise PermanentError(
-            f"The plan {tenant.plan_id.code} of {tenant.code} has no embedded BI; "
+            f"The plan {tenant.plan_code} of {tenant.code} has no embedded BI; "
             "change the plan first."
         )
     url = os.environ.get("SUPERSET_URL", "").rstrip("/")
@@ -534,16 +550,16 @@ def provision_tenant(env, tenant, server, tables=None, extra_domains=(), log=_lo
             "(scripts/superset.sh env shows the local ones)."
         )
     tables = tuple(tables or DEFAULT_TABLES)
-    schema, role, database = tenant.analytics_schema, tenant.db_role, tenant.database_name
+    schema, role, database = tenant.analytics_schema, tenant.db_role, tenant.database
     if "partners" in tables and ensure_partners_view(server, database, schema, role, tenant.code):
         log(f"created the analytics view {schema}.partners")
-    public = urlsplit(tenant._public_url() or "")
+    public = urlsplit(tenant.url or "")
     domains = {f"{public.scheme}://{public.netloc}"} if public.netloc else set()
     spec = WorkspaceSpec(
         code=tenant.code,
         database_uri=f"postgresql+psycopg2://{role}@{server.host or '127.0.0.1'}:"
         f"{server.port or 5432}/{database}",
-        database_password=tenant._secret("db_role_password") or "",
+        database_password=bi_password or "",
         schema=schema,
         tables=tables,
         allowed_domains=tuple(sorted(domains | set(extra_domains))),
@@ -591,12 +607,16 @@ def provision_step(ctx):
     if not os.environ.get("SUPERSET_URL"):
         ctx.log("no Superset configured (SUPERSET_URL); workspace skipped")
         return
-    if not ctx.tenant.plan_id.feature_bi:
-        ctx.log(f"plan {ctx.tenant.plan_id.code} has no embedded BI; workspace skipped")
+    if not ctx.tenant.plan_has_bi:
+        ctx.log(f"plan {ctx.tenant.plan_code} has no embedded BI; workspace skipped")
         return
-    provision_tenant(ctx.env, ctx.tenant, ctx.server, log=ctx.log)
-    if "superset_workspace" in ctx.tenant._fields:
-        ctx.tenant.superset_workspace = workspace_name(ctx.tenant.code)
+    from odoo.addons.ipai_tenant_core.infra import crypto
+
+    token = ctx.spec.bi_token
+    provision_workspace(
+        ctx.tenant, crypto.decrypt(token) if token else None, ctx.server, log=ctx.log
+    )
+    ctx.record("set_workspace", workspace_name(ctx.tenant.code))
 
 
 def removal_step(ctx):
