@@ -4,7 +4,7 @@ A domain is refused when it could take traffic that is not the tenant's: an
 IP literal, ``localhost``, a platform host name, a name under the platform's
 base domain (other than the tenant's own), another tenant's domain, or when
 the tenant's plan has no custom domains. An accepted domain is routed only
-once its ownership is proven by a DNS TXT record (provisioning/dns_proof).
+once its ownership is proven by a DNS TXT record (infra/dns_proof.py).
 """
 
 import ipaddress
