@@ -1,4 +1,6 @@
 import contextvars
+import logging
+import threading
 from datetime import date, timedelta
 
 from odoo import api, fields, models
@@ -8,6 +10,9 @@ from odoo.tools import config
 
 from ..provisioning import crypto, pg
 from ..provisioning.errors import PermanentError
+from .ipai_tenant_secret import WELCOME_LINK
+
+_logger = logging.getLogger(__name__)
 
 TENANT_TYPES = [
     ("platform_owner", "Platform Owner"),
@@ -931,9 +936,47 @@ class IpaiTenant(models.Model):
         return self.admin_name or self.name
 
     def _queue_welcome_mail(self, reset_url):
-        """Queue the welcome mail in Odoo's mail queue, in the transaction
-        that makes the tenant active (sent by the mail cron afterwards, so
-        a tenant is never active without its mail, nor mailed twice).
+        """Leave the welcome mail to the cron that makes it, in the
+        transaction that makes the tenant active: the set-password link is
+        kept encrypted until then (a one-time secret, which no group reads),
+        and the cron is woken by the commit. Rendering the mail is off the
+        signup's path; a crash after the commit loses nothing (the cron's
+        interval finds the link), and a rollback leaves no link to mail."""
+        self.ensure_one()
+        self._store_secret(WELCOME_LINK, reset_url, one_time=True)
+        self.env.ref("ipai_tenant_core.ir_cron_send_welcome_mails").sudo()._trigger()
+
+    @api.model
+    def _cron_send_welcome_mails(self, limit=100):
+        """Make the welcome mails whose links activations left, at most
+        ``limit``. Each mail is made in the transaction that removes its link
+        (locked, skipped by a second worker): one mail per link, whatever
+        crashes when. A mail that cannot be made (a key changed, a template
+        broken) keeps its link for the next run and holds up no other."""
+        links = self.env["ipai.tenant.secret"].sudo()
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        done, broken = 0, []
+        while done + len(broken) < limit:
+            link = links._lock_next(WELCOME_LINK, skip=broken)
+            if not link:
+                break
+            try:
+                with self.env.cr.savepoint():
+                    link.tenant_id._make_welcome_mail(crypto.decrypt(link.token))
+                    link.unlink()
+            except Exception:  # one bad mail must not stop the others
+                _logger.exception("welcome mail of tenant %s not made", link.tenant_id.code)
+                broken.append(link.id)
+                continue
+            done += 1
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        remaining = links.search_count([("kind", "=", WELCOME_LINK), ("id", "not in", broken)])
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    def _make_welcome_mail(self, reset_url):
+        """The welcome mail in Odoo's mail queue (the mail cron sends it).
 
         The set-password link is a credential: the mail is attached to no
         record, so it never shows in the tenant's chatter, where platform

@@ -7,4 +7,5 @@ from . import (
     test_tenant_lifecycle,
     test_tenant_plan,
     test_tenant_security,
+    test_welcome_mail,
 )
