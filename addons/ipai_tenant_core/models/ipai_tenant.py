@@ -1,6 +1,5 @@
 import contextvars
 import logging
-import threading
 from datetime import date, timedelta
 
 from odoo import api, fields, models
@@ -948,13 +947,19 @@ class IpaiTenant(models.Model):
 
     @api.model
     def _cron_send_welcome_mails(self, limit=100):
-        """Make the welcome mails whose links activations left, at most
-        ``limit``. Each mail is made in the transaction that removes its link
-        (locked, skipped by a second worker): one mail per link, whatever
-        crashes when. A mail that cannot be made (a key changed, a template
-        broken) keeps its link for the next run and holds up no other."""
+        """Make the welcome mails whose links activations left, each
+        committed on its own (woken by each activation; the interval catches
+        a wake-up lost with a crash after the activation's commit)."""
+        return self._send_welcome_mails(limit, commit=True)
+
+    @api.model
+    def _send_welcome_mails(self, limit=100, commit=False):
+        """At most ``limit`` welcome mails, each made in the transaction that
+        removes its link (locked, skipped by a second worker): one mail per
+        link, whatever crashes when. A mail that cannot be made (a key
+        changed, a template broken) keeps its link for the next run and
+        holds up no other. Returns how many were made."""
         links = self.env["ipai.tenant.secret"].sudo()
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
         done, broken = 0, []
         while done + len(broken) < limit:
             link = links._lock_next(WELCOME_LINK, skip=broken)
@@ -969,7 +974,7 @@ class IpaiTenant(models.Model):
                 broken.append(link.id)
                 continue
             done += 1
-            if auto_commit:
+            if commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         remaining = links.search_count([("kind", "=", WELCOME_LINK), ("id", "not in", broken)])
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)

@@ -37,7 +37,7 @@ class TestWelcomeMail(TenantCase):
             "the activation wakes the cron",
         )
 
-        self.assertEqual(self.Tenant._cron_send_welcome_mails(), 1)
+        self.assertEqual(self.Tenant._send_welcome_mails(), 1)
         mail = self.mails_to(tenant.admin_email)
         self.assertEqual(len(mail), 1)
         self.assertIn(LINK, mail.body_html)
@@ -51,7 +51,7 @@ class TestWelcomeMail(TenantCase):
         self.assertFalse(any("reset_password" in b for b in bodies))
 
         # Woken again (another activation, the interval): nothing twice.
-        self.assertEqual(self.Tenant._cron_send_welcome_mails(), 0)
+        self.assertEqual(self.Tenant._send_welcome_mails(), 0)
         self.assertEqual(len(self.mails_to(tenant.admin_email)), 1)
 
     def test_a_mail_that_cannot_be_made_holds_up_no_other(self):
@@ -61,7 +61,7 @@ class TestWelcomeMail(TenantCase):
         fine = self.make_tenant("welcome-fine", admin_email="cy@welcome-fine.example")
         fine._queue_welcome_mail(LINK)
         with mute_logger("odoo.addons.ipai_tenant_core.models.ipai_tenant"):
-            self.assertEqual(self.Tenant._cron_send_welcome_mails(), 1)
+            self.assertEqual(self.Tenant._send_welcome_mails(), 1)
         self.assertEqual(len(self.mails_to(fine.admin_email)), 1)
         self.assertFalse(self.mails_to(broken.admin_email))
         self.assertTrue(self.link_of(broken), "kept for a later run")
@@ -70,5 +70,5 @@ class TestWelcomeMail(TenantCase):
         gone = self.make_tenant("welcome-gone", admin_email="dee@welcome-gone.example")
         gone._queue_welcome_mail(LINK)
         gone._forget_secrets()  # what a failed job's clean-up and a drop do
-        self.assertEqual(self.Tenant._cron_send_welcome_mails(), 0)
+        self.assertEqual(self.Tenant._send_welcome_mails(), 0)
         self.assertFalse(self.mails_to(gone.admin_email))
