@@ -220,7 +220,8 @@ class IpaiWebhook(models.Model):
                 ("create_date", "<=", at),
                 "|",
                 ("active", "=", True),
-                ("disabled_at", ">=", at),
+                # disabled_at has whole seconds (fields.Datetime.now()).
+                ("disabled_at", ">=", at.replace(microsecond=0)),
             ]
         webhooks = self.sudo().with_context(active_test=False).search(domain)
         lineage = set(tenant._ancestors().ids) | set(tenant.ids) if tenant else set()
