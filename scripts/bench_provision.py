@@ -372,6 +372,7 @@ def main(
         "pool login-ready p50 <= 0.6 s": statistics.median(pool_login) <= 0.6,
         "template login-ready p50 <= 1.3 s": statistics.median(tpl_login) <= 1.3,
         f"bulk {bulk_count} within 90 s": bulk_seconds <= 90,
+        "one welcome mail per signup": not mailed_otherwise,
     }
     if memory_server and memory_pid:
         figures = memory(env, memory_server, memory_pid)
