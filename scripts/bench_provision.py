@@ -10,6 +10,8 @@ one-worker one for the memory figures); prints p50/p95 and ratios.
         --bulk 100 --memory-server URL --memory-pid PID
 """
 
+import cProfile
+import pstats
 import statistics
 import time
 from pathlib import Path
@@ -46,10 +48,13 @@ def wait_for_login(server, host, dbname, login, password, timeout=60):
     raise RuntimeError(f"could not log in to {dbname}")
 
 
-def provision(env, code):
+def provision(env, code, profiler=None):
     """A signup as the platform handles it: the request (tenant record, job,
     a pool member claimed when one is ready) in one transaction, then the job
-    run at once, as the cron woken by the request does."""
+    run at once, as the cron woken by the request does (under ``profiler``,
+    request and run, when given)."""
+    if profiler:
+        profiler.enable()
     tenant = env["ipai.tenant"].create(
         {"code": code, "name": code, "admin_email": f"admin@{code}.example"}
     )
@@ -59,6 +64,8 @@ def provision(env, code):
     runner.claim()
     env.cr.commit()
     state = runner.run()
+    if profiler:
+        profiler.disable()
     env.invalidate_all()
     if state != "done":
         raise RuntimeError(f"{code}: {job.error}")
@@ -92,13 +99,15 @@ def step_medians(jobs):
     return {name: statistics.median(values) for name, values in durations.items()}
 
 
-def signups(env, server, prefix, count):
-    """``count`` signups in a row: request -> active, request -> login-ready."""
-    request_to_active, request_to_login, jobs = [], [], []
+def signups(env, server, prefix, count, profiler=None):
+    """``count`` signups in a row: request -> active, request -> login-ready;
+    then, off the clock as in production (other processes), what the
+    activation left to the crons: the welcome mail, the webhook fan-out."""
+    request_to_active, request_to_login, jobs, after = [], [], [], []
     for index in range(1, count + 1):
         code = f"{prefix}-{index:03d}"
         started = time.monotonic()
-        tenant, job, password = provision(env, code)
+        tenant, job, password = provision(env, code, profiler)
         jobs.append(job)
         active = time.monotonic() - started
         wait_for_login(
@@ -106,8 +115,51 @@ def signups(env, server, prefix, count):
         )
         request_to_active.append(active)
         request_to_login.append(time.monotonic() - started)
+        started = time.monotonic()
+        after_activation(env)
+        after.append(time.monotonic() - started)
         click.echo(f"  {code}: active {active:.3f}s, login-ready {request_to_login[-1]:.3f}s")
-    return request_to_active, request_to_login, jobs
+    return request_to_active, request_to_login, jobs, after
+
+
+def after_activation(env):
+    """What the crons woken by an activation do, where they exist: queue the
+    welcome mail, fan the webhook events out (not sent: the bench's receiver
+    does not listen)."""
+    tenants = env["ipai.tenant"]
+    if hasattr(tenants, "_cron_send_welcome_mails"):
+        tenants._cron_send_welcome_mails()
+    events = env.get("ipai.webhook.event")
+    if events is not None and hasattr(events, "_fan_out"):
+        events._fan_out()
+    env.cr.commit()
+
+
+def welcome_mails(env, tenants):
+    """Each signup's admin got one welcome mail queued: the count of signups
+    with exactly one, and of those with another number."""
+    env.cr.execute(
+        """SELECT t.code, count(m.id) FROM ipai_tenant t
+             LEFT JOIN mail_mail m ON m.email_to = t.admin_email
+            WHERE t.id = ANY(%s) GROUP BY t.code""",
+        [tenants.ids],
+    )
+    counts = dict(env.cr.fetchall())
+    return sum(1 for n in counts.values() if n == 1), sum(1 for n in counts.values() if n != 1)
+
+
+def subscribe_webhook(env):
+    """A platform webhook subscribed to every event, as a production platform
+    has: the activation's events find a subscriber (nothing is sent: no
+    cron runs here, and its port does not listen)."""
+    env["ir.config_parameter"].sudo().set_param(
+        "ipai_tenant_notify.outbound_allow_hosts", "127.0.0.2"
+    )
+    owner = env["ipai.tenant"].search([("tenant_type", "=", "platform_owner")], limit=1)
+    env["ipai.webhook"].create(
+        {"name": "bench", "owner_id": owner.id, "url": "http://127.0.0.2:9/bench"}
+    )
+    env.cr.commit()
 
 
 def fill_pool(env, size, server_log=None, workers=0):
@@ -225,6 +277,13 @@ def line(label, values):
 @click.option("--server-log", help="Log of the tenant runtime (preload lines).")
 @click.option("--server-workers", type=int, default=0)
 @click.option("--fresh-db-prefix", required=True)
+@click.option(
+    "--webhook/--no-webhook",
+    default=True,
+    show_default=True,
+    help="Subscribe a webhook to every event first, as a production platform has.",
+)
+@click.option("--profile", "profile_path", help="cProfile the pool signups into this file.")
 def main(
     env,
     tenants,
@@ -236,8 +295,14 @@ def main(
     server_log,
     server_workers,
     fresh_db_prefix,
+    webhook,
+    profile_path,
 ):
     from odoo.addons.ipai_tenant_engine.provisioning import operations
+
+    if webhook and "ipai.webhook" in env:
+        subscribe_webhook(env)
+        click.echo("a webhook is subscribed to every event")
 
     click.echo("warming up: first tenant builds the template (not timed)")
     warm_tenant, _job, _password = provision(env, "bench-warmup")
@@ -245,12 +310,23 @@ def main(
     click.echo(f"module set: {', '.join(modules)}")
 
     click.echo(f"template path: {tenants} signups with no pool")
-    tpl_active, tpl_login, tpl_jobs = signups(env, server, "bench-tpl", tenants)
+    tpl_active, tpl_login, tpl_jobs, tpl_after = signups(env, server, "bench-tpl", tenants)
 
     click.echo(f"warm pool: {tenants} signups, each taking a ready database")
     fill_pool(env, tenants, server_log, server_workers)
-    pool_active, pool_login, pool_jobs = signups(env, server, "bench-pool", tenants)
+    profiler = cProfile.Profile() if profile_path else None
+    pool_active, pool_login, pool_jobs, pool_after = signups(
+        env, server, "bench-pool", tenants, profiler
+    )
+    if profiler:
+        profiler.dump_stats(profile_path)
+        with open(f"{profile_path}.txt", "w") as report:
+            stats = pstats.Stats(profiler, stream=report).sort_stats("cumulative")
+            stats.print_stats(60)
+        click.echo(f"  profile of the pool signups: {profile_path} (top: {profile_path}.txt)")
     fill_pool(env, 0)
+    signed_up = env["ipai.tenant"].union(*(job.tenant_id for job in tpl_jobs + pool_jobs))
+    mailed_once, mailed_otherwise = welcome_mails(env, signed_up)
 
     click.echo(f"bulk: {bulk_count} signups queued at once, drained by the job runner")
     bulk_seconds, bulk_calls = bulk(env, bulk_count)
@@ -262,18 +338,24 @@ def main(
         fresh_times.append(seconds)
         click.echo(f"  fresh install #{index}: {seconds:.2f}s")
 
-    fresh_p50 = statistics.median(fresh_times)
     click.echo("")
     click.echo(line("pool: request -> active", pool_active))
     click.echo(line("pool: request -> login-ready", pool_login))
     click.echo(line("template: request -> active", tpl_active))
     click.echo(line("template: request -> login-ready", tpl_login))
-    click.echo(line("fresh install (-i, no demo)", fresh_times))
+    click.echo(line("after activation: crons' share", pool_after + tpl_after))
     click.echo(
-        f"{'speed-up vs fresh (login-ready p50)':<38} pool "
-        f"{fresh_p50 / statistics.median(pool_login):.1f}x, template "
-        f"{fresh_p50 / statistics.median(tpl_login):.1f}x"
+        f"{'welcome mails queued':<38} {mailed_once} signups with one, "
+        f"{mailed_otherwise} with none or several"
     )
+    if fresh_times:
+        fresh_p50 = statistics.median(fresh_times)
+        click.echo(line("fresh install (-i, no demo)", fresh_times))
+        click.echo(
+            f"{'speed-up vs fresh (login-ready p50)':<38} pool "
+            f"{fresh_p50 / statistics.median(pool_login):.1f}x, template "
+            f"{fresh_p50 / statistics.median(tpl_login):.1f}x"
+        )
     click.echo(
         f"{'bulk: queued -> all active':<38} {bulk_seconds:.1f}s for {bulk_count} "
         f"({bulk_count / bulk_seconds:.1f} tenants/s, "
@@ -291,6 +373,7 @@ def main(
         "pool login-ready p50 <= 0.6 s": statistics.median(pool_login) <= 0.6,
         "template login-ready p50 <= 1.3 s": statistics.median(tpl_login) <= 1.3,
         f"bulk {bulk_count} within 90 s": bulk_seconds <= 90,
+        "one welcome mail per signup": not mailed_otherwise,
     }
     if memory_server and memory_pid:
         figures = memory(env, memory_server, memory_pid)

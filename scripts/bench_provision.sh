@@ -3,7 +3,9 @@
 # from the warm pool, BULK signups queued at once and drained by the job
 # runner, fresh installs of the same module set, and the memory of a tenant
 # runtime worker serving them all; in a throwaway platform database, and
-# everything the run creates is dropped at the end.
+# everything the run creates is dropped at the end. BENCH_FRESH=0 skips the
+# fresh installs (quicker iterations); BENCH_ARGS passes more options to
+# bench_provision.py (e.g. "--profile /tmp/pool.prof", "--no-webhook").
 source "$(dirname "$0")/lib.sh"
 
 TENANTS="${1:-20}"
@@ -35,8 +37,11 @@ say "creating the throwaway platform database $PLATFORM"
 for pair in "database_prefix=${RUN}_t_" "role_prefix=${RUN}_r_" "template_prefix=${RUN}_tpl_"; do
     psql_ipai "insert into ir_config_parameter (key, value) values ('ipai_tenant_core.${pair%%=*}', '${pair#*=}')" "$PLATFORM"
 done
-# The cron of a running platform must not compete with the benchmark.
-psql_ipai "update ir_cron set active = false where cron_name like 'SaaS platform%'" "$PLATFORM"
+# The cron of a running platform must not compete with the benchmark (none
+# runs here: the bench drains the queues itself). The welcome mail's stays
+# active, so that an activation wakes it as in production.
+psql_ipai "update ir_cron set active = false where cron_name like 'SaaS platform%'
+           and cron_name not like '%welcome mail%'" "$PLATFORM"
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # The tenants are served as in production: by the tenant runtime, routed by
@@ -75,4 +80,4 @@ wait_for "$MEMORY_PORT" "$MEMORY_PID" bench-memory
     --tenants "$TENANTS" --bulk "$BULK" --server "http://127.0.0.1:$PORT" \
     --server-log "$REPO_ROOT/.local/logs/bench-server.log" --server-workers 2 \
     --memory-server "http://127.0.0.1:$MEMORY_PORT" --memory-pid "$MEMORY_PID" \
-    --fresh-db-prefix "${RUN}_fresh_"
+    --fresh-db-prefix "${RUN}_fresh_" --fresh "${BENCH_FRESH:-2}" ${BENCH_ARGS:-}

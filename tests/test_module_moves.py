@@ -95,9 +95,13 @@ def test_the_api_and_the_engine_leave_core_with_their_rows(
         (job_id,),
     ) == [("create", "queued", "before-split")]
     # Nothing made twice, nothing lost: the moved views, menus, access rights,
-    # rules and crons are the same rows under their new owner; one view is
-    # new, the engine's part of the tenant form.
-    assert counts(dbname) == {**before, "ir_ui_view": before["ir_ui_view"] + 1}
+    # rules and crons are the same rows under their new owner; new are the
+    # engine's part of the tenant form and the welcome mails' cron.
+    assert counts(dbname) == {
+        **before,
+        "ir_ui_view": before["ir_ui_view"] + 1,
+        "ir_cron": before["ir_cron"] + 1,
+    }
     assert query(
         dbname,
         """SELECT name, module FROM ir_model_data WHERE model = 'ir.model'
@@ -106,14 +110,14 @@ def test_the_api_and_the_engine_leave_core_with_their_rows(
         ("model_ipai_api_key", "ipai_tenant_api"),
         ("model_ipai_tenant_job", "ipai_tenant_engine"),
     ]
-    # The crons are the same records (their schedule and state kept), now
-    # the engine's.
+    # The seven crons are the same records (their schedule and state kept),
+    # now the engine's, with its new eighth.
     assert query(
         dbname,
         """SELECT module, count(*) FROM ir_model_data WHERE model = 'ir.cron'
             AND module IN ('ipai_tenant_core', 'ipai_tenant_engine')
             GROUP BY module""",
-    ) == [("ipai_tenant_engine", 7)]
+    ) == [("ipai_tenant_engine", 8)]
     assert query(
         dbname,
         """SELECT count(*) FROM ir_model_data WHERE module = 'ipai_tenant_core'

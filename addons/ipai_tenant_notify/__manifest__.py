@@ -2,7 +2,7 @@
     "name": "IPAI Tenant Notifications",
     "summary": "Signed outbound webhooks and Slack messages on tenant events, with "
     "retries, a delivery log and automatic disabling, for the ipai platform",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "SaaS/Platform",
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",

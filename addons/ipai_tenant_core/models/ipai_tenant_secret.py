@@ -1,8 +1,10 @@
 from odoo import api, fields, models
 
+WELCOME_LINK = "welcome_link"
 SECRET_KINDS = [
     ("admin_password", "Tenant administrator password"),
     ("db_role_password", "Tenant database role password"),
+    (WELCOME_LINK, "Set-password link of the welcome mail, until the mail is made"),
 ]
 
 
@@ -35,6 +37,22 @@ class IpaiTenantSecret(models.Model):
     @api.model
     def _get(self, tenant, kind):
         return self.search([("tenant_id", "=", tenant.id), ("kind", "=", kind)]).token
+
+    @api.model
+    def _lock_next(self, kind, skip=()):
+        """The oldest secret of ``kind`` (ids in ``skip`` aside), locked
+        until the end of the transaction; one another transaction holds is
+        skipped, so two workers never take the same one."""
+        self.flush_model()
+        self.env.cr.execute(
+            """SELECT id FROM ipai_tenant_secret
+                WHERE kind = %s AND NOT id = ANY(%s)
+             ORDER BY id LIMIT 1
+                  FOR NO KEY UPDATE SKIP LOCKED""",
+            [kind, list(skip)],
+        )
+        row = self.env.cr.fetchone()
+        return self.browse(row[0] if row else [])
 
     @api.model
     def _take(self, tenant, kind):

@@ -6,19 +6,24 @@ the CLI all call."""
 import base64
 import io
 import json
+import logging
 import zipfile
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import jobs, lifecycle, roles
 from odoo.addons.ipai_platform_rules.tenant_side import WELCOME_LINK_HOURS, with_tenant_side
+from odoo.addons.ipai_tenant_core.infra import crypto
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 from odoo.addons.ipai_tenant_core.models.ipai_tenant import CLONING
+from odoo.addons.ipai_tenant_core.models.ipai_tenant_secret import WELCOME_LINK
 from odoo.exceptions import UserError
 
 from ..provisioning import introspect, runtime_access
 from ..provisioning.spec import CompanyValues, TenantSpec
 
 # A tenant whose database is served can have its schema documented.
+_logger = logging.getLogger(__name__)
+
 SERVED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED)
 
 
@@ -250,9 +255,53 @@ class IpaiTenant(models.Model):
         return server._pg_server()
 
     def _queue_welcome_mail(self, reset_url):
-        """Queue the welcome mail in Odoo's mail queue, in the transaction
-        that makes the tenant active (sent by the mail cron afterwards, so
-        a tenant is never active without its mail, nor mailed twice).
+        """Leave the welcome mail to the cron that makes it, in the
+        transaction that makes the tenant active: the set-password link is
+        kept encrypted until then (a one-time secret, which no group reads),
+        and the cron is woken by the commit. Rendering the mail is off the
+        signup's path; a crash after the commit loses nothing (the cron's
+        interval finds the link), and a rollback leaves no link to mail."""
+        self.ensure_one()
+        self._store_secret(WELCOME_LINK, reset_url, one_time=True)
+        self.env.ref("ipai_tenant_engine.ir_cron_send_welcome_mails").sudo()._trigger()
+
+    @api.model
+    def _cron_send_welcome_mails(self, limit=100):
+        """Make the welcome mails whose links activations left, each
+        committed on its own (woken by each activation; the interval catches
+        a wake-up lost with a crash after the activation's commit)."""
+        return self._send_welcome_mails(limit, commit=True)
+
+    @api.model
+    def _send_welcome_mails(self, limit=100, commit=False):
+        """At most ``limit`` welcome mails, each made in the transaction that
+        removes its link (locked, skipped by a second worker): one mail per
+        link, whatever crashes when. A mail that cannot be made (a key
+        changed, a template broken) keeps its link for the next run and
+        holds up no other. Returns how many were made."""
+        links = self.env["ipai.tenant.secret"].sudo()
+        done, broken = 0, []
+        while done + len(broken) < limit:
+            link = links._lock_next(WELCOME_LINK, skip=broken)
+            if not link:
+                break
+            try:
+                with self.env.cr.savepoint():
+                    link.tenant_id._make_welcome_mail(crypto.decrypt(link.token))
+                    link.unlink()
+            except Exception:  # one bad mail must not stop the others
+                _logger.exception("welcome mail of tenant %s not made", link.tenant_id.code)
+                broken.append(link.id)
+                continue
+            done += 1
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        remaining = links.search_count([("kind", "=", WELCOME_LINK), ("id", "not in", broken)])
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    def _make_welcome_mail(self, reset_url):
+        """The welcome mail in Odoo's mail queue (the mail cron sends it).
 
         The set-password link is a credential: the mail is attached to no
         record, so it never shows in the tenant's chatter, where platform
@@ -265,6 +314,55 @@ class IpaiTenant(models.Model):
             self.id, email_values={"model": False, "res_id": False}
         )
         self._message_log(body=self.env._("Welcome mail queued for %s.", self.admin_email))
+
+    def _tenant_side_config(self):
+        """What the tenant database must know about itself (ipai_tenant_client)."""
+        self.ensure_one()
+        plan = self.plan_id
+        return {
+            "code": self.code,
+            "name": self.name,
+            "state": "suspended" if self.state == lifecycle.SUSPENDED else "active",
+            "plan": plan.code,
+            "plan_name": plan.name,
+            "trial_end": fields.Date.to_string(self.trial_end) if self.trial_end else "",
+            "limits": plan._limits(),
+            "features": {
+                "bi": plan.feature_bi,
+                "api": plan.feature_api,
+                "custom_domain": plan.feature_custom_domain,
+                "white_label": plan.feature_white_label,
+            },
+        }
+
+    def _warn_near_limits(self, metric):
+        """Tell the tenant's followers once a day when it reaches 90 % of a
+        plan limit; the warning also shows on the form."""
+        self.ensure_one()
+        near = metric._near_limits()
+        warning = "; ".join(f"{used} of {limit:g} {what}" for what, used, limit in near)
+        if warning and warning != self.usage_warning:
+            self.message_post(
+                body=self.env._(
+                    "%(tenant)s is close to the limits of plan %(plan)s: %(warning)s.",
+                    tenant=self.code,
+                    plan=self.plan_id.name,
+                    warning=warning,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        if warning != (self.usage_warning or ""):
+            self.sudo().with_context(ipai_usage_sync=True).usage_warning = warning or False
+
+    def _report_usage_tampering(self, finding):
+        """Usage that cannot be counted truly is the platform's business:
+        on the tenant's form, in its audit trail, and to its followers."""
+        self.ensure_one()
+        warning = self.env._("Usage could not be counted truly: %s", finding)
+        if self.usage_warning != warning:
+            self._audit("usage:tampering", {"finding": (False, finding)})
+            self.message_post(body=warning, subtype_xmlid="mail.mt_note")
+        self.sudo().with_context(ipai_usage_sync=True).usage_warning = warning
 
     def _tenant_side_config(self):
         """What the tenant database must know about itself (ipai_tenant_client)."""

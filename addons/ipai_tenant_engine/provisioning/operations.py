@@ -440,8 +440,9 @@ def personalize_and_activate(ctx):
 
 def activate_new_tenant(ctx, reset_url=None):
     """The tenant becomes active and, in the same transaction, its
-    administrator's welcome mail is queued with a link to set a password
-    (made in the tenant database, as the tenant's role)."""
+    administrator's link to set a password (made in the tenant database, as
+    the tenant's role) is left encrypted for the cron that mails it: the
+    mail is made off the signup's path, never lost, never made twice."""
     final_state(lifecycle.ACTIVE)(ctx)
     if not ctx.tenant.admin_email:
         ctx.log("no administrator e-mail: no welcome mail")
@@ -450,7 +451,7 @@ def activate_new_tenant(ctx, reset_url=None):
         ctx.as_tenant, ctx.database, ctx.tenant.url, WELCOME_LINK_HOURS
     )
     ctx.record("queue_welcome_mail", reset_url)
-    ctx.log(f"welcome mail queued for {ctx.tenant.admin_email}")
+    ctx.log(f"welcome mail to {ctx.tenant.admin_email} left to the welcome mail cron")
 
 
 # -------------------------------------------------------------- life cycle

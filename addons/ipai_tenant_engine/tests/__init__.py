@@ -4,4 +4,5 @@ from . import (
     test_tenant_backup,
     test_tenant_lifecycle,
     test_tenant_roles,
+    test_welcome_mail,
 )

@@ -208,10 +208,22 @@ class IpaiWebhook(models.Model):
     # ------------------------------------------------------------ routing
 
     @api.model
-    def _subscribed(self, topic, tenant):
+    def _subscribed(self, topic, tenant, at=None):
         """Active webhooks that receive ``topic`` about ``tenant``: the
-        platform's, and those of the providers above it (or of itself)."""
-        webhooks = self.sudo().search([("active", "=", True)])
+        platform's, and those of the providers above it (or of itself).
+        With ``at`` (when the event happened), as they were then: one made
+        later does not receive it, one disabled automatically since does
+        (its deliveries wait for it to be enabled again)."""
+        domain = [("active", "=", True)]
+        if at:
+            domain = [
+                ("create_date", "<=", at),
+                "|",
+                ("active", "=", True),
+                # disabled_at has whole seconds (fields.Datetime.now()).
+                ("disabled_at", ">=", at.replace(microsecond=0)),
+            ]
+        webhooks = self.sudo().with_context(active_test=False).search(domain)
         lineage = set(tenant._ancestors().ids) | set(tenant.ids) if tenant else set()
 
         def receives(webhook):

@@ -49,14 +49,17 @@ class IpaiWebhookDelivery(models.Model):
 
     @api.model
     def _cron_deliver(self, limit=100):
-        """Send what is due, each delivery under its row lock (a second cron
-        worker skips it) and committed on its own: a crash loses at most the
-        log line of the one in flight (its receiver may get it twice, which
-        the event id lets it notice)."""
+        """Fan the recorded events out, then send what is due, each delivery
+        under its row lock (a second cron worker skips it) and committed on
+        its own: a crash loses at most the log line of the one in flight
+        (its receiver may get it twice, which the event id lets it notice)."""
         return self._deliver_due(limit, commit=True)
 
     @api.model
     def _deliver_due(self, limit=100, commit=False):
+        self.env["ipai.webhook.event"]._fan_out()
+        if commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         done = 0
         while done < limit:
             # The query below reads what the ORM wrote for the last one.

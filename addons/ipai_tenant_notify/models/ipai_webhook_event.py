@@ -6,9 +6,11 @@ from odoo import api, fields, models
 
 class IpaiWebhookEvent(models.Model):
     """The outbox: an event is written in the transaction of the change it
-    tells about, with one delivery per subscribed webhook; the delivery cron
-    sends them after the commit. A rolled-back change sends nothing, a
-    committed one is sent even if the process dies right after."""
+    tells about, and only the event (one row: the change stays quick); the
+    delivery cron, woken by the commit, fans it out to one delivery per
+    subscribed webhook and sends them. A rolled-back change sends nothing,
+    a committed one is sent even if the process dies right after (the
+    cron's interval finds what its wake-up missed)."""
 
     _name = "ipai.webhook.event"
     _description = "Webhook event"
@@ -27,23 +29,52 @@ class IpaiWebhookEvent(models.Model):
     payload = fields.Text(readonly=True, help="The JSON body sent to signed webhooks.")
     summary = fields.Char(readonly=True, help="The one line sent to Slack.")
     delivery_ids = fields.One2many("ipai.webhook.delivery", "event_id", string="Deliveries")
+    fan_out_pending = fields.Boolean(
+        readonly=True, copy=False, help="Recorded; its deliveries are not made yet."
+    )
 
     _sql_constraints = [("uuid_unique", "unique(uuid)", "An event id is unique.")]
 
+    def init(self):
+        # The delivery cron looks for the few events not fanned out yet
+        # among all that ever were.
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS ipai_webhook_event_fan_out_pending_idx
+                   ON ipai_webhook_event (id) WHERE fan_out_pending"""
+        )
+
     @api.model
     def _emit(self, topic, tenant, data=None, summary=None):
-        """Record ``topic`` about ``tenant`` and queue it for every webhook
-        subscribed to it."""
-        webhooks = self.env["ipai.webhook"]._subscribed(topic, tenant)
-        if not webhooks:
+        """Record ``topic`` about ``tenant``, as it is now, for the delivery
+        cron to fan out (``_fan_out``) to the webhooks subscribed to it.
+        Nothing is recorded while no webhook is active."""
+        if not self.env["ipai.webhook"].sudo().search_count([], limit=1):
             return self.browse()
-        event = self.sudo()._create_event(topic, tenant, data, summary)
-        event._queue_for(webhooks)
+        event = self.sudo()._create_event(topic, tenant, data, summary, fan_out_pending=True)
         self.env["ipai.webhook.delivery"]._trigger_delivery()
         return event
 
     @api.model
-    def _create_event(self, topic, tenant, data=None, summary=None):
+    def _fan_out(self, limit=500):
+        """One delivery per webhook subscribed to each recorded event, as
+        the webhooks were when it happened (``ipai.webhook._subscribed``);
+        events another worker is fanning out are skipped. Returns how many
+        events were fanned out."""
+        self.flush_model()
+        self.env.cr.execute(
+            """SELECT id FROM ipai_webhook_event WHERE fan_out_pending
+             ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED""",
+            [limit],
+        )
+        events = self.sudo().browse(row[0] for row in self.env.cr.fetchall())
+        webhooks = self.env["ipai.webhook"]
+        for event in events:
+            event._queue_for(webhooks._subscribed(event.topic, event.tenant_id, event.create_date))
+        events.fan_out_pending = False
+        return len(events)
+
+    @api.model
+    def _create_event(self, topic, tenant, data=None, summary=None, fan_out_pending=False):
         event_id = str(uuid.uuid4())
         now = fields.Datetime.now()
         body = {
@@ -59,6 +90,7 @@ class IpaiWebhookEvent(models.Model):
                 "tenant_id": tenant.id if tenant else False,
                 "payload": json.dumps(body, sort_keys=True),
                 "summary": summary or self._summary(topic, tenant),
+                "fan_out_pending": fan_out_pending,
             }
         )
 
@@ -69,6 +101,8 @@ class IpaiWebhookEvent(models.Model):
 
     def _queue_for(self, webhooks):
         self.ensure_one()
+        if not webhooks:
+            return
         now = fields.Datetime.now()
         self.env["ipai.webhook.delivery"].sudo().create(
             [

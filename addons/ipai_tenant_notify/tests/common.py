@@ -33,7 +33,14 @@ class NotifyCase(TenantCase):
         self.receiver.secret = webhook._secret()
         return webhook
 
+    def fan_out(self):
+        """What the delivery cron does first: the recorded events become
+        deliveries."""
+        self.env["ipai.webhook.event"]._fan_out()
+        self.env.invalidate_all()
+
     def topics(self, webhook):
+        self.fan_out()
         return webhook.delivery_ids.sorted("id").mapped("topic")
 
     def deliver(self):

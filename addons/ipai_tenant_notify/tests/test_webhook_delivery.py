@@ -35,6 +35,7 @@ class TestWebhookDelivery(NotifyCase):
         webhook = self.make_webhook()
         self.receiver.statuses = [500, 502]
         self.make_tenant("flaky")
+        self.fan_out()
         delivery = webhook.delivery_ids
         before = fields.Datetime.now()
         [first] = self.deliver()

@@ -77,6 +77,7 @@ class TestWebhookEvents(NotifyCase):
         other_hook = self.make_webhook(owner=other, name="other")
         self.make_tenant("hear-client", parent_id=provider.id)
         self.make_tenant("stranger")
+        self.fan_out()
         self.assertEqual(provider_hook.delivery_ids.tenant_id.mapped("code"), ["hear-client"])
         self.assertFalse(other_hook.delivery_ids)
         self.assertEqual(
@@ -93,3 +94,34 @@ class TestWebhookEvents(NotifyCase):
             raise RuntimeError("the step failed after the state change")
         self.env.invalidate_all()
         self.assertEqual(self.topics(webhook), ["tenant.created"])
+
+    def test_the_change_records_the_event_and_the_cron_fans_it_out(self):
+        webhook = self.make_webhook()
+        down = self.make_webhook(name="down")
+        cron = self.env.ref("ipai_tenant_notify.ir_cron_deliver_webhooks")
+        triggers = self.env["ir.cron.trigger"].sudo().search_count([("cron_id", "=", cron.id)])
+        tenant = self.make_tenant("outbox")
+        event = self.env["ipai.webhook.event"].search([("tenant_id", "=", tenant.id)])
+        self.assertEqual(event.topic, "tenant.created")
+        self.assertTrue(event.fan_out_pending)
+        self.assertFalse(event.delivery_ids, "no fan-out in the change's transaction")
+        self.assertGreater(
+            self.env["ir.cron.trigger"].sudo().search_count([("cron_id", "=", cron.id)]),
+            triggers,
+            "the delivery cron is woken",
+        )
+        # Between the change and the fan-out: one webhook is disabled
+        # automatically (its deliveries wait for it), another one is made.
+        down._auto_disable(10, 9)
+        later = self.make_webhook(name="later")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE ipai_webhook SET create_date = create_date + interval '1 minute' WHERE id = %s",
+            [later.id],
+        )
+        self.env.invalidate_all()
+        self.fan_out()
+        self.assertFalse(event.fan_out_pending)
+        self.assertEqual(event.delivery_ids.webhook_id, webhook | down)
+        self.fan_out()
+        self.assertEqual(len(event.delivery_ids), 2, "fanned out once")

@@ -62,6 +62,9 @@ class TestWebhookSecurity(NotifyCase):
 
         webhook = self.make_webhook()
         self.make_tenant("copied")
+        self.fan_out()
+        # Recorded in the original, not fanned out yet when it was copied.
+        self.make_tenant("copied-late")
         queries = list(neutralize.get_neutralization_queries(["ipai_tenant_notify"]))
         self.assertTrue(queries)
         for query in queries:
@@ -69,4 +72,6 @@ class TestWebhookSecurity(NotifyCase):
         self.env.invalidate_all()
         self.assertFalse(webhook.active)
         self.assertEqual(webhook.delivery_ids.state, "failed")
+        webhook.active = True  # switched on again in the copy: the past stays unsent
         self.assertEqual(self.deliver(), [])
+        self.assertEqual(webhook.delivery_ids.tenant_id.mapped("code"), ["copied"])
