@@ -327,55 +327,6 @@ class IpaiTenant(models.Model):
             "plan_name": plan.name,
             "trial_end": fields.Date.to_string(self.trial_end) if self.trial_end else "",
             "limits": plan._limits(),
-            "features": {
-                "bi": plan.feature_bi,
-                "api": plan.feature_api,
-                "custom_domain": plan.feature_custom_domain,
-                "white_label": plan.feature_white_label,
-            },
-        }
-
-    def _warn_near_limits(self, metric):
-        """Tell the tenant's followers once a day when it reaches 90 % of a
-        plan limit; the warning also shows on the form."""
-        self.ensure_one()
-        near = metric._near_limits()
-        warning = "; ".join(f"{used} of {limit:g} {what}" for what, used, limit in near)
-        if warning and warning != self.usage_warning:
-            self.message_post(
-                body=self.env._(
-                    "%(tenant)s is close to the limits of plan %(plan)s: %(warning)s.",
-                    tenant=self.code,
-                    plan=self.plan_id.name,
-                    warning=warning,
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
-        if warning != (self.usage_warning or ""):
-            self.sudo().with_context(ipai_usage_sync=True).usage_warning = warning or False
-
-    def _report_usage_tampering(self, finding):
-        """Usage that cannot be counted truly is the platform's business:
-        on the tenant's form, in its audit trail, and to its followers."""
-        self.ensure_one()
-        warning = self.env._("Usage could not be counted truly: %s", finding)
-        if self.usage_warning != warning:
-            self._audit("usage:tampering", {"finding": (False, finding)})
-            self.message_post(body=warning, subtype_xmlid="mail.mt_note")
-        self.sudo().with_context(ipai_usage_sync=True).usage_warning = warning
-
-    def _tenant_side_config(self):
-        """What the tenant database must know about itself (ipai_tenant_client)."""
-        self.ensure_one()
-        plan = self.plan_id
-        return {
-            "code": self.code,
-            "name": self.name,
-            "state": "suspended" if self.state == lifecycle.SUSPENDED else "active",
-            "plan": plan.code,
-            "plan_name": plan.name,
-            "trial_end": fields.Date.to_string(self.trial_end) if self.trial_end else "",
-            "limits": plan._limits(),
             "features": plan._features(),
         }
 
