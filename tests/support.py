@@ -60,13 +60,16 @@ def odoo_bin():
     return Path((LOCAL_DIR / "odoo-src-path").read_text().strip()) / "odoo-bin"
 
 
+def _pg_settings():
+    return {
+        "user": os.environ.get("IPAI_DB_USER", "ipai"),
+        "host": os.environ.get("PGHOST", "127.0.0.1"),
+        "port": int(os.environ.get("PGPORT", "5432")),
+    }
+
+
 def pg_connect(dbname="postgres"):
-    conn = psycopg2.connect(
-        dbname=dbname,
-        user=os.environ.get("IPAI_DB_USER", "ipai"),
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-    )
+    conn = psycopg2.connect(dbname=dbname, **_pg_settings())
     conn.autocommit = True
     return conn
 
@@ -92,24 +95,17 @@ def database_exists(name):
 def copy_database(template, target, connect_roles=()):
     """A full copy (database + filestore) of ``template``, as Odoo's own
     duplicate does, in a fraction of an install's time; like every database
-    of the platform, closed to PUBLIC (``connect_roles`` may connect)."""
+    of the platform, closed to PUBLIC (``connect_roles`` may connect) by the
+    platform's own pg.restrict_connect."""
+    from odoo.addons.ipai_tenant_core.infra import pg
+
     with closing(pg_connect()) as conn, conn.cursor() as cr:
         cr.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                 sql.Identifier(target), sql.Identifier(template)
             )
         )
-        cr.execute(
-            sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(
-                sql.Identifier(target)
-            )
-        )
-        for role in connect_roles:
-            cr.execute(
-                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                    sql.Identifier(target), sql.Identifier(role)
-                )
-            )
+    pg.restrict_connect(pg.Server(**_pg_settings()), target, *connect_roles)
     if (FILESTORE / template).is_dir():
         shutil.copytree(FILESTORE / template, FILESTORE / target)
 

@@ -53,8 +53,7 @@ class BillingCase(TenantCase):
     def engine_finishes(self, tenant, state):
         """What the runner does once a queued job ends: the job is done and
         the tenant in its final state."""
-        job = tenant.job_ids.filtered(lambda j: j.state in jobs.OPEN_STATES)
-        job.sudo().state = "done"
+        self.open_job(tenant).sudo().state = "done"
         tenant._set_state_from_engine(state)
         tenant.invalidate_recordset()
 

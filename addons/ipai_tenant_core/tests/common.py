@@ -33,3 +33,17 @@ class TenantCase(TransactionCase):
             {"user_id": user.id, "tenant_id": provider.id, "role": "admin"}
         )
         return user
+
+    @classmethod
+    def make_two_provider_subtrees(cls):
+        """Providers A and B under the platform, one client each, and
+        manager_a, a provider manager of A only."""
+        cls.provider_a = cls.make_tenant(
+            "prov-a", tenant_type="provider", parent_id=cls.platform.id
+        )
+        cls.provider_b = cls.make_tenant(
+            "prov-b", tenant_type="provider", parent_id=cls.platform.id
+        )
+        cls.client_a = cls.make_tenant("client-a", parent_id=cls.provider_a.id)
+        cls.client_b = cls.make_tenant("client-b", parent_id=cls.provider_b.id)
+        cls.manager_a = cls.make_provider_manager("manager_a", cls.provider_a)

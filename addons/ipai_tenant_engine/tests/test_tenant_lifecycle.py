@@ -3,6 +3,14 @@ from odoo.exceptions import UserError
 
 
 class TestTenantLifecycle(TenantCase):
+    def make_active_tenant(self, code):
+        """A tenant as the engine leaves it once its create job is done."""
+        tenant = self.make_tenant(code)
+        tenant.action_provision()
+        tenant.job_ids.state = "done"
+        tenant.state = "active"
+        return tenant
+
     def test_provision_enqueues_a_job_and_does_not_pretend(self):
         tenant = self.make_tenant("acme")
         tenant.action_provision()
@@ -39,10 +47,7 @@ class TestTenantLifecycle(TenantCase):
         self.assertEqual(tenant.state, "draft")
 
     def test_active_tenant_actions_enqueue(self):
-        tenant = self.make_tenant("acme")
-        tenant.action_provision()
-        tenant.job_ids.state = "done"
-        tenant.state = "active"
+        tenant = self.make_active_tenant("acme")
         tenant.action_suspend()
         self.assertEqual(tenant.job_ids.sorted("id")[-1].job_type, "suspend")
         # Still active: only the engine changes the state once the work is done.
@@ -74,10 +79,7 @@ class TestTenantLifecycle(TenantCase):
         self.assertFalse(tenant.job_ids, "a draft has no database to update")
 
     def test_clone_wizard_creates_a_provisioning_tenant(self):
-        source = self.make_tenant("acme")
-        source.action_provision()
-        source.job_ids.state = "done"
-        source.state = "active"
+        source = self.make_active_tenant("acme")
         wizard = self.env["ipai.tenant.clone"].create(
             {"source_id": source.id, "code": "acme-copy", "name": "Acme copy", "with_data": True}
         )

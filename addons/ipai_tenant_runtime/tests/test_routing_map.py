@@ -29,27 +29,18 @@ def test_host_names_are_compared_without_case_port_or_final_dot(raw, normalized)
 
 
 def test_the_view_becomes_hosts_and_tenant_routes():
+    # One tenant reached by two host names: a row per host, the rest alike.
+    acme_columns = {
+        "db_host": "pg2",
+        "db_port": 5433,
+        "max_users": 5,
+        "max_companies": 1,
+        "modules": ["sale", "crm"],
+        "feature_bi": True,
+    }
     rows = [
-        route_row(
-            "acme.example.com",
-            "odoo_acme",
-            db_host="pg2",
-            db_port=5433,
-            max_users=5,
-            max_companies=1,
-            modules=["sale", "crm"],
-            feature_bi=True,
-        ),
-        route_row(
-            "ERP.Acme.Test.",
-            "odoo_acme",
-            db_host="pg2",
-            db_port=5433,
-            max_users=5,
-            max_companies=1,
-            modules=["sale", "crm"],
-            feature_bi=True,
-        ),
+        route_row("acme.example.com", "odoo_acme", **acme_columns),
+        route_row("ERP.Acme.Test.", "odoo_acme", **acme_columns),
         route_row("beta.example.com", "odoo_beta", state="suspended", plan_name=None),
     ]
     hosts, tenants, pool = routing_map.RoutingMap._load_tenants(PlatformCursor(rows))
