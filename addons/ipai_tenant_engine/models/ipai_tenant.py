@@ -171,29 +171,48 @@ class IpaiTenant(models.Model):
         return "client" if self.tenant_type == "platform_owner" else self.tenant_type
 
     def action_open_change_plan(self):
-        self.ensure_one()
-        self._check_power(roles.OPERATE)
-        self._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Change plan"),
-            "res_model": "ipai.tenant.change.plan",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_tenant_id": self.id, "default_plan_id": self.plan_id.id},
-        }
+        return self._open_wizard(
+            "change_plan",
+            self.env._("Changing the plan"),
+            self.env._("Change plan"),
+            "ipai.tenant.change.plan",
+            {"default_tenant_id": self.id, "default_plan_id": self.plan_id.id},
+        )
 
     def action_open_clone(self):
+        return self._open_wizard(
+            "clone",
+            self.env._("Cloning"),
+            self.env._("Clone tenant"),
+            "ipai.tenant.clone",
+            {"default_source_id": self.id},
+        )
+
+    def _open_wizard(self, action, doing, title, wizard, context):
+        """The form of ``wizard`` for this tenant, refused before it opens
+        when the caller may not, or the state does not allow, ``action``
+        (the wizard's own method checks again when it runs)."""
         self.ensure_one()
         self._check_power(roles.OPERATE)
-        self._ensure_action_allowed("clone", self.env._("Cloning"))
+        self._ensure_action_allowed(action, doing)
         return {
             "type": "ir.actions.act_window",
-            "name": self.env._("Clone tenant"),
-            "res_model": "ipai.tenant.clone",
+            "name": title,
+            "res_model": wizard,
             "view_mode": "form",
             "target": "new",
-            "context": {"default_source_id": self.id},
+            "context": context,
+        }
+
+    def _form_action(self):
+        """Open this tenant's form (where a wizard that made or restored it
+        lands)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "ipai.tenant",
+            "res_id": self.id,
+            "view_mode": "form",
         }
 
     def action_view_jobs(self):

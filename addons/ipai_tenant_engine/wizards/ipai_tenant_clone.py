@@ -17,9 +17,4 @@ class IpaiTenantClone(models.TransientModel):
     def action_clone(self):
         self.ensure_one()
         clone = self.source_id._clone(self.code, self.name, self.with_data)
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "ipai.tenant",
-            "res_id": clone.id,
-            "view_mode": "form",
-        }
+        return clone._form_action()

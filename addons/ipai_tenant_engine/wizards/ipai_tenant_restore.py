@@ -21,9 +21,4 @@ class IpaiTenantRestore(models.TransientModel):
     def action_restore(self):
         self.ensure_one()
         target = self.backup_id._restore(self.mode, self.code, self.name)
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "ipai.tenant",
-            "res_id": target.id,
-            "view_mode": "form",
-        }
+        return target._form_action()
