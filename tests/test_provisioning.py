@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 
 from .support import (
     FILESTORE,
+    RUN_ID,
     TENANT_DB_PREFIX,
     RpcError,
     admin_password,
@@ -116,7 +117,9 @@ def test_bad_input_exits_2_and_changes_nothing(acme, cli, platform_db):
         # closes those that exist, the platform those it makes).
         cr.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{squatter}" FROM PUBLIC')
     tenants_before = query(platform_db, "SELECT count(*) FROM ipai_tenant")
-    databases_before = query("postgres", "SELECT count(*) FROM pg_database")
+    # Everything the engine makes in a test run is named after the run (conftest).
+    run_databases = "SELECT count(*) FROM pg_database WHERE starts_with(datname, %s)"
+    databases_before = query("postgres", run_databases, [RUN_ID])
     cases = [
         ("provision", "--code", "Bad_Code"),
         ("provision", "--code", "postgres"),
@@ -131,7 +134,7 @@ def test_bad_input_exits_2_and_changes_nothing(acme, cli, platform_db):
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
     assert query(platform_db, "SELECT count(*) FROM ipai_tenant") == tenants_before
-    assert query("postgres", "SELECT count(*) FROM pg_database") == databases_before
+    assert query("postgres", run_databases, [RUN_ID]) == databases_before
 
 
 def test_clone_with_and_without_data(acme, cli, tenant_server, credentials_dir):
@@ -259,7 +262,11 @@ def test_permanent_failure_cleans_up_and_retry_succeeds(cli, platform_db, admin_
     assert "ipai_missing_module" in result.stderr
     assert tenant_row(platform_db, "unlucky")[0] == "failed"
     assert not database_exists(TENANT_DB_PREFIX + "unlucky")
-    assert not query("postgres", "SELECT 1 FROM pg_roles WHERE rolname LIKE %s", ["%unlucky"])
+    assert not query(
+        "postgres",
+        "SELECT 1 FROM pg_roles WHERE starts_with(rolname, %s) AND rolname LIKE %s",
+        [RUN_ID, "%unlucky"],
+    )
 
     trial = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", "trial")])[0]
     tenant_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "unlucky")])[0]
