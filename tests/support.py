@@ -525,10 +525,10 @@ def provision(cli, code, *extra):
 
 @contextlib.contextmanager
 def paused_cron(platform_db, name):
-    """Keep the platform server's cron ``ipai_tenant_core.<name>`` off while
+    """Keep the platform server's cron ``ipai_tenant_engine.<name>`` off while
     a test drives the same work from the command line."""
     select = """SELECT res_id FROM ir_model_data
-                 WHERE module = 'ipai_tenant_core' AND name = %s"""
+                 WHERE module = 'ipai_tenant_engine' AND name = %s"""
     [(cron_id,)] = query(platform_db, select, [name])
     query(platform_db, "UPDATE ir_cron SET active = false WHERE id = %s", [cron_id])
     try:

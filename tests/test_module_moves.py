@@ -105,7 +105,9 @@ def test_the_api_and_the_engine_leave_core_with_their_rows(
     assert query(
         dbname,
         """SELECT name, module FROM ir_model_data WHERE model = 'ir.model'
-            AND name IN ('model_ipai_api_key', 'model_ipai_tenant_job') ORDER BY name""",
+            AND name IN ('model_ipai_api_key', 'model_ipai_tenant_job')
+            AND module IN ('ipai_tenant_core', 'ipai_tenant_engine', 'ipai_tenant_api')
+            ORDER BY name""",
     ) == [
         ("model_ipai_api_key", "ipai_tenant_api"),
         ("model_ipai_tenant_job", "ipai_tenant_engine"),
