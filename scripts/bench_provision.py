@@ -298,7 +298,6 @@ def main(
     webhook,
     profile_path,
 ):
-    from odoo.addons.ipai_tenant_engine.provisioning import operations
 
     if webhook and "ipai.webhook" in env:
         subscribe_webhook(env)
@@ -306,7 +305,7 @@ def main(
 
     click.echo("warming up: first tenant builds the template (not timed)")
     warm_tenant, _job, _password = provision(env, "bench-warmup")
-    modules = operations.module_set(warm_tenant)
+    modules = warm_tenant._engine_module_set()
     click.echo(f"module set: {', '.join(modules)}")
 
     click.echo(f"template path: {tenants} signups with no pool")

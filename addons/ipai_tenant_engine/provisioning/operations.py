@@ -189,12 +189,6 @@ def _clone_source(ctx):
 # -------------------------------------------------------------- database
 
 
-def module_set(tenant):
-    """The module set of ``tenant``, a record (for callers outside the
-    engine that hold one; a step reads ``spec.tenant.modules``)."""
-    return tenant._engine_module_set()
-
-
 def ensure_template(ctx):
     template, ready_size = ensure_template_for(
         ctx.catalog, ctx.tenant.modules, _template_owner(ctx), ctx.server, ctx.log

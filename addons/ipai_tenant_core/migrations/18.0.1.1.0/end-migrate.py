@@ -22,7 +22,6 @@ import logging
 import psycopg2
 from odoo import SUPERUSER_ID, api
 from odoo.addons.ipai_tenant_core.infra import pg
-from odoo.addons.ipai_tenant_engine.provisioning import operations
 from odoo.addons.ipai_tenant_engine.provisioning.runtime_access import as_role
 
 _logger = logging.getLogger(__name__)
@@ -88,7 +87,7 @@ def _record_kept_modules(env):
         except Exception as exc:
             _logger.error("%s: installed modules not recorded: %s", tenant.code, exc)
             continue
-        beyond = {name for (name,) in rows or []} - set(operations.module_set(tenant))
+        beyond = {name for (name,) in rows or []} - set(tenant._engine_module_set())
         if beyond:
             tenant._keep_modules(beyond)
             _logger.info("%s: kept modules recorded: %s", tenant.code, sorted(beyond))
