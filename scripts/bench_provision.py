@@ -298,7 +298,6 @@ def main(
     webhook,
     profile_path,
 ):
-
     if webhook and "ipai.webhook" in env:
         subscribe_webhook(env)
         click.echo("a webhook is subscribed to every event")
