@@ -91,7 +91,7 @@ def platform_db(template_db, admin_password, dns_server):
     query(
         name,
         """UPDATE ir_cron SET active = false WHERE id IN (
-               SELECT res_id FROM ir_model_data WHERE module = 'ipai_tenant_engine'
+               SELECT res_id FROM ir_model_data WHERE module = 'ipai_tenant_data_safety'
                   AND name IN %s)""",
         [BACKUP_CRONS],
     )

@@ -524,12 +524,12 @@ def provision(cli, code, *extra):
 
 
 @contextlib.contextmanager
-def paused_cron(platform_db, name):
-    """Keep the platform server's cron ``ipai_tenant_engine.<name>`` off while
-    a test drives the same work from the command line."""
+def paused_cron(platform_db, name, module="ipai_tenant_engine"):
+    """Keep the platform server's cron ``<module>.<name>`` off while a test
+    drives the same work from the command line."""
     select = """SELECT res_id FROM ir_model_data
-                 WHERE module = 'ipai_tenant_engine' AND name = %s"""
-    [(cron_id,)] = query(platform_db, select, [name])
+                 WHERE module = %s AND name = %s"""
+    [(cron_id,)] = query(platform_db, select, [module, name])
     query(platform_db, "UPDATE ir_cron SET active = false WHERE id = %s", [cron_id])
     try:
         yield

@@ -53,7 +53,7 @@ def test_a_failed_tenant_upgrade_is_rolled_back_and_the_others_upgraded(
 
     with (
         paused_cron(platform_db, "ir_cron_run_tenant_jobs"),
-        paused_cron(platform_db, "ir_cron_advance_upgrade_runs"),
+        paused_cron(platform_db, "ir_cron_advance_upgrade_runs", "ipai_tenant_data_safety"),
     ):
         result = cli(
             "upgrade-tenants",

@@ -7,7 +7,7 @@
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",
     "license": "LGPL-3",
-    "depends": ["ipai_tenant_engine"],
+    "depends": ["ipai_tenant_data_safety"],
     "external_dependencies": {"python": ["psycopg2"]},
     "data": [
         "security/ipai_api_security.xml",

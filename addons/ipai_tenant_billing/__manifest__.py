@@ -7,7 +7,9 @@
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",
     "license": "LGPL-3",
-    "depends": ["ipai_tenant_engine", "ipai_platform_rules", "account", "mail"],
+    # ipai_tenant_data_safety: a tenant archived for not paying is backed up
+    # first (its archive job's first step).
+    "depends": ["ipai_tenant_data_safety", "ipai_platform_rules", "account", "mail"],
     "data": [
         "security/ipai_billing_security.xml",
         "security/ir.model.access.csv",

@@ -21,18 +21,50 @@ _logger = logging.getLogger(__name__)
 XML_RECORD_TAGS = ("record", "menuitem", "template")
 
 
-def move_to_module(cr, old, new, models, fields=()):
+# What data safety (ipai_tenant_data_safety) took from the engine, which
+# had taken it from ipai_tenant_core: the models, the fields it adds to
+# tenants and jobs, and the job types it adds (selection values).
+DATA_SAFETY_MODELS = (
+    "ipai.tenant.backup",
+    "ipai.tenant.restore",
+    "ipai.tenant.upgrade.run",
+    "ipai.tenant.upgrade.line",
+    "ipai.tenant.upgrade.wizard",
+)
+DATA_SAFETY_FIELDS = (
+    ("ipai.tenant", "backup_ids"),
+    ("ipai.tenant.job", "backup_path"),
+    ("ipai.tenant.job", "backup_id"),
+    ("ipai.tenant.job", "resume_state"),
+    ("ipai.tenant.job", "rollback_error"),
+    ("ipai.tenant.job", "upgrade_line_id"),
+)
+DATA_SAFETY_SELECTIONS = (
+    ("ipai.tenant.job", "job_type", "upgrade"),
+    ("ipai.tenant.job", "job_type", "backup"),
+    ("ipai.tenant.job", "job_type", "restore"),
+)
+
+
+def move_to_module(cr, old, new, models, fields=(), selections=()):
     """Hand ``models`` (their model, field, selection and constraint entries),
-    ``fields`` ((model, field) pairs the new addon adds to models that stay)
-    and every record the new addon's data files declare from ``old`` to
-    ``new``, and install ``new`` in this run if it is not installed."""
+    ``fields`` ((model, field) pairs the new addon adds to models that stay),
+    ``selections`` ((model, field, value) the new addon adds to a selection
+    that stays) and every record the new addon's data files declare from
+    ``old`` to ``new``, and install ``new`` in this run if it is not
+    installed."""
     _install_with_dependencies(cr, new)
     for model in models:
         _move_model(cr, old, new, model)
-    for model, field in fields:
+    names = [f"field_{model.replace('.', '_')}__{field}" for model, field in fields]
+    names += [
+        f"selection__{model.replace('.', '_')}__{field}__{value}"
+        for model, field, value in selections
+    ]
+    if names:
         cr.execute(
-            "UPDATE ir_model_data SET module = %s WHERE module = %s AND name = %s",
-            (new, old, f"field_{model.replace('.', '_')}__{field}"),
+            "UPDATE ir_model_data SET module = %s WHERE module = %s AND name IN %s",
+            (new, old, tuple(names)),
         )
     names = declared_xmlids(new)
     if names:

@@ -1,9 +1,8 @@
 {
     "name": "IPAI Tenant Engine",
     "summary": "The engine that makes one Odoo database per tenant: jobs, a "
-    "runner, idempotent steps, templates, a warm pool, backups, restores, "
-    "fleet upgrades and usage",
-    "version": "18.0.1.0.0",
+    "runner, idempotent steps on a frozen spec, templates, a warm pool and usage",
+    "version": "18.0.1.1.0",
     "category": "SaaS/Platform",
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",
@@ -21,8 +20,6 @@
         "wizards/ipai_tenant_clone_views.xml",
         "views/ipai_tenant_views.xml",
         "views/ipai_tenant_job_views.xml",
-        "views/ipai_tenant_backup_views.xml",
-        "views/ipai_tenant_upgrade_views.xml",
         "views/ipai_tenant_template_views.xml",
         "views/ipai_tenant_pool_views.xml",
         "views/ipai_tenant_metric_views.xml",

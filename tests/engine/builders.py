@@ -3,7 +3,14 @@
 import json
 
 from odoo.addons.ipai_platform_rules import lifecycle, naming
+from odoo.addons.ipai_tenant_data_safety.provisioning.kinds import with_data_safety
+from odoo.addons.ipai_tenant_data_safety.provisioning.spec import SafetySpec
+from odoo.addons.ipai_tenant_engine.provisioning import operations
 from odoo.addons.ipai_tenant_engine.provisioning.spec import CompanyValues, JobSpec, TenantSpec
+
+# The kinds of a platform with every addon installed.
+KINDS = with_data_safety(operations.KINDS)
+_SAFETY_FIELDS = ("backup", "resume_state", "rollback_error", "restore_backup")
 
 
 def owned(mark):
@@ -39,13 +46,16 @@ def tenant_spec(code="acme", **values):
 
 
 def job_spec(job_type="create", tenant=None, params="{}", **values):
+    """A job's spec; data safety's values (backup, resume_state...) go to
+    its ``extra`` as the job model puts them."""
+    safety = {name: values.pop(name) for name in _SAFETY_FIELDS if name in values}
     return JobSpec(
         id=values.pop("id", 7),
         job_type=job_type,
+        kind=KINDS[job_type],
         tenant=tenant or tenant_spec(),
         params_json=params,
         stamp="20260101-120000",
-        backup_root="/backups",
-        runtime_url="http://runtime.test",
+        extra=SafetySpec(backup_root="/backups", runtime_url="http://runtime.test", **safety),
         **values,
     )

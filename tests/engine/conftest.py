@@ -8,8 +8,8 @@ to open a real connection fails the test."""
 import psycopg2
 import pytest
 from odoo.addons.ipai_tenant_core.infra import crypto, pg
+from odoo.addons.ipai_tenant_data_safety.provisioning import backups
 from odoo.addons.ipai_tenant_engine.provisioning import (
-    backups,
     filestore,
     operations,
     pool,

@@ -3,7 +3,8 @@
 import pytest
 from odoo.addons.ipai_platform_rules import naming
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
-from odoo.addons.ipai_tenant_engine.provisioning import backup_steps, operations, pool
+from odoo.addons.ipai_tenant_data_safety.provisioning import backup_steps
+from odoo.addons.ipai_tenant_engine.provisioning import operations, pool
 from odoo.addons.ipai_tenant_engine.provisioning.spec import PoolMemberSpec
 
 from .builders import job_spec, owned, tenant_spec
@@ -72,7 +73,7 @@ def test_verify_targets_accepts_only_this_tenants_mark(context, fake_pg):
 
 def test_a_restoring_mark_is_accepted_by_restores_and_upgrades_only(context, fake_pg):
     fake_pg.marks["odoo_acme"] = owned(backup_steps.restoring_mark("acme"))
-    for job_type in backup_steps.RESTORING_JOB_TYPES:
+    for job_type in ("restore", "upgrade"):
         operations.verify_targets(context(job_spec(job_type)))
     with pytest.raises(PermanentError):
         operations.verify_targets(context(job_spec("suspend")))

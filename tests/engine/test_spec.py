@@ -5,7 +5,10 @@ import dataclasses
 import pytest
 from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
-from odoo.addons.ipai_tenant_engine.provisioning import backup_steps, operations
+from odoo.addons.ipai_tenant_data_safety.provisioning import backup_steps
+from odoo.addons.ipai_tenant_data_safety.provisioning import spec as safety_spec
+from odoo.addons.ipai_tenant_engine.provisioning import operations
+from odoo.addons.ipai_tenant_engine.provisioning.operations import StepContext
 from odoo.addons.ipai_tenant_engine.provisioning.spec import Effect, Outcome, PoolMemberSpec
 
 from .builders import job_spec, tenant_spec
@@ -60,7 +63,7 @@ def test_a_missing_source_is_the_reason_given():
     with pytest.raises(PermanentError, match="Source tenant ghost does not exist"):
         spec.source_tenant()
     with pytest.raises(PermanentError, match="no backup to restore"):
-        job_spec("restore").source_backup()
+        safety_spec.source_backup(StepContext(job_spec("restore"), server=None))
     source = tenant_spec("beta")
     assert job_spec("clone", clone_source=source).source_tenant() is source
 
@@ -104,11 +107,14 @@ def test_the_job_model_has_every_hook_an_outcome_may_call():
     """Checked on the source: the model cannot be loaded without a registry."""
     from pathlib import Path
 
-    from odoo.addons.ipai_tenant_engine.provisioning.spec import HOOKS
+    from odoo.addons.ipai_tenant_engine.provisioning.spec import known_hooks
 
-    models = Path(operations.__file__).parent.parent / "models" / "ipai_tenant_job.py"
-    text = models.read_text()
-    assert [hook for hook in sorted(HOOKS) if f"def _engine_{hook}(" not in text] == []
+    addons = Path(operations.__file__).parent.parent.parent
+    text = "".join(
+        (addons / addon / "models" / "ipai_tenant_job.py").read_text()
+        for addon in ("ipai_tenant_engine", "ipai_tenant_data_safety")
+    )
+    assert [hook for hook in sorted(known_hooks()) if f"def _engine_{hook}(" not in text] == []
 
 
 def test_maintenance_records_where_to_return_before_leaving(context):

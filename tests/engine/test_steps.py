@@ -4,15 +4,15 @@ functions (conftest.fake_pg): what it touches, and the outcome it records."""
 import pytest
 from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError, WaitingError
+from odoo.addons.ipai_tenant_data_safety.provisioning import backup_steps
+from odoo.addons.ipai_tenant_data_safety.provisioning.spec import BackupSpec
 from odoo.addons.ipai_tenant_engine.provisioning import (
-    backup_steps,
     operations,
     pool,
     superset_workspace,
     templates,
 )
 from odoo.addons.ipai_tenant_engine.provisioning.spec import (
-    BackupSpec,
     PoolMemberSpec,
     TemplateCatalog,
     TemplateSpec,
@@ -244,8 +244,8 @@ def test_activation_sets_the_state_before_the_welcome_mail(context, fake_pg):
 
 def test_final_state_and_push_state(context, fake_pg):
     ctx = context(job_spec("suspend"))
-    operations.PLANS["suspend"][0][2](ctx)
-    operations.PLANS["suspend"][1][2](ctx)
+    for _name, _label, step in operations.KINDS["suspend"].steps():
+        step(ctx)
     assert fake_pg.calls == [("tenant_db.push_tenant_config", "odoo_acme", {"state": "suspended"})]
     assert effects(ctx) == [("set_state", lifecycle.SUSPENDED)]
 
@@ -268,7 +268,7 @@ def test_a_failed_module_update_asks_for_a_rollback(context, fake_pg, monkeypatc
 
     monkeypatch.setattr(templates, "odoo_modules", fail)
     ctx = context(job_spec("upgrade", params='{"modules": ["sale"]}'))
-    operations.upgrade_modules(ctx)
+    backup_steps.upgrade_modules(ctx)
     assert effects(ctx) == [("needs_rollback", "sale: ImportError")]
 
 
@@ -308,7 +308,7 @@ def test_undo_of_a_new_tenant_removes_only_what_is_its_own(context, fake_pg):
     fake_pg.marks[POOL_DB] = owned("tenant:beta")  # not this tenant's: stays
     fake_pg.roles.add("tenant__pool_0123456789ab__odoo")
     ctx = context(pooled_job())
-    operations.undo(ctx)
+    ctx.spec.kind.undo(ctx)
     assert ("pool.remove", POOL_DB, ctx.tenant.runtime_role, ctx.tenant.db_role) in fake_pg.calls
     assert POOL_DB in fake_pg.marks
     assert ("drop_role", "tenant__pool_0123456789ab__odoo") in fake_pg.calls
@@ -319,7 +319,7 @@ def test_undo_of_a_new_tenant_removes_only_what_is_its_own(context, fake_pg):
 def test_an_active_tenant_is_never_undone(context, fake_pg):
     fake_pg.marks["odoo_acme"] = owned("tenant:acme")
     ctx = context(job_spec(tenant=tenant_spec(state=lifecycle.ACTIVE)))
-    operations.undo(ctx)
+    ctx.spec.kind.undo(ctx)
     assert fake_pg.calls == []
     assert effects(ctx) == []
 
@@ -337,13 +337,13 @@ def test_a_backup_is_recorded_once(context, fake_pg, monkeypatch):
 
     monkeypatch.setattr(backup_steps.backups, "take", take)
     ctx = context(job_spec("backup", params='{"kind": "manual"}'))
-    operations.PLANS["backup"][0][2](ctx)
+    ctx.spec.kind.steps()[0][2](ctx)
     folder = "/backups/acme/20260101-120000-manual-j7"
     assert taken == [("tenant_acme__odoo", "odoo_acme", "/filestore/odoo_acme", folder)]
     assert effects(ctx) == [("record_backup", "manual", result, f"{folder}/database.dump")]
     taken = BackupSpec(9, "acme backup", folder, "d", "f", "acme", True)
     again = context(job_spec("backup", backup=taken))
-    operations.PLANS["backup"][0][2](again)
+    again.spec.kind.steps()[0][2](again)
     assert again.lines == ["backup acme backup already taken"]
     assert effects(again) == []
 

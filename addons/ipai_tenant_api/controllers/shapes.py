@@ -4,6 +4,9 @@ The serializers build the answers these shapes describe."""
 
 from odoo.addons.ipai_platform_rules import jobs, lifecycle, naming
 from odoo.addons.ipai_tenant_core.models.ipai_tenant import TENANT_TYPES
+from odoo.addons.ipai_tenant_data_safety.models.ipai_tenant_job import (
+    JOB_TYPES as DATA_SAFETY_JOB_TYPES,
+)
 from odoo.addons.ipai_tenant_engine.models.ipai_tenant_job import JOB_TYPES
 
 from .schema import Array, Boolean, Enum, Integer, Number, Object, Param, Ref, String
@@ -109,7 +112,7 @@ JOB = component(
     Object(
         required={
             "id": Integer(),
-            "type": Enum(values=_keys(JOB_TYPES)),
+            "type": Enum(values=_keys(JOB_TYPES + DATA_SAFETY_JOB_TYPES)),
             "state": Enum(values=_keys(jobs.STATES)),
             "tenant": TEXT,
             "progress": Number(minimum=0, maximum=100),

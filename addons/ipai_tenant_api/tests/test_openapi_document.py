@@ -44,8 +44,12 @@ class TestOpenApiDocument(BaseCase):
         self.assertNotIn("400", suspend["responses"])  # takes no body, checks nothing
         self.assertIn("200", paths["/tenants/{code}/archive"]["post"]["responses"])
 
-    def test_job_types_come_from_the_engine(self):
-        from odoo.addons.ipai_tenant_engine.models.ipai_tenant_job import JOB_TYPES
+    def test_job_types_are_the_engines_and_data_safetys(self):
+        from odoo.addons.ipai_tenant_data_safety.models import ipai_tenant_job as data_safety
+        from odoo.addons.ipai_tenant_engine.models import ipai_tenant_job as engine
 
         job = openapi.document()["components"]["schemas"]["Job"]
-        self.assertEqual(job["properties"]["type"]["enum"], [key for key, _label in JOB_TYPES])
+        self.assertEqual(
+            job["properties"]["type"]["enum"],
+            [key for key, _label in engine.JOB_TYPES + data_safety.JOB_TYPES],
+        )

@@ -1,12 +1,10 @@
 from . import (
     ipai_tenant,
-    ipai_tenant_backup,
     ipai_tenant_job,
     ipai_tenant_metric,
     ipai_tenant_pool,
     ipai_tenant_server,
     ipai_tenant_template,
-    ipai_tenant_upgrade_run,
 )
 
 # Last: Odoo creates each model's table, then runs its init(), in import

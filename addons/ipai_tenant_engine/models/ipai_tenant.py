@@ -1,7 +1,6 @@
-"""What the engine adds to a tenant: its jobs, backups, usage and schema
-docs, and the actions that queue jobs (provision, suspend, reactivate,
-clone, change plan, back up, archive, drop), which forms, the REST API and
-the CLI all call."""
+"""What the engine adds to a tenant: its jobs, usage and schema docs, and
+the actions that queue jobs (provision, suspend, reactivate, clone, change
+plan, archive, drop), which forms, the REST API and the CLI all call."""
 
 import base64
 import io
@@ -31,7 +30,6 @@ class IpaiTenant(models.Model):
     _inherit = "ipai.tenant"
 
     job_ids = fields.One2many("ipai.tenant.job", "tenant_id", string="Jobs")
-    backup_ids = fields.One2many("ipai.tenant.backup", "tenant_id", string="Backups")
     job_count = fields.Integer(compute="_compute_job_count")
     is_busy = fields.Boolean(compute="_compute_job_count", help="A job is queued or running.")
     metric_ids = fields.One2many("ipai.tenant.metric", "tenant_id", string="Usage")
@@ -108,13 +106,6 @@ class IpaiTenant(models.Model):
         self._ensure_action_allowed("drop", self.env._("Dropping"))
         for tenant in self:
             tenant.env["ipai.tenant.job"]._enqueue(tenant, "drop")
-        return True
-
-    def action_backup(self):
-        self._check_power(roles.OPERATE)
-        self._ensure_action_allowed("backup", self.env._("Backing up"))
-        for tenant in self:
-            tenant.env["ipai.tenant.job"]._enqueue(tenant, "backup", {"kind": "manual"})
         return True
 
     def _change_plan(self, plan):

@@ -5,7 +5,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import jobs, lifecycle, naming
 from odoo.addons.ipai_platform_rules.roles import OPERATE
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import config
 
 from ..provisioning import operations, runner
@@ -19,24 +19,11 @@ JOB_TYPES = [
     ("archive", "Archive"),
     ("drop", "Drop"),
     ("change_plan", "Change plan"),
-    ("upgrade", "Upgrade modules"),
-    ("backup", "Backup"),
-    ("restore", "Restore"),
 ]
 JOB_STATES = jobs.STATES
 OPEN_STATES = jobs.OPEN_STATES
 # Threads of a cron call of the job runner (a system parameter).
 RUNNER_CONCURRENCY_PARAM = "ipai_tenant_core.runner_concurrency"
-# The parameters each job type takes; anything else is refused.
-KNOWN_PARAMS = {
-    "clone": {"source_code", "with_data"},
-    "change_plan": {"plan_code"},
-    "backup": {"kind"},
-    "restore": {"backup_id", "mode"},
-    "upgrade": {"modules"},
-}
-# Backup kinds a user may ask for; the others are the engine's own.
-REQUESTED_BACKUP_KINDS = ("manual",)
 
 
 class IpaiTenantJob(models.Model):
@@ -67,24 +54,6 @@ class IpaiTenantJob(models.Model):
         ondelete="set null",
         help="The warm-pool database this create job adopts.",
     )
-    backup_path = fields.Char(readonly=True)
-    backup_id = fields.Many2one(
-        "ipai.tenant.backup",
-        readonly=True,
-        ondelete="set null",
-        help="The backup this job took (a restore's safety backup, an upgrade's "
-        "pre-upgrade backup).",
-    )
-    resume_state = fields.Char(
-        readonly=True, help="Where the tenant goes back to after its maintenance."
-    )
-    rollback_error = fields.Text(
-        readonly=True,
-        help="Why the upgrade was rolled back to its pre-upgrade backup.",
-    )
-    upgrade_line_id = fields.Many2one(
-        "ipai.tenant.upgrade.line", readonly=True, ondelete="set null", index="btree_not_null"
-    )
     date_started = fields.Datetime(readonly=True)
     date_finished = fields.Datetime(readonly=True)
     duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 2))
@@ -101,7 +70,7 @@ class IpaiTenantJob(models.Model):
 
     @api.depends("job_type", "tenant_id.code")
     def _compute_name(self):
-        labels = dict(JOB_TYPES)
+        labels = dict(self._fields["job_type"].selection)
         for job in self:
             job.name = f"{labels.get(job.job_type, '')} {job.tenant_id.code or ''}".strip()
 
@@ -130,7 +99,7 @@ class IpaiTenantJob(models.Model):
             member = self._claim_pool_member(tenant)
         if member:
             params = {**(params or {}), "pooled": True, "bi": tenant.plan_id.feature_bi}
-        elif operations.running_state(job_type, params):  # a new database will be made
+        elif self._job_kind(job_type).running_state(params):  # a new database will be made
             server = self.env["ipai.tenant.server"]._reserve_for(tenant)
             if tenant.server_id != server:
                 tenant.sudo().server_id = server
@@ -152,9 +121,22 @@ class IpaiTenantJob(models.Model):
         return [
             fields.Command.create({"sequence": index, "name": name, "label": label})
             for index, (name, label, _function) in enumerate(
-                operations.steps_for(job_type, params), start=1
+                self._job_kind(job_type).steps(params), start=1
             )
         ]
+
+    @api.model
+    def _job_kinds(self):
+        """Job type -> its kind (provisioning/kinds.py): the engine's own;
+        an addon that adds job types extends this (and the selection)."""
+        return operations.KINDS
+
+    @api.model
+    def _job_kind(self, job_type):
+        kind = self._job_kinds().get(job_type)
+        if not kind:
+            raise UserError(self.env._("Unknown job type %s.", job_type))
+        return kind
 
     @api.model
     def _claim_pool_member(self, tenant):
@@ -192,23 +174,8 @@ class IpaiTenantJob(models.Model):
         # Every job changes the tenant: managers and stronger roles only
         # (archive and drop ask for more in their actions).
         tenant._check_power(OPERATE)
-        if job_type not in dict(JOB_TYPES):
-            raise UserError(self.env._("Unknown job type %s.", job_type))
-        if set(params) - KNOWN_PARAMS.get(job_type, set()):
+        if set(params) - self._job_kind(job_type).params:
             raise UserError(self.env._("Unexpected parameters for a %s job.", job_type))
-        requested_kind = params.get("kind", "manual")
-        if (
-            job_type == "backup"
-            and not self.env.su
-            and requested_kind not in REQUESTED_BACKUP_KINDS
-        ):
-            raise UserError(self.env._("Only manual backups can be requested."))
-        if job_type == "upgrade" and not self.env.user.has_group(
-            "ipai_tenant_core.group_platform_manager"
-        ):
-            raise AccessError(self.env._("Only platform managers upgrade tenants."))
-        if job_type == "restore":
-            self._check_restore_reach(tenant, params)
         if job_type == "clone":
             source = self.env["ipai.tenant"].search(
                 [("code", "=", params.get("source_code") or "")], limit=1
@@ -218,21 +185,6 @@ class IpaiTenantJob(models.Model):
                 # reach or not at all: nothing is told about foreign tenants.
                 raise UserError(self.env._("You have no tenant to clone with that code."))
             source.check_access("read")
-
-    @api.model
-    def _check_restore_reach(self, tenant, params):
-        """The backup must be one the caller may read (its record rules:
-        a provider's own subtree); restored in place only onto its tenant."""
-        backup = self.env["ipai.tenant.backup"].search(
-            [("id", "=", int(params.get("backup_id") or 0))], limit=1
-        )
-        if not backup:
-            # Same answer whether it exists outside the caller's reach or not.
-            raise UserError(self.env._("You have no backup with that reference."))
-        if params.get("mode") not in ("new", "in_place"):
-            raise UserError(self.env._("A restore goes into a new tenant or in place."))
-        if params["mode"] == "in_place" and backup.tenant_id != tenant:
-            raise UserError(self.env._("A backup is restored in place only onto its own tenant."))
 
     @api.model
     def _check_no_open_job(self, tenant, except_job=None):
@@ -303,9 +255,9 @@ class IpaiTenantJob(models.Model):
                 member.sudo().write({"state": "ready", "tenant_id": False})
                 job.tenant_id.sudo()._reset_database_name()
             job.tenant_id._audit("job:cancel", {"job": (False, job.id)})
-            if job.tenant_id.state == lifecycle.PROVISIONING and operations.running_state(
-                job.job_type, job.params
-            ):
+            if job.tenant_id.state == lifecycle.PROVISIONING and job._job_kind(
+                job.job_type
+            ).running_state(job.params):
                 job.tenant_id._set_state_from_engine(lifecycle.DRAFT)
         return True
 
@@ -374,7 +326,7 @@ class IpaiTenantJob(models.Model):
                 "next_retry_at": False,
             }
         )
-        running_state = operations.running_state(self.job_type, self.params)
+        running_state = self._job_kind(self.job_type).running_state(self.params)
         if running_state and self.tenant_id.state != running_state:
             self.tenant_id._set_state_from_engine(running_state)
 
@@ -389,7 +341,6 @@ class IpaiTenantJob(models.Model):
             }
         )
         self.tenant_id._audit(f"job:{self.job_type}:done", {"job": (False, self.id)})
-        self._notify_upgrade_line()
 
     def _engine_wait(self, message, retry_at):
         """Back to the queue without using up an attempt (see WaitingError)."""
@@ -415,52 +366,45 @@ class IpaiTenantJob(models.Model):
             # Everything this job made is gone: a retry starts from the top.
             self.step_ids.write({"state": "pending"})
         self.write({"state": "failed", "error": message, "date_finished": fields.Datetime.now()})
-        # A failed backup changed nothing, and a restore or upgrade in place
-        # that was undone is back in service: only what is left half-made
-        # is marked failed.
-        if self.job_type != "backup" and not (
-            self.job_type in ("restore", "upgrade")
-            and self.tenant_id.state in (lifecycle.ACTIVE, lifecycle.SUSPENDED)
-        ):
+        if self._failure_leaves_tenant_failed():
             self.tenant_id._set_state_from_engine(lifecycle.FAILED)
         self.tenant_id._audit(f"job:{self.job_type}:failed", {"error": (False, message[:500])})
-        self._notify_upgrade_line()
 
-    def _engine_set_backup(self, backup, dump_path):
-        self.write({"backup_id": backup.id, "backup_path": dump_path})
-
-    def _engine_set_resume_state(self, state):
-        self.resume_state = state
-
-    def _engine_needs_rollback(self, message):
-        self.rollback_error = message
+    def _failure_leaves_tenant_failed(self):
+        """Whether this job's permanent failure leaves its tenant half-made
+        (marked failed); a kind whose failure changes nothing, or whose undo
+        puts the tenant back in service, says no (data safety's)."""
+        return True
 
     # ------------------------------------------------- the engine's spec
 
     def _engine_spec(self):
         """What a step of this job is given (provisioning/spec.py), built
         from the records as they are at the step's start: the tenant, what
-        earlier steps left on the job, and the clone's source or restore's
-        backup as the requester may see them."""
+        earlier steps left on the job, and the clone's source as the
+        requester may see it."""
         self.ensure_one()
+        return JobSpec(**self._engine_spec_values())
+
+    def _engine_spec_values(self):
+        """The spec's values; an addon's kinds add theirs (``extra``)."""
         tenant = self.tenant_id
-        backups = self.env["ipai.tenant.backup"]
-        return JobSpec(
-            id=self.id,
-            job_type=self.job_type,
-            tenant=tenant._engine_tenant_spec(),
-            params_json=json.dumps(self.params or {}),
-            stamp=self.create_date.strftime("%Y%m%d-%H%M%S"),
-            pool_member=self.pool_member_id._engine_spec(tenant) if self.pool_member_id else None,
-            template=self.template_id._engine_spec() if self.template_id else None,
-            backup=self.backup_id._engine_spec(tenant) if self.backup_id else None,
-            resume_state=self.resume_state or None,
-            rollback_error=self.rollback_error or None,
-            backup_root=backups._backup_root(),
-            runtime_url=backups._runtime_url(),
-            bi_token=self.env["ipai.tenant.secret"].sudo()._get(tenant, "db_role_password") or None,
+        return {
+            "id": self.id,
+            "job_type": self.job_type,
+            "kind": self._job_kind(self.job_type),
+            "tenant": tenant._engine_tenant_spec(),
+            "params_json": json.dumps(self.params or {}),
+            "stamp": self.create_date.strftime("%Y%m%d-%H%M%S"),
+            "pool_member": (
+                self.pool_member_id._engine_spec(tenant) if self.pool_member_id else None
+            ),
+            "template": self.template_id._engine_spec() if self.template_id else None,
+            "bi_token": (
+                self.env["ipai.tenant.secret"].sudo()._get(tenant, "db_role_password") or None
+            ),
             **self._engine_source(),
-        )
+        }
 
     def _as_requester(self, model):
         """``model`` as the job's requester sees it: a source outside the
@@ -472,7 +416,7 @@ class IpaiTenantJob(models.Model):
         return records
 
     def _engine_source(self):
-        """The clone's source tenant or the restore's backup, or why none."""
+        """The clone's source tenant, or why there is none."""
         params = self.params or {}
         if self.job_type == "clone":
             code = params.get("source_code") or ""
@@ -482,15 +426,6 @@ class IpaiTenantJob(models.Model):
                     "missing_source": f"Source tenant {code} does not exist; nothing was changed."
                 }
             return {"clone_source": source.sudo()._engine_tenant_spec()}
-        if self.job_type == "restore":
-            backup = self._as_requester("ipai.tenant.backup").search(
-                [("id", "=", int(params.get("backup_id") or 0))], limit=1
-            )
-            if not backup:
-                return {
-                    "missing_source": "The backup to restore does not exist; nothing was changed."
-                }
-            return {"restore_backup": backup.sudo()._engine_spec(self.tenant_id)}
         return {}
 
     # ------------------------------------- outcome hooks (spec.Outcome.apply)
@@ -519,10 +454,6 @@ class IpaiTenantJob(models.Model):
     def _engine_template_ready(self, template_id, size_bytes):
         self.env["ipai.tenant.template"].browse(template_id)._mark_ready(size_bytes)
 
-    def _engine_record_backup(self, kind, result, dump_path):
-        backup = self.env["ipai.tenant.backup"]._record_backup(self.tenant_id, self, kind, result)
-        self._engine_set_backup(backup, dump_path)
-
     def _engine_set_workspace(self, name):
         self.tenant_id.superset_workspace = name
 
@@ -532,12 +463,6 @@ class IpaiTenantJob(models.Model):
     def _engine_forget_pool_member(self, member_id):
         """A member adopted by the tenant, or removed with its undo."""
         self.env["ipai.tenant.pool.member"].sudo().browse(member_id).exists().unlink()
-
-    def _notify_upgrade_line(self):
-        """A fleet upgrade learns each of its tenants' outcome from the job's
-        end, in the same transaction, and starts the next tenant."""
-        if self.upgrade_line_id:
-            self.upgrade_line_id._engine_job_ended(self)
 
 
 class IpaiTenantJobStep(models.Model):

@@ -17,7 +17,6 @@ from odoo.addons.ipai_tenant_core.infra import crypto, pg
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 
 from . import (
-    backup_steps,
     filestore,
     pool,
     runtime_access,
@@ -25,6 +24,7 @@ from . import (
     templates,
     tenant_db,
 )
+from .kinds import JobKind, always
 from .spec import JobSpec, Outcome, TemplateCatalog
 
 
@@ -137,10 +137,7 @@ def verify_source(ctx, source):
 def _acceptable_marks(ctx):
     """This tenant's mark or none yet; a warm-pool member's mark only on the
     member this tenant's job claimed."""
-    marks = {None, "", pg.owner_mark(ctx.mark)}
-    if ctx.spec.job_type in backup_steps.RESTORING_JOB_TYPES:
-        # Renamed into place and not marked yet when a run died in between.
-        marks.add(pg.owner_mark(backup_steps.restoring_mark(ctx.tenant.code)))
+    marks = {None, "", pg.owner_mark(ctx.mark), *ctx.spec.kind.extra_marks(ctx)}
     member = ctx.spec.pool_member
     if member and member.mine and member.database == ctx.database:
         marks.add(pg.owner_mark(pool.mark(ctx.database)))
@@ -354,7 +351,7 @@ def personalize(ctx, reset_link=False):
 
 def _copies_data(ctx):
     """A clone with data, or a new tenant restored from another's backup."""
-    return _clones_data(ctx) or plan_key(ctx.spec.job_type, ctx.params) == "restore_new"
+    return ctx.spec.kind.copies_data(ctx.params)
 
 
 def neutralize(ctx):
@@ -515,11 +512,11 @@ def install_plan_modules(ctx):
     if not missing:
         ctx.log(f"every module of plan {ctx.tenant.plan_code} is installed")
         return
-    _run_modules(ctx, missing)
+    run_modules(ctx, missing)
     ctx.log(f"installed {', '.join(missing)} for plan {ctx.tenant.plan_code}")
 
 
-def _run_modules(ctx, modules, update=False):
+def run_modules(ctx, modules, update=False):
     templates.odoo_modules(
         ctx.database,
         modules,
@@ -528,20 +525,6 @@ def _run_modules(ctx, modules, update=False):
         server=ctx.server,
         allowed=list(ctx.tenant.allowed_modules),
     )
-
-
-def upgrade_modules(ctx):
-    """``-u`` of the run's modules (else the tenant's module set) as the
-    tenant's own role. A failure is not the job's: it is recorded, and the
-    rollback steps that follow restore the pre-upgrade backup."""
-    modules = ctx.params.get("modules") or list(ctx.tenant.modules)
-    try:
-        _run_modules(ctx, modules, update=True)
-    except PermanentError as exc:
-        ctx.record("needs_rollback", str(exc))
-        ctx.log(f"updating {', '.join(modules)} failed; rolling back:\n{exc}")
-        return
-    ctx.log(f"updated {', '.join(modules)}")
 
 
 def final_state(state):
@@ -556,24 +539,24 @@ def final_state(state):
 # ------------------------------------------------------------------ plans
 
 # A copy (of a template, a tenant or a backup) made the tenant's own.
-_MAKE_IT_ITS_OWN = [
+MAKE_IT_ITS_OWN = (
     ("neutralize", "Neutralize copied data", neutralize),
     ("reset_identity", "Give it its own identity", reset_identity),
     ("configure_tenant", "Push plan and settings", configure_tenant),
     ("set_admin", "Set the administrator", set_admin),
     ("create_schema", "Create the analytics schema", create_schema),
     ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
-]
+)
 
-_PROVISION_TAIL = [
+_PROVISION_TAIL = (
     ("create_database", "Create the database", create_database),
     ("create_roles", "Give the tenant its own roles", create_roles),
     ("copy_filestore", "Copy the filestore", copy_filestore),
-    *_MAKE_IT_ITS_OWN,
+    *MAKE_IT_ITS_OWN,
     ("activate", "Activate the tenant", activate_new_tenant),
-]
+)
 
-_REMOVAL = [
+_REMOVAL = (
     (
         "remove_superset_workspace",
         "Remove the Superset workspace",
@@ -583,137 +566,123 @@ _REMOVAL = [
     ("drop_role", "Drop the database role", drop_role),
     ("remove_filestore", "Remove the filestore", remove_filestore),
     ("archive", "Archive the tenant", final_state(lifecycle.ARCHIVED)),
-]
+)
 
-_FROM_TEMPLATE = [
+_FROM_TEMPLATE = (
     ("check_request", "Check the request", check_request),
     ("ensure_template", "Prepare the template", ensure_template),
     *_PROVISION_TAIL,
-]
+)
 _ADOPT = ("adopt_pool_member", "Take a ready database from the pool", adopt_pool_member)
 
-PLANS = {
-    "create": _FROM_TEMPLATE,
-    "clone": _FROM_TEMPLATE,
+
+def _create_plan(params):
     # A signup on a plan with a warm pool: what the template path does in
     # ten steps was done ahead; the rest fits in two steps (each step costs
     # two commits), four with embedded BI (the Superset workspace comes
     # before the tenant is active, and may be retried on its own).
-    "create_pooled": [
-        _ADOPT,
-        ("personalize", "Set its URL, plan and administrator; activate", personalize_and_activate),
-    ],
-    "create_pooled_bi": [
-        _ADOPT,
-        ("personalize", "Set its URL, plan and administrator", personalize),
-        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
-        ("activate", "Activate the tenant", activate_new_tenant),
-    ],
-    "clone_data": [("check_request", "Check the request", check_request), *_PROVISION_TAIL],
-    "suspend": [
-        ("push_state", "Block the tenant's users", push_state(lifecycle.SUSPENDED)),
-        ("suspend", "Mark suspended", final_state(lifecycle.SUSPENDED)),
-    ],
-    "reactivate": [
-        ("push_state", "Let the tenant's users in", push_state(lifecycle.ACTIVE)),
-        ("reactivate", "Mark active", final_state(lifecycle.ACTIVE)),
-    ],
-    "change_plan": [
-        ("configure_tenant", "Push the new plan", configure_tenant),
-        ("install_plan_modules", "Install the new plan's modules", install_plan_modules),
-    ],
-    "upgrade": [
-        ("backup", "Back up before the upgrade", backup_steps.take_backup("pre_upgrade")),
-        ("enter_maintenance", "Show the maintenance page", backup_steps.enter_maintenance),
-        ("upgrade_modules", "Update the modules", upgrade_modules),
-        ("smoke_check", "Check the login page answers", backup_steps.smoke_check),
-        *[
-            (name, label, backup_steps.only_on_rollback(function))
-            for name, label, function in backup_steps.RESTORE_STEPS
-        ],
-        ("leave_maintenance", "Back in service", backup_steps.leave_maintenance),
-        # After: the state pushed is the one the tenant is back in.
-        ("configure_tenant", "Push plan and settings", configure_tenant),
-    ],
-    "backup": [("backup", "Back up database and filestore", backup_steps.take_backup())],
-    "archive": [
-        ("backup", "Back up database and filestore", backup_steps.take_backup("pre_archive")),
-        *_REMOVAL,
-    ],
-    "drop": _REMOVAL,
-    "restore_new": [
-        ("check_request", "Check the request", check_request),
-        ("verify_backup", "Verify the backup's checksums", backup_steps.verify_backup),
-        *backup_steps.RESTORE_STEPS,
-        ("create_bi_role", "Give the tenant its BI role", create_bi_role),
-        *_MAKE_IT_ITS_OWN,
-        ("activate", "Activate the tenant", final_state(lifecycle.ACTIVE)),
-    ],
-    "restore_in_place": [
-        ("verify_backup", "Verify the backup's checksums", backup_steps.verify_backup),
-        ("backup", "Safety backup of the current data", backup_steps.take_backup("pre_restore")),
-        ("enter_maintenance", "Show the maintenance page", backup_steps.enter_maintenance),
-        *backup_steps.RESTORE_STEPS,
-        ("create_schema", "Create the analytics schema", create_schema),
-        ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
-        ("leave_maintenance", "Back in service", backup_steps.leave_maintenance),
-        # After: a backup taken while suspended says "suspended" inside; the
-        # state pushed is the one the tenant is back in.
-        ("configure_tenant", "Push plan and settings", configure_tenant),
-    ],
-}
-
-# What a permanent failure must undo so that nothing half-made survives.
-UNDO_NEW_TENANT = {
-    "create",
-    "create_pooled",
-    "create_pooled_bi",
-    "clone",
-    "clone_data",
-    "restore_new",
-}
-UNDO_IN_PLACE = {"restore_in_place", "upgrade"}
-
-
-def running_state(job_type, params):
-    """Where a job leaves the tenant while it runs: a job that makes a new
-    database keeps it 'provisioning'."""
-    if job_type in ("create", "clone") or plan_key(job_type, params) == "restore_new":
-        return lifecycle.PROVISIONING
-    return None
-
-
-def plan_key(job_type, params):
-    params = params or {}
-    if job_type == "clone" and params.get("with_data"):
-        return "clone_data"
-    if job_type == "create" and params.get("pooled"):
+    if params.get("pooled"):
         return "create_pooled_bi" if params.get("bi") else "create_pooled"
-    if job_type == "restore":
-        return "restore_new" if params.get("mode") == "new" else "restore_in_place"
-    return job_type
+    return "create"
 
 
-def steps_for(job_type, params=None):
-    return PLANS[plan_key(job_type, params)]
+def _with_data(params):
+    return bool(params.get("with_data"))
 
 
-def step_function(job_type, params, name):
-    for step_name, _label, function in steps_for(job_type, params):
-        if step_name == name:
-            return function
-    raise PermanentError(f"Unknown step {name} for a {job_type} job.")
+def _clone_plan(params):
+    return "clone_data" if _with_data(params) else "clone"
 
 
-def undo(ctx):
-    """What a permanently failed job leaves is removed (a new tenant's
-    database, roles and files) or put back (a tenant restored or upgraded
-    in place gets its own database back and returns to service)."""
-    key = plan_key(ctx.spec.job_type, ctx.params)
-    if key in UNDO_NEW_TENANT and ctx.tenant.state != lifecycle.ACTIVE:
+def undo_new_tenant(ctx):
+    """A new tenant that did not reach 'active' loses whatever it got."""
+    if ctx.tenant.state != lifecycle.ACTIVE:
         undo_partial_tenant(ctx)
-    elif key in UNDO_IN_PLACE:
-        backup_steps.undo_in_place(ctx)
+
+
+# The engine's own kinds (kinds.py); ipai.tenant.job._job_kinds() is the
+# whole set of a database, with the kinds its installed addons add.
+KINDS = {
+    kind.name: kind
+    for kind in (
+        JobKind(
+            "create",
+            {
+                "create": _FROM_TEMPLATE,
+                "create_pooled": (
+                    _ADOPT,
+                    (
+                        "personalize",
+                        "Set its URL, plan and administrator; activate",
+                        personalize_and_activate,
+                    ),
+                ),
+                "create_pooled_bi": (
+                    _ADOPT,
+                    ("personalize", "Set its URL, plan and administrator", personalize),
+                    (
+                        "superset_workspace",
+                        "Create the Superset workspace",
+                        superset_workspace.provision_step,
+                    ),
+                    ("activate", "Activate the tenant", activate_new_tenant),
+                ),
+            },
+            choose=_create_plan,
+            makes_database=always,
+            undo=undo_new_tenant,
+        ),
+        JobKind(
+            "clone",
+            {
+                "clone": _FROM_TEMPLATE,
+                "clone_data": (
+                    ("check_request", "Check the request", check_request),
+                    *_PROVISION_TAIL,
+                ),
+            },
+            params=frozenset({"source_code", "with_data"}),
+            choose=_clone_plan,
+            makes_database=always,
+            copies_data=_with_data,
+            undo=undo_new_tenant,
+        ),
+        JobKind(
+            "suspend",
+            {
+                "suspend": (
+                    ("push_state", "Block the tenant's users", push_state(lifecycle.SUSPENDED)),
+                    ("suspend", "Mark suspended", final_state(lifecycle.SUSPENDED)),
+                )
+            },
+        ),
+        JobKind(
+            "reactivate",
+            {
+                "reactivate": (
+                    ("push_state", "Let the tenant's users in", push_state(lifecycle.ACTIVE)),
+                    ("reactivate", "Mark active", final_state(lifecycle.ACTIVE)),
+                )
+            },
+        ),
+        JobKind(
+            "change_plan",
+            {
+                "change_plan": (
+                    ("configure_tenant", "Push the new plan", configure_tenant),
+                    (
+                        "install_plan_modules",
+                        "Install the new plan's modules",
+                        install_plan_modules,
+                    ),
+                )
+            },
+            params=frozenset({"plan_code"}),
+        ),
+        JobKind("archive", {"archive": _REMOVAL}),
+        JobKind("drop", {"drop": _REMOVAL}),
+    )
+}
 
 
 def undo_partial_tenant(ctx):
@@ -727,5 +696,4 @@ def undo_partial_tenant(ctx):
         ctx.record("forget_pool_member", member.id)
     _drop_own_database(ctx, None, f"removed the partial database {ctx.database}")
     filestore.remove(ctx.database)
-    backup_steps.remove_scratch(ctx)
     _drop_roles(ctx, "removed", only_existing=True)

@@ -209,7 +209,7 @@ class JobRunner:
             failpoint("before", step.name)
             ctx = self._context(job)
             started = time.monotonic()
-            function = operations.step_function(job.job_type, job.params, step.name)
+            function = ctx.spec.kind.step(ctx.params, step.name)
             operations.verify_targets(ctx)
             function(ctx)
             # What the step did reaches the records in its own transaction,
@@ -271,17 +271,16 @@ class JobRunner:
         return job.state
 
     def _undo(self, job):
-        key = operations.plan_key(job.job_type, job.params)
-        if key not in operations.UNDO_NEW_TENANT | operations.UNDO_IN_PLACE:
-            return []
         ctx = self._context(job)
+        if not ctx.spec.kind.undo:
+            return []
         try:
             # Names that are not the tenant's own: the undo touches nothing.
             operations.verify_targets(ctx)
         except Exception as exc:
             return [f"nothing undone: {exc}"]
         try:
-            operations.undo(ctx)
+            ctx.spec.kind.undo(ctx)
         except Exception as exc:
             ctx.log(f"cleanup incomplete, retry will finish it: {exc}")
         # What was undone before a failure is recorded all the same.

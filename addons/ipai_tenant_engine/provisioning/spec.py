@@ -3,7 +3,8 @@
 The records build a frozen ``JobSpec`` once per step (``ipai.tenant.job.
 _engine_spec``): the tenant's names, URL, administrator, company, plan and
 module sets, the job's parameters and what earlier steps left on the job
-(template, backup, resume state). A step reads that and nothing else, and
+(template, pool member; an addon's kinds add their own, e.g. data
+safety's backup and resume state). A step reads that and nothing else, and
 writes nothing to the platform: it records what happened in an ``Outcome``
 (secrets to store, the state reached, the template built...), which the
 runner applies through the models' engine hooks, in the order recorded and
@@ -13,8 +14,11 @@ in the step's own transaction, before it commits the step.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
+
+from .kinds import JobKind
 
 
 @dataclass(frozen=True)
@@ -91,40 +95,24 @@ class TemplateSpec:
 
 
 @dataclass(frozen=True)
-class BackupSpec:
-    id: int
-    name: str
-    folder: str
-    dump_sha256: str
-    filestore_sha256: str
-    tenant_code: str
-    # Whether it is a backup of the job's own tenant.
-    of_this_tenant: bool
-    # What the backed-up tenant may load (kept by a tenant restored from it).
-    allowed_modules: tuple = ()
-
-
-@dataclass(frozen=True)
 class JobSpec:
     id: int
     job_type: str
     tenant: TenantSpec
     params_json: str = "{}"
-    # create_date as %Y%m%d-%H%M%S, the backup folders' stamp.
+    # What the engine knows of the job's type (kinds.py).
+    kind: JobKind | None = None
+    # create_date as %Y%m%d-%H%M%S, the stamp of what the job names by date.
     stamp: str = ""
     pool_member: PoolMemberSpec | None = None
     template: TemplateSpec | None = None
-    backup: BackupSpec | None = None
-    resume_state: str | None = None
-    rollback_error: str | None = None
-    # A clone's source and a restore's backup, looked up as the job's
-    # requester may see them; None with the reason when there is none.
+    # A clone's source (or an addon's kind's source), looked up as the
+    # job's requester may see it; None with the reason when there is none.
     clone_source: TenantSpec | None = None
-    restore_backup: BackupSpec | None = None
     missing_source: str | None = None
-    # Settings of the platform the steps need.
-    backup_root: str = ""
-    runtime_url: str = ""
+    # What an addon's kinds add to the spec, frozen as well (data safety:
+    # the backup taken or restored, the state to resume, its settings).
+    extra: Any = None
     # The BI role's password, encrypted (the Superset step decrypts it).
     bi_token: str | None = field(default=None, repr=False)
 
@@ -137,12 +125,6 @@ class JobSpec:
         if self.clone_source is None:
             raise PermanentError(self.missing_source or "This job has no source tenant.")
         return self.clone_source
-
-    def source_backup(self):
-        """The backup a restore replays, or the reason there is none."""
-        if self.restore_backup is None:
-            raise PermanentError(self.missing_source or "This job has no backup to restore.")
-        return self.restore_backup
 
 
 @dataclass(frozen=True)
@@ -159,23 +141,28 @@ class TemplateCatalog:
 
 # The hooks an outcome may call, on the job record (ipai.tenant.job): each
 # is a small method that calls the model hook of old (_store_secret,
-# _set_state_from_engine, _engine_set_backup...).
-HOOKS = frozenset(
-    {
-        "store_secret",
-        "forget_secrets",
-        "set_state",
-        "keep_modules",
-        "set_resume_state",
-        "needs_rollback",
-        "use_template",
-        "template_ready",
-        "record_backup",
-        "set_workspace",
-        "queue_welcome_mail",
-        "forget_pool_member",
-    }
-)
+# _set_state_from_engine, _queue_welcome_mail...).
+_HOOKS = {
+    "store_secret",
+    "forget_secrets",
+    "set_state",
+    "keep_modules",
+    "use_template",
+    "template_ready",
+    "set_workspace",
+    "queue_welcome_mail",
+    "forget_pool_member",
+}
+
+
+def add_hooks(*names):
+    """Hooks an addon's steps may record (each a ``_engine_<name>`` method
+    its ``_inherit`` of the job adds): data safety's backup hooks."""
+    _HOOKS.update(names)
+
+
+def known_hooks():
+    return frozenset(_HOOKS)
 
 
 @dataclass(frozen=True)
@@ -184,7 +171,7 @@ class Effect:
     args: tuple = field(default=(), repr=False)  # may hold a password
 
     def __post_init__(self):
-        if self.hook not in HOOKS:
+        if self.hook not in _HOOKS:
             raise ValueError(f"unknown engine hook {self.hook}")
 
 

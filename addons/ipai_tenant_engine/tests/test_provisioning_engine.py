@@ -8,10 +8,10 @@ from odoo.addons.ipai_tenant_core.infra.errors import (
     WaitingError,
     is_transient,
 )
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, TransactionCase
 from psycopg2 import errorcodes
 
-from ..provisioning import backup_steps, operations, runner
+from ..provisioning import operations, runner
 
 
 class FixedRandom:
@@ -77,32 +77,8 @@ class TestProvisioningEngine(BaseCase):
         self.assertEqual(naming.pool_token(database), "a1b2c3a1b2c3")
         self.assertIsNone(naming.pool_token(naming.database_name("pool-a1b2c3")))
         self.assertEqual(
-            next(name for name, *_rest in operations.steps_for("create", {"pooled": True})),
+            next(name for name, *_rest in operations.KINDS["create"].steps({"pooled": True})),
             "adopt_pool_member",
-        )
-
-    def test_every_job_type_has_a_plan_of_known_steps(self):
-        for job_type, params in (
-            ("create", None),
-            ("clone", None),
-            ("suspend", None),
-            ("reactivate", None),
-            ("archive", None),
-            ("drop", None),
-            ("change_plan", None),
-            ("upgrade", None),
-            ("backup", None),
-            ("restore", {"mode": "new"}),
-            ("restore", {"mode": "in_place"}),
-        ):
-            steps = operations.steps_for(job_type, params)
-            names = [name for name, _label, _function in steps]
-            self.assertEqual(len(names), len(set(names)), job_type)
-            for name in names:
-                self.assertTrue(callable(operations.step_function(job_type, params, name)))
-        self.assertNotIn(
-            "ensure_template",
-            [name for name, *_rest in operations.steps_for("clone", {"with_data": True})],
         )
 
     def test_names_never_exceed_postgres_limits(self):
@@ -111,13 +87,24 @@ class TestProvisioningEngine(BaseCase):
         self.assertLessEqual(len(naming.role_name(code).encode()), 63)
         with self.assertRaises(ValueError):
             naming.database_name(code, prefix="x" * 40)
-        longest = naming.database_name(code, prefix="x" * 33)
-        self.assertEqual(len(longest), 63)
-        scratch, replaced = backup_steps.scratch_name(longest), backup_steps.replaced_name(longest)
-        self.assertEqual((len(scratch), len(replaced)), (63, 63))
-        self.assertNotEqual(scratch, replaced)
-        self.assertTrue(scratch.endswith("_restoring"))
-        self.assertEqual(backup_steps.scratch_name("odoo_acme"), "odoo_acme_restoring")
+        self.assertEqual(len(naming.database_name(code, prefix="x" * 33)), 63)
+
+
+class TestJobKinds(TransactionCase):
+    def test_every_job_type_has_a_plan_of_known_steps(self):
+        """Every kind this database knows (the engine's and its addons')."""
+        kinds = self.env["ipai.tenant.job"]._job_kinds()
+        selection = dict(self.env["ipai.tenant.job"]._fields["job_type"].selection)
+        self.assertEqual(set(kinds), set(selection))
+        for kind in kinds.values():
+            for plan_name, steps in kind.plans.items():
+                names = [name for name, _label, _function in steps]
+                self.assertEqual(len(names), len(set(names)), plan_name)
+                self.assertTrue(all(callable(function) for *_named, function in steps))
+        self.assertNotIn(
+            "ensure_template",
+            [name for name, *_rest in kinds["clone"].steps({"with_data": True})],
+        )
 
 
 class TestEngineConnections(BaseCase):

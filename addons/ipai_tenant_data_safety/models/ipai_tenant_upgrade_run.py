@@ -3,10 +3,9 @@ import re
 from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import jobs, lifecycle, naming
 from odoo.addons.ipai_tenant_core.infra.errors import WaitingError
+from odoo.addons.ipai_tenant_engine.provisioning import operations
 from odoo.exceptions import AccessError, UserError
 from odoo.modules import module as odoo_module
-
-from ..provisioning import operations
 
 RUN_STATES = [("preparing", "Rebuilding templates"), ("running", "Running"), ("done", "Done")]
 LINE_STATES = [
@@ -97,7 +96,7 @@ class IpaiTenantUpgradeRun(models.Model):
                 ],
             }
         )
-        self.env.ref("ipai_tenant_engine.ir_cron_advance_upgrade_runs").sudo()._trigger()
+        self.env.ref("ipai_tenant_data_safety.ir_cron_advance_upgrade_runs").sudo()._trigger()
         return run
 
     # ------------------------------------------------------------ advance

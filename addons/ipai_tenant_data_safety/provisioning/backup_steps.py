@@ -1,4 +1,4 @@
-"""The steps of backups, restores and upgrades (see operations.PLANS).
+"""The steps of backups, restores and upgrades (their plans: kinds.py).
 
 A restore never works on the tenant's database itself: the backup is
 replayed into a scratch database (``<database>_restoring``), which is
@@ -16,12 +16,13 @@ import requests
 from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.addons.ipai_tenant_core.infra import pg
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
+from odoo.addons.ipai_tenant_engine.provisioning import filestore, operations, runtime_access
+from odoo.addons.ipai_tenant_engine.provisioning.faults import failpoint
 from odoo.addons.ipai_tenant_runtime import credentials
 
-from . import backups, filestore, runtime_access
-from .faults import failpoint
+from . import backups
+from .spec import of, source_backup
 
-RESTORING_JOB_TYPES = ("restore", "upgrade")
 SMOKE_TIMEOUT = 120
 MAX_NAME_BYTES = 63
 
@@ -61,12 +62,13 @@ def take_backup(kind=None):
     ``kind`` parameter, else a manual one) and its record."""
 
     def step(ctx):
-        if ctx.spec.backup:
-            ctx.log(f"backup {ctx.spec.backup.name} already taken")
+        taken = of(ctx).backup
+        if taken:
+            ctx.log(f"backup {taken.name} already taken")
             return
         this_kind = kind or ctx.params.get("kind") or "manual"
         folder = os.path.join(
-            ctx.spec.backup_root, ctx.tenant.code, f"{ctx.spec.stamp}-{this_kind}-j{ctx.spec.id}"
+            of(ctx).backup_root, ctx.tenant.code, f"{ctx.spec.stamp}-{this_kind}-j{ctx.spec.id}"
         )
         result = backups.take(
             ctx.server, ctx.as_tenant, ctx.database, filestore.path(ctx.database), folder
@@ -87,10 +89,10 @@ def restore_source(ctx):
     backup outside the requester's reach does not exist for the engine, nor
     in its spec)."""
     if ctx.spec.job_type == "upgrade":
-        if not ctx.spec.backup:
+        if not of(ctx).backup:
             raise PermanentError("No pre-upgrade backup to roll back to.")
-        return ctx.spec.backup
-    source = ctx.spec.source_backup()
+        return of(ctx).backup
+    source = source_backup(ctx)
     if ctx.params.get("mode") != "new" and not source.of_this_tenant:
         raise PermanentError(
             f"Backup {source.name} is not one of {ctx.tenant.code}'s; nothing was changed."
@@ -107,6 +109,23 @@ def verify_backup(ctx):
         ctx.record("keep_modules", list(source.allowed_modules))
 
 
+# ----------------------------------------------------------------- upgrade
+
+
+def upgrade_modules(ctx):
+    """``-u`` of the run's modules (else the tenant's module set) as the
+    tenant's own role. A failure is not the job's: it is recorded, and the
+    rollback steps that follow restore the pre-upgrade backup."""
+    modules = ctx.params.get("modules") or list(ctx.tenant.modules)
+    try:
+        operations.run_modules(ctx, modules, update=True)
+    except PermanentError as exc:
+        ctx.record("needs_rollback", str(exc))
+        ctx.log(f"updating {', '.join(modules)} failed; rolling back:\n{exc}")
+        return
+    ctx.log(f"updated {', '.join(modules)}")
+
+
 # ------------------------------------------------------------- maintenance
 
 
@@ -118,7 +137,7 @@ def enter_maintenance(ctx):
 
 
 def leave_maintenance(ctx):
-    state = ctx.spec.resume_state or lifecycle.ACTIVE
+    state = of(ctx).resume_state or lifecycle.ACTIVE
     ctx.record("set_state", state)
     ctx.log(f"tenant is {state} again")
 
@@ -127,10 +146,10 @@ def smoke_check(ctx):
     """The login page, asked through the tenant runtime as a browser would
     (the tenant's host name) with the token that lets the platform past the
     maintenance page: the runtime loads the upgraded registry to answer."""
-    if ctx.spec.rollback_error:
+    if of(ctx).rollback_error:
         ctx.log("skipped: the upgrade failed")
         return
-    url = ctx.spec.runtime_url + "/web/login"
+    url = of(ctx).runtime_url + "/web/login"
     headers = {
         "Host": ctx.tenant.primary_domain,
         credentials.SMOKE_CHECK_HEADER: credentials.smoke_check_token(ctx.database),
@@ -153,7 +172,7 @@ def only_on_rollback(function):
     """A restore step that an upgrade runs only when it failed."""
 
     def step(ctx):
-        if not ctx.spec.rollback_error:
+        if not of(ctx).rollback_error:
             ctx.log("the upgrade went through: nothing to roll back")
             return
         function(ctx)

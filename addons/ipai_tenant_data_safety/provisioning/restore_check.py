@@ -10,8 +10,9 @@ import os
 
 from odoo.addons.ipai_tenant_core.infra import pg
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
+from odoo.addons.ipai_tenant_engine.provisioning import filestore, runtime_access, templates
 
-from . import backups, filestore, runtime_access, templates
+from . import backups
 
 
 def run(server, role, scratch, folder, dump_sha256, filestore_sha256, expected_counts, log):

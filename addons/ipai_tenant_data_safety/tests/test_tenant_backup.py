@@ -3,11 +3,13 @@ import shutil
 import tempfile
 from datetime import date, datetime, timedelta
 
+from odoo.addons.ipai_platform_rules import naming
 from odoo.addons.ipai_tenant_core.tests.common import TenantCase
+from odoo.addons.ipai_tenant_engine.provisioning import operations
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from ..provisioning import retention
+from ..provisioning import backup_steps, retention
 
 # docs/backups.md works this example through: a backup every day at 02:00
 # since 2025-10-01, every 6 hours on 2026-11-26, pruned at 13:00 that day.
@@ -231,3 +233,22 @@ class TestRestoreRequests(TenantCase):
         with self.assertRaisesRegex(AccessError, "Only platform managers"):
             self.env["ipai.tenant.job"].with_user(user)._enqueue(client, "upgrade", {})
         self.assertFalse(client.job_ids)
+
+
+class TestDataSafetyKinds(TenantCase):
+    def test_the_database_knows_data_safetys_kinds_and_archive_backs_up_first(self):
+        kinds = self.env["ipai.tenant.job"]._job_kinds()
+        self.assertLessEqual({"backup", "restore", "upgrade"}, set(kinds))
+        self.assertEqual(kinds["archive"].steps()[0][0], "backup")
+        self.assertEqual(
+            [name for name, *_rest in kinds["archive"].steps()[1:]],
+            [name for name, *_rest in operations.KINDS["archive"].steps()],
+        )
+
+    def test_scratch_names_fit_postgres_limits(self):
+        longest = naming.database_name("a" + "b" * 29, prefix="x" * 33)
+        scratch, replaced = backup_steps.scratch_name(longest), backup_steps.replaced_name(longest)
+        self.assertEqual((len(scratch), len(replaced)), (63, 63))
+        self.assertNotEqual(scratch, replaced)
+        self.assertTrue(scratch.endswith("_restoring"))
+        self.assertEqual(backup_steps.scratch_name("odoo_acme"), "odoo_acme_restoring")

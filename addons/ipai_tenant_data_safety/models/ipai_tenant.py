@@ -1,0 +1,18 @@
+"""What data safety adds to a tenant: its backups and the action that
+backs it up (forms, the REST API and the CLI call it)."""
+
+from odoo import fields, models
+from odoo.addons.ipai_platform_rules import roles
+
+
+class IpaiTenant(models.Model):
+    _inherit = "ipai.tenant"
+
+    backup_ids = fields.One2many("ipai.tenant.backup", "tenant_id", string="Backups")
+
+    def action_backup(self):
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("backup", self.env._("Backing up"))
+        for tenant in self:
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, "backup", {"kind": "manual"})
+        return True

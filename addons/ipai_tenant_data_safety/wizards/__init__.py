@@ -1,0 +1,4 @@
+from . import (
+    ipai_tenant_restore,
+    ipai_tenant_upgrade,
+)
