@@ -91,14 +91,19 @@ def counts(dbname):
     return {table: query(dbname, f"SELECT count(*) FROM {table}")[0][0] for table in tables}
 
 
-def test_the_api_and_the_engine_leave_core_with_their_rows(platform_before_the_split):
-    dbname, addons_path = platform_before_the_split
-    shell = odoo(dbname, addons_path=addons_path, shell_code=MAKE_ROWS)
-    key_id, job_id = map(int, shell.split("ROWS")[1].split()[:2])
+def upgrade_with_rows(platform, make_rows):
+    """Make rows with the old addons (``make_rows`` prints ``ROWS <ids>``),
+    then upgrade core with today's: the ids and the counts from before."""
+    dbname, addons_path = platform
+    shell = odoo(dbname, addons_path=addons_path, shell_code=make_rows)
+    ids = [int(value) for value in shell.split("ROWS")[1].split()[:2]]
     before = counts(dbname)
-
     odoo(dbname, "-u", "ipai_tenant_core", "--stop-after-init")
+    return dbname, ids, before
 
+
+def test_the_api_and_the_engine_leave_core_with_their_rows(platform_before_the_split):
+    dbname, (key_id, job_id), before = upgrade_with_rows(platform_before_the_split, MAKE_ROWS)
     assert query(
         dbname,
         """SELECT name, state FROM ir_module_module
@@ -169,13 +174,9 @@ print("ROWS", job.id, backup.id)
 
 
 def test_data_safety_leaves_the_engine_with_its_rows(platform_before_data_safety):
-    dbname, addons_path = platform_before_data_safety
-    shell = odoo(dbname, addons_path=addons_path, shell_code=MAKE_SAFETY_ROWS)
-    job_id, backup_id = map(int, shell.split("ROWS")[1].split()[:2])
-    before = counts(dbname)
-
-    odoo(dbname, "-u", "ipai_tenant_core", "--stop-after-init")
-
+    dbname, (job_id, backup_id), before = upgrade_with_rows(
+        platform_before_data_safety, MAKE_SAFETY_ROWS
+    )
     assert query(
         dbname, "SELECT state FROM ir_module_module WHERE name = 'ipai_tenant_data_safety'"
     ) == [("installed",)]
