@@ -302,7 +302,8 @@ def list_tenants(config, database, tenant_type, state):
     with platform_cursor(config, database) as cr:
         cr.execute(
             """
-            SELECT t.code, t.tenant_type, t.state, plan.code, parent.code, t.database_name
+            SELECT t.code, t.tenant_type, t.state, coalesce(plan.code, ''),
+                   coalesce(parent.code, ''), coalesce(t.database_name, '')
               FROM ipai_tenant t
               LEFT JOIN ipai_tenant_plan plan ON plan.id = t.plan_id
               LEFT JOIN ipai_tenant parent ON parent.id = t.parent_id
@@ -314,21 +315,20 @@ def list_tenants(config, database, tenant_type, state):
         )
         rows = cr.fetchall()
     echo_table(
-        f"{'CODE':<24} {'TYPE':<15} {'STATE':<13} {'PLAN':<13} {'PARENT':<16} DATABASE",
-        [
-            f"{code:<24} {tenant_type:<15} {state:<13} {plan or '':<13} "
-            f"{parent or '':<16} {database_name or ''}"
-            for code, tenant_type, state, plan, parent, database_name in rows
-        ],
+        "{:<24} {:<15} {:<13} {:<13} {:<16} {}",
+        ("CODE", "TYPE", "STATE", "PLAN", "PARENT", "DATABASE"),
+        rows,
         "tenant",
     )
 
 
-def echo_table(header, lines, noun):
-    click.echo(header)
-    for line in lines:
-        click.echo(line)
-    click.echo(f"{len(lines)} {noun}(s)")
+def echo_table(line_format, titles, rows, noun):
+    """Prints ``titles``, then each of ``rows``, through ``line_format`` (so
+    that the columns line up), then how many rows there are."""
+    click.echo(line_format.format(*titles))
+    for row in rows:
+        click.echo(line_format.format(*row))
+    click.echo(f"{len(rows)} {noun}(s)")
 
 
 @cli.odoo_command("clone")
@@ -422,10 +422,10 @@ def list_backups(config, database, code):
         )
         rows = cr.fetchall()
     echo_table(
-        f"{'ID':>6} {'TENANT':<24} {'TAKEN (UTC)':<20} {'KIND':<12} {'MB':>8} TEST",
+        "{:>6} {:<24} {:<20} {:<12} {:>8} {}",
+        ("ID", "TENANT", "TAKEN (UTC)", "KIND", "MB", "TEST"),
         [
-            f"{backup_id:>6} {tenant_code:<24} {taken!s:<20} {kind:<12} "
-            f"{size_mb:>8.1f} {test_state}"
+            (backup_id, tenant_code, str(taken), kind, f"{size_mb:.1f}", test_state)
             for backup_id, tenant_code, taken, kind, size_mb, test_state in rows
         ],
         "backup",

@@ -431,6 +431,13 @@ def provider_manager(admin_rpc, server, provider_id, login, role="admin"):
     return JsonRpc(server.url, server.dbname, login, f"{login}-pass")
 
 
+def provider_with_manager(admin_rpc, server, code, name, login):
+    """A provider tenant (``provider_tenant``) and an administrator of it
+    logged in over JSON-RPC (``provider_manager``): ``(provider_id, rpc)``."""
+    provider_id = provider_tenant(admin_rpc, code, name)
+    return provider_id, provider_manager(admin_rpc, server, provider_id, login)
+
+
 class LoopbackDns:
     """A DNS server on loopback, answering the TXT records a test publishes
     (NXDOMAIN for anything else): what a tenant does at its DNS provider to

@@ -7,8 +7,7 @@ import pytest
 
 from ..support import (
     RpcError,
-    provider_manager,
-    provider_tenant,
+    provider_with_manager,
     provision,
     query,
     run_odoo_script,
@@ -26,8 +25,9 @@ def billed(admin_rpc, platform_server, cli, platform_db):
     """Provider bp-prov (its manager logged in over JSON-RPC) with an active
     sub-tenant bp-sub on the trial plan, billed as the platform bills it;
     and another customer, bp-other, with its own billing contact."""
-    provider_id = provider_tenant(admin_rpc, "bp-prov", "BP Provider")
-    manager = provider_manager(admin_rpc, platform_server, provider_id, "bp-manager")
+    provider_id, manager = provider_with_manager(
+        admin_rpc, platform_server, "bp-prov", "BP Provider", "bp-manager"
+    )
     provision(cli, "bp-sub", "--parent", "bp-prov", "--plan", "trial")
     (sub,) = admin_rpc.call("ipai.tenant", "search", [("code", "=", "bp-sub")])
     # What a billing run leaves on a tenant it invoiced (the platform's own

@@ -17,8 +17,7 @@ from ..support import (
     RpcError,
     copy_database,
     database_exists,
-    provider_manager,
-    provider_tenant,
+    provider_with_manager,
     provision,
     query,
     run_odoo_script,
@@ -36,8 +35,9 @@ def victim(cli):
 @pytest.fixture(scope="module")
 def provider(admin_rpc, platform_server, victim):
     """Provider manager of cp-prov, which has one draft client of its own."""
-    provider_id = provider_tenant(admin_rpc, "cp-prov", "CP Provider")
-    manager = provider_manager(admin_rpc, platform_server, provider_id, "cp-manager")
+    provider_id, manager = provider_with_manager(
+        admin_rpc, platform_server, "cp-prov", "CP Provider", "cp-manager"
+    )
     own = manager.call(
         "ipai.tenant", "create", {"code": "cp-own", "name": "CP Own", "parent_id": provider_id}
     )

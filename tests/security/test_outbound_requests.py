@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from ..support import RpcError, provider_manager, provider_tenant, query
+from ..support import RpcError, provider_with_manager, query
 
 FORBIDDEN_URLS = [
     "http://127.0.0.1:8069/web/login",
@@ -36,8 +36,9 @@ FORBIDDEN_URLS = [
 
 @pytest.fixture(scope="module")
 def manager(admin_rpc, platform_server):
-    provider_id = provider_tenant(admin_rpc, "or-prov", "OR Provider")
-    rpc = provider_manager(admin_rpc, platform_server, provider_id, "or-manager")
+    provider_id, rpc = provider_with_manager(
+        admin_rpc, platform_server, "or-prov", "OR Provider", "or-manager"
+    )
     return rpc, provider_id
 
 

@@ -237,34 +237,32 @@ class IpaiBillingRun(models.Model):
         plan = plan[0][0]
         transactions = max(metrics.mapped("records_month")) - plan.max_transactions_month
         storage_gb = round(max(metrics.mapped("storage_mb")) / 1024 - plan.max_storage_gb, 2)
+        # What is over the plan: the excess, the plan's limit, its price per
+        # unit over it, how the invoice line reads.
         overages = (
             (
                 transactions,
+                plan.max_transactions_month,
                 plan.price_transaction_overage,
-                self.env._(
-                    "%(count)s transactions over the %(limit)s of %(plan)s in %(month)s",
-                    count=transactions,
-                    limit=plan.max_transactions_month,
-                    plan=plan.name,
-                    month=key,
-                ),
+                self.env._("%(over)s transactions over the %(limit)s of %(plan)s in %(month)s"),
             ),
             (
                 storage_gb,
+                plan.max_storage_gb,
                 plan.price_storage_overage,
-                self.env._(
-                    "%(gb)s GB of storage over the %(limit)g GB of %(plan)s in %(month)s",
-                    gb=storage_gb,
-                    limit=plan.max_storage_gb,
-                    plan=plan.name,
-                    month=key,
-                ),
+                self.env._("%(over)s GB of storage over the %(limit)g GB of %(plan)s in %(month)s"),
             ),
         )
         return [
-            self._line(tenant, plan, name, price, quantity)
-            for quantity, price, name in overages
-            if quantity > 0 and price
+            self._line(
+                tenant,
+                plan,
+                text % {"over": over, "limit": limit, "plan": plan.name, "month": key},
+                price,
+                over,
+            )
+            for over, limit, price, text in overages
+            if over > 0 and price
         ]
 
     def _summary(self):

@@ -340,28 +340,18 @@ class IpaiTenant(models.Model):
         companies = metric.companies if metric else 0
         users = max(self.user_count, metric.internal_users if metric else 0)
         storage_gb = max(self.storage_mb, metric.storage_mb if metric else 0) / 1024
-        excess = []
-        if users > plan.max_users:
-            excess.append(
-                self.env._("%(used)s users (limit %(limit)s)", used=users, limit=plan.max_users)
-            )
-        if companies > plan.max_companies:
-            excess.append(
-                self.env._(
-                    "%(used)s companies (limit %(limit)s)",
-                    used=companies,
-                    limit=plan.max_companies,
-                )
-            )
-        if storage_gb > plan.max_storage_gb:
-            excess.append(
-                self.env._(
-                    "%(used).2f GB of storage (limit %(limit)g GB)",
-                    used=storage_gb,
-                    limit=plan.max_storage_gb,
-                )
-            )
-        return excess
+        limits = (
+            (users, plan.max_users, self.env._("%(used)s users (limit %(limit)s)")),
+            (companies, plan.max_companies, self.env._("%(used)s companies (limit %(limit)s)")),
+            (
+                storage_gb,
+                plan.max_storage_gb,
+                self.env._("%(used).2f GB of storage (limit %(limit)g GB)"),
+            ),
+        )
+        return [
+            text % {"used": used, "limit": limit} for used, limit, text in limits if used > limit
+        ]
 
     # ---------------------------------------------------------------- CRUD
 

@@ -15,9 +15,7 @@ class BillingCase(TenantCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.smtp = SmtpSink().start()
-        cls.addClassCleanup(cls.smtp.stop)
-        cls.env["ir.mail_server"].search([]).active = False
+        cls.smtp = cls.loopback_destination(SmtpSink(), "ir.mail_server")
         cls.env["ir.mail_server"].create(
             {
                 "name": "test sink",

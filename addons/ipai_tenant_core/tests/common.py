@@ -18,6 +18,16 @@ class TenantCase(TransactionCase):
         )
 
     @classmethod
+    def loopback_destination(cls, server, model):
+        """Starts ``server`` (a loopback SMTP sink or webhook receiver) for
+        the class and switches the database's own ``model`` records off, so
+        that what the tests send goes to ``server`` and nowhere else."""
+        server.start()
+        cls.addClassCleanup(server.stop)
+        cls.env[model].search([]).active = False
+        return server
+
+    @classmethod
     def make_tenant(cls, code, **values):
         values.setdefault("name", code.title())
         values.setdefault("tenant_type", "client")

@@ -45,21 +45,26 @@ class IpaiTenant(models.Model):
             tenant.job_count = counts.get(tenant.id, 0)
             tenant.is_busy = tenant in busy
 
-    def action_provision(self):
-        self._check_power(roles.OPERATE)
-        self._ensure_action_allowed("provision", self.env._("Provisioning"))
+    def _queue_jobs(self, power, action, label, job_type=None):
+        """One ``job_type`` job (by default named as ``action``) per tenant,
+        once the caller holds ``power`` on them and their states allow
+        ``action`` (``label`` names it in a refusal)."""
+        self._check_power(power)
+        self._ensure_action_allowed(action, label)
         for tenant in self:
-            tenant.env["ipai.tenant.job"]._enqueue(tenant, "create")
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, job_type or action)
+
+    def action_provision(self):
+        self._queue_jobs(roles.OPERATE, "provision", self.env._("Provisioning"), job_type="create")
+        for tenant in self:
             tenant._set_state_from_engine(lifecycle.PROVISIONING)
         return True
 
     def action_suspend(self):
-        self._check_power(roles.OPERATE)
-        self._ensure_action_allowed("suspend", self.env._("Suspending"))
-        for tenant in self:
-            tenant.env["ipai.tenant.job"]._enqueue(tenant, "suspend")
-            if self._is_platform_staff():
-                # The platform's suspension is the platform's to lift.
+        self._queue_jobs(roles.OPERATE, "suspend", self.env._("Suspending"))
+        if self._is_platform_staff():
+            # The platform's suspension is the platform's to lift.
+            for tenant in self:
                 tenant.sudo().platform_lock = True
         return True
 
@@ -102,10 +107,7 @@ class IpaiTenant(models.Model):
         return True
 
     def action_drop(self):
-        self._check_power(roles.OWN)
-        self._ensure_action_allowed("drop", self.env._("Dropping"))
-        for tenant in self:
-            tenant.env["ipai.tenant.job"]._enqueue(tenant, "drop")
+        self._queue_jobs(roles.OWN, "drop", self.env._("Dropping"))
         return True
 
     def _change_plan(self, plan):

@@ -11,10 +11,8 @@ class NotifyCase(TenantCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.receiver = WebhookReceiver().start()
-        cls.addClassCleanup(cls.receiver.stop)
         # Earlier webhooks of this database are not part of these tests.
-        cls.env["ipai.webhook"].search([]).active = False
+        cls.receiver = cls.loopback_destination(WebhookReceiver(), "ipai.webhook")
         cls.params = cls.env["ir.config_parameter"].sudo()
         cls.params.set_param("ipai_tenant_notify.retry_base_seconds", "30")
         cls.params.set_param(outbound.ALLOW_HOSTS_PARAM, RECEIVER_ADDRESS)

@@ -124,10 +124,17 @@ def platform(cursor):
 
 
 @contextlib.contextmanager
+def routing_runtime(mode, *rows, platform_hosts=None, **options):
+    """The runtime of ``mode`` (as ``runtime``) routing ``rows``, its platform
+    database naming ``platform_hosts``; yields the routing map."""
+    cursor = PlatformCursor(rows, platform_hosts=platform_hosts)
+    with runtime(mode, **options), platform(cursor) as routes:
+        yield routes
+
+
 def tenant_runtime(*rows, **options):
     """The tenant runtime, routing ``rows``; yields the routing map."""
-    with runtime("tenant", **options), platform(PlatformCursor(rows)) as routes:
-        yield routes
+    return routing_runtime("tenant", *rows, **options)
 
 
 @contextlib.contextmanager

@@ -6,10 +6,8 @@ from unittest import mock
 from odoo.addons.ipai_tenant_runtime import connections, credentials, routing_map
 from odoo.addons.ipai_tenant_runtime.tests.common import (
     PLATFORM_DB,
-    PlatformCursor,
-    platform,
     route_row,
-    runtime,
+    routing_runtime,
     tenant_runtime,
 )
 
@@ -90,6 +88,6 @@ def test_uris_and_other_runtimes_keep_odoos_connection():
         uri = "postgresql://someone@db.example.com/odoo_acme"
         assert connection_info_for(uri) == _odoo_connection_info(uri)
     for mode in ("platform", None):
-        with runtime(mode), platform(PlatformCursor(ROWS)):
+        with routing_runtime(mode, *ROWS):
             assert connection_info_for("odoo_acme") == _odoo_connection_info("odoo_acme")
             assert connection_info_for("postgres", True) == _odoo_connection_info("postgres", True)

@@ -10,9 +10,8 @@ import pytest
 from odoo.addons.ipai_tenant_runtime import credentials, http_routing
 from odoo.addons.ipai_tenant_runtime.tests.common import (
     PLATFORM_DB,
-    PlatformCursor,
-    platform,
     route_row,
+    routing_runtime,
     runtime,
     tenant_runtime,
 )
@@ -66,8 +65,7 @@ def test_a_host_whose_database_is_gone_admits_nothing():
 
 
 def test_the_control_plane_admits_the_platform_database_on_its_hosts_only():
-    cursor = PlatformCursor(ROWS, platform_hosts="admin.example.com")
-    with runtime("platform"), platform(cursor):
+    with routing_runtime("platform", *ROWS, platform_hosts="admin.example.com"):
         assert db_filter(CLUSTER, host="admin.example.com") == [PLATFORM_DB]
         assert db_list(host="admin.example.com") == [PLATFORM_DB]
         assert db_filter(CLUSTER, host="acme.example.com") == []
@@ -75,7 +73,7 @@ def test_the_control_plane_admits_the_platform_database_on_its_hosts_only():
 
 
 def test_without_a_runtime_odoo_decides():
-    with runtime(None), platform(PlatformCursor(ROWS)):
+    with routing_runtime(None, *ROWS):
         assert db_filter(CLUSTER, host="acme.example.com") == CLUSTER
         assert db_list(host="acme.example.com") == CLUSTER
 
@@ -198,7 +196,7 @@ def _call(path, remote_addr="127.0.0.1", query=""):
 
 def test_the_database_manager_is_never_served():
     for mode in ("tenant", "platform"):
-        with runtime(mode), platform(PlatformCursor(ROWS)):
+        with routing_runtime(mode, *ROWS):
             for path in ("/web/database/manager", "/web/database/list", "/web/database/drop"):
                 assert _call(path)[0].startswith("404"), (mode, path)
             assert _call("/web/login") == (None, b"odoo")
@@ -213,7 +211,7 @@ def test_the_proxy_learns_which_hosts_the_tenant_runtime_routes():
         assert _call(path, query="domain=unknown.example.com")[0] == "404 Not Found"
         assert _call(path)[0] == "404 Not Found"
         assert _call(path, "10.1.2.3", "domain=erp.acme.test")[0] == "403 Forbidden"
-    with runtime("platform"), platform(PlatformCursor(ROWS)):
+    with routing_runtime("platform", *ROWS):
         assert _call(http_routing.TLS_ASK_PATH) == (None, b"odoo"), "tenant runtime only"
 
 
@@ -221,7 +219,7 @@ def test_crons_run_on_this_runtimes_databases():
     cron_db_list = http_routing._routed_cron_db_list(lambda worker: list(CLUSTER))
     with tenant_runtime(*ROWS):
         assert cron_db_list(None) == ["odoo_acme", "odoo_beta"]
-    with runtime("platform"), platform(PlatformCursor(ROWS)):
+    with routing_runtime("platform", *ROWS):
         assert cron_db_list(None) == [PLATFORM_DB]
     with runtime(None):
         assert cron_db_list(None) == CLUSTER

@@ -8,7 +8,9 @@ from odoo.addons.ipai_tenant_runtime.tests.common import (
     PlatformCursor,
     platform,
     route_row,
+    routing_runtime,
     runtime,
+    tenant_runtime,
 )
 
 
@@ -123,7 +125,7 @@ def test_crons_run_on_active_tenants_only():
         route_row("z.example.com", "odoo_z"),
         route_row(None, "odoo_pool", state=routing_map.POOL),
     ]
-    with runtime("tenant"), platform(PlatformCursor(rows)) as routes:
+    with tenant_runtime(*rows) as routes:
         assert routes.cron_databases() == ["odoo_a", "odoo_z"]
         assert routes.pool_databases() == ["odoo_pool"]
         assert routes.pool_member("odoo_pool").state == routing_map.POOL
@@ -131,11 +133,11 @@ def test_crons_run_on_active_tenants_only():
 
 
 def test_the_control_plane_routes_its_platform_host_names_only():
-    cursor = PlatformCursor(
-        [route_row("acme.example.com", "odoo_acme")],
+    with routing_runtime(
+        "platform",
+        route_row("acme.example.com", "odoo_acme"),
         platform_hosts="admin.example.com, Ops.Example.com:8069",
-    )
-    with runtime("platform"), platform(cursor) as routes:
+    ) as routes:
         assert routes.database_for("admin.example.com") == PLATFORM_DB
         assert routes.database_for("ops.example.com") == PLATFORM_DB
         assert routes.database_for("acme.example.com") is None
@@ -144,7 +146,7 @@ def test_the_control_plane_routes_its_platform_host_names_only():
 
 
 def test_the_control_plane_defaults_to_local_host_names():
-    with runtime("platform"), platform(PlatformCursor()) as routes:
+    with routing_runtime("platform") as routes:
         assert routes.database_for("localhost:8069") == PLATFORM_DB
         assert routes.database_for("127.0.0.1") == PLATFORM_DB
         assert routes.database_for("evil.example.com") is None
