@@ -11,8 +11,7 @@ class IpaiTenant(models.Model):
     backup_ids = fields.One2many("ipai.tenant.backup", "tenant_id", string="Backups")
 
     def action_backup(self):
-        self._check_power(roles.OPERATE)
-        self._ensure_action_allowed("backup", self.env._("Backing up"))
-        for tenant in self:
-            tenant.env["ipai.tenant.job"]._enqueue(tenant, "backup", {"kind": "manual"})
+        self._queue_jobs(
+            roles.OPERATE, "backup", self.env._("Backing up"), params={"kind": "manual"}
+        )
         return True

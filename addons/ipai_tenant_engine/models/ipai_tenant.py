@@ -45,14 +45,14 @@ class IpaiTenant(models.Model):
             tenant.job_count = counts.get(tenant.id, 0)
             tenant.is_busy = tenant in busy
 
-    def _queue_jobs(self, power, action, label, job_type=None):
-        """One ``job_type`` job (by default named as ``action``) per tenant,
-        once the caller holds ``power`` on them and their states allow
-        ``action`` (``label`` names it in a refusal)."""
+    def _queue_jobs(self, power, action, label, job_type=None, params=None):
+        """One ``job_type`` job (by default named as ``action``, with
+        ``params``) per tenant, once the caller holds ``power`` on them and
+        their states allow ``action`` (``label`` names it in a refusal)."""
         self._check_power(power)
         self._ensure_action_allowed(action, label)
         for tenant in self:
-            tenant.env["ipai.tenant.job"]._enqueue(tenant, job_type or action)
+            tenant.env["ipai.tenant.job"]._enqueue(tenant, job_type or action, params)
 
     def action_provision(self):
         self._queue_jobs(roles.OPERATE, "provision", self.env._("Provisioning"), job_type="create")
