@@ -131,6 +131,38 @@ def test_a_session_is_refused_at_another_tenants_host_on_every_node(
         assert answer["result"][0]["login"] == f"admin@{OTHER}.example"
 
 
+# Run by OTHER's admin as a server action (code every tenant admin may
+# write): a device of its own whose session identifier is 42 "_", LIKE's
+# any-character, then the device list's "log out" on it.
+REVOKE_EVERYTHING = """
+identifier = "_" * 42
+env.cr.execute(
+    "INSERT INTO res_device_log (session_identifier, user_id, first_activity, last_activity,"
+    " revoked) VALUES (%s, %s, now() at time zone 'UTC', now() at time zone 'UTC', false)",
+    [identifier, env.uid],
+)
+env["res.device"].sudo().search([("session_identifier", "=", identifier)])._revoke()
+"""
+
+
+def test_a_tenant_revoking_its_devices_logs_out_no_other_tenant(tenants, nodes, credentials_dir):
+    node_a, node_b = nodes
+    victim = tenant_login(node_a, OWN, credentials_dir)
+    attacker = tenant_login(node_b, OTHER, credentials_dir)
+    [model_id] = attacker.call("ir.model", "search", [("model", "=", "res.partner")])
+    action = attacker.call(
+        "ir.actions.server",
+        "create",
+        {"name": "revoke", "model_id": model_id, "state": "code", "code": REVOKE_EVERYTHING},
+    )
+    attacker.call("ir.actions.server", "run", [action])
+    # The revoke ran: the planted device is marked revoked.
+    assert attacker.call("res.device.log", "search_count", [("revoked", "=", True)]) >= 1
+    for node in nodes:
+        answer = call(node, OWN, sid_of(victim), "res.users", "read", [victim.uid], ["login"])
+        assert answer.get("result", [{}])[0].get("login") == f"admin@{OWN}.example", answer
+
+
 def test_the_store_role_reaches_no_tenant(tenants, nodes):
     """What a node holds to reach the store opens the store alone."""
     from odoo.addons.ipai_tenant_runtime import credentials, runtime_config

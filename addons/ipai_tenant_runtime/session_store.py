@@ -16,7 +16,9 @@ reads the session of its cookie, and Odoo keeps it only when ``db_filter``
 admits the session's database for the request's host, which the router
 allows for that host's database alone; any other session is logged out
 before the request runs. The store changes where a session is kept, not
-where it is accepted.
+where it is accepted. What the store shares that a node's disk did not,
+the sessions of every tenant in one table, is guarded here too: a tenant
+that revokes a device of its own reaches its own sessions only.
 """
 
 import logging
@@ -24,9 +26,11 @@ import os
 from urllib.parse import quote
 
 import odoo
+from odoo import http
 from odoo.tools import config
+from odoo.tools._vendor import sessions
 
-from . import credentials, runtime_config
+from . import credentials, patching, runtime_config
 
 _logger = logging.getLogger(__name__)
 
@@ -43,6 +47,60 @@ def store_uri():
     return f"postgresql://{quote(name)}:{password}@{host}:{port}/{quote(name)}"
 
 
+def literal_prefix(identifier):
+    """A LIKE pattern for the session ids that start with ``identifier``,
+    every character of it taken literally."""
+    return identifier.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _is_identifier(identifier):
+    return bool(
+        http._session_identifier_re.match(identifier) or sessions._sha1_re.match(identifier)
+    )
+
+
+# session_db finds the sessions of a device log with ``sid LIKE
+# identifier || '%'``, and session identifiers are URL-safe base64, where
+# "_" is common: LIKE reads it as any character. In one store shared by
+# every tenant, "_" * 42 planted by a tenant's admin in its own device log
+# and revoked (res.device._revoke) would log out every user of every tenant.
+# These two take each identifier literally; they replace session_db's
+# instead of calling it, since no argument makes its LIKE literal.
+def _literal_delete_from_identifiers(store_module):
+    def make(_original):
+        @store_module.with_lock
+        @store_module.with_cursor
+        def delete_from_identifiers(self, identifiers):
+            for identifier in filter(_is_identifier, identifiers):
+                self._cr.execute(
+                    "DELETE FROM http_sessions WHERE sid LIKE %s", [literal_prefix(identifier)]
+                )
+
+        return delete_from_identifiers
+
+    return make
+
+
+def _literal_missing_identifiers(store_module):
+    def make(_original):
+        @store_module.with_lock
+        @store_module.with_cursor
+        def get_missing_session_identifiers(self, identifiers):
+            missing = set()
+            for identifier in identifiers:
+                self._cr.execute(
+                    "SELECT 1 FROM http_sessions WHERE sid LIKE %s LIMIT 1",
+                    [literal_prefix(identifier)],
+                )
+                if not self._cr.fetchone():
+                    missing.add(identifier)
+            return missing
+
+        return get_missing_session_identifiers
+
+    return make
+
+
 def install():
     """Point session_db at the shared store, unless the operator already did
     (SESSION_DB_URI in the environment wins). session_db reads it when a
@@ -56,3 +114,8 @@ def install():
         )
         return
     os.environ.setdefault(URI_VARIABLE, store_uri())
+    from odoo.addons.session_db import pg_session_store as module
+
+    store = module.PGSessionStore
+    patching.patch(store, "delete_from_identifiers", _literal_delete_from_identifiers(module))
+    patching.patch(store, "get_missing_session_identifiers", _literal_missing_identifiers(module))

@@ -3,23 +3,30 @@
 from unittest import mock
 
 import odoo
-from odoo.addons.ipai_tenant_runtime import credentials, session_store
-from odoo.addons.ipai_tenant_runtime.tests.common import runtime
+from odoo.addons.ipai_tenant_runtime import credentials, patching, session_store
+from odoo.addons.ipai_tenant_runtime.tests.common import attributes_restored, runtime
 
 LOADED = ["base", "web", "session_db", "ipai_tenant_runtime"]
 
 
+PATCHED = ("delete_from_identifiers", "get_missing_session_identifiers")
+
+
 def _installed(mode, server_wide_modules=LOADED, environ=None, **options):
-    environ = dict(environ or {})
+    """SESSION_DB_URI once ``install`` ran, and the session_db methods it patched."""
+    from odoo.addons.session_db.pg_session_store import PGSessionStore
+
     with (
         runtime(mode, db_host="pg-cell-1", db_port=5433, **options),
         mock.patch.object(odoo.conf, "server_wide_modules", server_wide_modules),
-        mock.patch.dict("os.environ", environ, clear=False) as env,
+        mock.patch.dict("os.environ", {}) as env,
+        attributes_restored([(PGSessionStore, name) for name in PATCHED]),
     ):
         env.pop(session_store.URI_VARIABLE, None)
-        env.update(environ)
+        env.update(environ or {})
         session_store.install()
-        return env.get(session_store.URI_VARIABLE)
+        patched = {name for name in PATCHED if patching.applied(PGSessionStore, name)}
+        return env.get(session_store.URI_VARIABLE), patched
 
 
 def test_the_store_is_its_own_database_opened_as_its_own_role():
@@ -31,20 +38,75 @@ def test_the_store_is_its_own_database_opened_as_its_own_role():
 
 
 def test_the_tenant_runtime_points_session_db_at_the_store():
-    uri = _installed("tenant")
+    uri, patched = _installed("tenant")
     assert uri.startswith("postgresql://ipai_sessions:")
     assert uri.endswith("@pg-cell-1:5433/ipai_sessions")
+    assert patched == set(PATCHED)
 
 
 def test_an_operators_store_wins():
     given = "postgresql://sessions@elsewhere/sessions"
-    assert _installed("tenant", environ={session_store.URI_VARIABLE: given}) == given
+    uri, patched = _installed("tenant", environ={session_store.URI_VARIABLE: given})
+    assert uri == given and patched == set(PATCHED)
 
 
 def test_the_control_plane_and_plain_odoo_keep_odoos_own_store():
-    assert _installed("platform") is None
-    assert _installed(None) is None
+    assert _installed("platform") == (None, set())
+    assert _installed(None) == (None, set())
 
 
 def test_without_session_db_loaded_nothing_is_pointed_anywhere():
-    assert _installed("tenant", server_wide_modules=["base", "web", "ipai_tenant_runtime"]) is None
+    modules = ["base", "web", "ipai_tenant_runtime"]
+    assert _installed("tenant", server_wide_modules=modules) == (None, set())
+
+
+class _StoreCursor:
+    """The store's cursor: the statements and parameters it was given."""
+
+    def __init__(self, rows=()):
+        self.executed = []
+        self.rows = list(rows)
+
+    def execute(self, query, params):
+        self.executed.append((query, params))
+
+    def fetchone(self):
+        return self.rows.pop(0) if self.rows else None
+
+
+def _store(cursor):
+    from odoo.addons.session_db import pg_session_store
+
+    store = object.__new__(pg_session_store.PGSessionStore)
+    store._cr = cursor
+    return store, pg_session_store
+
+
+def test_an_identifier_is_a_literal_prefix():
+    assert session_store.literal_prefix("ab_cd-ef") == "ab\\_cd-ef%"
+    assert session_store.literal_prefix("50%\\") == "50\\%\\\\%"
+
+
+def test_a_tenants_device_revoke_deletes_only_sessions_starting_with_its_identifier():
+    cursor = _StoreCursor()
+    store, module = _store(cursor)
+    delete = session_store._literal_delete_from_identifiers(module)(None)
+    wildcard = "_" * 42
+    delete(store, [wildcard, "short", "a" * 41 + "%"])
+    # "_" * 42 is a well-formed identifier: deleted literally, never as 42
+    # wildcards; the malformed ones are skipped.
+    assert cursor.executed == [
+        ("DELETE FROM http_sessions WHERE sid LIKE %s", ["\\_" * 42 + "%"]),
+    ]
+
+
+def test_missing_identifiers_are_looked_up_literally():
+    cursor = _StoreCursor(rows=[(1,)])
+    store, module = _store(cursor)
+    missing = session_store._literal_missing_identifiers(module)(None)
+    present, absent = "a_" * 21, "b_" * 21
+    assert missing(store, [present, absent]) == {absent}
+    assert [params for _query, params in cursor.executed] == [
+        ["a\\_" * 21 + "%"],
+        ["b\\_" * 21 + "%"],
+    ]
