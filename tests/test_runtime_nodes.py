@@ -96,6 +96,16 @@ def test_a_session_made_on_one_node_works_on_another(tenants, nodes, credentials
     assert "result" in partner, partner
     read = call(node_a, OWN, sid_of(rpc), "res.partner", "read", [partner["result"]], ["name"])
     assert read["result"][0]["name"] == "Made on B"
+    # Odoo's own session ids (84 characters), of which the device log the
+    # tenant's admin reads (and backups and clones carry) holds half: no
+    # session can be rebuilt from it.
+    sid = sid_of(rpc)["session_id"]
+    assert len(sid) == 84
+    own = [("user_id", "=", rpc.uid)]
+    logs = rpc.call("res.device.log", "search_read", own, ["session_identifier"])
+    assert logs and all(len(log["session_identifier"]) == 42 for log in logs), logs
+    half = {"session_id": logs[0]["session_identifier"]}
+    assert not session_info(node_b, OWN, half).get("uid")
     # Neither node kept the session on its disk.
     for node in nodes:
         sessions = node.data_dir / "sessions"

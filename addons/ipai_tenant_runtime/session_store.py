@@ -16,9 +16,10 @@ reads the session of its cookie, and Odoo keeps it only when ``db_filter``
 admits the session's database for the request's host, which the router
 allows for that host's database alone; any other session is logged out
 before the request runs. The store changes where a session is kept, not
-where it is accepted. What the store shares that a node's disk did not,
-the sessions of every tenant in one table, is guarded here too: a tenant
-that revokes a device of its own reaches its own sessions only.
+where it is accepted. Two things session_db 18.0 does that Odoo's own
+store does not are mended here: its session ids are whole in each
+tenant's device log, and its device revokes read identifiers as LIKE
+patterns across every tenant's sessions.
 """
 
 import logging
@@ -59,13 +60,34 @@ def _is_identifier(identifier):
     )
 
 
+# session_db keeps the session ids of werkzeug's store: 40 hex digits. Odoo
+# 18 logs each session's device under the first 42 characters of its id
+# (res.device.log, which a tenant's admin reads for every user, and which
+# backups and clones with data carry): with 40-character ids, the whole id,
+# enough to take over any user's session. Odoo's own ids are 84 characters,
+# half of which never leave the store; these two give session_db Odoo's.
+def _odoo_session_key(_original):
+    def generate_key(self, salt=None):
+        return http.FilesystemSessionStore.generate_key(self, salt)
+
+    return generate_key
+
+
+def _odoo_session_key_check(_original):
+    def is_valid_key(self, key):
+        return http.FilesystemSessionStore.is_valid_key(self, key)
+
+    return is_valid_key
+
+
 # session_db finds the sessions of a device log with ``sid LIKE
-# identifier || '%'``, and session identifiers are URL-safe base64, where
-# "_" is common: LIKE reads it as any character. In one store shared by
-# every tenant, "_" * 42 planted by a tenant's admin in its own device log
-# and revoked (res.device._revoke) would log out every user of every tenant.
-# These two take each identifier literally; they replace session_db's
-# instead of calling it, since no argument makes its LIKE literal.
+# identifier || '%'``, and Odoo's session ids are URL-safe base64, where "_"
+# is common: LIKE reads it as any character. In one store shared by every
+# tenant, "_" * 42 planted by a tenant's admin in its own device log and
+# revoked (res.device._revoke) would log out every user of every tenant.
+# These two take each identifier literally. Like the two above, they replace
+# session_db's methods instead of calling them: no argument changes what
+# those do.
 def _literal_delete_from_identifiers(store_module):
     def make(_original):
         @store_module.with_lock
@@ -117,5 +139,7 @@ def install():
     from odoo.addons.session_db import pg_session_store as module
 
     store = module.PGSessionStore
+    patching.patch(store, "generate_key", _odoo_session_key)
+    patching.patch(store, "is_valid_key", _odoo_session_key_check)
     patching.patch(store, "delete_from_identifiers", _literal_delete_from_identifiers(module))
     patching.patch(store, "get_missing_session_identifiers", _literal_missing_identifiers(module))

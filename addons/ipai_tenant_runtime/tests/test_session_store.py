@@ -6,10 +6,15 @@ import odoo
 from odoo.addons.ipai_tenant_runtime import credentials, patching, session_store
 from odoo.addons.ipai_tenant_runtime.tests.common import attributes_restored, runtime
 
-LOADED = ["base", "web", "session_db", "ipai_tenant_runtime"]
+LOADED = ("base", "web", "session_db", "ipai_tenant_runtime")
 
 
-PATCHED = ("delete_from_identifiers", "get_missing_session_identifiers")
+PATCHED = (
+    "generate_key",
+    "is_valid_key",
+    "delete_from_identifiers",
+    "get_missing_session_identifiers",
+)
 
 
 def _installed(mode, server_wide_modules=LOADED, environ=None, **options):
@@ -56,7 +61,7 @@ def test_the_control_plane_and_plain_odoo_keep_odoos_own_store():
 
 
 def test_without_session_db_loaded_nothing_is_pointed_anywhere():
-    modules = ["base", "web", "ipai_tenant_runtime"]
+    modules = ("base", "web", "ipai_tenant_runtime")
     assert _installed("tenant", server_wide_modules=modules) == (None, set())
 
 
@@ -110,3 +115,18 @@ def test_missing_identifiers_are_looked_up_literally():
         ["a\\_" * 21 + "%"],
         ["b\\_" * 21 + "%"],
     ]
+
+
+def test_session_ids_are_odoos_own_whose_device_identifier_is_half_of_one():
+    from odoo.addons.session_db.pg_session_store import PGSessionStore
+
+    with attributes_restored([(PGSessionStore, name) for name in PATCHED]):
+        with runtime("tenant"), mock.patch.object(odoo.conf, "server_wide_modules", LOADED):
+            session_store.install()
+        store = object.__new__(PGSessionStore)
+        sid = store.generate_key()
+        assert len(sid) == 84 and store.is_valid_key(sid)
+        # A werkzeug id (what session_db makes as released) is no session here.
+        assert not store.is_valid_key("0123456789abcdef0123456789abcdef01234567")
+        # What Odoo logs of it (sid[:42]) is not a session id either.
+        assert not store.is_valid_key(sid[:42])
