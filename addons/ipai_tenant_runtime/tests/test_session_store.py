@@ -124,6 +124,7 @@ def test_session_ids_are_odoos_own_whose_device_identifier_is_half_of_one():
         with runtime("tenant"), mock.patch.object(odoo.conf, "server_wide_modules", LOADED):
             session_store.install()
         store = object.__new__(PGSessionStore)
+        store._cr = None  # no connection to close
         sid = store.generate_key()
         assert len(sid) == 84 and store.is_valid_key(sid)
         # A werkzeug id (what session_db makes as released) is no session here.
