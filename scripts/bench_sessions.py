@@ -29,7 +29,6 @@ import tempfile
 import time
 from contextlib import closing, contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +78,8 @@ def timed(store, rounds):
 def figures(samples):
     micro = sorted(value * 1e6 for value in samples)
     p95 = micro[int(len(micro) * 0.95) - 1]
-    return f"p50 {statistics.median(micro):7.0f}  p95 {p95:7.0f}  mean {statistics.fmean(micro):7.0f}"
+    median, mean = statistics.median(micro), statistics.fmean(micro)
+    return f"p50 {median:7.0f}  p95 {p95:7.0f}  mean {mean:7.0f}"
 
 
 def free_port():
@@ -148,19 +148,16 @@ def main():
     odoo.tools.config.parse_config(["-c", os.environ.get("IPAI_ODOO_CONF", ".local/odoo.conf")])
     odoo.modules.module.initialize_sys_path()
     from odoo import http
-    from odoo.addons.ipai_tenant_runtime import credentials, runtime_config
+    from odoo.addons.ipai_tenant_runtime import session_store
     from odoo.addons.session_db.pg_session_store import PGSessionStore
 
     results = {}
     with tempfile.TemporaryDirectory(prefix="ipai-bench-sessions-") as folder:
-        results["filesystem"] = timed(http.FilesystemSessionStore(folder, session_class=http.Session), rounds)
-
-    name = runtime_config.DEFAULT_SESSION_STORE
-    uri = (
-        f"postgresql://{name}:{quote(credentials.role_password(name), safe='')}"
-        f"@{os.environ.get('PGHOST', '127.0.0.1')}:{os.environ.get('PGPORT', '5432')}/{name}"
-    )
-    results["session_db"] = timed(PGSessionStore(uri, session_class=http.Session), rounds)
+        files = http.FilesystemSessionStore(folder, session_class=http.Session)
+        results["filesystem"] = timed(files, rounds)
+    # The store and role the tenant runtime uses, on the configured server.
+    store = PGSessionStore(session_store.store_uri(), session_class=http.Session)
+    results["session_db"] = timed(store, rounds)
 
     try:
         import redis
