@@ -17,6 +17,7 @@ from passlib.context import CryptContext
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO_ROOT / ".local"
+TENANT_SERVER_WIDE_MODULES = "base,web,session_db,ipai_tenant_runtime"
 
 
 def render_tenant_runtime(control_plane: Path, target: Path) -> None:
@@ -32,6 +33,8 @@ def render_tenant_runtime(control_plane: Path, target: Path) -> None:
     options["http_port"] = env["IPAI_TENANT_HTTP_PORT"]
     options["gevent_port"] = env.get("IPAI_TENANT_GEVENT_PORT", "8073")
     options["dbfilter"] = "^$"
+    # Sessions in the store every node shares (OCA session_db), not on disk.
+    options["server_wide_modules"] = TENANT_SERVER_WIDE_MODULES
     # Each tenant database has a pool of its own (its own role): a small
     # share per process keeps many tenants within the cluster's slots.
     options["db_maxconn"] = env.get("IPAI_TENANT_DB_MAXCONN", "8")

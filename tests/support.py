@@ -5,6 +5,7 @@ import configparser
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -252,6 +253,9 @@ class run_cli_process(subprocess.Popen):
 RUNTIME_ENVIRONMENT = ("PATH", "HOME", "LANG", "PGHOST", "PGPORT", "IPAI_RUNTIME_SECRET")
 RUNTIME_ROLE = "ipai_runtime"
 TENANT_RUNTIME_MAXCONN = "8"
+# As scripts/render_odoo_conf.py writes them: sessions in the store every
+# node of the tenant runtime shares (OCA session_db).
+TENANT_SERVER_WIDE_MODULES = "base,web,session_db,ipai_tenant_runtime"
 
 
 class OdooServer:
@@ -260,7 +264,9 @@ class OdooServer:
     ``runtime``: "platform" (the control plane: the platform database on the
     platform host names), "tenant" (the tenant runtime: tenant databases by
     host name, each with its own role, without any platform secret), or None
-    (plain Odoo, databases picked by ``db_filter``)."""
+    (plain Odoo, databases picked by ``db_filter``). ``data_dir``: a folder
+    of its own (another node of the runtime, as on another machine); the
+    process runs in a process group of its own, so ``kill`` takes it all."""
 
     def __init__(
         self,
@@ -271,6 +277,7 @@ class OdooServer:
         runtime=None,
         workers=2,
         cron_threads=1,
+        data_dir=None,
     ):
         self.dbname = dbname
         self.db_filter = db_filter or f"^{dbname}$"
@@ -281,6 +288,7 @@ class OdooServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        self.data_dir = data_dir
         self.process = None
 
     def _config_file(self):
@@ -300,6 +308,9 @@ class OdooServer:
             # One pool per tenant role: keep each process's share of the
             # cluster's connection slots small (as render_odoo_conf does).
             options["db_maxconn"] = TENANT_RUNTIME_MAXCONN
+            options["server_wide_modules"] = TENANT_SERVER_WIDE_MODULES
+        if self.data_dir:
+            options["data_dir"] = str(self.data_dir)
         return _write_private(self.log_path.with_suffix(".conf"), parser)
 
     def _environment(self):
@@ -332,6 +343,7 @@ class OdooServer:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=self._environment(),
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -346,14 +358,20 @@ class OdooServer:
         self.stop()
         raise RuntimeError(f"Odoo did not answer within {timeout}s, see {self.log_path}")
 
+    def kill(self):
+        """kill -9 of every process of this server at once, as a machine
+        that dies takes them all."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
     def stop(self):
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill()
 
 
 def control_plane(platform_db, log_suffix=""):

@@ -11,13 +11,24 @@ Odoo configuration:
 - ``tenant``: the tenant runtime; each tenant database is served on its own
   host names with its own PostgreSQL role, and the gates of ``gates.py``
   hold whatever the tenant's admin does inside its database.
+  Sessions live in a store every node of the runtime shares
+  (``session_store``).
 - unset: plain Odoo (tests, module installs by the engine).
 
 Every change to Odoo's own code goes through ``patching``: applied once,
 however often ``post_load`` runs, and each patch calls what it replaces.
 """
 
-from . import ast_guard, connections, gates, http_routing, module_gate, preload, registry_guard
+from . import (
+    ast_guard,
+    connections,
+    gates,
+    http_routing,
+    module_gate,
+    preload,
+    registry_guard,
+    session_store,
+)
 
 
 def post_load():
@@ -28,3 +39,4 @@ def post_load():
     http_routing.install()
     gates.install()
     preload.install()
+    session_store.install()

@@ -8,6 +8,9 @@ from odoo.tools import config
 PLATFORM = "platform"
 TENANT = "tenant"
 DEFAULT_RUNTIME_ROLE = "ipai_runtime"
+# The shared session store of the tenant runtime's nodes (OCA session_db):
+# a database of its own, opened by a login role of the same name.
+DEFAULT_SESSION_STORE = "ipai_sessions"
 
 
 def mode():
@@ -22,6 +25,11 @@ def platform_database():
 def runtime_role():
     """The routing role of the tenant runtime (SELECT on one view, nothing else)."""
     return config.get("ipai_runtime_role") or DEFAULT_RUNTIME_ROLE
+
+
+def session_store():
+    """The database of the tenant runtime's sessions, also its login role's name."""
+    return config.get("ipai_session_db") or DEFAULT_SESSION_STORE
 
 
 # Who may ask the tenant runtime whether it routes a host (the reverse

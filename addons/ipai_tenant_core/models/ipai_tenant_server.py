@@ -1,3 +1,5 @@
+import dataclasses
+
 from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.exceptions import UserError, ValidationError
@@ -137,9 +139,17 @@ class IpaiTenantServer(models.Model):
         """Connection settings of this server for the provisioning engine:
         Odoo's own when no host is set, with Odoo's role either way."""
         self.ensure_one()
+        own = self._platform_pg_server()
+        if not self.host:
+            return own
+        return dataclasses.replace(own, host=self.host, port=self.port or None)
+
+    @api.model
+    def _platform_pg_server(self):
+        """The server of the platform database, with Odoo's role."""
         return pg.Server(
-            host=self.host or config["db_host"] or None,
-            port=(self.port if self.host else config["db_port"]) or None,
+            host=config["db_host"] or None,
+            port=config["db_port"] or None,
             user=config["db_user"],
             password=config["db_password"] or None,
         )

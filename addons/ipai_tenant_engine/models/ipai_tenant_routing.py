@@ -136,3 +136,4 @@ class IpaiTenantRouting(models.Model):
             )
         )
         runtime_access.grant_routing_access(self.env.cr)
+        runtime_access.ensure_session_store(self.env["ipai.tenant.server"]._platform_pg_server())

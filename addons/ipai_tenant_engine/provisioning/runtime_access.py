@@ -6,6 +6,9 @@
   everything inside it (no superuser, CREATEDB, CREATEROLE, no membership).
 - The template owner: owns what is inside template databases until each
   copy hands it to its tenant (REASSIGN OWNED), reaching no other copy.
+- The session store's role (``ipai_sessions``): may log in to the store of
+  the runtime's sessions (a database of its own, OCA session_db's table)
+  and nowhere else.
 
 Passwords are derived from IPAI_RUNTIME_SECRET (ipai_tenant_runtime's
 credentials), so the runtime needs nothing from the control plane to log in.
@@ -15,8 +18,10 @@ never runs DML inside a tenant database as itself (a trigger the tenant
 planted would run with its rights): it logs in as the tenant's role.
 """
 
+import contextlib
 import logging
 
+import psycopg2
 from odoo.addons.ipai_tenant_core.infra import pg
 from odoo.addons.ipai_tenant_runtime import credentials, runtime_config
 from psycopg2 import sql
@@ -37,6 +42,27 @@ def grant_routing_access(cr):
     cr.execute(
         sql.SQL("GRANT SELECT ON SEQUENCE ipai_routing_version TO {}").format(sql.Identifier(role))
     )
+
+
+def ensure_session_store(server):
+    """The shared store of the tenant runtime's sessions on ``server``: its
+    database, closed to everyone but its login role, which may create
+    session_db's table there. Idempotent; run with the routing access."""
+    name = runtime_config.session_store()
+    try:
+        password = credentials.role_password(name)
+    except credentials.MissingRuntimeSecret as exc:
+        _logger.warning("%s: the tenant runtime will keep its sessions on each node", exc)
+        return
+    pg.ensure_login_role(server, name, password)
+    if not pg.database_exists(server, name):
+        # A concurrent install may have made it meanwhile.
+        with contextlib.suppress(psycopg2.errors.DuplicateDatabase):
+            pg.create_empty_database(server, name)
+    pg.restrict_connect(server, name, name)
+    with server.connect(name) as conn, conn.cursor() as cr:
+        grant = sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}")
+        cr.execute(grant.format(sql.Identifier(name)))
 
 
 def _ensure_role(cr, role):
