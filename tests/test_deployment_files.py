@@ -177,7 +177,14 @@ def service_text(config_text, service):
 def test_the_stack_has_two_odoo_runtimes_behind_one_proxy(compose_services):
     _text, services = compose_services
     assert set(services) == {"db", "platform", "tenants", "proxy", "superset"}
-    assert services["platform"]["image"] == services["tenants"]["image"] == ["odoo:18.0"]
+    assert services["platform"]["image"] == services["tenants"]["image"] == ["ipai/odoo:18.0"]
+    # That image is the official one with the session store's addon, pinned
+    # as the bootstrap pins it.
+    dockerfile = (REPO_ROOT / "deploy" / "odoo" / "Dockerfile").read_text()
+    assert dockerfile.startswith("#") and "\nFROM odoo:18.0\n" in dockerfile
+    requirements = (REPO_ROOT / "requirements.txt").read_text()
+    for pin in ("odoo-addon-session-db==18.0.*", "dnspython==2.7.0"):
+        assert f"'{pin}'" in dockerfile and pin in requirements
     assert services["proxy"]["image"][0].startswith("caddy:2")
     # Only the proxy and Superset publish ports; the runtimes are reached
     # through the proxy alone.
