@@ -18,7 +18,7 @@ CADDY="$(command -v caddy)" || die "caddy is missing: run scripts/bootstrap.sh (
 state="${IPAI_PROXY_STATE:-$LOCAL_DIR/caddy}"
 mkdir -p "$state"
 
-# Caddy reads its environment only: nothing else of ours reaches it. No
+# Caddy gets these variables and nothing else (env -i): no secret of ours. No
 # admin API (no one reconfigures it; a second proxy on this machine would
 # collide with its port), no TLS (IPAI_TLS=off with http:// site addresses).
 exec env -i PATH="$PATH" HOME="${HOME:-/tmp}" XDG_DATA_HOME="$state" XDG_CONFIG_HOME="$state" \
