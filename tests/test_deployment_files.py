@@ -376,14 +376,18 @@ def test_caddy_itself_routes_the_platform_host_to_the_control_plane():
     assert 0 < server["read_header_timeout"] <= 30 * 10**9
     assert 0 < server["read_timeout"] <= 300 * 10**9
     for host in (("admin.example.test",), None):
-        proxies = [
-            handler
-            for handler in by_host[host]["handle"][0]["routes"]
-            for handler in handler["handle"]
-            if handler["handler"] == "reverse_proxy"
+        handlers = [
+            handler for route in by_host[host]["handle"][0]["routes"] for handler in route["handle"]
         ]
-        http_ports = [p for p in proxies if p["upstreams"][0]["dial"].endswith(":8069")]
-        assert http_ports and all(p["buffer_requests"] for p in http_ports)
+        http_ports = [
+            h
+            for h in handlers
+            if h["handler"] == "reverse_proxy" and h["upstreams"][0]["dial"].endswith(":8069")
+        ]
+        assert http_ports and all(h["buffer_requests"] for h in http_ports)
+        # ...in memory, so only as large as Odoo's own upload limit.
+        limits = [h["max_size"] for h in handlers if h["handler"] == "request_body"]
+        assert limits == [128 * 2**20], host
 
 
 # ------------------------------------------------- PostgreSQL init scripts
