@@ -192,9 +192,10 @@ def _ignore_forwarded_headers_of_others(environ):
     a runtime's port directly could claim any address, scheme or host. Only
     the reverse proxy (ipai_proxy_addresses, judged by the TCP peer) is
     believed; it drops whatever a client sent it and sets its own."""
-    if not runtime_config.is_proxy_address(environ.get("REMOTE_ADDR")):
-        for key in FORWARDED_HEADERS:
-            environ.pop(key, None)
+    sent = [key for key in FORWARDED_HEADERS if key in environ]
+    if sent and not runtime_config.is_proxy_address(environ.get("REMOTE_ADDR")):
+        for key in sent:
+            del environ[key]
 
 
 def _guarded_application(original):
