@@ -221,3 +221,35 @@ def test_a_runtime_believes_forwarded_headers_from_the_proxys_address_only(proxi
     assert direct_get(tenant_server, "127.0.0.1", "nobody.localhost", forwarded) == 200
     # From any other client, even on this machine: its own Host only.
     assert direct_get(tenant_server, "127.0.0.2", "nobody.localhost", forwarded) == 404
+
+
+REALTIME_LOST = "text=Real-time connection lost"
+
+
+@contextlib.contextmanager
+def web_client(chromium, base, code, credentials_dir):
+    """A tenant's admin logged in to the web client at ``base``."""
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/web/login")
+        page.fill("input[name=login]", f"admin@{code}.example")
+        page.fill("input[name=password]", tenant_admin_password(credentials_dir, code))
+        page.click("button[type=submit]")
+        page.wait_for_selector(".o_main_navbar")
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_the_web_client_keeps_its_real_time_connection_through_the_proxy(
+    proxied, proxy, tenant_server, chromium, credentials_dir
+):
+    host = f"{proxied}.localhost"
+    with web_client(chromium, f"http://{host}:{proxy.port}", proxied, credentials_dir) as page:
+        page.wait_for_timeout(10_000)  # the bus retries a few seconds before it says so
+        assert not page.locator(REALTIME_LOST).count()
+    # On the runtime's own port no websocket opens: what users saw before.
+    with web_client(chromium, tenant_server.host_url(host), proxied, credentials_dir) as page:
+        page.wait_for_selector(REALTIME_LOST, timeout=30_000)
