@@ -19,7 +19,7 @@ help: ## Show the targets
 bootstrap: ## Install everything (venv, Odoo 18, deps, PostgreSQL role, config)
 	@scripts/bootstrap.sh --test
 
-run: ## Set up and serve the platform database on http://127.0.0.1:8069
+run: ## Set up and serve both runtimes behind the proxy: platform http://127.0.0.1:8080, tenants http://<code>.localhost:8080
 	@scripts/run.sh
 
 test: ## Set up and run every test against throwaway databases

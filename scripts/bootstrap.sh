@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything `make run` and `make test` need, idempotently:
 #   secrets in .local/env, Odoo 18 source, .venv with Odoo and our deps,
-#   a running PostgreSQL with a dedicated role, .local/odoo.conf,
+#   a running PostgreSQL with a dedicated role, Caddy, .local/odoo.conf,
 #   and with --test also Chromium for the browser tests.
 # Each expensive step is skipped while its inputs are unchanged (stamps).
 source "$(dirname "$0")/lib.sh"
@@ -201,14 +201,19 @@ ensure_chromium() {
     apt_install chromium chromium-driver fonts-dejavu-core
 }
 
+# The reverse proxy `make run` and the tests put in front of both runtimes:
+# Debian's caddy (2.6), running the compose stack's Caddyfile
+# (scripts/proxy.sh); the tests also read the file with it (`caddy adapt`).
+ensure_proxy() {
+    command -v caddy >/dev/null || install_missing "for the reverse proxy" caddy
+}
+
 # The tests validate docker-compose.yml with Debian's docker-compose (no
-# Docker engine needed for `config`) and the Caddyfile with Debian's caddy
-# (`caddy adapt`), so neither check is skipped on a fresh machine.
+# Docker engine needed for `config`), so the check is not skipped on a fresh
+# machine.
 ensure_deploy_validators() {
-    local missing=()
-    command -v docker-compose >/dev/null || missing+=(docker-compose)
-    command -v caddy >/dev/null || missing+=(caddy)
-    install_missing "to validate docker-compose.yml and the Caddyfile" "${missing[@]}"
+    command -v docker-compose >/dev/null \
+        || install_missing "to validate docker-compose.yml" docker-compose
 }
 
 # The DBML parser the introspection tests check their output with
@@ -260,6 +265,7 @@ main() {
     ensure_postgres
     ensure_role
     harden_cluster
+    ensure_proxy
     "$PY" "$REPO_ROOT/scripts/render_odoo_conf.py"
     if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
         ensure_chromium

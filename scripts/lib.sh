@@ -36,7 +36,11 @@ load_local_env() {
     export IPAI_PLATFORM_DB="${IPAI_PLATFORM_DB:-ipai_platform}"
     export IPAI_HTTP_HOST="${IPAI_HTTP_HOST:-127.0.0.1}"
     export IPAI_HTTP_PORT="${IPAI_HTTP_PORT:-8069}"
+    export IPAI_GEVENT_PORT="${IPAI_GEVENT_PORT:-8072}"
     export IPAI_TENANT_HTTP_PORT="${IPAI_TENANT_HTTP_PORT:-8070}"
+    export IPAI_TENANT_GEVENT_PORT="${IPAI_TENANT_GEVENT_PORT:-8073}"
+    # The reverse proxy in front of both (scripts/proxy.sh): the URLs to use.
+    export IPAI_PROXY_PORT="${IPAI_PROXY_PORT:-8080}"
     export IPAI_TENANT_ODOO_CONF="${IPAI_TENANT_ODOO_CONF:-$LOCAL_DIR/odoo-tenants.conf}"
     export IPAI_ODOO_CONF="${IPAI_ODOO_CONF:-$LOCAL_DIR/odoo.conf}"
     # libpq reads PGPASSWORD, so the password never has to sit in odoo.conf.

@@ -29,6 +29,7 @@ def render_tenant_runtime(control_plane: Path, target: Path) -> None:
     options = parser["options"]
     options["ipai_runtime"] = "tenant"
     options.pop("ipai_tenant_http_port", None)
+    options.pop("ipai_proxy_port", None)
     options["db_user"] = env.get("IPAI_RUNTIME_ROLE", "ipai_runtime")
     options["http_port"] = env["IPAI_TENANT_HTTP_PORT"]
     options["gevent_port"] = env.get("IPAI_TENANT_GEVENT_PORT", "8073")
@@ -69,8 +70,11 @@ def render(template: Path, target: Path) -> None:
     options["dbfilter"] = f"^{env['IPAI_PLATFORM_DB']}$"
     options["http_interface"] = env.get("IPAI_HTTP_HOST", options["http_interface"])
     options["http_port"] = env["IPAI_HTTP_PORT"]
-    # Where the local tenant runtime listens: tenant URLs in development.
+    options["gevent_port"] = env.get("IPAI_GEVENT_PORT", options["gevent_port"])
+    # Where the local tenant runtime listens (the control plane's smoke
+    # checks), and the local proxy in front of it: tenant URLs in development.
     options["ipai_tenant_http_port"] = env["IPAI_TENANT_HTTP_PORT"]
+    options["ipai_proxy_port"] = env["IPAI_PROXY_PORT"]
     # Odoo verifies admin_passwd with passlib and accepts a pbkdf2 hash, so
     # the master password itself is never stored in the file.
     hasher = CryptContext(schemes=["pbkdf2_sha512"])

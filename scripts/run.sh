@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make run`: bootstrap, make sure the platform database exists with
 # ipai_tenant_core and ipai_tenant_billing installed and current, provision the demo tenant on the
-# first run, then serve both runtimes on 127.0.0.1:
-#   the control plane (platform database only)  on IPAI_HTTP_PORT (8069)
-#   the tenant runtime (every tenant database)   on IPAI_TENANT_HTTP_PORT (8070)
+# first run, then serve both runtimes behind the reverse proxy on 127.0.0.1:
+#   the proxy (Caddy, deploy/caddy/Caddyfile)      on IPAI_PROXY_PORT (8080):
+#     localhost, 127.0.0.1 -> the control plane, any other host -> the tenant runtime
+#   the control plane (platform database only)  on IPAI_HTTP_PORT (8069), websockets 8072
+#   the tenant runtime (every tenant database)   on IPAI_TENANT_HTTP_PORT (8070), websockets 8073
 source "$(dirname "$0")/lib.sh"
 
 "$REPO_ROOT/scripts/bootstrap.sh"
@@ -45,17 +47,31 @@ mkdir -p "$LOCAL_DIR/logs"
 env -i "${runtime_env[@]}" "$PY" "$(odoo_bin)" -c "$IPAI_TENANT_ODOO_CONF" \
     --logfile "$LOCAL_DIR/logs/tenant-runtime.log" &
 runtime_pid=$!
-trap 'kill "$runtime_pid" 2>/dev/null || true' EXIT INT TERM
+# The proxy in front of both, as in production: slow clients wait in it, not
+# in an Odoo worker, and /websocket reaches each runtime's gevent port.
+"$REPO_ROOT/scripts/proxy.sh" "$IPAI_PROXY_PORT" \
+    "127.0.0.1:$IPAI_HTTP_PORT" "127.0.0.1:$IPAI_GEVENT_PORT" \
+    "127.0.0.1:$IPAI_TENANT_HTTP_PORT" "127.0.0.1:$IPAI_TENANT_GEVENT_PORT" \
+    >"$LOCAL_DIR/logs/proxy.log" 2>&1 &
+proxy_pid=$!
+trap 'kill "$runtime_pid" "$proxy_pid" 2>/dev/null || true' EXIT INT TERM
+# Caddy stops at once when it cannot listen.
+sleep 1
+kill -0 "$proxy_pid" 2>/dev/null \
+    || die "the proxy did not start (port $IPAI_PROXY_PORT taken? set IPAI_PROXY_PORT); see .local/logs/proxy.log"
 
 demo_file="$CREDENTIALS_DIR/$DEMO_CODE-admin.txt"
 cat <<MSG
 
-  ipai platform:  http://$IPAI_HTTP_HOST:$IPAI_HTTP_PORT/odoo/tenants
+  ipai platform:  http://127.0.0.1:$IPAI_PROXY_PORT/odoo/tenants   (or http://localhost:$IPAI_PROXY_PORT)
   login:          admin
   password:       $IPAI_ADMIN_PASSWORD   (from .local/env)
 
-  tenants:        http://<code>.localhost:$IPAI_TENANT_HTTP_PORT  (make provision-tenant CODE=<code>)
+  tenants:        http://<code>.localhost:$IPAI_PROXY_PORT  (make provision-tenant CODE=<code>)
                   served by the tenant runtime, log in .local/logs/tenant-runtime.log
+
+  both through the proxy (Caddy, deploy/caddy/Caddyfile; log in .local/logs/proxy.log);
+  the runtimes' own ports, without it: platform $IPAI_HTTP_HOST:$IPAI_HTTP_PORT, tenants :$IPAI_TENANT_HTTP_PORT
 MSG
 if [[ -f "$demo_file" ]]; then
     printf '  demo tenant:    %s\n' "$(sed -n 1p "$demo_file")"

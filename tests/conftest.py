@@ -19,6 +19,7 @@ from .support import (
     LoopbackDns,
     OdooServer,
     OpenApiChecker,
+    Proxy,
     control_plane,
     copy_database,
     database_exists,
@@ -128,6 +129,20 @@ def tenant_server(platform_db):
 def platform_server(platform_db, tenant_server):
     """The control plane: the platform database only, on 127.0.0.1."""
     server = control_plane(platform_db)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy(platform_db, platform_server, tenant_server, tmp_path_factory):
+    """Caddy in front of both runtimes, as `make run` starts it (the compose
+    stack's Caddyfile through scripts/proxy.sh)."""
+    server = Proxy(
+        platform_server,
+        tenant_server,
+        LOCAL_DIR / "logs" / f"{platform_db}-proxy.log",
+        tmp_path_factory.mktemp("caddy"),
+    ).start()
     yield server
     server.stop()
 

@@ -286,6 +286,8 @@ class OdooServer:
         self.workers = workers  # 0: threaded mode
         self.cron_threads = cron_threads
         self.port = free_port()
+        # Where Odoo serves websockets in prefork mode (its gevent process).
+        self.gevent_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.data_dir = data_dir
@@ -336,7 +338,7 @@ class OdooServer:
                 *(["-d", self.dbname] if self.dbname else []),
                 f"--db-filter={self.db_filter}",
                 f"--http-port={self.port}",
-                f"--gevent-port={free_port()}",
+                f"--gevent-port={self.gevent_port}",
                 f"--workers={self.workers}",
                 f"--max-cron-threads={self.cron_threads}",
             ],
@@ -372,6 +374,60 @@ class OdooServer:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class Proxy:
+    """The reverse proxy in front of both runtimes, started as `make run`
+    starts it: scripts/proxy.sh, Caddy with the compose stack's Caddyfile, on
+    a free loopback port. The platform host names (localhost, 127.0.0.1)
+    reach ``platform``, every other host ``tenants``."""
+
+    def __init__(self, platform, tenants, log_path, state_dir):
+        self.platform = platform
+        self.tenants = tenants
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.state_dir = state_dir
+        self.process = None
+
+    def start(self, timeout=30):
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [
+                str(REPO_ROOT / "scripts" / "proxy.sh"),
+                str(self.port),
+                f"127.0.0.1:{self.platform.port}",
+                f"127.0.0.1:{self.platform.gevent_port}",
+                f"127.0.0.1:{self.tenants.port}",
+                f"127.0.0.1:{self.tenants.gevent_port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "IPAI_PROXY_STATE": str(self.state_dir)},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Caddy exited early, see {self.log_path}")
+            try:
+                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"Caddy did not answer within {timeout}s, see {self.log_path}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 def control_plane(platform_db, log_suffix=""):

@@ -322,20 +322,28 @@ def caddy_sites(text):
     return sites
 
 
+def reverse_proxies(body):
+    """The arguments of a site's reverse_proxy lines: "[path] upstream"."""
+    return set(re.findall(r"^\s*reverse_proxy (.+?)(?: \{)?$", body, re.M))
+
+
 def test_proxy_sends_the_platform_host_to_the_control_plane_only():
     sites = caddy_sites(CADDYFILE.read_text())
     platform = sites["{$IPAI_PLATFORM_HOST}"]
-    assert re.search(r"^\s*reverse_proxy platform:8069$", platform, re.M)
-    assert re.search(r"^\s*reverse_proxy /websocket platform:8072$", platform, re.M)
-    assert "tenants:" not in platform
+    assert reverse_proxies(platform) == {
+        "{$IPAI_PLATFORM_HTTP:platform:8069}",
+        "/websocket {$IPAI_PLATFORM_WEBSOCKET:platform:8072}",
+    }
+    assert "tenants:" not in platform and "TENANTS" not in platform
     # Every other host (the catch-all site) goes to the tenant runtime.
-    tenants = sites["https://"]
-    assert re.search(r"^\s*reverse_proxy tenants:8069$", tenants, re.M)
-    assert re.search(r"^\s*reverse_proxy /websocket tenants:8072$", tenants, re.M)
-    assert "platform:" not in tenants
+    tenants = sites["{$IPAI_TENANT_SITE:https://}"]
+    assert reverse_proxies(tenants) == {
+        "{$IPAI_TENANTS_HTTP:tenants:8069}",
+        "/websocket {$IPAI_TENANTS_WEBSOCKET:tenants:8072}",
+    }
     for address, body in sites.items():
-        if address not in ("{$IPAI_PLATFORM_HOST}",):
-            assert "platform:" not in body, address
+        if address != "{$IPAI_PLATFORM_HOST}":
+            assert "platform:" not in body and "IPAI_PLATFORM_HTTP" not in body, address
 
 
 def test_proxy_service_mounts_the_caddyfile_and_names_the_platform_host(compose_services):
@@ -369,6 +377,24 @@ def test_caddy_itself_routes_the_platform_host_to_the_control_plane():
     by_host = {tuple(r["match"][0]["host"]) if "match" in r else None: r for r in routes}
     assert dials(by_host[("admin.example.test",)]) == {"platform:8069", "platform:8072"}
     assert dials(by_host[None]) == {"tenants:8069", "tenants:8072"}
+    # Slow clients wait in Caddy: bounded reads, and every body read whole
+    # before a runtime's HTTP port is asked.
+    server = json.loads(result.stdout)["apps"]["http"]["servers"]["srv0"]
+    assert 0 < server["read_header_timeout"] <= 30 * 10**9
+    assert 0 < server["read_timeout"] <= 300 * 10**9
+    for host in (("admin.example.test",), None):
+        handlers = [
+            handler for route in by_host[host]["handle"][0]["routes"] for handler in route["handle"]
+        ]
+        http_ports = [
+            h
+            for h in handlers
+            if h["handler"] == "reverse_proxy" and h["upstreams"][0]["dial"].endswith(":8069")
+        ]
+        assert http_ports and all(h["buffer_requests"] for h in http_ports)
+        # ...in memory, so only as large as Odoo's own upload limit.
+        limits = [h["max_size"] for h in handlers if h["handler"] == "request_body"]
+        assert limits == [128 * 2**20], host
 
 
 # ------------------------------------------------- PostgreSQL init scripts

@@ -51,6 +51,16 @@ NEVER_SERVED_PREFIXES = ("/web/database",)
 # (Caddy's on-demand TLS "ask"): only the hosts this runtime routes.
 TLS_ASK_PATH = "/ipai/tls-ask"
 ALWAYS_SERVED_PATHS = ("/web/health",)
+# What Odoo's proxy_mode (werkzeug's ProxyFix) believes about the client: its
+# address, scheme and host. Believed from the reverse proxy only.
+FORWARDED_HEADERS = (
+    "HTTP_FORWARDED",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_PREFIX",
+    "HTTP_X_FORWARDED_PROTO",
+)
 # RPC methods that name no database and reveal nothing.
 RPC_WITHOUT_DATABASE = {("common", "version"), ("common", "about"), ("db", "server_version")}
 
@@ -177,8 +187,21 @@ def _tls_ask(environ, start_response):
     return [status.encode()]
 
 
+def _ignore_forwarded_headers_of_others(environ):
+    """proxy_mode takes X-Forwarded-* from whoever connects: a client reaching
+    a runtime's port directly could claim any address, scheme or host. Only
+    the reverse proxy (ipai_proxy_addresses, judged by the TCP peer) is
+    believed; it drops whatever a client sent it and sets its own."""
+    sent = [key for key in FORWARDED_HEADERS if key in environ]
+    if sent and not runtime_config.is_proxy_address(environ.get("REMOTE_ADDR")):
+        for key in sent:
+            del environ[key]
+
+
 def _guarded_application(original):
     def __call__(self, environ, start_response):
+        if routed():
+            _ignore_forwarded_headers_of_others(environ)
         path = environ.get("PATH_INFO", "")
         if routed() and path.startswith(NEVER_SERVED_PREFIXES):
             return werkzeug.exceptions.NotFound()(environ, start_response)
@@ -257,7 +280,8 @@ def install():
     # Suspension and maintenance, from the platform's view, before the
     # tenant's database is used.
     patching.patch(http.Request, "_serve_db", _gated_serve_db)
-    # Before any routing: the database manager and the proxy's TLS question.
+    # Before any routing (and before proxy_mode reads X-Forwarded-*): forwarded
+    # headers from the proxy only, the database manager, the proxy's TLS question.
     patching.patch(http.Application, "__call__", _guarded_application)
     # Crons: this runtime's databases, not every database Odoo can list.
     patching.patch(odoo_server.WorkerCron, "_db_list", _routed_cron_db_list)

@@ -2,6 +2,7 @@
 
 import ipaddress
 import socket
+import time
 
 from odoo.tools import config
 
@@ -32,10 +33,15 @@ def session_store():
     return config.get("ipai_session_db") or DEFAULT_SESSION_STORE
 
 
-# Who may ask the tenant runtime whether it routes a host (the reverse
-# proxy's on-demand TLS): addresses, networks or host names (resolved when
-# asked, as a container name is), comma-separated.
+# The reverse proxy's addresses: who may ask the tenant runtime whether it
+# routes a host (on-demand TLS), and whose X-Forwarded-* headers either
+# runtime believes. Addresses, networks or host names (resolved when asked,
+# as a container name is), comma-separated.
 DEFAULT_PROXY_ADDRESSES = "127.0.0.1,::1"
+# A name is resolved again after this long (a proxy container restarted with
+# another address), not on every request.
+RESOLVE_SECONDS = 30
+_resolved = {}
 
 
 def proxy_addresses():
@@ -54,10 +60,18 @@ def is_proxy_address(address):
             if peer in ipaddress.ip_network(entry, strict=False):
                 return True
         except ValueError:
-            try:
-                resolved = {info[4][0] for info in socket.getaddrinfo(entry, None)}
-            except OSError:
-                continue  # a name that does not resolve here names nobody
-            if str(peer) in resolved:
+            if str(peer) in _addresses_of(entry):
                 return True
     return False
+
+
+def _addresses_of(name):
+    now = time.monotonic()
+    expires, addresses = _resolved.get(name, (0, ()))
+    if expires <= now:
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+        except OSError:
+            addresses = set()  # a name that does not resolve here names nobody
+        _resolved[name] = (now + RESOLVE_SECONDS, addresses)
+    return addresses

@@ -261,8 +261,13 @@ class IpaiTenant(models.Model):
         scheme = params.get_param(PUBLIC_SCHEME_PARAM) or "http"
         port = params.get_param(PUBLIC_PORT_PARAM) or ""
         if not port and base_domain == "localhost":
-            # Development: tenants are served by the local tenant runtime.
-            port = str(config.get("ipai_tenant_http_port") or config["http_port"])
+            # Development: tenants are reached through the local proxy
+            # (make run), else the local tenant runtime.
+            port = str(
+                config.get("ipai_proxy_port")
+                or config.get("ipai_tenant_http_port")
+                or config["http_port"]
+            )
         for tenant in self:
             tenant.primary_domain = f"{tenant.code}.{base_domain}" if tenant.code else False
             suffix = f":{port}" if port else ""

@@ -215,6 +215,38 @@ def test_the_proxy_learns_which_hosts_the_tenant_runtime_routes():
         assert _call(http_routing.TLS_ASK_PATH) == (None, b"odoo"), "tenant runtime only"
 
 
+FORWARDED = {
+    "HTTP_X_FORWARDED_FOR": "10.9.9.9",
+    "HTTP_X_FORWARDED_HOST": "acme.example.com",
+    "HTTP_X_FORWARDED_PROTO": "https",
+    "HTTP_FORWARDED": "for=10.9.9.9",
+}
+
+
+def _forwarded_seen_by_odoo(remote_addr):
+    seen = {}
+
+    def odoo(app, environ, start_response):
+        seen.update({key: environ[key] for key in FORWARDED if key in environ})
+        return []
+
+    environ = {"PATH_INFO": "/web/login", "REMOTE_ADDR": remote_addr, **FORWARDED}
+    http_routing._guarded_application(odoo)(None, environ, lambda *args: None)
+    return seen
+
+
+def test_forwarded_headers_are_believed_from_the_proxy_only():
+    for mode in ("tenant", "platform"):
+        with runtime(mode, ipai_proxy_addresses="127.0.0.1,10.0.0.0/24,localhost"):
+            assert _forwarded_seen_by_odoo("127.0.0.1") == FORWARDED
+            assert _forwarded_seen_by_odoo("10.0.0.7") == FORWARDED
+            # A client reaching the runtime's port directly claims nothing.
+            assert _forwarded_seen_by_odoo("10.0.1.7") == {}
+            assert _forwarded_seen_by_odoo("not an address") == {}
+        with runtime(mode, ipai_proxy_addresses="no-such-proxy.invalid"):
+            assert _forwarded_seen_by_odoo("127.0.0.1") == {}
+
+
 def test_crons_run_on_this_runtimes_databases():
     cron_db_list = http_routing._routed_cron_db_list(lambda worker: list(CLUSTER))
     with tenant_runtime(*ROWS):
