@@ -109,16 +109,20 @@ class SqlCounts:
         class CountingCursor(psycopg2.extensions.cursor):
             def execute(self, query, params=None):
                 counts.raw += 1
-                counts.note(
-                    f"  engine: {query if isinstance(query, str) else query.as_string(self)}"
-                )
+                if counts.log is not None:
+                    if isinstance(query, bytes):
+                        query = query.decode()
+                    elif not isinstance(query, str):
+                        query = query.as_string(self)
+                    counts.note(f"  engine: {query}")
                 return super().execute(query, params)
 
         connect = psycopg2.connect
 
         def counting_connect(*args, **kwargs):
             counts.connections += 1
-            counts.note(f"  CONNECT {kwargs.get('dbname') or kwargs.get('database')}")
+            if counts.log is not None:
+                counts.note(f"  CONNECT {kwargs.get('dbname') or kwargs.get('database')}")
             if "connection_factory" not in kwargs:
                 kwargs["cursor_factory"] = CountingCursor
             return connect(*args, **kwargs)
@@ -130,7 +134,8 @@ class SqlCounts:
         execute = sql_db.Cursor.execute
 
         def noting_execute(cursor, query, params=None, log_exceptions=True):
-            counts.note(f"  odoo: {query}")
+            if counts.log is not None:
+                counts.note(f"  odoo: {query}")
             return execute(cursor, query, params, log_exceptions)
 
         sql_db.Cursor.execute = noting_execute
