@@ -40,16 +40,15 @@ class IpaiTenant(models.Model):
         them (a failed tenant may become active again either way)."""
         if before == after:
             return None
+        job_type = self._running_job_type()
         if after == lifecycle.ACTIVE:
-            if before == lifecycle.SUSPENDED or self._running_job_type() == "reactivate":
+            if before == lifecycle.SUSPENDED or job_type == "reactivate":
                 return topics.TENANT_REACTIVATED
             return topics.TENANT_ACTIVATED
         if after == lifecycle.SUSPENDED:
             return topics.TENANT_SUSPENDED
         if after == lifecycle.ARCHIVED:
-            if self._running_job_type() == "drop":
-                return topics.TENANT_DROPPED
-            return topics.TENANT_ARCHIVED
+            return topics.TENANT_DROPPED if job_type == "drop" else topics.TENANT_ARCHIVED
         return None
 
     def _running_job_type(self):
