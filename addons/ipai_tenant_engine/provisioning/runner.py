@@ -198,12 +198,15 @@ class JobRunner:
         started = self._retrying_conflicts(self._start)
         if isinstance(started, str) or started is None:
             return started  # nothing to run, or given up
+        step_ids, begun_id = started
         ended = None
-        for step_id in started:
-            last = step_id == started[-1]
+        for step_id in step_ids:
+            last = step_id == step_ids[-1]
             try:
                 ended = self._retrying_conflicts(
-                    lambda step_id=step_id, last=last: self._run_step(step_id, finish=last)
+                    lambda step_id=step_id, last=last: self._run_step(
+                        step_id, finish=last, begun=step_id == begun_id
+                    )
                 )
             except Exception as exc:
                 return self._retrying_conflicts(lambda s=step_id, e=exc: self._record_failure(s, e))
@@ -212,8 +215,10 @@ class JobRunner:
         return self._retrying_conflicts(self._finish)
 
     def _start(self):
-        """The job's step ids, or the state it is in when there is nothing
-        to run."""
+        """The job's step ids and the id of the step begun with the job (its
+        first one not done: its first transaction is the job's start, one
+        commit fewer per job), or the state the job is in when there is
+        nothing to run."""
         with engine_cursor(self.registry) as cr:
             env = self._env(cr)
             job = env["ipai.tenant.job"].browse(self.job_id)
@@ -232,9 +237,13 @@ class JobRunner:
                     cr, job, f"Gave up: the worker running this job died {job.attempts} times."
                 )
             job._engine_start()
-            step_ids = job.step_ids.sorted("sequence").ids
+            steps = job.step_ids.sorted("sequence")
+            first = steps.filtered(lambda s: s.state != "done")[:1]
+            first._engine_begin()
             cr.commit()
-            return step_ids
+            if first:
+                self.on_progress(job, first, "started")
+            return steps.ids, first.id
 
     def _finish(self):
         with engine_cursor(self.registry) as cr:
@@ -260,21 +269,23 @@ class JobRunner:
                 time.sleep(random.uniform(0.01, 0.05 * 2**retry))
         return None
 
-    def _run_step(self, step_id, finish=False):
-        """Run one step in its two transactions; False if it was done
-        already. With ``finish`` (the job's last step), the job ends in the
-        step's second transaction, and its state is returned: one commit
-        fewer per job, and no run that did every step leaves the job open."""
+    def _run_step(self, step_id, finish=False, begun=False):
+        """Run one step in its two transactions (``begun``: the first one
+        was the job's start); False if it was done already. With ``finish``
+        (the job's last step), the job ends in the step's second
+        transaction, and its state is returned: one commit fewer per job,
+        and no run that did every step leaves the job open."""
         with engine_cursor(self.registry) as cr:
             env = self._env(cr)
             step = env["ipai.tenant.job.step"].browse(step_id)
             if step.state == "done":
                 return False
             job = step.job_id
-            job._lock_row()
-            step._engine_begin()
-            commit(cr)
-            self.on_progress(job, step, "started")
+            if not begun:
+                job._lock_row()
+                step._engine_begin()
+                commit(cr)
+                self.on_progress(job, step, "started")
             failpoint("before", step.name)
             ctx = self._context(job)
             started = time.monotonic()
