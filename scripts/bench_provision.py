@@ -11,6 +11,7 @@ one-worker one for the memory figures); prints p50/p95 and ratios.
 """
 
 import cProfile
+import hashlib
 import pstats
 import statistics
 import time
@@ -41,18 +42,120 @@ def wait_for_login(server, host, dbname, login, password, timeout=60):
                 "params": {"db": dbname, "login": login, "password": password},
             },
             timeout=30,
-        ).json()
-        if response.get("result", {}).get("uid"):
+        )
+        # A worker that looked its host map up less than 0.1 s ago does not
+        # know the new host yet: its "Unknown tenant" page (404, HTML) is a
+        # "not yet", as a failed login is.
+        if response.ok and response.json().get("result", {}).get("uid"):
             return
         time.sleep(0.05)
     raise RuntimeError(f"could not log in to {dbname}")
+
+
+class Phases:
+    """Where one signup's time goes: a mark at the request's end, the claim,
+    the commit and each runner event (a step started, that is its first
+    transaction committed; a step done, its second); for each stretch
+    between two marks its seconds, the statements sent on Odoo's cursors and
+    on the engine's own connections, and the PostgreSQL connections opened."""
+
+    def __init__(self):
+        self.marks = []
+        self.active_at = None
+        self.mark("begin")
+
+    def mark(self, label):
+        self.marks.append((label, time.monotonic(), *SQL_COUNTS.totals()))
+        SQL_COUNTS.note(f"--- {label}")
+
+    def progress(self, _job, step, event):
+        self.mark(f"{step.name} {event}" if step else f"job {event}")
+
+    def stretches(self):
+        """[(label, seconds, statements, connections)], in order."""
+        return [
+            (label, end - start, odoo_end - odoo_start + raw_end - raw_start, conn_end - conn_start)
+            for (_l, start, odoo_start, raw_start, conn_start), (
+                label,
+                end,
+                odoo_end,
+                raw_end,
+                conn_end,
+            ) in zip(self.marks, self.marks[1:], strict=False)
+        ]
+
+
+class SqlCounts:
+    """Statements and new connections in this process: Odoo's cursors count
+    their own (sql_db.sql_counter); psycopg2.connect is wrapped to count new
+    connections and, on those Odoo does not own (the runner's lock, the
+    engine's servers), the statements."""
+
+    def __init__(self):
+        self.raw = 0
+        self.connections = 0
+        self.log = None  # a list to append each statement to, when asked
+
+    def note(self, text):
+        if self.log is not None:
+            self.log.append(" ".join(str(text).split())[:300])
+
+    def install(self):
+        import psycopg2
+        import psycopg2.extensions
+
+        counts = self
+
+        class CountingCursor(psycopg2.extensions.cursor):
+            def execute(self, query, params=None):
+                counts.raw += 1
+                if counts.log is not None:
+                    if isinstance(query, bytes):
+                        query = query.decode()
+                    elif not isinstance(query, str):
+                        query = query.as_string(self)
+                    counts.note(f"  engine: {query}")
+                return super().execute(query, params)
+
+        connect = psycopg2.connect
+
+        def counting_connect(*args, **kwargs):
+            counts.connections += 1
+            if counts.log is not None:
+                counts.note(f"  CONNECT {kwargs.get('dbname') or kwargs.get('database')}")
+            if "connection_factory" not in kwargs:
+                kwargs["cursor_factory"] = CountingCursor
+            return connect(*args, **kwargs)
+
+        psycopg2.connect = counting_connect
+
+        from odoo import sql_db
+
+        execute = sql_db.Cursor.execute
+
+        def noting_execute(cursor, query, params=None, log_exceptions=True):
+            if counts.log is not None:
+                counts.note(f"  odoo: {query}")
+            return execute(cursor, query, params, log_exceptions)
+
+        sql_db.Cursor.execute = noting_execute
+
+    def totals(self):
+        from odoo import sql_db
+
+        return sql_db.sql_counter, self.raw, self.connections
+
+
+SQL_COUNTS = SqlCounts()
 
 
 def provision(env, code, profiler=None):
     """A signup as the platform handles it: the request (tenant record, job,
     a pool member claimed when one is ready) in one transaction, then the job
     run at once, as the cron woken by the request does (under ``profiler``,
-    request and run, when given)."""
+    request and run, when given). Returns the tenant, the job, the admin's
+    password and the signup's Phases."""
+    phases = Phases()
     if profiler:
         profiler.enable()
     tenant = env["ipai.tenant"].create(
@@ -60,10 +163,14 @@ def provision(env, code, profiler=None):
     )
     tenant.action_provision()
     job = tenant.job_ids[:1]
-    runner = job._runner()
+    phases.mark("request")
+    runner = job._runner(phases.progress)
     runner.claim()
+    phases.mark("claim")
     env.cr.commit()
+    phases.mark("request commit")
     state = runner.run()
+    phases.active_at = time.monotonic()
     if profiler:
         profiler.disable()
     env.invalidate_all()
@@ -71,7 +178,8 @@ def provision(env, code, profiler=None):
         raise RuntimeError(f"{code}: {job.error}")
     password = tenant._reveal_secret_once("admin_password")
     env.cr.commit()
-    return tenant, job, password
+    phases.mark("password revealed")
+    return tenant, job, password, phases
 
 
 def fresh_install(env, dbname, modules):
@@ -103,23 +211,50 @@ def signups(env, server, prefix, count, profiler=None):
     """``count`` signups in a row: request -> active, request -> login-ready;
     then, off the clock as in production (other processes), what the
     activation left to the crons: the welcome mail, the webhook fan-out."""
-    request_to_active, request_to_login, jobs, after = [], [], [], []
+    request_to_active, request_to_login, jobs, after, stretches = [], [], [], [], []
     for index in range(1, count + 1):
         code = f"{prefix}-{index:03d}"
         started = time.monotonic()
-        tenant, job, password = provision(env, code, profiler)
+        tenant, job, password, phases = provision(env, code, profiler)
         jobs.append(job)
-        active = time.monotonic() - started
+        # Active once the job's run returns: the bench's own reading of the
+        # admin's password comes after, on the way to the login.
+        active = phases.active_at - started
         wait_for_login(
             server, tenant.primary_domain, tenant.database_name, tenant.admin_email, password
         )
+        phases.mark("first login")
         request_to_active.append(active)
         request_to_login.append(time.monotonic() - started)
         started = time.monotonic()
         after_activation(env)
         after.append(time.monotonic() - started)
+        # Off the clock, what the first login is made of: a second login
+        # (registry, route and caches warm) and Odoo's password hash alone.
+        phases.mark("(off the clock) crons' share")
+        wait_for_login(
+            server, tenant.primary_domain, tenant.database_name, tenant.admin_email, password
+        )
+        phases.mark("(off the clock) second login")
+        hashlib.pbkdf2_hmac("sha512", password.encode(), b"0123456789abcdef", 600_000)
+        phases.mark("(off the clock) pbkdf2 of 600000 rounds")
+        stretches.append(phases.stretches())
         click.echo(f"  {code}: active {active:.3f}s, login-ready {request_to_login[-1]:.3f}s")
-    return request_to_active, request_to_login, jobs, after
+    return request_to_active, request_to_login, jobs, after, stretches
+
+
+def phase_table(stretches):
+    """Per stretch of a signup (in order): p50 seconds, and the mean of its
+    statements and of the connections it opened."""
+    rows = []
+    for index, (label, *_figures) in enumerate(stretches[0]):
+        runs = [signup[index] for signup in stretches if len(signup) > index]
+        rows.append(
+            f"  {label:<34} p50 {statistics.median(r[1] for r in runs):7.4f}s   "
+            f"SQL {statistics.mean(r[2] for r in runs):5.1f}   "
+            f"new connections {statistics.mean(r[3] for r in runs):4.1f}"
+        )
+    return rows
 
 
 def after_activation(env):
@@ -284,6 +419,7 @@ def line(label, values):
     help="Subscribe a webhook to every event first, as a production platform has.",
 )
 @click.option("--profile", "profile_path", help="cProfile the pool signups into this file.")
+@click.option("--sql-log", "sql_log_path", help="Write the pool signups' statements here.")
 def main(
     env,
     tenants,
@@ -297,23 +433,29 @@ def main(
     fresh_db_prefix,
     webhook,
     profile_path,
+    sql_log_path,
 ):
     if webhook and "ipai.webhook" in env:
         subscribe_webhook(env)
         click.echo("a webhook is subscribed to every event")
 
     click.echo("warming up: first tenant builds the template (not timed)")
-    warm_tenant, _job, _password = provision(env, "bench-warmup")
+    SQL_COUNTS.install()
+    warm_tenant, _job, _password, _phases = provision(env, "bench-warmup")
     modules = warm_tenant._engine_module_set()
     click.echo(f"module set: {', '.join(modules)}")
 
     click.echo(f"template path: {tenants} signups with no pool")
-    tpl_active, tpl_login, tpl_jobs, tpl_after = signups(env, server, "bench-tpl", tenants)
+    tpl_active, tpl_login, tpl_jobs, tpl_after, tpl_stretches = signups(
+        env, server, "bench-tpl", tenants
+    )
 
     click.echo(f"warm pool: {tenants} signups, each taking a ready database")
     fill_pool(env, tenants, server_log, server_workers)
     profiler = cProfile.Profile() if profile_path else None
-    pool_active, pool_login, pool_jobs, pool_after = signups(
+    if sql_log_path:
+        SQL_COUNTS.log = []
+    pool_active, pool_login, pool_jobs, pool_after, pool_stretches = signups(
         env, server, "bench-pool", tenants, profiler
     )
     if profiler:
@@ -322,6 +464,10 @@ def main(
             stats = pstats.Stats(profiler, stream=report).sort_stats("cumulative")
             stats.print_stats(60)
         click.echo(f"  profile of the pool signups: {profile_path} (top: {profile_path}.txt)")
+    if sql_log_path:
+        Path(sql_log_path).write_text("\n".join(SQL_COUNTS.log) + "\n")
+        SQL_COUNTS.log = None
+        click.echo(f"  statements of the pool signups: {sql_log_path}")
     fill_pool(env, 0)
     signed_up = env["ipai.tenant"].union(*(job.tenant_id for job in tpl_jobs + pool_jobs))
     mailed_once, mailed_otherwise = welcome_mails(env, signed_up)
@@ -366,6 +512,10 @@ def main(
             f"{label} step p50 (s): "
             + ", ".join(f"{name} {seconds:.3f}" for name, seconds in step_medians(jobs).items())
         )
+    for label, stretches in (("pool", pool_stretches), ("template", tpl_stretches)):
+        click.echo(f"{label} signup, stretch by stretch (each ends at its mark):")
+        for row in phase_table(stretches):
+            click.echo(row)
     checks = {
         "pool active p50 <= 0.1 s": statistics.median(pool_active) <= 0.1,
         "pool login-ready p50 <= 0.6 s": statistics.median(pool_login) <= 0.6,

@@ -10,5 +10,6 @@ from . import (
     ipai_tenant_secret,
     ipai_tenant_server,
     ir_config_parameter,
+    ir_cron,
     res_users,
 )

@@ -24,6 +24,8 @@ from ..infra import audit_head
 _logger = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
+# What a transaction's commit writes to the recorded head (cursor.postcommit.data).
+HEAD_KEY = "ipai_audit_head"
 KEYED_SCHEME = "hmac-sha256"
 
 
@@ -175,9 +177,13 @@ class IpaiAuditLog(models.Model):
             "UPDATE ipai_audit_chain_head SET last_sequence = %s, last_hash = %s WHERE id = 1",
             [sequence, values["entry_hash"]],
         )
-        # Outside the database too, once this transaction is committed.
-        dbname, entry_hash = self.env.cr.dbname, values["entry_hash"]
-        self.env.cr.postcommit.add(lambda: audit_head.advance(dbname, sequence, entry_hash))
+        # Outside the database too, once this transaction is committed: the
+        # head is the newest entry, so one write per transaction however
+        # many entries it appended (a signup's request appends three).
+        postcommit = self.env.cr.postcommit
+        if HEAD_KEY not in postcommit.data:
+            postcommit.add(lambda: audit_head.advance(*postcommit.data[HEAD_KEY]))
+        postcommit.data[HEAD_KEY] = (self.env.cr.dbname, sequence, values["entry_hash"])
         return entry
 
     @api.model

@@ -217,11 +217,17 @@ class IpaiTenant(models.Model):
         self.env.cr.execute("CREATE SEQUENCE IF NOT EXISTS ipai_routing_version")
 
     def _bump_routing_version(self):
+        # Once per transaction: a runtime reloads the whole map whatever
+        # moved, and a signup changes routed fields three times in its request.
+        postcommit = self.env.cr.postcommit
+        if postcommit.data.get("ipai_routing_bumped"):
+            return
+        postcommit.data["ipai_routing_bumped"] = True
         self.env.cr.execute("SELECT nextval('ipai_routing_version')")
         # nextval is not transactional: a runtime may see the new version
         # before this transaction's rows, load the old map and keep it. The
         # version moves once more when they are visible.
-        self.env.cr.postcommit.add(self._bump_routing_version_after_commit)
+        postcommit.add(self._bump_routing_version_after_commit)
 
     def _bump_routing_version_after_commit(self):
         with self.env.registry.cursor() as cr:

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from odoo.addons.base.models.res_users import MIN_ROUNDS
 from passlib.context import CryptContext
+from psycopg2.extras import execute_values
 
 # Odoo 18's own password hashing (res.users._crypt_context), so the tenant's
 # Odoo verifies what we store without rehashing.
@@ -35,15 +36,17 @@ def set_params(server, dbname, params):
 
 
 def _upsert_params(cr, params):
-    for key, value in params.items():
-        cr.execute(
-            """INSERT INTO ir_config_parameter
-                      (key, value, create_uid, write_uid, create_date, write_date)
-               VALUES (%s, %s, 1, 1, now() at time zone 'UTC', now() at time zone 'UTC')
-               ON CONFLICT (key) DO UPDATE
-                  SET value = EXCLUDED.value, write_date = EXCLUDED.write_date""",
-            [key, value],
-        )
+    # One statement for all of them (a signup pushes ten), not one each.
+    execute_values(
+        cr,
+        """INSERT INTO ir_config_parameter
+                  (key, value, create_uid, write_uid, create_date, write_date)
+           VALUES %s
+           ON CONFLICT (key) DO UPDATE
+              SET value = EXCLUDED.value, write_date = EXCLUDED.write_date""",
+        list(params.items()),
+        template="(%s, %s, 1, 1, now() at time zone 'UTC', now() at time zone 'UTC')",
+    )
     # ir.config_parameter reads are ormcached in the 'default' cache.
     cr.execute("SELECT nextval('base_cache_signaling_default')")
 
