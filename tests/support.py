@@ -258,7 +258,44 @@ TENANT_RUNTIME_MAXCONN = "8"
 TENANT_SERVER_WIDE_MODULES = "base,web,session_db,ipai_tenant_runtime"
 
 
-class OdooServer:
+class ServedProcess:
+    """A server the tests start: ``process`` answering ``/web/health`` at
+    ``url``, its output in ``log_path``."""
+
+    process = None
+    stop_grace = 30
+
+    def await_health(self, what, timeout, interval):
+        """``self`` once ``/web/health`` answers 200; stopped and an error
+        naming the log when the process exits or ``timeout`` runs out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{what} exited early, see {self.log_path}")
+            try:
+                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(interval)
+        self.stop()
+        raise RuntimeError(f"{what} did not answer within {timeout}s, see {self.log_path}")
+
+    def kill(self):
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=self.stop_grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class OdooServer(ServedProcess):
     """A real Odoo server process (prefork, like production) on a free port.
 
     ``runtime``: "platform" (the control plane: the platform database on the
@@ -347,18 +384,7 @@ class OdooServer:
             env=self._environment(),
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Odoo exited early, see {self.log_path}")
-            try:
-                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"Odoo did not answer within {timeout}s, see {self.log_path}")
+        return self.await_health("Odoo", timeout, interval=0.5)
 
     def kill(self):
         """kill -9 of every process of this server at once, as a machine
@@ -367,20 +393,14 @@ class OdooServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
-
-class Proxy:
+class Proxy(ServedProcess):
     """The reverse proxy in front of both runtimes, started as `make run`
     starts it: scripts/proxy.sh, Caddy with the compose stack's Caddyfile, on
     a free loopback port. The platform host names (localhost, 127.0.0.1)
     reach ``platform``, every other host ``tenants``."""
+
+    stop_grace = 10
 
     def __init__(self, platform, tenants, log_path, state_dir):
         self.platform = platform
@@ -407,27 +427,7 @@ class Proxy:
             stderr=subprocess.STDOUT,
             env={**os.environ, "IPAI_PROXY_STATE": str(self.state_dir)},
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Caddy exited early, see {self.log_path}")
-            try:
-                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"Caddy did not answer within {timeout}s, see {self.log_path}")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        return self.await_health("Caddy", timeout, interval=0.2)
 
 
 def control_plane(platform_db, log_suffix=""):
