@@ -7,7 +7,7 @@ SHELL := /bin/bash
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
-	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions
+	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions bench-failover
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -19,8 +19,8 @@ help: ## Show the targets
 bootstrap: ## Install everything (venv, Odoo 18, deps, PostgreSQL role, config)
 	@scripts/bootstrap.sh --test
 
-run: ## Set up and serve both runtimes behind the proxy: platform http://127.0.0.1:8080, tenants http://<code>.localhost:8080
-	@scripts/run.sh
+run: ## [NODES=1]: Set up and serve both runtimes behind the proxy: platform http://127.0.0.1:8080, tenants http://<code>.localhost:8080
+	@NODES="$(or $(NODES),1)" scripts/run.sh
 
 test: ## Set up and run every test against throwaway databases
 	@scripts/test.sh
@@ -37,6 +37,10 @@ bench-provision: ## Benchmark: N signups from pool and template, BULK queued at 
 bench-sessions: ## [ROUNDS=500]: Benchmark: what each session store costs a request (files, session_db, Redis)
 	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
 		&& "$$PY" scripts/bench_sessions.py --rounds $(or $(ROUNDS),500)
+
+bench-failover: ## [ROUNDS=5]: Benchmark: kill -9 of the node serving a tenant, time until it answers again through the proxy
+	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
+		&& ODOO_BIN="$$(odoo_bin)" "$$PY" scripts/bench_failover.py --rounds $(or $(ROUNDS),5)
 
 bench-cli: ## Benchmark: make list-tenants and the other listings on the platform database (ROUNDS=7)
 	@scripts/bench_cli.sh $(or $(ROUNDS),7)

@@ -9,8 +9,10 @@
 #
 #   scripts/proxy.sh PORT PLATFORM_HTTP PLATFORM_WEBSOCKET TENANTS_HTTP TENANTS_WEBSOCKET
 #
-# (each upstream as host:port). IPAI_PROXY_STATE: Caddy's own files (default
-# .local/caddy).
+# (each upstream as host:port; the tenant runtime's two may each list several
+# nodes, "host:port host:port", in the same order: a tenant host then sticks to
+# one node while it is up, and moves to the next when it dies).
+# IPAI_PROXY_STATE: Caddy's own files (default .local/caddy).
 source "$(dirname "$0")/lib.sh"
 
 [[ $# -eq 5 ]] || die "usage: $0 PORT PLATFORM_HTTP PLATFORM_WEBSOCKET TENANTS_HTTP TENANTS_WEBSOCKET"
@@ -28,5 +30,5 @@ exec env -i PATH="$PATH" HOME="${HOME:-/tmp}" XDG_DATA_HOME="$state" XDG_CONFIG_
     IPAI_TENANT_SITE="http://" \
     IPAI_SUPERSET_HOST="http://superset.localhost" IPAI_SUPERSET_HTTP="127.0.0.1:8088" \
     IPAI_PLATFORM_HTTP="$2" IPAI_PLATFORM_WEBSOCKET="$3" \
-    IPAI_TENANTS_HTTP="$4" IPAI_TENANTS_WEBSOCKET="$5" \
+    IPAI_TENANTS_HTTP="$4" IPAI_TENANTS_WEBSOCKET="$5" IPAI_TENANTS_ASK="${4%% *}" \
     "$CADDY" run --config "$REPO_ROOT/deploy/caddy/Caddyfile" --adapter caddyfile

@@ -6,6 +6,10 @@
 #     localhost, 127.0.0.1 -> the control plane, any other host -> the tenant runtime
 #   the control plane (platform database only)  on IPAI_HTTP_PORT (8069), websockets 8072
 #   the tenant runtime (every tenant database)   on IPAI_TENANT_HTTP_PORT (8070), websockets 8073
+# NODES=N (`make run NODES=2`) runs N nodes of the tenant runtime behind the
+# proxy, node i on those ports + 100 * (i - 1): each tenant host sticks to one
+# node, and goes to another when it dies (sessions are shared). On this one
+# machine the nodes share the data directory.
 source "$(dirname "$0")/lib.sh"
 
 "$REPO_ROOT/scripts/bootstrap.sh"
@@ -44,17 +48,29 @@ fi
 runtime_env=(PATH="$PATH" HOME="${HOME:-/tmp}" LANG="${LANG:-C.UTF-8}" TZ=UTC
     PGHOST="$PGHOST" PGPORT="$PGPORT" IPAI_RUNTIME_SECRET="$IPAI_RUNTIME_SECRET")
 mkdir -p "$LOCAL_DIR/logs"
-env -i "${runtime_env[@]}" "$PY" "$(odoo_bin)" -c "$IPAI_TENANT_ODOO_CONF" \
-    --logfile "$LOCAL_DIR/logs/tenant-runtime.log" &
-runtime_pid=$!
+NODES="${NODES:-1}"
+[[ "$NODES" =~ ^[1-9]$ ]] || die "NODES must be a number from 1 to 9, not '$NODES'"
+runtime_pids=() node_http=() node_websocket=() node_logs=()
+for ((node = 1; node <= NODES; node++)); do
+    offset=$((100 * (node - 1)))
+    log="$LOCAL_DIR/logs/tenant-runtime.log"
+    [[ $node -eq 1 ]] || log="$LOCAL_DIR/logs/tenant-runtime-$node.log"
+    env -i "${runtime_env[@]}" "$PY" "$(odoo_bin)" -c "$IPAI_TENANT_ODOO_CONF" --logfile "$log" \
+        --http-port=$((IPAI_TENANT_HTTP_PORT + offset)) \
+        --gevent-port=$((IPAI_TENANT_GEVENT_PORT + offset)) &
+    runtime_pids+=($!)
+    node_http+=("127.0.0.1:$((IPAI_TENANT_HTTP_PORT + offset))")
+    node_websocket+=("127.0.0.1:$((IPAI_TENANT_GEVENT_PORT + offset))")
+    node_logs+=("${log#"$REPO_ROOT"/}")
+done
 # The proxy in front of both, as in production: slow clients wait in it, not
 # in an Odoo worker, and /websocket reaches each runtime's gevent port.
 "$REPO_ROOT/scripts/proxy.sh" "$IPAI_PROXY_PORT" \
     "127.0.0.1:$IPAI_HTTP_PORT" "127.0.0.1:$IPAI_GEVENT_PORT" \
-    "127.0.0.1:$IPAI_TENANT_HTTP_PORT" "127.0.0.1:$IPAI_TENANT_GEVENT_PORT" \
+    "${node_http[*]}" "${node_websocket[*]}" \
     >"$LOCAL_DIR/logs/proxy.log" 2>&1 &
 proxy_pid=$!
-trap 'kill "$runtime_pid" "$proxy_pid" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "${runtime_pids[@]}" "$proxy_pid" 2>/dev/null || true' EXIT INT TERM
 # Caddy stops at once when it cannot listen.
 sleep 1
 kill -0 "$proxy_pid" 2>/dev/null \
@@ -68,7 +84,8 @@ cat <<MSG
   password:       $IPAI_ADMIN_PASSWORD   (from .local/env)
 
   tenants:        http://<code>.localhost:$IPAI_PROXY_PORT  (make provision-tenant CODE=<code>)
-                  served by the tenant runtime, log in .local/logs/tenant-runtime.log
+                  served by the tenant runtime ($NODES node(s): ${node_http[*]}),
+                  logs in ${node_logs[*]}
 
   both through the proxy (Caddy, deploy/caddy/Caddyfile; log in .local/logs/proxy.log);
   the runtimes' own ports, without it: platform $IPAI_HTTP_HOST:$IPAI_HTTP_PORT, tenants :$IPAI_TENANT_HTTP_PORT

@@ -398,13 +398,14 @@ class Proxy(ServedProcess):
     """The reverse proxy in front of both runtimes, started as `make run`
     starts it: scripts/proxy.sh, Caddy with the compose stack's Caddyfile, on
     a free loopback port. The platform host names (localhost, 127.0.0.1)
-    reach ``platform``, every other host ``tenants``."""
+    reach ``platform``, every other host ``tenants`` (a tenant runtime
+    server, or a list of its nodes)."""
 
     stop_grace = 10
 
     def __init__(self, platform, tenants, log_path, state_dir):
         self.platform = platform
-        self.tenants = tenants
+        self.tenants = tenants if isinstance(tenants, list) else [tenants]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -420,8 +421,8 @@ class Proxy(ServedProcess):
                 str(self.port),
                 f"127.0.0.1:{self.platform.port}",
                 f"127.0.0.1:{self.platform.gevent_port}",
-                f"127.0.0.1:{self.tenants.port}",
-                f"127.0.0.1:{self.tenants.gevent_port}",
+                " ".join(f"127.0.0.1:{node.port}" for node in self.tenants),
+                " ".join(f"127.0.0.1:{node.gevent_port}" for node in self.tenants),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

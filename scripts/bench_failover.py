@@ -1,0 +1,266 @@
+"""`make bench-failover`: how long a tenant is unreachable when the tenant
+runtime node serving it dies.
+
+On the local platform database (the one `make run` serves): a tenant of its
+own (provisioned here, dropped at the end), two tenant runtime nodes (each
+with its own data directory, as on two machines) behind the proxy (Caddy
+with deploy/caddy/Caddyfile, through scripts/proxy.sh). Each round logs in
+through the proxy, finds the node the tenant's host sticks to, kills that
+node's whole process group with SIGKILL (a machine that dies), then asks
+through the proxy every 20 ms with the same session cookie until the
+tenant answers logged in: that wait is the failover time. The dead node is
+started again before the next round.
+
+Prints each round, p50 and max, and the target line.
+
+    scripts/bench_failover.py --rounds 5     (run by `make bench-failover`)
+"""
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import closing
+from pathlib import Path
+
+import psycopg2
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOGS = REPO_ROOT / ".local" / "logs"
+TARGET_SECONDS = 5.0
+POLL_SECONDS = 0.02
+# deploy/caddy/Caddyfile's health_interval (2 s) and fail_duration (2 s), and a margin.
+PROXY_SETTLE_SECONDS = 3
+# What a tenant runtime node may hold (scripts/run.sh gives it the same).
+NODE_ENVIRONMENT = ("PATH", "HOME", "LANG", "TZ", "PGHOST", "PGPORT", "IPAI_RUNTIME_SECRET")
+
+
+def free_port():
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(url, process, timeout=120, host=None):
+    headers = {"Host": host} if host else {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{url} exited early")
+        try:
+            response = requests.get(f"{url}/web/health", headers=headers, timeout=5)
+            if response.status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    sys.exit(f"{url} did not answer within {timeout}s")
+
+
+class Node:
+    """A tenant runtime node: one HTTP worker, its gevent process, no cron."""
+
+    def __init__(self, name, data_dir):
+        self.name = name
+        self.port, self.gevent_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.log_path = LOGS / f"bench-failover-{name}.log"
+        self.process = None
+
+    def start(self):
+        env = {key: os.environ[key] for key in NODE_ENVIRONMENT if key in os.environ}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(os.environ["ODOO_BIN"])),
+                "-c",
+                os.environ["IPAI_TENANT_ODOO_CONF"],
+                f"--http-port={self.port}",
+                f"--gevent-port={self.gevent_port}",
+                "--workers=1",
+                "--max-cron-threads=0",
+                f"--data-dir={self.data_dir}",
+                f"--logfile={self.log_path}",
+            ],
+            env=env,
+            start_new_session=True,
+        )
+        wait_for_health(self.url, self.process)
+
+    def served(self, marker):
+        return marker in self.log_path.read_text(errors="replace")
+
+    def kill(self):
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+class Proxy:
+    def __init__(self, nodes, state_dir, host):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        platform = f"127.0.0.1:{os.environ.get('IPAI_HTTP_PORT', '8069')}"
+        self.process = subprocess.Popen(
+            [
+                str(REPO_ROOT / "scripts" / "proxy.sh"),
+                str(self.port),
+                platform,
+                platform,
+                " ".join(f"127.0.0.1:{node.port}" for node in nodes),
+                " ".join(f"127.0.0.1:{node.gevent_port}" for node in nodes),
+            ],
+            stdout=open(LOGS / "bench-failover-proxy.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "IPAI_PROXY_STATE": str(state_dir)},
+        )
+        wait_for_health(self.url, self.process, timeout=30, host=host)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def tenants_cli(*args, credentials_dir):
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "scripts" / "tenants.py"),
+        args[0],
+        "-c",
+        os.environ["IPAI_ODOO_CONF"],
+        "-d",
+        os.environ["IPAI_PLATFORM_DB"],
+        *args[1:],
+    ]
+    env = {**os.environ, "IPAI_CREDENTIALS_DIR": str(credentials_dir)}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode:
+        sys.exit(f"tenants.py {args[0]} failed:\n{result.stdout}{result.stderr}")
+
+
+def database_of(code):
+    with (
+        closing(
+            psycopg2.connect(
+                dbname=os.environ["IPAI_PLATFORM_DB"],
+                user=os.environ["IPAI_DB_USER"],
+                password=os.environ.get("IPAI_DB_PASSWORD"),
+                host=os.environ.get("PGHOST", "127.0.0.1"),
+                port=os.environ.get("PGPORT", "5432"),
+            )
+        ) as conn,
+        conn.cursor() as cr,
+    ):
+        cr.execute("SELECT database_name FROM ipai_tenant WHERE code = %s", [code])
+        return cr.fetchone()[0]
+
+
+def log_in(proxy, host, database, password, login):
+    session = requests.Session()
+    session.headers["Host"] = host
+    response = session.post(
+        f"{proxy.url}/web/session/authenticate",
+        json={
+            "jsonrpc": "2.0",
+            "method": "call",
+            "params": {"db": database, "login": login, "password": password},
+        },
+        timeout=30,
+    )
+    response.raise_for_status()
+    if not (response.json().get("result") or {}).get("uid"):
+        sys.exit(f"cannot log in at {host}: {response.text[:300]}")
+    return session
+
+
+def logged_in(session, proxy):
+    try:
+        response = session.post(
+            f"{proxy.url}/web/session/get_session_info",
+            json={"jsonrpc": "2.0", "method": "call", "params": {}},
+            timeout=10,
+        )
+        return response.status_code == 200 and bool(
+            (response.json().get("result") or {}).get("uid")
+        )
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def one_round(proxy, nodes, session):
+    marker = f"failover={uuid.uuid4().hex}"
+    session.get(f"{proxy.url}/web/login?{marker}", timeout=30).raise_for_status()
+    [serving] = [node for node in nodes if node.served(marker)]
+    serving.kill()
+    killed_at = time.monotonic()
+    while not logged_in(session, proxy):
+        if time.monotonic() - killed_at > 60:
+            sys.exit("the tenant did not answer within 60 s of the kill")
+        time.sleep(POLL_SECONDS)
+    seconds = time.monotonic() - killed_at
+    serving.start()
+    # Back in the proxy's pool (its next health check, the failure
+    # forgotten) before the next round kills the other node.
+    time.sleep(PROXY_SETTLE_SECONDS)
+    return serving.name, seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    code = f"bench-fo-{os.getpid()}"
+    host = f"{code}.localhost"
+    with tempfile.TemporaryDirectory(prefix="ipai-bench-failover-") as scratch:
+        scratch = Path(scratch)
+        print(f"provisioning tenant {code}", flush=True)
+        tenants_cli(
+            "provision", "--code", code, "--email", f"admin@{code}.example", credentials_dir=scratch
+        )
+        nodes, proxy = [], None
+        try:
+            for name in ("a", "b"):
+                (scratch / name).mkdir()
+                node = Node(name, scratch / name)
+                node.start()
+                nodes.append(node)
+            proxy = Proxy(nodes, scratch / "caddy", host)
+            password = (scratch / f"{code}-admin.txt").read_text().splitlines()[2].split(": ", 1)[1]
+            session = log_in(proxy, host, database_of(code), password, f"admin@{code}.example")
+            times = []
+            for number in range(1, args.rounds + 1):
+                name, seconds = one_round(proxy, nodes, session)
+                times.append(seconds)
+                print(f"round {number}: node {name} killed, answered again after {seconds:.3f}s")
+        finally:
+            if proxy:
+                proxy.stop()
+            for node in nodes:
+                node.stop()
+            tenants_cli("drop", "--code", code, credentials_dir=scratch)
+    worst = max(times)
+    print(
+        f"failover (kill -9 of the serving node -> answered, logged in)  "
+        f"p50 {statistics.median(times):.3f}s  max {worst:.3f}s  ({len(times)} rounds)"
+    )
+    print(
+        f"target failover <= {TARGET_SECONDS:.0f} s (max of {len(times)} rounds): "
+        f"{'met' if worst <= TARGET_SECONDS else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
