@@ -7,7 +7,8 @@ SHELL := /bin/bash
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
-	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions bench-failover
+	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions bench-failover \
+	add-server list-servers
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -97,6 +98,13 @@ bench-introspect: ## CODE=acme [ROUNDS=5]: Benchmark: document a tenant's schema
 
 bill-tenants: ## [DATE=YYYY-MM-DD]: invoice the month of DATE (default today), once; prints the invoices
 	@scripts/bill_tenants.sh $(call opt,DATE,--date)
+
+add-server: ## NAME=db2 HOST=10.0.0.5 [PORT=5432 CAPACITY=200]: prepare a PostgreSQL server and register it for tenants
+	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
+		&& scripts/add_server.sh "$(NAME)" "$(HOST)" "$(or $(PORT),5432)" "$(CAPACITY)"
+
+list-servers: ## Database servers: health, open or closed, databases, size, connections (checked now)
+	$(TENANT) list-servers
 
 pool-status: ## Warm pool: ready/building/stale databases per plan's module set
 	$(TENANT) pool-status

@@ -146,21 +146,6 @@ ensure_postgres() {
 
 wait_pg() { local i; for i in $(seq 30); do pg_ready && return 0; sleep 1; done; return 1; }
 
-# Run SQL as a PostgreSQL superuser: over TCP as $PGSUPERUSER (trust or
-# .pgpass), else through the local socket as the postgres system user.
-# Without PGPASSWORD, which holds our role's password: libpq would send it
-# for the superuser too and never look in .pgpass.
-psql_super() {
-    local super="${PGSUPERUSER:-postgres}"
-    if env -u PGPASSWORD psql -qAtX -U "$super" -d postgres -c 'select 1' >/dev/null 2>&1; then
-        env -u PGPASSWORD psql -qAtX -v ON_ERROR_STOP=1 -U "$super" -d postgres "$@"
-    elif [[ $(id -u) -eq 0 ]] && id postgres >/dev/null 2>&1; then
-        runuser -u postgres -- env -u PGHOST psql -qAtX -v ON_ERROR_STOP=1 -p "$PGPORT" -d postgres "$@"
-    else
-        die "cannot reach PostgreSQL as a superuser to create role $IPAI_DB_USER; create it yourself (LOGIN CREATEDB CREATEROLE) and set IPAI_DB_USER/IPAI_DB_PASSWORD"
-    fi
-}
-
 ensure_role() {
     command -v psql >/dev/null || { can_apt && apt_install postgresql-client; }
     if PGPASSWORD="$IPAI_DB_PASSWORD" psql -qAtX -U "$IPAI_DB_USER" -d postgres \
@@ -168,12 +153,7 @@ ensure_role() {
         return
     fi
     say "creating PostgreSQL role $IPAI_DB_USER (CREATEDB, CREATEROLE)"
-    # format(%I, %L) quotes server-side; the password travels on stdin, not argv.
-    psql_super -v role="$IPAI_DB_USER" -v pw="$IPAI_DB_PASSWORD" <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN', :'role')
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
-SELECT format('ALTER ROLE %I LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD %L', :'role', :'pw') \gexec
-SQL
+    make_platform_role
 }
 
 # Where the project owns the cluster (a local one, reached as superuser), no
@@ -188,10 +168,7 @@ harden_cluster() {
         where datacl is null or datacl::text ~ '(^|[{,])=[^,}]*c'")"
     [[ "$open" == "0" ]] && psql_super -c "select has_database_privilege('$IPAI_DB_USER', 'postgres', 'CONNECT')" | grep -q t && return 0
     say "closing the cluster's databases to PUBLIC (tenant isolation)"
-    psql_super -v role="$IPAI_DB_USER" <<'SQL'
-SELECT format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', datname) FROM pg_database \gexec
-SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE postgres TO %I', :'role') \gexec
-SQL
+    close_cluster_to_public
 }
 
 ensure_chromium() {

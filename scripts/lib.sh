@@ -85,3 +85,40 @@ ensure_platform_db() {
         stamp_set "addons-$db" "$(addons_hash)"
     fi
 }
+
+# Run SQL as a PostgreSQL superuser: over TCP as $PGSUPERUSER (trust or
+# .pgpass), else through the local socket as the postgres system user.
+# Without PGPASSWORD, which holds our role's password: libpq would send it
+# for the superuser too and never look in .pgpass.
+psql_super() {
+    local super="${PGSUPERUSER:-postgres}"
+    if env -u PGPASSWORD psql -qAtX -U "$super" -d postgres -c 'select 1' >/dev/null 2>&1; then
+        env -u PGPASSWORD psql -qAtX -v ON_ERROR_STOP=1 -U "$super" -d postgres "$@"
+    elif [[ $(id -u) -eq 0 ]] && id postgres >/dev/null 2>&1; then
+        runuser -u postgres -- env -u PGHOST psql -qAtX -v ON_ERROR_STOP=1 -p "$PGPORT" -d postgres "$@"
+    else
+        die "cannot reach PostgreSQL as a superuser to create role $IPAI_DB_USER; create it yourself (LOGIN CREATEDB CREATEROLE) and set IPAI_DB_USER/IPAI_DB_PASSWORD"
+    fi
+}
+
+# The platform's role on the server PGHOST:PGPORT, as the control plane
+# connects everywhere: LOGIN CREATEDB CREATEROLE, never superuser, with the
+# platform's password. format(%I, %L) quotes server-side; the password
+# travels on stdin, not argv.
+make_platform_role() {
+    psql_super -v role="$IPAI_DB_USER" -v pw="$IPAI_DB_PASSWORD" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD %L', :'role', :'pw') \gexec
+SQL
+}
+
+# No database of the server PGHOST:PGPORT open to PUBLIC: tenant and BI
+# roles connect to their own database alone; the platform's role keeps
+# `postgres`, where it creates and drops databases.
+close_cluster_to_public() {
+    psql_super -v role="$IPAI_DB_USER" <<'SQL'
+SELECT format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', datname) FROM pg_database \gexec
+SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE postgres TO %I', :'role') \gexec
+SQL
+}

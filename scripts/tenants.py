@@ -12,6 +12,8 @@
     tenants.py test-restore [--backup ID]
     tenants.py upgrade-tenants [--modules a,b] [--tenants acme,beta] [--concurrency 2]
     tenants.py introspect --code acme [--format dbml|md|erd|all] [--out DIR]
+    tenants.py add-server --name db2 --host 10.0.0.5 [--port 5432] [--capacity 200]
+    tenants.py list-servers
 
 Each command that changes something queues a job, runs it here (or follows
 the cron worker that already took it) with a progress line per step, and
@@ -644,6 +646,62 @@ def refill_pool(env, plan_code, size):
             break
     for row in pool._status():
         click.echo(f"{row['plan']}: {row['ready']}/{row['wanted']} ready, {row['stale']} stale")
+
+
+@cli.odoo_command("add-server")
+@click.option("--name", required=True)
+@click.option("--host", required=True)
+@click.option("--port", type=int, default=5432, show_default=True)
+@click.option("--capacity", type=int, help="Databases it may hold (default 200).")
+def add_server(env, name, host, port, capacity):
+    """Register a PostgreSQL server for tenant databases, once it is checked
+    fit (scripts/add_server.sh prepares it first)."""
+    from odoo.exceptions import UserError, ValidationError
+
+    servers = env["ipai.tenant.server"]
+    if servers.with_context(active_test=False).search_count([("name", "=", name)]):
+        fail_input(f"a server named '{name}' exists already")
+    if not 0 < port < 65536 or (capacity is not None and capacity <= 0):
+        fail_input("--port must be between 1 and 65535 and --capacity positive")
+    try:
+        server = servers._add_checked(name, host, port, capacity)
+    except (UserError, ValidationError) as exc:
+        env.cr.rollback()
+        fail_input(str(exc.args[0]))
+    env.cr.commit()
+    echo_servers(server)
+
+
+@cli.odoo_command("list-servers")
+def list_servers(env):
+    """Database servers with what was last measured on each (checked now)."""
+    servers = env["ipai.tenant.server"].search([])._check_health()
+    env.cr.commit()
+    echo_servers(servers)
+
+
+def echo_servers(servers):
+    rows = [
+        (
+            server.name,
+            f"{server.host or '(local)'}:{server.port}",
+            server.health,
+            "open" if server.open_to_new else "closed",
+            f"{server.tenant_count}/{server.capacity}",
+            f"{server.size_mb:.0f}",
+            f"{server.connection_count}/{server.max_connections}",
+            server.dedicated_provider_id.code or server.dedicated_plan_id.code or "",
+        )
+        for server in servers
+    ]
+    echo_table(
+        "{:<28} {:<22} {:<12} {:<7} {:>9} {:>9} {:>9}  {}",
+        ("NAME", "ADDRESS", "HEALTH", "NEW", "DATABASES", "SIZE MB", "CONNS", "DEDICATED TO"),
+        rows,
+        "server",
+    )
+    for server in servers.filtered("health_message"):
+        click.echo(f"{server.name}: {server.health_message}")
 
 
 @cli.odoo_command("run-jobs")

@@ -87,6 +87,57 @@ def connect_as(database, role, password):
     )
 
 
+def newest_pg_version():
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
+    return versions[-1].parent.parent.name if versions else None
+
+
+@contextlib.contextmanager
+def pg_cluster(label):
+    """A PostgreSQL cluster of its own (another database server, as a fleet
+    has) made with Debian's pg_createcluster on a free port, trust on
+    loopback, as it comes otherwise: no platform role, its databases open to
+    PUBLIC. Dropped after. Yields version, name and port."""
+    import pytest
+
+    version = newest_pg_version()
+    if os.geteuid() != 0 or not shutil.which("pg_createcluster") or not version:
+        pytest.skip("needs root and Debian's pg_createcluster to make a second cluster")
+    name, port = f"ipai-{label}-{os.getpid()}", free_port()
+    subprocess.run(
+        [
+            "pg_createcluster",
+            version,
+            name,
+            "-p",
+            str(port),
+            "--start",
+            "--",
+            "--auth-local=trust",
+            "--auth-host=trust",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield {"version": version, "name": name, "port": port}
+    finally:
+        subprocess.run(
+            ["pg_dropcluster", version, name, "--stop"], check=False, capture_output=True
+        )
+
+
+def on_cluster(cluster, statement, params=None, dbname="postgres"):
+    """``statement`` run on ``cluster`` as its superuser; its rows."""
+    with closing(
+        psycopg2.connect(host="127.0.0.1", port=cluster["port"], user="postgres", dbname=dbname)
+    ) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute(statement, params)
+            return cr.fetchall() if cr.description else None
+
+
 def database_exists(name):
     with closing(pg_connect()) as conn, conn.cursor() as cr:
         cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])

@@ -3,76 +3,37 @@ it does) and nothing is left half-made. The tenants live on a second local
 cluster of their own (a second database server, as a fleet has), which this
 module creates, restarts mid-run and drops."""
 
-import os
-import shutil
 import subprocess
 import time
-from contextlib import closing
 from pathlib import Path
 
-import psycopg2
 import pytest
 
-from .support import FILESTORE, free_port, owner_mark, paused_cron, query, run_cli_process
+from .support import (
+    FILESTORE,
+    on_cluster,
+    owner_mark,
+    paused_cron,
+    pg_cluster,
+    query,
+    run_cli_process,
+)
 
 JOBS = 6
 
 
-def pg_version():
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"))
-    return versions[-1].parent.parent.name if versions else None
-
-
 @pytest.fixture(scope="module")
 def second_cluster(admin_rpc):
-    version = pg_version()
-    if os.geteuid() != 0 or not shutil.which("pg_createcluster") or not version:
-        pytest.skip("needs root and Debian's pg_createcluster to make a second cluster")
-    name, port = f"ipai-restart-{os.getpid()}", free_port()
-    subprocess.run(
-        [
-            "pg_createcluster",
-            version,
-            name,
-            "-p",
-            str(port),
-            "--start",
-            "--",
-            "--auth-local=trust",
-            "--auth-host=trust",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        with closing(
-            psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
-        ) as conn:
-            conn.autocommit = True
-            with conn.cursor() as cr:
-                # The platform's role, as the bootstrap makes it on a cluster.
-                cr.execute("CREATE ROLE ipai LOGIN CREATEDB CREATEROLE")
+    with pg_cluster("restart") as cluster:
+        # The platform's role, as the bootstrap makes it on a cluster.
+        on_cluster(cluster, "CREATE ROLE ipai LOGIN CREATEDB CREATEROLE")
         server_id = admin_rpc.call(
             "ipai.tenant.server",
             "create",
-            {"name": "second cluster", "host": "127.0.0.1", "port": port, "sequence": 1},
+            {"name": "second cluster", "host": "127.0.0.1", "port": cluster["port"], "sequence": 1},
         )
-        yield {"version": version, "name": name, "port": port, "server_id": server_id}
+        yield {**cluster, "server_id": server_id}
         admin_rpc.call("ipai.tenant.server", "write", [server_id], {"active": False})
-    finally:
-        subprocess.run(
-            ["pg_dropcluster", version, name, "--stop"], check=False, capture_output=True
-        )
-
-
-def on_second(cluster, statement, params=None):
-    with closing(
-        psycopg2.connect(host="127.0.0.1", port=cluster["port"], user="postgres", dbname="postgres")
-    ) as conn:
-        conn.autocommit = True
-        with conn.cursor() as cr:
-            cr.execute(statement, params)
-            return cr.fetchall()
 
 
 def states(platform_db, prefix):
@@ -148,7 +109,7 @@ def test_jobs_finish_across_a_postgresql_restart(second_cluster, admin_rpc, cli,
     # Nothing half-made: the cluster holds the template and the tenants'
     # databases, each marked as its tenant's, and no scratch or partial copy.
     databases = dict(
-        on_second(
+        on_cluster(
             second_cluster,
             "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
             "WHERE datname NOT IN ('postgres', 'template0', 'template1')",

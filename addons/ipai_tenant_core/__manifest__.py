@@ -13,6 +13,7 @@
         "security/ipai_tenant_security.xml",
         "security/ir.model.access.csv",
         "data/ipai_tenant_server_data.xml",
+        "data/ipai_tenant_server_cron.xml",
         "data/ipai_tenant_plan_data.xml",
         "data/ipai_tenant_data.xml",
         "wizards/ipai_tenant_staff_add_views.xml",

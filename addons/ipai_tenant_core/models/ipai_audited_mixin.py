@@ -21,6 +21,9 @@ class IpaiAuditedMixin(models.AbstractModel):
     _name = "ipai.audited.mixin"
     _description = "Changes recorded in the audit trail"
     _audit_label = None  # the entries' action prefix, e.g. "plan"
+    # Fields the platform measures rather than someone configures (a
+    # server's size, its health): no entry each time they move.
+    _audit_ignored = frozenset()
 
     def _audit_tenant(self):
         return self.env["ipai.tenant"]
@@ -43,7 +46,7 @@ class IpaiAuditedMixin(models.AbstractModel):
         return records
 
     def write(self, vals):
-        names = [name for name in vals if name in self._fields]
+        names = [name for name in vals if name in self._fields and name not in self._audit_ignored]
         before = {record.id: record._audit_values(names) for record in self}
         result = super().write(vals)
         for record in self:

@@ -5,7 +5,7 @@ from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import config
 
-from ..infra import pg
+from ..infra import pg, server_check
 
 # Tenants in these states have a database on their server; a failed tenant
 # may or may not (a failed create was cleaned up, a failed suspend was not).
@@ -22,6 +22,18 @@ class IpaiTenantServer(models.Model):
     _description = "Tenant database server"
     _inherit = ["ipai.text.input.mixin", "ipai.audited.mixin"]
     _audit_label = "server"
+    _audit_ignored = frozenset(
+        {
+            "health",
+            "health_message",
+            "checked_at",
+            "server_version",
+            "size_mb",
+            "database_total",
+            "connection_count",
+            "max_connections",
+        }
+    )
     _order = "sequence, id"
 
     name = fields.Char(required=True)
@@ -39,10 +51,60 @@ class IpaiTenantServer(models.Model):
     tenant_ids = fields.One2many("ipai.tenant", "server_id", string="Tenants")
     tenant_count = fields.Integer(compute="_compute_tenant_count")
     load_percent = fields.Float(compute="_compute_tenant_count", string="Load (%)")
+    # Placement (see _placement_key): which new databases may come here.
+    open_to_new = fields.Boolean(
+        "Open to new tenants",
+        default=True,
+        help="Closed: tenants already here stay, no new tenant or pool database comes.",
+    )
+    dedicated_provider_id = fields.Many2one(
+        "ipai.tenant",
+        string="Dedicated to provider",
+        domain="[('tenant_type', 'in', ('provider', 'platform_owner'))]",
+        ondelete="restrict",
+        groups="ipai_tenant_core.group_platform_user",
+        help="Only this provider's tenants (and their sub-tenants) are placed here, and "
+        "they are placed here first.",
+    )
+    dedicated_plan_id = fields.Many2one(
+        "ipai.tenant.plan",
+        string="Dedicated to plan",
+        ondelete="restrict",
+        groups="ipai_tenant_core.group_platform_user",
+        help="Only tenants of this plan are placed here, and they are placed here first.",
+    )
+    # Measured by _check_health (the cron, a button, `make add-server`).
+    health = fields.Selection(
+        [
+            ("unknown", "Not checked"),
+            (server_check.HEALTHY, "Healthy"),
+            (server_check.WARNING, "Healthy, with warnings"),
+            (server_check.UNFIT, "Not fit for tenants"),
+            (server_check.UNREACHABLE, "Unreachable"),
+        ],
+        default="unknown",
+        readonly=True,
+        required=True,
+    )
+    health_message = fields.Text(readonly=True, groups="ipai_tenant_core.group_platform_user")
+    checked_at = fields.Datetime("Last checked", readonly=True)
+    server_version = fields.Char("PostgreSQL", readonly=True)
+    size_mb = fields.Float("Size on disk (MB)", digits=(16, 1), readonly=True, aggregator="sum")
+    database_total = fields.Integer(
+        "Databases on the server", readonly=True, help="All of them, the platform's or not."
+    )
+    connection_count = fields.Integer("Connections", readonly=True)
+    max_connections = fields.Integer(readonly=True)
 
     _sql_constraints = [
         ("capacity_positive", "CHECK(capacity > 0)", "A server's capacity must be positive."),
         ("port_range", "CHECK(port > 0 AND port < 65536)", "Port must be between 1 and 65535."),
+        ("name_unique", "UNIQUE(name)", "A server with this name exists already."),
+        (
+            "dedicated_once",
+            "CHECK(dedicated_provider_id IS NULL OR dedicated_plan_id IS NULL)",
+            "A server is dedicated to a provider or to a plan, not both.",
+        ),
     ]
 
     def write(self, vals):
@@ -89,7 +151,8 @@ class IpaiTenantServer(models.Model):
 
     @api.model
     def _default_server(self):
-        """The active server with the most free room, by sequence on a tie."""
+        """Where a new database goes when no tenant says otherwise: the
+        shared server the placement policy picks."""
         return self.search([], limit=1000)._default_server_among()
 
     @api.model
@@ -103,13 +166,14 @@ class IpaiTenantServer(models.Model):
                 "SELECT id FROM ipai_tenant_server WHERE id = ANY(%s) FOR UPDATE", [servers.ids]
             )
         current = tenant.server_id.sudo()
+        dedicated = servers._dedicated_to(tenant)._default_server_among(tenant)
+        if dedicated:
+            return dedicated._reserved()  # a dedicated server wins over a default
         if current and current.active and current.capacity > current._database_count():
             return current._reserved()
-        chosen = servers._default_server_among()
+        chosen = servers._default_server_among(tenant)
         if not chosen:
-            loads = ", ".join(
-                f"{server.name} {server.tenant_count}/{server.capacity}" for server in servers
-            )
+            loads = ", ".join(server._placement_summary() for server in servers)
             raise UserError(
                 self.env._(
                     "No database server has room for tenant %(tenant)s (%(loads)s); "
@@ -130,10 +194,120 @@ class IpaiTenantServer(models.Model):
         )
         return self
 
-    def _default_server_among(self):
-        free = [(s.capacity - s.tenant_count, -s.sequence, -s.id, s) for s in self]
-        free = [item for item in free if item[0] > 0]
-        return max(free, key=lambda item: item[:3])[3] if free else self.browse()
+    def _default_server_among(self, tenant=None):
+        """The server of ``self`` a new database (of ``tenant``, or a pool
+        member's when None) goes to, by the placement policy:
+
+        1. only servers that are active, open to new tenants, not known to be
+           unreachable or unfit, with room left (databases < capacity), and
+           dedicated to nobody or to this tenant's provider or plan;
+        2. among them, those dedicated to the tenant first;
+        3. then the least loaded: databases / capacity plus size on disk /
+           the largest candidate's size (both between 0 and 1), so that a
+           server full of big tenants counts as fuller than its count says;
+        4. then by sequence."""
+        candidates = [server for server in self if server._accepts(tenant)]
+        if not candidates:
+            return self.browse()
+        largest = max(server.size_mb for server in candidates) or 1.0
+        return min(candidates, key=lambda server: server._placement_key(tenant, largest))
+
+    def _accepts(self, tenant):
+        self.ensure_one()
+        sudo = self.sudo()
+        if not (self.active and self.open_to_new):
+            return False
+        if self.health in (server_check.UNREACHABLE, server_check.UNFIT):
+            return False
+        if self.capacity <= self.tenant_count:
+            return False
+        if not (sudo.dedicated_provider_id or sudo.dedicated_plan_id):
+            return True
+        return bool(tenant) and self in self._dedicated_to(tenant)
+
+    def _dedicated_to(self, tenant):
+        """The servers of ``self`` dedicated to ``tenant``'s plan or to a
+        provider above it (or to itself)."""
+        tenant = tenant.sudo()
+        lineage = tenant | tenant._ancestors()
+        return self.sudo().filtered(
+            lambda server: (
+                (server.dedicated_provider_id and server.dedicated_provider_id in lineage)
+                or (server.dedicated_plan_id and server.dedicated_plan_id == tenant.plan_id)
+            )
+        )
+
+    def _placement_key(self, tenant, largest_size_mb):
+        dedicated = bool(tenant) and bool(self._dedicated_to(tenant))
+        load = self.tenant_count / self.capacity + self.size_mb / largest_size_mb
+        return (not dedicated, load, self.sequence, self.id)
+
+    def _placement_summary(self):
+        """One server's figures, as a refusal names them."""
+        sudo = self.sudo()
+        state = []
+        if not self.open_to_new:
+            state.append(self.env._("closed"))
+        if self.health in (server_check.UNREACHABLE, server_check.UNFIT):
+            state.append(dict(self._fields["health"].selection)[self.health])
+        if sudo.dedicated_provider_id or sudo.dedicated_plan_id:
+            owner = sudo.dedicated_provider_id.code or sudo.dedicated_plan_id.code
+            state.append(self.env._("dedicated to %s", owner))
+        figures = f"{self.name} {self.tenant_count}/{self.capacity}, {self.size_mb:.0f} MB"
+        return f"{figures} ({', '.join(state)})" if state else figures
+
+    # ------------------------------------------------------------ health
+
+    def action_check_health(self):
+        self._check_health()
+        return True
+
+    @api.model
+    def _cron_check_health(self, limit=50):
+        self.search([], order="checked_at asc nulls first", limit=limit)._check_health()
+
+    def _check_health(self):
+        """Measure each server and record what was found; the placement
+        skips servers found unreachable or unfit."""
+        for server in self:
+            figures = server_check.measure(server._pg_server())
+            server.sudo().write(
+                {
+                    "health": figures.health,
+                    "health_message": "\n".join(figures.problems) or False,
+                    "checked_at": fields.Datetime.now(),
+                    "server_version": figures.version or server.server_version,
+                    "size_mb": figures.size_bytes / 1024 / 1024
+                    if figures.version_num
+                    else server.size_mb,
+                    "database_total": figures.databases or server.database_total,
+                    "connection_count": figures.connections,
+                    "max_connections": figures.max_connections or server.max_connections,
+                }
+            )
+        return self
+
+    @api.model
+    def _add_checked(self, name, host, port, capacity=None):
+        """A new server, registered only when it is fit: what `make
+        add-server` calls after preparing it. A server that is unreachable or
+        unfit is refused with what was found, and nothing is recorded."""
+        vals = {"name": name, "host": host, "port": port}
+        if capacity:
+            vals["capacity"] = capacity
+        server = self.create(vals)
+        server._check_health()
+        if server.health != server_check.HEALTHY:
+            raise UserError(
+                self.env._(
+                    "Server %(name)s (%(host)s:%(port)s) was not added: %(problems)s",
+                    name=name,
+                    host=host,
+                    port=port,
+                    problems=server.sudo().health_message or server.health,
+                )
+            )
+        return server
 
     def _pg_server(self):
         """Connection settings of this server for the provisioning engine:

@@ -146,7 +146,10 @@ class IpaiTenantJob(models.Model):
         if not pool.search_count([("state", "=", "ready")]):
             return pool
         key = pool._current_key(tenant.plan_id)
-        servers = tenant.server_id or self.env["ipai.tenant.server"].sudo().search([], limit=1000)
+        every = self.env["ipai.tenant.server"].sudo().search([], limit=1000)
+        # A tenant whose provider or plan has a server of its own takes a
+        # member there or none (pool members go to shared servers only).
+        servers = every._dedicated_to(tenant) or tenant.server_id or every
         for server in servers:
             member = pool._claim_for(tenant, key, server)
             if member:
