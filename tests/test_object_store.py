@@ -7,6 +7,9 @@ fs_storage shows them, and a server action reaches them): with that key it
 tries every other tenant's bucket and the server's admin API. The server
 refuses, and the other tenant's objects are unchanged."""
 
+import io
+import tarfile
+
 import pytest
 from botocore.exceptions import ClientError
 from odoo.addons.ipai_tenant_engine.provisioning import object_store_admin
@@ -114,3 +117,44 @@ def test_bucket_names_are_valid_and_distinct():
     )
     with pytest.raises(object_store.InvalidObjectStoreName):
         object_store.bucket_name("p", "x" * 80)
+
+
+def test_a_bucket_is_copied_archived_and_restored(s3_server, tmp_path):
+    """What clone with data, backups and restores will do with a tenant's
+    objects (docs/architecture.md: not wired into the engine yet)."""
+    source, clone, restored = (
+        object_store.bucket_name(RUN_ID, db) for db in ("t_src", "t_clone", "t_restored")
+    )
+    admin = s3_server.admin
+    try:
+        source_key = object_store_admin.ensure_tenant_store(admin, source)
+        files = {"ab/one": b"first file", "cd/ef/two": b"second" * 1000}
+        for key, body in files.items():
+            s3_as(s3_server, source_key).put_object(Bucket=source, Key=key, Body=body)
+        clone_key = object_store_admin.ensure_tenant_store(admin, clone)
+        assert object_store_admin.copy_bucket(admin, source, clone) == 2
+        clone_s3 = s3_as(s3_server, clone_key)
+        for key, body in files.items():
+            assert clone_s3.get_object(Bucket=clone, Key=key)["Body"].read() == body
+        # The clone's key opens the clone, not its source.
+        assert refused(clone_s3.list_objects_v2, Bucket=source) == "AccessDenied"
+        assert object_store_admin.bucket_size(admin, clone) == sum(map(len, files.values()))
+
+        archive_path = tmp_path / "objects.tar.gz"
+        with tarfile.open(archive_path, "w:gz") as archive:
+            object_store_admin.archive_bucket(admin, source, archive)
+            # A planted member that would leave the folder is never written.
+            evil = tarfile.TarInfo("objects/../../escape")
+            evil.size = 1
+            archive.addfile(evil, io.BytesIO(b"x"))
+        restored_key = object_store_admin.ensure_tenant_store(admin, restored)
+        with tarfile.open(archive_path, "r:gz") as archive:
+            assert object_store_admin.restore_bucket(admin, restored, archive) == 2
+        restored_s3 = s3_as(s3_server, restored_key)
+        listed = sorted(i["Key"] for i in restored_s3.list_objects_v2(Bucket=restored)["Contents"])
+        assert listed == sorted(files)
+        for key, body in files.items():
+            assert restored_s3.get_object(Bucket=restored, Key=key)["Body"].read() == body
+    finally:
+        for bucket in (source, clone, restored):
+            object_store_admin.remove_tenant_store(admin, bucket)

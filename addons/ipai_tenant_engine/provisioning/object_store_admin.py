@@ -7,7 +7,9 @@ and the policy in place and issues a fresh key, deleting the user's older
 ones, so a key never outlives the run that handed it out.
 """
 
+import io
 import json
+import tarfile
 
 import botocore.session
 from botocore.config import Config
@@ -110,3 +112,49 @@ def bucket_size(admin, bucket):
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         total += sum(item["Size"] for item in page.get("Contents", []))
     return total
+
+
+def _keys(s3, bucket):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            yield item["Key"], item["Size"]
+
+
+def copy_bucket(admin, source, target):
+    """Every object of ``source`` into ``target`` (made before with
+    ``ensure_tenant_store``), copied by the server; a rerun copies again.
+    The clone-with-data step's counterpart of ``filestore.copy``."""
+    s3 = client("s3", *admin)
+    copied = 0
+    for key, _size in _keys(s3, source):
+        s3.copy_object(Bucket=target, Key=key, CopySource={"Bucket": source, "Key": key})
+        copied += 1
+    return copied
+
+
+def archive_bucket(admin, bucket, archive, folder="objects"):
+    """Every object of ``bucket`` into the open tarfile ``archive``, under
+    ``folder`` (a backup's counterpart of the filestore's tar)."""
+    s3 = client("s3", *admin)
+    for key, size in _keys(s3, bucket):
+        member = tarfile.TarInfo(f"{folder}/{key}")
+        member.size = size
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        archive.addfile(member, io.BytesIO(body))
+
+
+def restore_bucket(admin, bucket, archive, folder="objects"):
+    """The objects ``archive_bucket`` put in ``archive`` written back into
+    ``bucket``; only regular files under ``folder``, with names that stay
+    there (no '..', no absolute path)."""
+    s3 = client("s3", *admin)
+    prefix = f"{folder}/"
+    written = 0
+    for member in archive.getmembers():
+        key = member.name[len(prefix) :]
+        parts = key.split("/")
+        if not member.isfile() or not member.name.startswith(prefix) or ".." in parts or not key:
+            continue
+        s3.put_object(Bucket=bucket, Key=key, Body=archive.extractfile(member).read())
+        written += 1
+    return written
