@@ -209,6 +209,21 @@ ensure_node_tools() {
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
+# The S3-compatible server of the tests: moto's, in a venv of its own
+# (.venv-s3) because moto[server] needs Werkzeug 3 and a newer cryptography
+# than Odoo 18 pins. Started with INITIAL_NO_AUTH_ACTION_COUNT it
+# authenticates every request and enforces IAM policies (tests/support.py,
+# S3Server; docs/architecture.md says why moto and not MinIO here).
+S3_VENV="$REPO_ROOT/.venv-s3"
+S3_SERVER_PIN="moto[server,s3,iam]==5.2.5"
+ensure_s3_server() {
+    stamp_ok s3-server "$S3_SERVER_PIN" && [[ -x "$S3_VENV/bin/python" ]] && return
+    say "installing the tests' S3-compatible server ($S3_SERVER_PIN) into .venv-s3"
+    [[ -x "$S3_VENV/bin/python" ]] || python3 -m venv "$S3_VENV"
+    "$S3_VENV/bin/python" -m pip install -q "$S3_SERVER_PIN" 2> >(grep -v 'is ignored: it is neither' >&2)
+    stamp_set s3-server "$S3_SERVER_PIN"
+}
+
 # Every make target runs the bootstrap first; once it has completed, a rerun
 # with the same inputs (these scripts, the config templates, requirements,
 # the generated secrets and the environment they read) only checks that
@@ -248,6 +263,7 @@ main() {
         ensure_chromium
         ensure_deploy_validators
         ensure_node_tools
+        ensure_s3_server
         "$REPO_ROOT/scripts/superset.sh" install
     fi
     stamp_set "$stamp" "$(bootstrap_key)"

@@ -20,6 +20,7 @@ from .support import (
     OdooServer,
     OpenApiChecker,
     Proxy,
+    S3Server,
     control_plane,
     copy_database,
     database_exists,
@@ -129,6 +130,16 @@ def tenant_server(platform_db):
 def platform_server(platform_db, tenant_server):
     """The control plane: the platform database only, on 127.0.0.1."""
     server = control_plane(platform_db)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server that authenticates and authorizes every
+    request (tests/support.py, S3Server); every bucket a test made is
+    removed with the server, which keeps nothing on disk."""
+    server = S3Server(LOCAL_DIR / "logs" / f"{RUN_ID}-s3.log").start()
     yield server
     server.stop()
 

@@ -482,6 +482,65 @@ class Proxy(ServedProcess):
         return self.await_health("Caddy", timeout, interval=0.2)
 
 
+S3_VENV = Path(os.environ.get("IPAI_S3_VENV", REPO_ROOT / ".venv-s3"))
+
+
+class S3Server(ServedProcess):
+    """A real S3-compatible server (moto's, from its own venv: its Flask
+    stack would replace Odoo's Werkzeug) on a free loopback port, that
+    authenticates every request and enforces IAM policies once its admin
+    exists (INITIAL_NO_AUTH_ACTION_COUNT: the first calls make that admin,
+    scripts/s3.sh does the same for `make run`)."""
+
+    stop_grace = 10
+
+    def __init__(self, log_path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process = None
+        self.admin = None
+
+    def start(self, timeout=30):
+        from odoo.addons.ipai_tenant_engine.provisioning import object_store_admin
+
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [
+                str(S3_VENV / "bin" / "python"),
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "INITIAL_NO_AUTH_ACTION_COUNT": str(object_store_admin.BOOTSTRAP_CALLS),
+            },
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the S3 server exited early, see {self.log_path}")
+            try:
+                requests.get(f"{self.url}/moto-api/", timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        else:
+            self.stop()
+            raise RuntimeError(
+                f"the S3 server did not answer within {timeout}s, see {self.log_path}"
+            )
+        self.admin = (self.url, *object_store_admin.bootstrap_admin(self.url))
+        return self
+
+
 def control_plane(platform_db, log_suffix=""):
     """A started control-plane server: the platform database only, on
     127.0.0.1; several on one database act as one platform."""

@@ -15,12 +15,16 @@ Odoo configuration:
   (``session_store``).
 - unset: plain Odoo (tests, module installs by the engine).
 
+Attachments of a tenant live in its own bucket, opened with a key only
+the runtime can unseal (``attachment_storage``).
+
 Every change to Odoo's own code goes through ``patching``: applied once,
 however often ``post_load`` runs, and each patch calls what it replaces.
 """
 
 from . import (
     ast_guard,
+    attachment_storage,
     connections,
     gates,
     http_routing,
@@ -40,3 +44,4 @@ def post_load():
     gates.install()
     preload.install()
     session_store.install()
+    attachment_storage.install()

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from odoo.addons.base.models.res_users import MIN_ROUNDS
 from passlib.context import CryptContext
+from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 # Odoo 18's own password hashing (res.users._crypt_context), so the tenant's
@@ -273,3 +274,54 @@ def _now(server, dbname):
     return server.execute(
         "SELECT to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')", dbname=dbname
     )[0][0]
+
+
+# The fs.storage of a tenant's attachments (fs_attachment): its key is not
+# in ``options`` but sealed in a parameter only the runtime opens
+# (ipai_tenant_runtime/attachment_storage.py).
+_ATTACHMENT_STORAGE_VALUES = {
+    "name": "Attachments",
+    "protocol": "s3",
+    "options": "{}",
+    "eval_options_from_env": False,
+    "check_connection_method": "marker_file",
+    "is_cacheable": True,
+    "use_as_default_for_attachments": True,
+    # fs_attachment's own default: small images, scripts and style sheets
+    # (the web client's assets) stay in the database.
+    "force_db_for_default_attachment_rules": (
+        '{"image/": 51200, "application/javascript": 0, "text/css": 0}'
+    ),
+    "optimizes_directory_path": True,
+    "autovacuum_gc": True,
+    "use_filename_obfuscation": False,
+    "is_directory_path_in_url": False,
+    "base_url": "",
+}
+
+
+def configure_attachment_storage(server, dbname, code, bucket, sealed_options, sealed_parameter):
+    """Make ``bucket`` the default storage of ``dbname``'s attachments, its
+    key sealed in ``sealed_parameter``; a rerun rewrites the same row."""
+    values = {**_ATTACHMENT_STORAGE_VALUES, "code": code, "directory_path": bucket}
+    columns = list(values)
+    with server.connect(dbname) as conn, conn.cursor() as cr:
+        cr.execute(
+            sql.SQL(
+                """INSERT INTO fs_storage
+                          ({columns}, create_uid, write_uid, create_date, write_date)
+                   VALUES ({values}, 1, 1,
+                           now() at time zone 'UTC', now() at time zone 'UTC')
+                   ON CONFLICT (code) DO UPDATE SET ({columns}) = ROW({excluded})"""
+            ).format(
+                columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+                values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+                excluded=sql.SQL(", ").join(
+                    sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in columns
+                ),
+            ),
+            list(values.values()),
+        )
+        _upsert_params(cr, {sealed_parameter: sealed_options})
+        # fs_attachment caches the default storage per registry: reload it.
+        cr.execute("SELECT nextval('base_registry_signaling')")
