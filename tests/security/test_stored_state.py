@@ -272,8 +272,8 @@ def test_the_runtime_serves_neither_of_two_routes_to_one_database(victim, platfo
 import json
 from odoo.addons.ipai_tenant_runtime.routing_map import RoutingMap
 cr = env.cr
-cr.execute("CREATE TEMP TABLE ipai_tenant_routing AS SELECT * FROM ipai_tenant_routing")
-cr.execute('''INSERT INTO ipai_tenant_routing (host, database_name, state, tenant_role,
+cr.execute("CREATE TEMP TABLE ipai_cell_routing AS SELECT * FROM ipai_cell_routing")
+cr.execute('''INSERT INTO ipai_cell_routing (host, database_name, state, tenant_role,
                                                plan_code, modules)
               VALUES ('alias.example', %s, 'maintenance', %s, 'trial', ARRAY['base']),
                      ('other.example', 'ss_other_db', 'active', 'ss_other_role', 'trial',

@@ -38,7 +38,7 @@ _ROUTES_READERS = (connections, gates, http_routing, module_gate, preload)
 
 
 def route_row(host, database, state="active", **values):
-    """A row of the view ipai_tenant_routing; ``values`` override columns."""
+    """A row of the view ipai_cell_routing; ``values`` override columns."""
     row = dict.fromkeys(VIEW_COLUMNS)
     row.update(
         host=host,
@@ -76,7 +76,7 @@ class PlatformCursor:
             self._result = [(self.version, True)]
         elif "ir_config_parameter" in query:
             self._result = [(self.platform_hosts,)] if self.platform_hosts else []
-        elif "ipai_tenant_routing" in query:
+        elif "ipai_cell_routing" in query:
             self.description = [(column,) for column in VIEW_COLUMNS]
             self._result = [tuple(row[column] for column in VIEW_COLUMNS) for row in self.rows]
         else:
