@@ -19,6 +19,7 @@
         "data/ipai_tenant_cell_data.xml",
         "wizards/ipai_tenant_change_plan_views.xml",
         "wizards/ipai_tenant_clone_views.xml",
+        "wizards/ipai_tenant_move_cell_views.xml",
         "views/ipai_tenant_views.xml",
         "views/ipai_tenant_job_views.xml",
         "views/ipai_tenant_template_views.xml",
