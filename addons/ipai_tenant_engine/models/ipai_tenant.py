@@ -37,7 +37,6 @@ class IpaiTenant(models.Model):
     # choose it then) and by a move job after; never by a provider.
     cell_id = fields.Many2one(
         "ipai.tenant.cell",
-        string="Cell",
         index=True,
         ondelete="restrict",
         copy=False,
@@ -112,7 +111,13 @@ class IpaiTenant(models.Model):
             raise UserError(self.env._("No such cell."))
         for tenant in self.sudo():
             if tenant.cell_id == cell:
-                raise UserError(self.env._("%s is in cell %s already.", tenant.code, cell.code))
+                raise UserError(
+                    self.env._(
+                        "%(tenant)s is in cell %(cell)s already.",
+                        tenant=tenant.code,
+                        cell=cell.code,
+                    )
+                )
             if cell.dedicated_tenant_id and cell.dedicated_tenant_id != tenant:
                 raise UserError(self.env._("Cell %s is dedicated to another tenant.", cell.code))
             if tenant.state not in SERVED_STATES:

@@ -175,7 +175,8 @@ class IpaiTenantCell(models.Model):
                     runtime_access.ensure_owned_role(server, member.role_name, default.code)
             _database_prefix, role_prefix = self.env["ipai.tenant"]._name_prefixes()
             owner = naming.template_owner_role(role_prefix)
-            for server in self.env["ipai.tenant.server"].sudo().search([]):
+            servers = self.env["ipai.tenant.server"].sudo().search([("id", "!=", False)])
+            for server in servers:
                 if pg.role_exists(server._pg_server(), owner):
                     runtime_access.ensure_owned_role(server._pg_server(), owner, default.code)
         return len(tenants), len(members)
