@@ -40,10 +40,15 @@ def cell_id(admin_rpc, code):
 
 @pytest.fixture(scope="module")
 def two_cells(admin_rpc, cli, tenant_server):
-    """Cells ca and cb, a tenant moved into each by the move job."""
+    """Cells ca and cb, a tenant moved into each by the move job. Closed to
+    placement: this run's other tenants stay in the default cell."""
     for code in (CELL_A, CELL_B):
         if not cell_id(admin_rpc, code):
-            admin_rpc.call("ipai.tenant.cell", "create", {"code": code, "name": f"Cell {code}"})
+            admin_rpc.call(
+                "ipai.tenant.cell",
+                "create",
+                {"code": code, "name": f"Cell {code}", "open_for_tenants": False},
+            )
     moves = {}
     for tenant, cell in ((TENANT_A, CELL_A), (TENANT_B, CELL_B)):
         provision(cli, tenant)
