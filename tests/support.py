@@ -333,10 +333,15 @@ class OdooServer(ServedProcess):
         cron_threads=1,
         data_dir=None,
         cell=DEFAULT_CELL,
+        options=None,
+        environment=None,
     ):
         self.dbname = dbname
         # A tenant runtime node serves this cell (its secret, its routing role).
         self.cell = cell
+        # Config options and environment variables of this server's own.
+        self.options = options or {}
+        self.extra_environment = environment or {}
         self.db_filter = db_filter or f"^{dbname}$"
         self.platform_db = platform_db
         self.runtime = runtime or ("platform" if platform_db else None)
@@ -376,13 +381,15 @@ class OdooServer(ServedProcess):
             options["server_wide_modules"] = TENANT_SERVER_WIDE_MODULES
         if self.data_dir:
             options["data_dir"] = str(self.data_dir)
+        for name, value in self.options.items():
+            options[name] = str(value)
         return _write_private(self.log_path.with_suffix(".conf"), parser)
 
     def _environment(self):
         if self.runtime != "tenant":
             return None
         environment = {key: os.environ[key] for key in RUNTIME_ENVIRONMENT if key in os.environ}
-        return {**environment, **cell_environment(self.cell)}
+        return {**environment, **cell_environment(self.cell), **self.extra_environment}
 
     def host_url(self, host):
         """The URL of ``host`` on this server, for a browser (Chromium

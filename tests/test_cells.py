@@ -1,5 +1,10 @@
 """Cells: a node of cell A holds cell A's secret and nothing of cell B's.
 
+The development cluster trusts 127.0.0.1 (any password opens any role), so
+the cells' nodes reach PostgreSQL here through a PgBouncer that checks
+every login's password against the cluster's own SCRAM secrets, as a
+production server does (`password_checking_server`).
+
 Two cells besides the default one, a tenant moved into each (the move job:
 new password, the old cell's connections ended, the route switched), a
 node of each started as a real process with exactly what a node is given
@@ -11,9 +16,14 @@ provider's JSON-RPC call sends."""
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -24,6 +34,7 @@ from .support import (
     REPO_ROOT,
     OdooServer,
     RpcError,
+    free_port,
     provider_with_manager,
     provision,
     query,
@@ -58,7 +69,65 @@ def two_cells(admin_rpc, cli, tenant_server):
     return moves
 
 
-def start_node(platform_db, cell, tmp_path_factory):
+BOUNCER_CONFIG = """[databases]
+* = host=127.0.0.1 port={pg_port}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_user = {superuser}
+auth_query = SELECT rolname, rolpassword FROM pg_authid WHERE rolname = $1 AND rolcanlogin
+pool_mode = session
+max_client_conn = 200
+default_pool_size = 20
+ignore_startup_parameters = extra_float_digits,options,application_name
+logfile = {log}
+pidfile = {pid}
+"""
+
+
+@pytest.fixture(scope="module")
+def password_checking_server():
+    """A port where PostgreSQL logins need their role's password: PgBouncer
+    (Debian's) verifying SCRAM against pg_authid, in front of the cluster.
+    It refuses to run as root: it runs as postgres, in a folder it can read."""
+    folder = Path(tempfile.mkdtemp(prefix="ipai-cells-bouncer-"))
+    folder.chmod(0o777)
+    port = free_port()
+    config = folder / "pgbouncer.ini"
+    config.write_text(
+        BOUNCER_CONFIG.format(
+            pg_port=os.environ.get("PGPORT", "5432"),
+            port=port,
+            superuser=os.environ.get("PGSUPERUSER", "postgres"),
+            log=folder / "pgbouncer.log",
+            pid=folder / "pgbouncer.pid",
+        )
+    )
+    config.chmod(0o644)
+    as_user = ["-u", "postgres"] if os.geteuid() == 0 else []
+    process = subprocess.Popen(
+        ["pgbouncer", *as_user, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"pgbouncer did not start, see {folder}") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def start_node(platform_db, cell, tmp_path_factory, port):
     return OdooServer(
         None,
         LOCAL_DIR / "logs" / f"{platform_db}-cell-{cell}.log",
@@ -68,15 +137,21 @@ def start_node(platform_db, cell, tmp_path_factory):
         cron_threads=0,
         data_dir=tmp_path_factory.mktemp(f"cell-{cell}-data"),
         cell=cell,
+        # Every login of the node is checked: its configured server and
+        # PGPORT both lead to the password-checking port.
+        options={"db_host": "127.0.0.1", "db_port": port},
+        environment={"PGHOST": "127.0.0.1", "PGPORT": str(port)},
     ).start()
 
 
 @pytest.fixture(scope="module")
-def cell_nodes(two_cells, platform_db, tmp_path_factory):
+def cell_nodes(two_cells, platform_db, tmp_path_factory, password_checking_server):
     started = []
     try:
         for cell in (CELL_A, CELL_B):
-            started.append(start_node(platform_db, cell, tmp_path_factory))
+            started.append(
+                start_node(platform_db, cell, tmp_path_factory, password_checking_server)
+            )
         yield dict(zip((CELL_A, CELL_B), started, strict=True))
     finally:
         for node in started:
@@ -130,6 +205,9 @@ target = json.loads(sys.argv[3])
 parser = configparser.RawConfigParser()
 parser.read(sys.argv[2])
 held = set(os.environ.values()) | set(parser["options"].values())
+# Where the node's PostgreSQL is: its config, and PGHOST/PGPORT (the same).
+server = (parser["options"]["db_host"], parser["options"]["db_port"])
+assert (os.environ["PGHOST"], os.environ["PGPORT"]) == server
 derived = {credentials.role_password(role) for role in target["roles"]}
 try:
     credentials.role_password(target["roles"][0], target["cell"])
@@ -141,8 +219,7 @@ def attempt(database, role):
     for password in sorted(derived | held):
         try:
             psycopg2.connect(dbname=database, user=role, password=password,
-                             host=os.environ.get("PGHOST", "127.0.0.1"),
-                             port=os.environ.get("PGPORT", "5432"), connect_timeout=5).close()
+                             host=server[0], port=server[1], connect_timeout=5).close()
             return "opened"
         except psycopg2.OperationalError:
             continue
@@ -151,8 +228,7 @@ def attempt(database, role):
 own_routing = parser["options"]["db_user"]
 conn = psycopg2.connect(dbname=target["platform"], user=own_routing,
                         password=credentials.role_password(own_routing),
-                        host=os.environ.get("PGHOST", "127.0.0.1"),
-                        port=os.environ.get("PGPORT", "5432"))
+                        host=server[0], port=server[1])
 conn.autocommit = True
 cr = conn.cursor()
 cr.execute("SELECT DISTINCT database_name FROM ipai_cell_routing")
@@ -226,9 +302,12 @@ def test_code_escaped_in_cell_a_reaches_nothing_of_cell_b(cell_nodes, platform_d
     assert credentials.cell_secret(CELL_B) not in environment.values()
 
 
-def test_the_moved_tenants_old_cell_can_no_longer_log_in_as_it(two_cells, platform_db):
+def test_the_moved_tenants_old_cell_can_no_longer_log_in_as_it(
+    two_cells, platform_db, password_checking_server
+):
     from odoo.addons.ipai_tenant_runtime import credentials
 
+    port = str(password_checking_server)
     database, role = tenant_role(platform_db, TENANT_B)
     for cell in ("main", CELL_A):
         with pytest.raises(psycopg2.OperationalError):
@@ -236,16 +315,16 @@ def test_the_moved_tenants_old_cell_can_no_longer_log_in_as_it(two_cells, platfo
                 dbname=database,
                 user=role,
                 password=credentials.role_password(role, cell),
-                host=os.environ.get("PGHOST", "127.0.0.1"),
-                port=os.environ.get("PGPORT", "5432"),
+                host="127.0.0.1",
+                port=port,
                 connect_timeout=5,
             ).close()
     psycopg2.connect(
         dbname=database,
         user=role,
         password=credentials.role_password(role, CELL_B),
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
+        host="127.0.0.1",
+        port=port,
         connect_timeout=5,
     ).close()
 
@@ -304,3 +383,51 @@ def test_a_provider_cannot_place_its_tenant_in_anothers_dedicated_cell(
         rpc.call("ipai.tenant", "read", [made], ["cell_id"])
     with pytest.raises(RpcError):
         rpc.call("ipai.tenant.cell", "search_read", [], ["code"])
+
+
+# ------------------------------------------------------------- last: a move
+
+
+def poll_while(nodes, code, stop, seen):
+    """Ask each of ``nodes`` for tenant ``code``'s login page every 50 ms
+    until ``stop`` is set: ``seen`` gets (time, node index, status)."""
+    while not stop.is_set():
+        for index, node in enumerate(nodes):
+            try:
+                status = requests.get(
+                    f"{node.url}/web/login", headers={"Host": f"{code}.localhost"}, timeout=10
+                ).status_code
+            except requests.RequestException:
+                status = 0
+            seen.append((time.monotonic(), index, status))
+        time.sleep(0.05)
+
+
+def test_a_moved_tenant_is_served_by_its_new_cell_only(cell_nodes, cli, platform_db):
+    """Cell A's tenant moves to cell B while both cells' nodes run: B's node
+    serves it, A's node forgets it. Prints the downtime: from the last
+    answer of A's node to the first of B's."""
+    node_a, node_b = cell_nodes[CELL_A], cell_nodes[CELL_B]
+    assert login_page(node_a, TENANT_A) == 200
+    stop, seen = threading.Event(), []
+    poller = threading.Thread(target=poll_while, args=((node_a, node_b), TENANT_A, stop, seen))
+    poller.start()
+    try:
+        result = cli("move-cell", "--code", TENANT_A, "--cell", CELL_B)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert login_page(node_b, TENANT_A, timeout=30) == 200
+    finally:
+        stop.set()
+        poller.join()
+    assert login_page(node_a, TENANT_A, timeout=0) == 404
+    [(cell,)] = query(
+        platform_db,
+        "SELECT c.code FROM ipai_tenant t JOIN ipai_tenant_cell c ON c.id = t.cell_id "
+        "WHERE t.code = %s",
+        [TENANT_A],
+    )
+    assert cell == CELL_B
+    last_old = max(at for at, index, status in seen if index == 0 and status == 200)
+    first_new = min(at for at, index, status in seen if index == 1 and status == 200)
+    assert first_new > last_old, "never served by both cells at once"
+    print(f"\nmove between cells: downtime {first_new - last_old:.2f} s ({result.stdout.strip()})")

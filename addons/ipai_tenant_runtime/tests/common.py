@@ -3,6 +3,7 @@ database made of rows, so routing, connections and gates run without a
 server, a platform database or a tenant."""
 
 import contextlib
+import os
 import secrets
 from unittest import mock
 
@@ -97,6 +98,8 @@ def runtime(mode, **options):
         "ipai_runtime": mode or "",
         "ipai_platform_db": PLATFORM_DB,
         "ipai_runtime_role": "ipai_test_runtime",
+        # The default cell's store (a machine's config may rename it).
+        "ipai_session_db": "",
         "ipai_proxy_addresses": "127.0.0.1",
         **options,
     }
@@ -104,6 +107,10 @@ def runtime(mode, **options):
         mock.patch.dict(config.options, values),
         mock.patch.dict("os.environ", {"IPAI_RUNTIME_SECRET": RUNTIME_SECRET}),
     ):
+        # The master and no cell of its own: the default cell's, as the
+        # control plane (patch.dict puts back whatever is taken out here).
+        os.environ.pop("IPAI_CELL", None)
+        os.environ.pop("IPAI_CELL_SECRET", None)
         yield
 
 
