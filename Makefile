@@ -8,7 +8,7 @@ SHELL := /bin/bash
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
 	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions bench-failover \
-	add-server list-servers
+	add-server list-servers cell-env move-tenant-cell
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -50,6 +50,13 @@ provision-tenant: ## CODE=acme [NAME= PLAN= TYPE= PARENT= EMAIL= ADMIN_NAME= COU
 	$(TENANT) provision --code "$(CODE)" $(call opt,NAME,--name) $(call opt,PLAN,--plan) \
 		$(call opt,TYPE,--type) $(call opt,PARENT,--parent) $(call opt,EMAIL,--email) \
 		$(call opt,ADMIN_NAME,--admin-name) $(call opt,COUNTRY,--country)
+
+cell-env: ## CELL=main: print IPAI_CELL and IPAI_CELL_SECRET for the nodes of a cell (run on the control plane)
+	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env \
+		&& "$$PY" scripts/cell_env.py "$(or $(CELL),main)"
+
+move-tenant-cell: ## CODE=acme CELL=b: move a tenant to another cell (a job; prints its downtime)
+	$(TENANT) move-cell --code "$(CODE)" --cell "$(CELL)"
 
 list-tenants: ## [TYPE= STATE=]: list tenants
 	$(TENANT) list $(call opt,TYPE,--type) $(call opt,STATE,--state)

@@ -38,8 +38,21 @@ TARGET_SECONDS = 5.0
 POLL_SECONDS = 0.02
 # deploy/caddy/Caddyfile's health_interval (2 s) and fail_duration (2 s), and a margin.
 PROXY_SETTLE_SECONDS = 3
-# What a tenant runtime node may hold (scripts/run.sh gives it the same).
-NODE_ENVIRONMENT = ("PATH", "HOME", "LANG", "TZ", "PGHOST", "PGPORT", "IPAI_RUNTIME_SECRET")
+# What a tenant runtime node may hold (scripts/run.sh gives it the same),
+# with its cell's code and secret (cell_environment), never the master.
+NODE_ENVIRONMENT = ("PATH", "HOME", "LANG", "TZ", "PGHOST", "PGPORT")
+DEFAULT_CELL = "main"
+
+
+def cell_environment(cell):
+    """IPAI_CELL and IPAI_CELL_SECRET of ``cell``, as `make cell-env` prints them."""
+    output = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "cell_env.py"), cell],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
 
 
 def free_port():
@@ -77,6 +90,7 @@ class Node:
 
     def start(self):
         env = {key: os.environ[key] for key in NODE_ENVIRONMENT if key in os.environ}
+        env.update(cell_environment(DEFAULT_CELL))
         self.process = subprocess.Popen(
             [
                 sys.executable,

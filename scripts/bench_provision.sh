@@ -50,9 +50,11 @@ free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 BENCH_CONF="$REPO_ROOT/.local/bench-$$.conf"
 sed "s/^ipai_platform_db = .*/ipai_platform_db = $PLATFORM/" "$IPAI_TENANT_ODOO_CONF" >"$BENCH_CONF"
 mkdir -p "$REPO_ROOT/.local/logs"
+# The default cell's secret, never the master (make cell-env CELL=main).
+CELL_ENV="$("$PY" "$REPO_ROOT/scripts/cell_env.py" main)"
 start_runtime() {  # $1: port, $2: workers, $3: log name
-    env -i PATH="$PATH" HOME="${HOME:-/tmp}" PGHOST="$PGHOST" PGPORT="$PGPORT" \
-        IPAI_RUNTIME_SECRET="$IPAI_RUNTIME_SECRET" \
+    # shellcheck disable=SC2086 # two NAME=value words
+    env -i PATH="$PATH" HOME="${HOME:-/tmp}" PGHOST="$PGHOST" PGPORT="$PGPORT" $CELL_ENV \
         "$PY" "$(odoo_bin)" -c "$BENCH_CONF" --http-port="$1" \
         --gevent-port="$(free_port)" --workers="$2" --max-cron-threads=0 --log-level=warn \
         --log-handler=odoo.addons.ipai_tenant_runtime.preload:INFO \

@@ -75,6 +75,14 @@ def render(template: Path, target: Path) -> None:
     # checks), and the local proxy in front of it: tenant URLs in development.
     options["ipai_tenant_http_port"] = env["IPAI_TENANT_HTTP_PORT"]
     options["ipai_proxy_port"] = env["IPAI_PROXY_PORT"]
+    # The default cell's routing role and session store, when not the usual
+    # ipai_runtime / ipai_sessions (both runtimes read them).
+    for variable, option in (
+        ("IPAI_RUNTIME_ROLE", "ipai_runtime_role"),
+        ("IPAI_SESSION_DB", "ipai_session_db"),
+    ):
+        if env.get(variable):
+            options[option] = env[variable]
     # Odoo verifies admin_passwd with passlib and accepts a pbkdf2 hash, so
     # the master password itself is never stored in the file.
     hasher = CryptContext(schemes=["pbkdf2_sha512"])

@@ -44,9 +44,11 @@ if [[ -z "$demo_state" ]]; then
 fi
 
 # The tenant runtime gets only what it may hold: no platform role password,
-# no Fernet key, no Superset admin, no master password.
+# no Fernet key, no Superset admin, no master password, and of the runtime's
+# secrets only its cell's (the default cell's: make cell-env CELL=main).
+cell_env="$("$PY" "$REPO_ROOT/scripts/cell_env.py" main)" || die "cannot derive the default cell's secret"
 runtime_env=(PATH="$PATH" HOME="${HOME:-/tmp}" LANG="${LANG:-C.UTF-8}" TZ=UTC
-    PGHOST="$PGHOST" PGPORT="$PGPORT" IPAI_RUNTIME_SECRET="$IPAI_RUNTIME_SECRET")
+    PGHOST="$PGHOST" PGPORT="$PGPORT" $cell_env)
 mkdir -p "$LOCAL_DIR/logs"
 NODES="${NODES:-1}"
 [[ "$NODES" =~ ^[1-9]$ ]] || die "NODES must be a number from 1 to 9, not '$NODES'"

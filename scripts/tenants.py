@@ -372,6 +372,23 @@ _lifecycle_command("drop", "action_drop", "Drop a tenant's database, role and fi
 _lifecycle_command("archive", "action_archive_tenant", "Back up, then drop a tenant.")
 
 
+@cli.odoo_command("move-cell")
+@click.option("--code", required=True)
+@click.option("--cell", "cell_code", required=True, help="The target cell's code.")
+def move_cell(env, code, cell_code):
+    """Move a tenant to another cell (new password, new route, the old
+    cell's connections ended); prints how long the move took."""
+    tenant = find_tenant(env, code)
+
+    def make_job():
+        tenant.action_move_to_cell(cell_code)
+        return tenant.job_ids.sorted("id")[-1:]
+
+    job = start(env, make_job)
+    report(env, tenant, job)
+    click.echo(f"moved to cell {cell_code} in {job.duration:.2f}s")
+
+
 @cli.odoo_command("backup")
 @click.option("--code", required=True)
 def backup(env, code):

@@ -300,9 +300,26 @@ class run_cli_process(subprocess.Popen):
 
 
 # What the tenant runtime's process may see of the environment: no platform
-# role password, Fernet key, master or Superset admin password.
-RUNTIME_ENVIRONMENT = ("PATH", "HOME", "LANG", "PGHOST", "PGPORT", "IPAI_RUNTIME_SECRET")
-RUNTIME_ROLE = "ipai_runtime"
+# role password, Fernet key, master or Superset admin password; its cell's
+# code and secret are added (cell_environment), never the master.
+RUNTIME_ENVIRONMENT = ("PATH", "HOME", "LANG", "PGHOST", "PGPORT")
+# The default cell's routing role (a machine may rename it, as
+# render_odoo_conf does from IPAI_RUNTIME_ROLE).
+RUNTIME_ROLE = os.environ.get("IPAI_RUNTIME_ROLE") or "ipai_runtime"
+DEFAULT_CELL = "main"
+
+
+def cell_environment(cell):
+    """What a node of ``cell`` is given (make cell-env CELL=<cell>): derived
+    here from the master this test process holds as the control plane does."""
+    from odoo.addons.ipai_tenant_runtime import credentials
+
+    return {
+        credentials.CELL_VARIABLE: cell,
+        credentials.CELL_SECRET_VARIABLE: credentials.cell_secret(cell),
+    }
+
+
 TENANT_RUNTIME_MAXCONN = "8"
 # As scripts/render_odoo_conf.py writes them: sessions in the store every
 # node of the tenant runtime shares (OCA session_db).
@@ -366,8 +383,16 @@ class OdooServer(ServedProcess):
         workers=2,
         cron_threads=1,
         data_dir=None,
+        cell=DEFAULT_CELL,
+        options=None,
+        environment=None,
     ):
         self.dbname = dbname
+        # A tenant runtime node serves this cell (its secret, its routing role).
+        self.cell = cell
+        # Config options and environment variables of this server's own.
+        self.options = options or {}
+        self.extra_environment = environment or {}
         self.db_filter = db_filter or f"^{dbname}$"
         self.platform_db = platform_db
         self.runtime = runtime or ("platform" if platform_db else None)
@@ -393,7 +418,13 @@ class OdooServer(ServedProcess):
             options.pop("ipai_platform_db", None)
             options.pop("ipai_runtime", None)
         if self.runtime == "tenant":
-            options["db_user"] = RUNTIME_ROLE
+            from odoo.addons.ipai_platform_rules import cells
+
+            if self.cell != DEFAULT_CELL:
+                # Another cell's names; the default cell's may be renamed.
+                options["ipai_runtime_role"] = cells.routing_role(self.cell)
+                options["ipai_session_db"] = cells.session_store(self.cell)
+            options["db_user"] = options.get("ipai_runtime_role") or cells.routing_role(self.cell)
             options.pop("admin_passwd", None)
             # One pool per tenant role: keep each process's share of the
             # cluster's connection slots small (as render_odoo_conf does).
@@ -401,12 +432,15 @@ class OdooServer(ServedProcess):
             options["server_wide_modules"] = TENANT_SERVER_WIDE_MODULES
         if self.data_dir:
             options["data_dir"] = str(self.data_dir)
+        for name, value in self.options.items():
+            options[name] = str(value)
         return _write_private(self.log_path.with_suffix(".conf"), parser)
 
     def _environment(self):
         if self.runtime != "tenant":
             return None
-        return {key: os.environ[key] for key in RUNTIME_ENVIRONMENT if key in os.environ}
+        environment = {key: os.environ[key] for key in RUNTIME_ENVIRONMENT if key in os.environ}
+        return {**environment, **cell_environment(self.cell), **self.extra_environment}
 
     def host_url(self, host):
         """The URL of ``host`` on this server, for a browser (Chromium

@@ -42,6 +42,7 @@ REQUIRED_VARIABLES = (
     "IPAI_ENCRYPTION_KEY",
     "IPAI_MASTER_PASSWORD",
     "IPAI_RUNTIME_SECRET",
+    "IPAI_CELL_SECRET",
     "SUPERSET_SECRET_KEY",
     "SUPERSET_GUEST_TOKEN_SECRET",
     "SUPERSET_ADMIN_PASSWORD",
@@ -109,7 +110,9 @@ def test_docker_compose_refuses_to_run_without_its_secrets(tmp_path):
     assert "POSTGRES_PASSWORD" in result.stderr
 
 
-@pytest.mark.parametrize("variable", ["IPAI_RUNTIME_SECRET", "IPAI_PLATFORM_HOST"])
+@pytest.mark.parametrize(
+    "variable", ["IPAI_RUNTIME_SECRET", "IPAI_CELL_SECRET", "IPAI_PLATFORM_HOST"]
+)
 def test_docker_compose_refuses_to_run_without_each_runtime_setting(tmp_path, variable):
     env_file = tmp_path / "partial.env"
     env_file.write_text(env_example(**{variable: None}))
@@ -204,17 +207,18 @@ def test_tenant_runtime_environment_holds_no_control_plane_secret(
 ):
     text, services = compose_services
     environment = mapping(services["tenants"]["environment"])
-    assert set(environment) == {"HOST", "PORT", "USER", "IPAI_RUNTIME_SECRET"}
+    assert set(environment) == {"HOST", "PORT", "USER", "IPAI_CELL", "IPAI_CELL_SECRET"}
     assert environment["USER"] == "ipai_runtime"
-    assert environment["IPAI_RUNTIME_SECRET"] == distinct_secrets["IPAI_RUNTIME_SECRET"]
+    assert environment["IPAI_CELL"] == "main"
+    assert environment["IPAI_CELL_SECRET"] == distinct_secrets["IPAI_CELL_SECRET"]
     for name in (*CONTROL_PLANE_SECRETS, "PASSWORD", "PGPASSWORD"):
         assert name not in environment, name
     # Nor anywhere else in its definition (entrypoint, command, labels...).
     tenants = service_text(text, "tenants")
     for name, value in distinct_secrets.items():
-        if name != "IPAI_RUNTIME_SECRET":
+        if name != "IPAI_CELL_SECRET":  # the master among them: never here
             assert value not in tenants, name
-    # The control plane holds them all, and the runtime secret too.
+    # The control plane holds them all, and the master of the cells' secrets.
     platform = mapping(services["platform"]["environment"])
     for name in CONTROL_PLANE_SECRETS:
         setting = "PASSWORD" if name == "ODOO_DB_PASSWORD" else name
@@ -243,12 +247,27 @@ def test_runtime_role_password_derivation_is_the_documented_one(monkeypatch):
     spec = importlib.util.spec_from_file_location("ipai_runtime_credentials", CREDENTIALS)
     credentials = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(credentials)
-    secret = secrets.token_urlsafe(48)
-    monkeypatch.setenv("IPAI_RUNTIME_SECRET", secret)
-    digest = hmac.new(secret.encode(), b"ipai-pg-role\0ipai_runtime", hashlib.sha256).digest()
-    expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
-    assert credentials.role_password("ipai_runtime") == expected
-    monkeypatch.setenv("IPAI_RUNTIME_SECRET", "change-me")
+
+    def b64(digest):
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    master = secrets.token_urlsafe(48)
+    cell_secret = b64(hmac.new(master.encode(), b"ipai-cell\0main", hashlib.sha256).digest())
+    digest = hmac.new(cell_secret.encode(), b"ipai-pg-role\0ipai_runtime", hashlib.sha256).digest()
+    # The control plane, from the master; the node, from its cell's secret.
+    monkeypatch.delenv("IPAI_CELL", raising=False)
+    monkeypatch.delenv("IPAI_CELL_SECRET", raising=False)
+    monkeypatch.setenv("IPAI_RUNTIME_SECRET", master)
+    assert credentials.cell_secret("main") == cell_secret
+    assert credentials.role_password("ipai_runtime", "main") == b64(digest)
+    monkeypatch.delenv("IPAI_RUNTIME_SECRET")
+    monkeypatch.setenv("IPAI_CELL", "main")
+    monkeypatch.setenv("IPAI_CELL_SECRET", cell_secret)
+    assert credentials.role_password("ipai_runtime") == b64(digest)
+    # A node holds its cell's secret only: another cell's passwords are out of reach.
+    with pytest.raises(credentials.MissingRuntimeSecret):
+        credentials.role_password("ipai_runtime_b", "b")
+    monkeypatch.setenv("IPAI_CELL_SECRET", "change-me")
     with pytest.raises(credentials.MissingRuntimeSecret):
         credentials.role_password("ipai_runtime")
 

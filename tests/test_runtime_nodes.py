@@ -3,6 +3,8 @@ data directory of its own (as on two machines), serve the same tenants,
 and a session made on one is good on the other, survives the node it was
 made on, and stays bound to its tenant's host on every node."""
 
+import os
+
 import psycopg2
 import pytest
 import requests
@@ -177,7 +179,7 @@ def test_the_store_role_reaches_no_tenant(tenants, nodes):
     """What a node holds to reach the store opens the store alone."""
     from odoo.addons.ipai_tenant_runtime import credentials, runtime_config
 
-    store = runtime_config.DEFAULT_SESSION_STORE
+    store = os.environ.get("IPAI_SESSION_DB") or runtime_config.DEFAULT_SESSION_STORE
     password = credentials.role_password(store)
     with connect_as(store, store, password) as conn, conn.cursor() as cr:
         cr.execute("SELECT count(*) FROM http_sessions")

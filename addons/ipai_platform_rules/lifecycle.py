@@ -50,6 +50,7 @@ ACTION_SOURCES = {
     "clone": {ACTIVE},
     "change_plan": {DRAFT, ACTIVE, SUSPENDED},
     "upgrade_to_provider": {DRAFT, PROVISIONING, ACTIVE, SUSPENDED},
+    "move_cell": {ACTIVE, SUSPENDED},
 }
 
 STATE_LABELS = dict(STATES)

@@ -1,7 +1,13 @@
-"""Secrets of the tenant runtime, all derived from IPAI_RUNTIME_SECRET.
+"""Secrets of the tenant runtime: one per cell, all derived from one master.
 
-The runtime holds one secret of its own and none of the control plane's (no
-Fernet key, no privileged role). From it both sides derive, for a name:
+The control plane holds the master, ``IPAI_RUNTIME_SECRET``. Each cell's
+secret is derived from it and the cell's code (``cell_secret``); a cell's
+nodes hold their cell's code and secret (``IPAI_CELL``, ``IPAI_CELL_SECRET``)
+and never the master, so nothing a node holds derives another cell's
+passwords. A process with the master and no cell secret (the control plane,
+or an older single-runtime deployment) is the default cell's.
+
+From a cell's secret both sides derive, for a name:
 
 - the PostgreSQL password of a role (the runtime's routing role, each
   tenant's own role): the control plane sets it when it creates the role, the
@@ -11,8 +17,10 @@ Fernet key, no privileged role). From it both sides derive, for a name:
   tenant admin who plants another database's token in its own parameters
   gets nothing back: its database's key opens only its own tokens.
 
-The secret is read from the environment only, never from the Odoo
-configuration, so nothing in Odoo's config object reveals it.
+Secrets are read from the environment only, never from the Odoo
+configuration, so nothing in Odoo's config object reveals them. Every
+function takes ``cell``: None (or the process's own cell) uses the
+process's own secret; another cell's code needs the master.
 """
 
 import base64
@@ -23,7 +31,23 @@ import os
 
 from cryptography.fernet import Fernet, InvalidToken
 
+try:
+    from odoo.addons.ipai_platform_rules import cells
+except ImportError:  # loaded as a file of its own (compose's entrypoint, make cell-env)
+    import importlib.util
+
+    _spec = importlib.util.spec_from_file_location(
+        "ipai_platform_rules_cells",
+        os.path.join(os.path.dirname(__file__), "..", "ipai_platform_rules", "cells.py"),
+    )
+    cells = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(cells)
+
+# The control plane's master (a node never holds it).
 SECRET_VARIABLE = "IPAI_RUNTIME_SECRET"
+# A node's cell and that cell's secret (make cell-env prints them).
+CELL_VARIABLE = "IPAI_CELL"
+CELL_SECRET_VARIABLE = "IPAI_CELL_SECRET"
 MIN_SECRET_LENGTH = 32
 
 
@@ -31,7 +55,12 @@ class MissingRuntimeSecret(Exception):
     pass
 
 
-def _secret():
+def own_cell():
+    """The cell this process serves (the control plane: the default cell)."""
+    return os.environ.get(CELL_VARIABLE) or cells.DEFAULT_CELL
+
+
+def _master():
     secret = os.environ.get(SECRET_VARIABLE, "")
     if len(secret) < MIN_SECRET_LENGTH:
         raise MissingRuntimeSecret(
@@ -42,13 +71,39 @@ def _secret():
     return secret.encode()
 
 
-def _derive(purpose, name):
-    return hmac.new(_secret(), f"{purpose}\0{name}".encode(), hashlib.sha256).digest()
+def cell_secret(cell):
+    """Cell ``cell``'s secret, derived from the master (control plane only)."""
+    problem = cells.code_problem(cell)
+    if problem:
+        raise ValueError(problem)
+    digest = hmac.new(_master(), f"ipai-cell\0{cell}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def role_password(role):
-    """The password of PostgreSQL role ``role``."""
-    return base64.urlsafe_b64encode(_derive("ipai-pg-role", role)).decode().rstrip("=")
+def _secret(cell=None):
+    cell = cell or own_cell()
+    own = os.environ.get(CELL_SECRET_VARIABLE, "")
+    if own and cell == own_cell():
+        if len(own) < MIN_SECRET_LENGTH:
+            raise MissingRuntimeSecret(
+                f"{CELL_SECRET_VARIABLE} is shorter than {MIN_SECRET_LENGTH} characters."
+            )
+        return own.encode()
+    if own and not os.environ.get(SECRET_VARIABLE):
+        # A node: what it holds opens its own cell, nothing else.
+        raise MissingRuntimeSecret(
+            f"this process holds cell {own_cell()}'s secret only, not cell {cell}'s"
+        )
+    return cell_secret(cell).encode()
+
+
+def _derive(purpose, name, cell=None):
+    return hmac.new(_secret(cell), f"{purpose}\0{name}".encode(), hashlib.sha256).digest()
+
+
+def role_password(role, cell=None):
+    """The password of PostgreSQL role ``role`` of cell ``cell``."""
+    return base64.urlsafe_b64encode(_derive("ipai-pg-role", role, cell)).decode().rstrip("=")
 
 
 # The control plane's smoke check after an upgrade reaches a tenant in
@@ -56,36 +111,37 @@ def role_password(role):
 SMOKE_CHECK_HEADER = "X-Ipai-Smoke-Check"
 
 
-def smoke_check_token(dbname):
-    return base64.urlsafe_b64encode(_derive("ipai-smoke-check", dbname)).decode().rstrip("=")
+def smoke_check_token(dbname, cell=None):
+    token = _derive("ipai-smoke-check", dbname, cell)
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
 
-def database_fernet(dbname):
-    return Fernet(base64.urlsafe_b64encode(_derive("ipai-database-key", dbname)))
+def database_fernet(dbname, cell=None):
+    return Fernet(base64.urlsafe_b64encode(_derive("ipai-database-key", dbname, cell)))
 
 
-def encrypt_for_database(dbname, plaintext):
-    return database_fernet(dbname).encrypt(plaintext.encode()).decode()
+def encrypt_for_database(dbname, plaintext, cell=None):
+    return database_fernet(dbname, cell).encrypt(plaintext.encode()).decode()
 
 
-def decrypt_for_database(dbname, token):
+def decrypt_for_database(dbname, token, cell=None):
     """None when ``token`` was not made for ``dbname`` (or is garbage)."""
     try:
-        return database_fernet(dbname).decrypt(token.encode()).decode()
+        return database_fernet(dbname, cell).decrypt(token.encode()).decode()
     except (InvalidToken, ValueError):
         return None
 
 
-def seal_for_database(dbname, **values):
+def seal_for_database(dbname, cell=None, **values):
     """A token of ``values`` (strings) that only ``dbname``'s key opens, and
     that nobody without the key can change: what is sealed together stays
     together (the Superset address with its service password)."""
-    return encrypt_for_database(dbname, json.dumps(values, sort_keys=True))
+    return encrypt_for_database(dbname, json.dumps(values, sort_keys=True), cell)
 
 
-def open_for_database(dbname, token):
+def open_for_database(dbname, token, cell=None):
     """The values sealed in ``token`` for ``dbname``, or None."""
-    plaintext = decrypt_for_database(dbname, token or "")
+    plaintext = decrypt_for_database(dbname, token or "", cell)
     try:
         values = json.loads(plaintext) if plaintext else None
     except ValueError:

@@ -2,8 +2,10 @@
 database and reloaded when its ``ipai_routing_version`` sequence moves.
 
 - The control plane reads the platform host names from its own database.
-- The tenant runtime reads the view ``ipai_tenant_routing`` (made by
-  ipai_tenant_core) as its routing role, which may read nothing else: per
+- The tenant runtime reads the view ``ipai_cell_routing`` (made by
+  ipai_tenant_engine) as its cell's routing role, which may read nothing
+  else, and in it only its own cell's rows (PostgreSQL filters them by the
+  role that logged in): per
   host, the tenant's database, database server, PostgreSQL role, state, plan
   limits and module set. This is all it ever learns from the platform.
 """
@@ -145,7 +147,7 @@ class RoutingMap:
             """SELECT host, database_name, state, tenant_role, db_host, db_port,
                       plan_code, plan_name, max_users, max_users_per_company,
                       max_companies, modules, feature_bi
-                 FROM ipai_tenant_routing"""
+                 FROM ipai_cell_routing"""
         )
         columns = [column[0] for column in cr.description]
         hosts, tenants, pool, refused = {}, {}, {}, set()

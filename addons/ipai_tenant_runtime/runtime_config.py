@@ -4,14 +4,17 @@ import ipaddress
 import socket
 import time
 
+from odoo.addons.ipai_platform_rules import cells
 from odoo.tools import config
+
+from . import credentials
 
 PLATFORM = "platform"
 TENANT = "tenant"
-DEFAULT_RUNTIME_ROLE = "ipai_runtime"
-# The shared session store of the tenant runtime's nodes (OCA session_db):
-# a database of its own, opened by a login role of the same name.
-DEFAULT_SESSION_STORE = "ipai_sessions"
+DEFAULT_RUNTIME_ROLE = cells.LEGACY_ROUTING_ROLE
+# The shared session store of a cell's nodes (OCA session_db): a database
+# of its own, opened by a login role of the same name.
+DEFAULT_SESSION_STORE = cells.LEGACY_SESSION_STORE
 
 
 def mode():
@@ -24,13 +27,13 @@ def platform_database():
 
 
 def runtime_role():
-    """The routing role of the tenant runtime (SELECT on one view, nothing else)."""
-    return config.get("ipai_runtime_role") or DEFAULT_RUNTIME_ROLE
+    """The routing role of this node's cell (SELECT on its own routes, nothing else)."""
+    return config.get("ipai_runtime_role") or cells.routing_role(credentials.own_cell())
 
 
 def session_store():
-    """The database of the tenant runtime's sessions, also its login role's name."""
-    return config.get("ipai_session_db") or DEFAULT_SESSION_STORE
+    """The database of this node's cell's sessions, also its login role's name."""
+    return config.get("ipai_session_db") or cells.session_store(credentials.own_cell())
 
 
 # The reverse proxy's addresses: who may ask the tenant runtime whether it

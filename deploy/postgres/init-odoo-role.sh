@@ -11,9 +11,10 @@
 # 2. The tenant runtime's routing role (RUNTIME_DB_USER, default
 #    ipai_runtime): a plain LOGIN role, created here without a password. The
 #    control plane grants it what it may read (one view of the platform
-#    database) and sets its password, derived from IPAI_RUNTIME_SECRET, when
-#    ipai_tenant_core is installed or updated; until then nobody can log in
-#    as it.
+#    database) and sets its password, derived from the default cell's
+#    secret (itself derived from IPAI_RUNTIME_SECRET), when ipai_tenant_engine
+#    is installed or updated; until then nobody can log in as it. Other
+#    cells' routing roles (ipai_runtime_<cell>) are made by the control plane.
 # 3. Hygiene of the cluster's own databases: PostgreSQL lets every role
 #    (PUBLIC) connect to, and create temporary tables in, any database it did
 #    not close. Tenant roles and the routing role have no business in

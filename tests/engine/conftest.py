@@ -100,7 +100,9 @@ def fake_pg(monkeypatch):
         monkeypatch.setattr(filestore, name, fake.record(f"filestore.{name}"))
     monkeypatch.setattr(filestore, "path", lambda db: f"/filestore/{db}")
     monkeypatch.setattr(runtime_access, "ensure_owned_role", fake.record("ensure_owned_role"))
-    monkeypatch.setattr(runtime_access, "as_role", lambda server, role: pg.Server(None, None, role))
+    monkeypatch.setattr(
+        runtime_access, "as_role", lambda server, role, cell=None: pg.Server(None, None, role)
+    )
     for name in ("reset_identity", "push_tenant_config", "set_admin", "neutralize"):
         monkeypatch.setattr(tenant_db, name, fake.record(f"tenant_db.{name}"))
     monkeypatch.setattr(

@@ -267,13 +267,14 @@ def test_the_routing_view_leaves_out_a_database_two_tenants_claim(victim, platfo
 
 def test_the_runtime_serves_neither_of_two_routes_to_one_database(victim, platform_db):
     """The tenant runtime's own check, on rows as a broken view would give
-    them (a temporary table shadows the view in the runtime's session)."""
+    them (a temporary table shadows the cell's view in the runtime's
+    session; filled from the control plane's view of every cell's rows)."""
     script = f"""
 import json
 from odoo.addons.ipai_tenant_runtime.routing_map import RoutingMap
 cr = env.cr
-cr.execute("CREATE TEMP TABLE ipai_tenant_routing AS SELECT * FROM ipai_tenant_routing")
-cr.execute('''INSERT INTO ipai_tenant_routing (host, database_name, state, tenant_role,
+cr.execute("CREATE TEMP TABLE ipai_cell_routing AS SELECT * FROM ipai_tenant_routing")
+cr.execute('''INSERT INTO ipai_cell_routing (host, database_name, state, tenant_role,
                                                plan_code, modules)
               VALUES ('alias.example', %s, 'maintenance', %s, 'trial', ARRAY['base']),
                      ('other.example', 'ss_other_db', 'active', 'ss_other_role', 'trial',

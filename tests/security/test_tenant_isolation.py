@@ -200,20 +200,33 @@ def test_the_routing_role_reads_the_routing_view_and_nothing_else(platform_db):
     from odoo.addons.ipai_tenant_runtime import credentials
 
     password = credentials.role_password(RUNTIME_ROLE)
-    reachable = [db for db in all_databases() if connects(db, RUNTIME_ROLE, password)]
+    # Other runs' databases are open to PUBLIC for a moment while they are
+    # made: not this platform's to close.
+    run_id = os.environ.get("IPAI_TEST_RUN_ID", "")
+    databases = [
+        db for db in all_databases() if not db.startswith("ipai_test_") or db.startswith(run_id)
+    ]
+    reachable = [db for db in databases if connects(db, RUNTIME_ROLE, password)]
     # The platform databases of the cluster (the test run's unit database is
     # one too) and nothing else.
     assert platform_db in reachable
     for database in reachable:
-        assert query(database, "SELECT to_regclass('ipai_tenant_routing') IS NOT NULL") == [
+        assert query(database, "SELECT to_regclass('ipai_cell_routing') IS NOT NULL") == [
             (True,)
         ], database
     with closing(connect_as(platform_db, RUNTIME_ROLE, password)) as conn:
         conn.autocommit = True
         with conn.cursor() as cr:
-            cr.execute("SELECT count(*) FROM ipai_tenant_routing")
+            cr.execute("SELECT count(*) FROM ipai_cell_routing")
             assert cr.fetchone()[0] >= 1
-            for table in ("ipai_tenant", "ipai_tenant_secret", "res_users", "ir_config_parameter"):
+            for table in (
+                "ipai_tenant",
+                "ipai_tenant_secret",
+                "res_users",
+                "ir_config_parameter",
+                "ipai_tenant_routing",  # every cell's routes: the control plane's
+                "ipai_tenant_cell",
+            ):
                 with pytest.raises(psycopg2.errors.InsufficientPrivilege):
                     cr.execute(f"SELECT 1 FROM {table} LIMIT 1")
 
@@ -232,11 +245,14 @@ def test_tenant_runtime_holds_no_platform_secret(tenant_server):
     for pid in pids:
         with open(f"/proc/{pid}/environ", "rb") as handle:
             environment = handle.read().decode(errors="replace")
-        assert "IPAI_RUNTIME_SECRET=" in environment
+        # Its cell's secret, never the master that derives every cell's.
+        assert "IPAI_CELL_SECRET=" in environment
+        assert "IPAI_RUNTIME_SECRET=" not in environment
+        assert os.environ["IPAI_RUNTIME_SECRET"] not in environment
         for secret in secrets_:
             assert secret not in environment
     config = tenant_server.log_path.with_suffix(".conf").read_text()
-    assert "db_user = ipai_runtime" in config and "admin_passwd" not in config
+    assert f"db_user = {RUNTIME_ROLE}\n" in config and "admin_passwd" not in config
 
 
 # ------------------------------------------------------------------- RPC

@@ -152,7 +152,9 @@ def smoke_check(ctx):
     url = of(ctx).runtime_url + "/web/login"
     headers = {
         "Host": ctx.tenant.primary_domain,
-        credentials.SMOKE_CHECK_HEADER: credentials.smoke_check_token(ctx.database),
+        credentials.SMOKE_CHECK_HEADER: credentials.smoke_check_token(
+            ctx.database, ctx.tenant.cell
+        ),
     }
     try:
         response = requests.get(url, headers=headers, timeout=SMOKE_TIMEOUT, allow_redirects=False)
@@ -210,13 +212,14 @@ def restore_scratch(ctx):
         ctx.log(f"dropped {scratch}, left by an interrupted run")
     filestore.remove(scratch)
     role = ctx.tenant.runtime_role
-    runtime_access.ensure_owned_role(ctx.server, role)
+    runtime_access.ensure_owned_role(ctx.server, role, ctx.tenant.cell)
     backups.restore_database(
         ctx.server,
         role,
         scratch,
         os.path.join(source.folder, backups.DUMP_FILE),
         restoring_mark(ctx.tenant.code),
+        ctx.tenant.cell,
     )
     failpoint("during", "restore_scratch")  # the database replayed, its files not yet
     backups.extract_filestore(

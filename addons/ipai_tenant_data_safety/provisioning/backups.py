@@ -149,9 +149,10 @@ def verify(folder, dump_sha256, filestore_sha256):
             )
 
 
-def restore_database(server, role, dbname, dump_path, mark):
+def restore_database(server, role, dbname, dump_path, mark, cell=None):
     """``dbname`` made empty as Odoo makes a database, marked ``mark``, then
-    the dump replayed into it by ``role``, which owns everything it makes."""
+    the dump replayed into it by ``role`` (of cell ``cell``), which owns
+    everything it makes."""
     pg.create_empty_database(server, dbname)
     pg.mark_database(server, dbname, mark)
     pg.hand_over(server, dbname, role, role)
@@ -174,7 +175,7 @@ def restore_database(server, role, dbname, dump_path, mark):
         ]
         result = subprocess.run(
             command,
-            env=_pg_env(credentials.role_password(role)),
+            env=_pg_env(credentials.role_password(role, cell)),
             capture_output=True,
             text=True,
             timeout=RESTORE_TIMEOUT,

@@ -1,7 +1,9 @@
 from . import (
     ipai_tenant,
+    ipai_tenant_cell,
     ipai_tenant_job,
     ipai_tenant_metric,
+    ipai_tenant_plan,
     ipai_tenant_pool,
     ipai_tenant_server,
     ipai_tenant_template,

@@ -9,13 +9,13 @@ import logging
 import zipfile
 
 from odoo import api, fields, models
-from odoo.addons.ipai_platform_rules import jobs, lifecycle, roles
+from odoo.addons.ipai_platform_rules import cells, jobs, lifecycle, roles
 from odoo.addons.ipai_platform_rules.tenant_side import WELCOME_LINK_HOURS, with_tenant_side
 from odoo.addons.ipai_tenant_core.infra import crypto
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 from odoo.addons.ipai_tenant_core.models.ipai_tenant import CLONING
 from odoo.addons.ipai_tenant_core.models.ipai_tenant_secret import WELCOME_LINK
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..provisioning import introspect, runtime_access
 from ..provisioning.spec import CompanyValues, TenantSpec
@@ -33,6 +33,101 @@ class IpaiTenant(models.Model):
     job_count = fields.Integer(compute="_compute_job_count")
     is_busy = fields.Boolean(compute="_compute_job_count", help="A job is queued or running.")
     metric_ids = fields.One2many("ipai.tenant.metric", "tenant_id", string="Usage")
+    # Set by placement when the tenant is made (a platform manager may
+    # choose it then) and by a move job after; never by a provider.
+    cell_id = fields.Many2one(
+        "ipai.tenant.cell",
+        index=True,
+        ondelete="restrict",
+        copy=False,
+        tracking=True,
+        groups="ipai_tenant_core.group_platform_user",
+    )
+    # What a provider may know of its tenant's cell: its name.
+    cell_name = fields.Char(related="cell_id.name", string="Runtime cell")
+
+    # ----------------------------------------------------------------- cells
+
+    def _guarded_fields(self):
+        guarded = super()._guarded_fields()
+        if not self._is_platform_manager():
+            guarded |= {"cell_id"}
+        return guarded
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("cell_id") and not self._is_platform_manager():
+                raise AccessError(self.env._("Only platform managers choose a tenant's cell."))
+        # A provider's context may carry default_cell_id: the guarded
+        # defaults are taken out of it before Odoo fills missing fields.
+        tenants = super(IpaiTenant, self._without_guarded_defaults()).create(vals_list)
+        tenants._place_in_cells(chosen=self._is_platform_manager())
+        return tenants
+
+    def write(self, vals):
+        if "cell_id" in vals and not self.env.su:
+            raise AccessError(
+                self.env._("A tenant changes cell through a move job (Move to cell), not a write.")
+            )
+        result = super().write(vals)
+        if "cell_id" in vals:
+            self._bump_routing_version()
+        return result
+
+    def _place_in_cells(self, chosen):
+        """Each new tenant's cell, by the placement policy (ipai_tenant_cell.py).
+        A platform manager's choice stands; whatever else came in is replaced."""
+        cell_model = self.env["ipai.tenant.cell"]
+        for tenant in self.sudo():
+            if chosen and tenant.cell_id:
+                continue
+            if tenant.plan_id.dedicated_cell:
+                cell = cell_model._dedicated_cell_for(tenant)
+            else:
+                cell = cell_model._shared_cell_with_room()
+            tenant.cell_id = cell
+
+    @api.constrains("cell_id")
+    def _check_cell_is_not_anothers(self):
+        # On the stored record, whatever path set it: a dedicated cell
+        # serves its own tenant and no other.
+        for tenant in self.sudo():
+            dedicated = tenant.cell_id.dedicated_tenant_id
+            if dedicated and dedicated != tenant:
+                raise ValidationError(
+                    self.env._(
+                        "Cell %(cell)s is dedicated to another tenant.", cell=tenant.cell_id.code
+                    )
+                )
+
+    def action_move_to_cell(self, cell):
+        """Queue a move of each tenant to ``cell`` (a record or a code)."""
+        if not self._is_platform_manager():
+            raise AccessError(self.env._("Only platform managers move a tenant between cells."))
+        if isinstance(cell, str):
+            cell = self.env["ipai.tenant.cell"].sudo().search([("code", "=", cell)], limit=1)
+        if not cell:
+            raise UserError(self.env._("No such cell."))
+        for tenant in self.sudo():
+            if tenant.cell_id == cell:
+                raise UserError(
+                    self.env._(
+                        "%(tenant)s is in cell %(cell)s already.",
+                        tenant=tenant.code,
+                        cell=cell.code,
+                    )
+                )
+            if cell.dedicated_tenant_id and cell.dedicated_tenant_id != tenant:
+                raise UserError(self.env._("Cell %s is dedicated to another tenant.", cell.code))
+            if tenant.state not in SERVED_STATES:
+                raise UserError(
+                    self.env._("Only a served tenant moves between cells; %s is not.", tenant.code)
+                )
+        self._queue_jobs(
+            roles.OPERATE, "move_cell", self.env._("Moving"), params={"cell_code": cell.code}
+        )
+        return True
 
     def _compute_job_count(self):
         counts = self._count_by_tenant("ipai.tenant.job", "tenant_id")
@@ -251,6 +346,7 @@ class IpaiTenant(models.Model):
             ),
             plan_code=self.plan_id.code,
             plan_has_bi=bool(self.plan_id.feature_bi),
+            cell=self.sudo().cell_id.code or cells.DEFAULT_CELL,
             modules=tuple(self._engine_module_set()),
             allowed_modules=tuple(with_tenant_side(self._allowed_module_names())),
             config_json=json.dumps(self._tenant_side_config()),
@@ -388,7 +484,9 @@ class IpaiTenant(models.Model):
                 )
             )
         tenant = self.sudo()
-        server = runtime_access.as_role(tenant._pg_server(), tenant.runtime_role)
+        server = runtime_access.as_role(
+            tenant._pg_server(), tenant.runtime_role, tenant.sudo().cell_id.code or None
+        )
         return introspect.read_schema(server, tenant.database_name)
 
     def _schema_documents(self, formats=introspect.FORMATS):

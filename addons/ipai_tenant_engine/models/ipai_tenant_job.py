@@ -5,6 +5,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import jobs, lifecycle, naming
 from odoo.addons.ipai_platform_rules.roles import OPERATE
+from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 from odoo.exceptions import UserError
 from odoo.tools import config
 
@@ -19,6 +20,7 @@ JOB_TYPES = [
     ("archive", "Archive"),
     ("drop", "Drop"),
     ("change_plan", "Change plan"),
+    ("move_cell", "Move to another cell"),
 ]
 JOB_STATES = jobs.STATES
 OPEN_STATES = jobs.OPEN_STATES
@@ -462,6 +464,13 @@ class IpaiTenantJob(models.Model):
 
     def _engine_queue_welcome_mail(self, reset_url):
         self.tenant_id._queue_welcome_mail(reset_url)
+
+    def _engine_set_cell(self, code):
+        """The tenant's route moves to cell ``code`` (a move job's step)."""
+        cell = self.env["ipai.tenant.cell"].sudo().search([("code", "=", code)], limit=1)
+        if not cell:
+            raise PermanentError(f"There is no cell {code}.")
+        self.tenant_id.sudo().cell_id = cell
 
     def _engine_forget_pool_member(self, member_id):
         """A member adopted by the tenant, or removed with its undo."""

@@ -69,7 +69,12 @@ class IpaiTenantMetric(models.Model):
     def _collect_for(self, tenant):
         today = fields.Date.context_today(self)
         try:
-            values = usage.collect(tenant._pg_server(), tenant.database_name, tenant.runtime_role)
+            values = usage.collect(
+                tenant._pg_server(),
+                tenant.database_name,
+                tenant.runtime_role,
+                tenant.sudo().cell_id.code or None,
+            )
             values["tampering"] = False
         except usage.Tampering as exc:
             values = self._last_true_usage(tenant, today)

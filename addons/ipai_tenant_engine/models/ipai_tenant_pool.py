@@ -58,6 +58,15 @@ class IpaiTenantPoolMember(models.Model):
     )
     bi_token = fields.Char(groups="base.group_system", help="Fernet token of the BI password.")
     tenant_id = fields.Many2one("ipai.tenant", readonly=True, ondelete="set null")
+    # The warm pool is the default cell's: its roles have that cell's
+    # passwords and its nodes preload the members; a tenant of another cell
+    # re-keys the member it adopts (operations._rekey_for_cell).
+    cell_id = fields.Many2one(
+        "ipai.tenant.cell",
+        readonly=True,
+        ondelete="restrict",
+        default=lambda self: self.env["ipai.tenant.cell"]._default_cell(),
+    )
     date_ready = fields.Datetime(readonly=True)
 
     _sql_constraints = [

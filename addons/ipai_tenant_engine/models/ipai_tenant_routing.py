@@ -1,7 +1,11 @@
 """What the tenant runtime may know of the platform: one read-only view.
 
-The tenant runtime logs in to the platform database as its routing role,
-which may read this view and the routing version sequence, and nothing else:
+``ipai_tenant_routing`` holds every cell's routes (the control plane reads
+it). A cell's nodes log in to the platform database as the cell's routing
+role, which may read ``ipai_cell_routing`` (the same rows, filtered by
+PostgreSQL to the cell whose routing role logged in: ``session_user``, which
+no SQL the role runs can change) and the routing version sequence, and
+nothing else:
 no tenant, secret, job or audit row. Per host name: the tenant's database,
 its database server, its own PostgreSQL role, its state, its plan's limits
 and module set. Ready warm-pool members are listed without a host name
@@ -43,6 +47,7 @@ class IpaiTenantRouting(models.Model):
     max_users_per_company = fields.Integer(readonly=True)
     max_companies = fields.Integer(readonly=True)
     feature_bi = fields.Boolean(readonly=True)
+    cell_code = fields.Char(readonly=True)
 
     def init(self):
         always = with_tenant_side(TENANT_BASE_MODULES)
@@ -59,6 +64,7 @@ class IpaiTenantRouting(models.Model):
                               COALESCE(p.name->>'en_US', p.code) AS plan_name,
                               p.max_users, p.max_users_per_company, p.max_companies,
                               COALESCE(p.feature_bi, false) AS feature_bi,
+                              c.code AS cell_code,
                               ARRAY(SELECT DISTINCT name FROM (
                                         SELECT unnest(%(always)s::varchar[]) AS name
                                         UNION
@@ -73,6 +79,7 @@ class IpaiTenantRouting(models.Model):
                                      ORDER BY name) AS modules
                          FROM ipai_tenant t
                          JOIN ipai_tenant_plan p ON p.id = t.plan_id
+                         LEFT JOIN ipai_tenant_cell c ON c.id = t.cell_id
                          LEFT JOIN ipai_tenant_server s ON s.id = t.server_id
                         WHERE t.state IN %(states)s
                           AND t.database_name IS NOT NULL AND t.runtime_role IS NOT NULL
@@ -85,7 +92,7 @@ class IpaiTenantRouting(models.Model):
                    SELECT t.id AS tenant_id, hosts.host, t.database_name, t.state,
                           t.tenant_role, t.db_host, t.db_port, t.plan_code, t.plan_name,
                           t.max_users, t.max_users_per_company, t.max_companies, t.modules,
-                          t.feature_bi
+                          t.feature_bi, t.cell_code
                      FROM tenant t
                      JOIN LATERAL (
                           SELECT t.code || '.' || base.domain AS host FROM base
@@ -104,9 +111,10 @@ class IpaiTenantRouting(models.Model):
                    SELECT -m.id, NULL, m.database_name, 'pool', m.role_name,
                           NULLIF(s.host, ''),
                           CASE WHEN NULLIF(s.host, '') IS NOT NULL THEN s.port END,
-                          NULL, NULL, NULL, NULL, NULL, NULL::varchar[], false
+                          NULL, NULL, NULL, NULL, NULL, NULL::varchar[], false, c.code
                      FROM ipai_tenant_pool_member m
                      JOIN ipai_tenant_server s ON s.id = m.server_id
+                     LEFT JOIN ipai_tenant_cell c ON c.id = m.cell_id
                     WHERE m.state = 'ready'
                    )
                    -- One owner per database and per host name: rows that
@@ -117,7 +125,7 @@ class IpaiTenantRouting(models.Model):
                    SELECT row_number() OVER () AS id, r.host, r.database_name, r.state,
                           r.tenant_role, r.db_host, r.db_port, r.plan_code, r.plan_name,
                           r.max_users, r.max_users_per_company, r.max_companies, r.modules,
-                          r.feature_bi
+                          r.feature_bi, r.cell_code
                      FROM route r
                     WHERE r.database_name NOT IN (
                               SELECT database_name FROM route WHERE database_name IS NOT NULL
@@ -135,5 +143,17 @@ class IpaiTenantRouting(models.Model):
                 platform_hosts=DEFAULT_PLATFORM_HOSTS,
             )
         )
-        runtime_access.grant_routing_access(self.env.cr)
-        runtime_access.ensure_session_store(self.env["ipai.tenant.server"]._platform_pg_server())
+        # A cell's nodes see their own cell's rows: PostgreSQL filters on
+        # the role that logged in. security_barrier: no function a caller
+        # could slip into a query runs on the rows before the filter.
+        self.env.cr.execute(
+            """CREATE VIEW ipai_cell_routing WITH (security_barrier) AS
+               SELECT r.* FROM ipai_tenant_routing r
+                 JOIN ipai_tenant_cell c ON c.code = r.cell_code
+                WHERE c.routing_role = session_user"""
+        )
+        self.env.cr.execute("SELECT code FROM ipai_tenant_cell ORDER BY code")
+        server = self.env["ipai.tenant.server"]._platform_pg_server()
+        for (cell,) in self.env.cr.fetchall():
+            runtime_access.grant_cell_routing_access(self.env.cr, cell)
+            runtime_access.ensure_session_store(server, cell)

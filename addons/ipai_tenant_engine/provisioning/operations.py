@@ -11,7 +11,7 @@ before it commits the step).
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from odoo.addons.ipai_platform_rules import lifecycle, naming
+from odoo.addons.ipai_platform_rules import cells, lifecycle, naming
 from odoo.addons.ipai_platform_rules.tenant_side import WELCOME_LINK_HOURS
 from odoo.addons.ipai_tenant_core.infra import crypto, pg
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
@@ -65,7 +65,9 @@ class StepContext:
     def as_tenant(self):
         """The tenant's database server as the tenant's own role: anything
         that runs inside the tenant database runs with its rights only."""
-        return runtime_access.as_role(self.server, self.spec.tenant.runtime_role)
+        return runtime_access.as_role(
+            self.server, self.spec.tenant.runtime_role, self.spec.tenant.cell
+        )
 
 
 # ---------------------------------------------------------------- checks
@@ -276,7 +278,7 @@ def create_roles(ctx):
     """The tenant's own role, owner of everything in its database and able
     to connect to it alone; and its read-only BI role."""
     role = ctx.tenant.runtime_role
-    runtime_access.ensure_owned_role(ctx.server, role)
+    runtime_access.ensure_owned_role(ctx.server, role, ctx.tenant.cell)
     pg.hand_over(ctx.server, ctx.database, _copied_objects_owner(ctx), role)
     ctx.log(f"role {role} owns {ctx.database} and may connect to it only")
     create_bi_role(ctx)
@@ -296,6 +298,18 @@ def create_bi_role(ctx):
 # ---------------------------------------------------------- warm pool
 
 
+def _rekey_for_cell(ctx, role):
+    """The warm pool is the default cell's (its members' roles have that
+    cell's passwords, its nodes preload them). A member adopted by a tenant
+    of another cell gets that cell's password, and the default cell's open
+    connections of it end: from now on only the tenant's cell logs in."""
+    if ctx.tenant.cell == cells.DEFAULT_CELL:
+        return
+    runtime_access.ensure_owned_role(ctx.server, role, ctx.tenant.cell)
+    ended = runtime_access.forget_role_sessions(ctx.server, role)
+    ctx.log(f"role {role} re-keyed for cell {ctx.tenant.cell} ({ended} pool connections ended)")
+
+
 def adopt_pool_member(ctx):
     """The claimed pool member becomes the tenant's database, keeping its
     names (a tenant runtime may have its registry loaded, connected as its
@@ -312,6 +326,7 @@ def adopt_pool_member(ctx):
             )
         for line in pool.adopt(ctx.server, ctx.database, ctx.mark):
             ctx.log(line)
+        _rekey_for_cell(ctx, member.role)
         if not (member.admin_token and member.bi_token):
             raise PermanentError(f"Pool member {member.database} has no passwords.")
         admin_password, bi_password = (
@@ -600,6 +615,77 @@ def undo_new_tenant(ctx):
         undo_partial_tenant(ctx)
 
 
+# ---------------------------------------------------------- move between cells
+
+
+def _target_cell(ctx):
+    target = ctx.params.get("cell_code") or ""
+    problem = cells.code_problem(target)
+    if problem:
+        raise PermanentError(problem)
+    return target
+
+
+def check_move(ctx):
+    """The target cell is a cell's code and the database is the tenant's."""
+    target = _target_cell(ctx)
+    if pg.database_mark(ctx.server, ctx.database) != pg.owner_mark(ctx.mark):
+        raise PermanentError(f"{ctx.database} is not {ctx.tenant.code}'s; nothing was changed.")
+    ctx.log(f"moving {ctx.tenant.code} from cell {ctx.tenant.cell} to cell {target}")
+
+
+def rekey_for_target_cell(ctx):
+    """The tenant's role gets the target cell's password: from here on only
+    the target cell's nodes can log in as it. Also re-seals the secrets kept
+    inside the tenant database under the target cell's key (the Superset
+    service login), which the old cell's key sealed."""
+    target = _target_cell(ctx)
+    role = ctx.tenant.runtime_role
+    resealed = superset_workspace.reseal_for_cell(
+        runtime_access.as_role(ctx.server, role, ctx.tenant.cell),
+        ctx.database,
+        ctx.tenant.cell,
+        target,
+    )
+    runtime_access.ensure_owned_role(ctx.server, role, target)
+    ctx.log(
+        f"role {role} now has cell {target}'s password"
+        + (" (service login re-sealed)" if resealed else "")
+    )
+
+
+def forget_in_old_cell(ctx):
+    """The old cell's open connections of the tenant's role end: its nodes
+    keep nothing of the tenant (a new login is refused by the new password)."""
+    ended = runtime_access.forget_role_sessions(ctx.server, ctx.tenant.runtime_role)
+    ctx.log(f"{ended} open connections of cell {ctx.tenant.cell} ended")
+
+
+def switch_route(ctx):
+    """The tenant's row moves to the target cell's routing view (the
+    routing version moves with this step's commit)."""
+    target = _target_cell(ctx)
+    ctx.record("set_cell", target)
+    ctx.log(f"routed to cell {target}")
+
+
+def check_moved_tenant_answers(ctx):
+    """The tenant's database answers to the target cell's password."""
+    target = _target_cell(ctx)
+    as_target = runtime_access.as_role(ctx.server, ctx.tenant.runtime_role, target)
+    as_target.execute("SELECT 1", dbname=ctx.database)
+    ctx.log(f"{ctx.database} answers as {ctx.tenant.runtime_role} of cell {target}")
+
+
+_MOVE_CELL = (
+    ("check_request", "Check the tenant and the target cell", check_move),
+    ("rekey", "Give its role the target cell's password", rekey_for_target_cell),
+    ("forget", "End the old cell's connections", forget_in_old_cell),
+    ("switch_route", "Route it to the target cell", switch_route),
+    ("check_answers", "Check it answers in the target cell", check_moved_tenant_answers),
+)
+
+
 # The engine's own kinds (kinds.py); ipai.tenant.job._job_kinds() is the
 # whole set of a database, with the kinds its installed addons add.
 KINDS = {
@@ -679,6 +765,7 @@ KINDS = {
             },
             params=frozenset({"plan_code"}),
         ),
+        JobKind("move_cell", {"move_cell": _MOVE_CELL}, params=frozenset({"cell_code"})),
         JobKind("archive", {"archive": _REMOVAL}),
         JobKind("drop", {"drop": _REMOVAL}),
     )

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from odoo.addons.ipai_platform_rules import cells
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 
 from .kinds import JobKind
@@ -56,6 +57,8 @@ class TenantSpec:
     allowed_modules: tuple
     # What the tenant database must know about itself, as JSON (frozen).
     config_json: str = "{}"
+    # The tenant's cell: its role's password derives from the cell's secret.
+    cell: str = cells.DEFAULT_CELL
 
     @property
     def mark(self):
@@ -152,6 +155,7 @@ _HOOKS = {
     "set_workspace",
     "queue_welcome_mail",
     "forget_pool_member",
+    "set_cell",
 }
 
 

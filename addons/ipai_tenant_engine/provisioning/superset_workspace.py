@@ -467,14 +467,17 @@ def ensure_partners_view(server, database, schema, role, code):
     return True
 
 
-def push_tenant_settings(server, database, code, url, public_url, result, password, current):
+def push_tenant_settings(
+    server, database, code, url, public_url, result, password, current, cell=None
+):
     """The tenant's Odoo settings (ipai_bi_superset_embed). The service
     ``password`` is sealed together with the address the tenant runtime
     logs in at (credentials.seal_for_database, under the tenant database's
     own key): the tenant can move its browsers' Superset address, never
     where its runtime sends the service login. Re-sealed only when the
     address or the password changed (or the stored token predates sealing).
-    ``current``: the tenant's BI parameters as they are."""
+    ``current``: the tenant's BI parameters as they are; ``cell``: the
+    tenant's cell, whose nodes hold the key."""
     from odoo.addons.ipai_tenant_runtime import credentials
 
     from . import tenant_db
@@ -485,10 +488,11 @@ def push_tenant_settings(server, database, code, url, public_url, result, passwo
         TENANT_PARAM + "username": result.service_username,
         TENANT_PARAM + "workspace": workspace_name(code),
     }
-    sealed = credentials.open_for_database(database, current.get(TENANT_PARAM + "password"))
+    token = current.get(TENANT_PARAM + "password")
+    sealed = credentials.open_for_database(database, token, cell)
     if sealed != {"url": url, "password": password}:
         params[TENANT_PARAM + "password"] = credentials.seal_for_database(
-            database, url=url, password=password
+            database, cell, url=url, password=password
         )
     changed = {key: value for key, value in params.items() if current.get(key) != value}
     if changed:
@@ -496,17 +500,36 @@ def push_tenant_settings(server, database, code, url, public_url, result, passwo
     return sorted(key[len(TENANT_PARAM) :] for key in changed)
 
 
-def stored_service_password(database, token):
+def reseal_for_cell(tenant_side, database, old_cell, new_cell):
+    """The service login sealed in the tenant database under ``old_cell``'s
+    key, sealed again under ``new_cell``'s (a move between cells). False
+    when there is none, or it is sealed for the new cell already."""
+    from odoo.addons.ipai_tenant_runtime import credentials
+
+    from . import tenant_db
+
+    current = tenant_db.get_params(tenant_side, database, TENANT_PARAM)
+    sealed = credentials.open_for_database(
+        database, current.get(TENANT_PARAM + "password"), old_cell
+    )
+    if not sealed:
+        return False
+    token = credentials.seal_for_database(database, new_cell, **sealed)
+    tenant_db.set_params(tenant_side, database, {TENANT_PARAM + "password": token})
+    return True
+
+
+def stored_service_password(database, token, cell=None):
     """The service password in ``token`` (the tenant database's parameter),
     if this platform can open it: sealed with its address, or a token from
     before sealing. None for a new database, or for a token the tenant
     replaced by its own."""
     from odoo.addons.ipai_tenant_runtime import credentials
 
-    sealed = credentials.open_for_database(database, token)
+    sealed = credentials.open_for_database(database, token, cell)
     if sealed is not None:
         return sealed.get("password") or None
-    legacy = credentials.decrypt_for_database(database, token or "")
+    legacy = credentials.decrypt_for_database(database, token or "", cell)
     return legacy if legacy and not legacy.startswith("{") else None
 
 
@@ -573,9 +596,11 @@ def provision_workspace(
     # the tenant replaced: its role and the service account get new
     # passwords, and Superset must hold both.
     # Inside the tenant database only as the tenant's own role.
-    tenant_side = as_role(server, tenant.runtime_role)
+    tenant_side = as_role(server, tenant.runtime_role, tenant.cell)
     current = tenant_db.get_params(tenant_side, database, TENANT_PARAM)
-    stored_password = stored_service_password(database, current.get(TENANT_PARAM + "password"))
+    stored_password = stored_service_password(
+        database, current.get(TENANT_PARAM + "password"), tenant.cell
+    )
     fresh = stored_password is None
     result = ensure_workspace(
         api, spec, reset_service_password=fresh, reset_database_password=fresh
@@ -591,6 +616,7 @@ def provision_workspace(
         result,
         result.service_password or stored_password,
         current,
+        tenant.cell,
     )
     if pushed:
         log(f"tenant settings updated: {', '.join(pushed)}")

@@ -34,14 +34,15 @@ class Tampering(Exception):
     impossible count); the message says what was found."""
 
 
-def collect(server, dbname, role):
+def collect(server, dbname, role, cell=None):
     """Counted as the tenant's own role (nothing the tenant planted runs with
     the platform's rights), in a session the tenant cannot steer: a fixed
     search path, tables named by schema, row security off (PostgreSQL then
     refuses a query a policy would filter rather than filtering it).
     Tampering is raised when a counted table is not a plain table, carries a
     row-security policy, or a count is impossible."""
-    with runtime_access.as_role(server, role).connect(dbname) as conn, conn.cursor() as cr:
+    as_tenant = runtime_access.as_role(server, role, cell)
+    with as_tenant.connect(dbname) as conn, conn.cursor() as cr:
         cr.execute("SET search_path = pg_catalog, pg_temp")
         cr.execute("SET row_security = off")
         tables = _existing_tables(cr, COUNTED_TABLES + TRANSACTION_TABLES)

@@ -1,4 +1,5 @@
 from . import (
     ipai_tenant_change_plan,
     ipai_tenant_clone,
+    ipai_tenant_move_cell,
 )

@@ -3,6 +3,7 @@ database made of rows, so routing, connections and gates run without a
 server, a platform database or a tenant."""
 
 import contextlib
+import os
 import secrets
 from unittest import mock
 
@@ -38,7 +39,7 @@ _ROUTES_READERS = (connections, gates, http_routing, module_gate, preload)
 
 
 def route_row(host, database, state="active", **values):
-    """A row of the view ipai_tenant_routing; ``values`` override columns."""
+    """A row of the view ipai_cell_routing; ``values`` override columns."""
     row = dict.fromkeys(VIEW_COLUMNS)
     row.update(
         host=host,
@@ -76,7 +77,7 @@ class PlatformCursor:
             self._result = [(self.version, True)]
         elif "ir_config_parameter" in query:
             self._result = [(self.platform_hosts,)] if self.platform_hosts else []
-        elif "ipai_tenant_routing" in query:
+        elif "ipai_cell_routing" in query:
             self.description = [(column,) for column in VIEW_COLUMNS]
             self._result = [tuple(row[column] for column in VIEW_COLUMNS) for row in self.rows]
         else:
@@ -97,6 +98,8 @@ def runtime(mode, **options):
         "ipai_runtime": mode or "",
         "ipai_platform_db": PLATFORM_DB,
         "ipai_runtime_role": "ipai_test_runtime",
+        # The default cell's store (a machine's config may rename it).
+        "ipai_session_db": "",
         "ipai_proxy_addresses": "127.0.0.1",
         **options,
     }
@@ -104,6 +107,10 @@ def runtime(mode, **options):
         mock.patch.dict(config.options, values),
         mock.patch.dict("os.environ", {"IPAI_RUNTIME_SECRET": RUNTIME_SECRET}),
     ):
+        # The master and no cell of its own: the default cell's, as the
+        # control plane (patch.dict puts back whatever is taken out here).
+        os.environ.pop("IPAI_CELL", None)
+        os.environ.pop("IPAI_CELL_SECRET", None)
         yield
 
 

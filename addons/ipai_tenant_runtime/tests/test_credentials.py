@@ -16,16 +16,38 @@ def _runtime_secret():
         yield
 
 
+def _b64(digest):
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def test_a_role_password_is_the_documented_hmac():
-    """docs/architecture.md: base64url(HMAC-SHA256(secret, "ipai-pg-role\\0" +
-    role)) without padding; the control plane and the runtime both compute it."""
-    digest = hmac.new(RUNTIME_SECRET.encode(), b"ipai-pg-role\0tenant_acme__odoo", hashlib.sha256)
-    expected = base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+    """docs/architecture.md: base64url(HMAC-SHA256(cell secret, "ipai-pg-role\\0"
+    + role)) without padding, the cell secret base64url(HMAC-SHA256(master,
+    "ipai-cell\\0" + cell)); the control plane and the cell's nodes compute it."""
+    master = RUNTIME_SECRET.encode()
+    cell_secret = _b64(hmac.new(master, b"ipai-cell\0main", hashlib.sha256).digest())
+    assert credentials.cell_secret("main") == cell_secret
+    digest = hmac.new(cell_secret.encode(), b"ipai-pg-role\0tenant_acme__odoo", hashlib.sha256)
+    expected = _b64(digest.digest())
     assert credentials.role_password("tenant_acme__odoo") == expected
     assert credentials.role_password("tenant_acme__odoo") != credentials.role_password(
         "tenant_beta__odoo"
     )
     assert "=" not in expected and len(expected) == 43
+
+
+def test_a_node_derives_its_own_cells_passwords_and_no_other_cells(monkeypatch):
+    """A node holds IPAI_CELL and IPAI_CELL_SECRET, never the master."""
+    expected = credentials.role_password("tenant_acme__odoo", "b")
+    other = credentials.role_password("tenant_acme__odoo", "c")
+    monkeypatch.setenv("IPAI_CELL", "b")
+    monkeypatch.setenv("IPAI_CELL_SECRET", credentials.cell_secret("b"))
+    monkeypatch.delenv("IPAI_RUNTIME_SECRET")
+    assert credentials.role_password("tenant_acme__odoo") == expected != other
+    with pytest.raises(credentials.MissingRuntimeSecret, match="cell b's secret only"):
+        credentials.role_password("tenant_acme__odoo", "c")
+    with pytest.raises(credentials.MissingRuntimeSecret):
+        credentials.cell_secret("c")
 
 
 def test_purposes_do_not_share_a_derivation():

@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Print what a node of cell CELL holds, as environment lines:
+
+    IPAI_CELL=<code>
+    IPAI_CELL_SECRET=<the cell's secret, derived from the master>
+
+Run on the control plane (it holds IPAI_RUNTIME_SECRET, the master; a
+node never does): `make cell-env CELL=main`. Give the two lines to every
+node of that cell (its .env, or the orchestrator's secret store)."""
+
+import importlib.util
+import os
+import sys
+
+ADDONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "addons")
+
+
+def _credentials():
+    spec = importlib.util.spec_from_file_location(
+        "ipai_runtime_credentials", os.path.join(ADDONS, "ipai_tenant_runtime", "credentials.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.exit("usage: cell_env.py CELL")
+    credentials = _credentials()
+    try:
+        secret = credentials.cell_secret(argv[1])
+    except (ValueError, credentials.MissingRuntimeSecret) as error:
+        sys.exit(f"cell-env: {error}")
+    print(f"{credentials.CELL_VARIABLE}={argv[1]}")
+    print(f"{credentials.CELL_SECRET_VARIABLE}={secret}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
