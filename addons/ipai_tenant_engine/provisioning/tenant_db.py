@@ -36,7 +36,9 @@ def set_params(server, dbname, params):
         _upsert_params(cr, params)
 
 
-def _upsert_params(cr, params):
+def _upsert_params(cr, params, signal=True):
+    """``signal=False``: the caller signals the caches itself, once, later in
+    the same transaction."""
     # One statement for all of them (a signup pushes ten), not one each.
     execute_values(
         cr,
@@ -48,8 +50,9 @@ def _upsert_params(cr, params):
         list(params.items()),
         template="(%s, %s, 1, 1, now() at time zone 'UTC', now() at time zone 'UTC')",
     )
-    # ir.config_parameter reads are ormcached in the 'default' cache.
-    cr.execute("SELECT nextval('base_cache_signaling_default')")
+    if signal:
+        # ir.config_parameter reads are ormcached in the 'default' cache.
+        cr.execute("SELECT nextval('base_cache_signaling_default')")
 
 
 def get_params(server, dbname, prefix=TENANT_PARAM_PREFIX):
@@ -104,12 +107,14 @@ def personalize(
     with server.connect(dbname) as conn:
         conn.autocommit = False
         with conn.cursor() as cr:
-            _upsert_params(cr, params)
-            _update_admin(cr, login, None, name)
+            # The parameters and the admin share one cache signal (the
+            # 'default' cache holds both): _update_admin's.
+            _upsert_params(cr, params, signal=False)
+            admin_ids = _update_admin(cr, login, None, name)
             if company:
                 _update_company(cr, **company)
             if reset_valid_hours:
-                reset_url = _password_reset_url(cr, base_url, reset_valid_hours)
+                reset_url = _password_reset_url(cr, base_url, reset_valid_hours, admin_ids)
         conn.commit()
     return reset_url
 
@@ -136,6 +141,7 @@ def set_admin(server, dbname, login, hashed, name=None, company=None):
 
 
 def _update_admin(cr, login, hashed, name):
+    """Returns the admin's user and partner ids (_admin_ids)."""
     cr.execute(
         """SELECT res_id FROM ir_model_data
             WHERE module = 'base' AND name = 'user_admin' AND model = 'res.users'"""
@@ -154,6 +160,7 @@ def _update_admin(cr, login, hashed, name):
         [login if "@" in login else None, name, name, partner_id],
     )
     cr.execute("SELECT nextval('base_cache_signaling_default')")
+    return admin_id, partner_id
 
 
 def _update_company(cr, name, email=None, country_code=None):
@@ -196,8 +203,10 @@ def password_reset_url(server, dbname, base_url, valid_hours):
     return url
 
 
-def _password_reset_url(cr, base_url, valid_hours):
-    admin_id, partner_id = _admin_ids(cr)
+def _password_reset_url(cr, base_url, valid_hours, admin_ids=None):
+    """``admin_ids``: _admin_ids' answer when the caller has it already (in
+    the same transaction)."""
+    admin_id, partner_id = admin_ids or _admin_ids(cr)
     cr.execute("UPDATE res_partner SET signup_type = 'reset' WHERE id = %s", [partner_id])
     cr.execute(
         "SELECT id FROM res_users WHERE partner_id = %s AND active ORDER BY id", [partner_id]
