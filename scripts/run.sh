@@ -6,6 +6,7 @@
 #     localhost, 127.0.0.1 -> the control plane, any other host -> the tenant runtime
 #   the control plane (platform database only)  on IPAI_HTTP_PORT (8069), websockets 8072
 #   the tenant runtime (every tenant database)   on IPAI_TENANT_HTTP_PORT (8070), websockets 8073
+#   PgBouncer, the tenant runtime's way to PostgreSQL, on IPAI_PGBOUNCER_PORT (6432)
 source "$(dirname "$0")/lib.sh"
 
 "$REPO_ROOT/scripts/bootstrap.sh"
@@ -44,6 +45,16 @@ fi
 runtime_env=(PATH="$PATH" HOME="${HOME:-/tmp}" LANG="${LANG:-C.UTF-8}" TZ=UTC
     PGHOST="$PGHOST" PGPORT="$PGPORT" IPAI_RUNTIME_SECRET="$IPAI_RUNTIME_SECRET")
 mkdir -p "$LOCAL_DIR/logs"
+# The tenant runtime opens every database through PgBouncer (ipai_db_poolers
+# in its config): a pool per tenant role, its user list from the routing
+# view. It holds the same secret as the runtime, nothing more.
+env -i "${runtime_env[@]}" "$PY" "$REPO_ROOT/scripts/pgbouncer.py" --port "$IPAI_PGBOUNCER_PORT" \
+    --server "$PGHOST:$PGPORT" --platform-db "$IPAI_PLATFORM_DB" \
+    --state-dir "${IPAI_PGBOUNCER_STATE:-$LOCAL_DIR/pgbouncer}" >"$LOCAL_DIR/logs/pgbouncer.log" 2>&1 &
+bouncer_pid=$!
+sleep 1
+kill -0 "$bouncer_pid" 2>/dev/null \
+    || die "PgBouncer did not start (port $IPAI_PGBOUNCER_PORT taken? set IPAI_PGBOUNCER_PORT); see .local/logs/pgbouncer.log"
 env -i "${runtime_env[@]}" "$PY" "$(odoo_bin)" -c "$IPAI_TENANT_ODOO_CONF" \
     --logfile "$LOCAL_DIR/logs/tenant-runtime.log" &
 runtime_pid=$!
@@ -54,7 +65,7 @@ runtime_pid=$!
     "127.0.0.1:$IPAI_TENANT_HTTP_PORT" "127.0.0.1:$IPAI_TENANT_GEVENT_PORT" \
     >"$LOCAL_DIR/logs/proxy.log" 2>&1 &
 proxy_pid=$!
-trap 'kill "$runtime_pid" "$proxy_pid" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "$runtime_pid" "$proxy_pid" "$bouncer_pid" 2>/dev/null || true' EXIT INT TERM
 # Caddy stops at once when it cannot listen.
 sleep 1
 kill -0 "$proxy_pid" 2>/dev/null \
@@ -71,6 +82,7 @@ cat <<MSG
                   served by the tenant runtime, log in .local/logs/tenant-runtime.log
 
   both through the proxy (Caddy, deploy/caddy/Caddyfile; log in .local/logs/proxy.log);
+  tenant databases through PgBouncer on 127.0.0.1:$IPAI_PGBOUNCER_PORT (log in .local/logs/pgbouncer.log);
   the runtimes' own ports, without it: platform $IPAI_HTTP_HOST:$IPAI_HTTP_PORT, tenants :$IPAI_TENANT_HTTP_PORT
 MSG
 if [[ -f "$demo_file" ]]; then
