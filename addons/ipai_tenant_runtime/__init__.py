@@ -26,6 +26,7 @@ from . import (
     http_routing,
     module_gate,
     preload,
+    registry_cache,
     registry_guard,
     session_store,
 )
@@ -39,4 +40,5 @@ def post_load():
     http_routing.install()
     gates.install()
     preload.install()
+    registry_cache.install()
     session_store.install()
