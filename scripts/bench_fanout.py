@@ -14,18 +14,19 @@ role of their own that is a member of the first tenant's role (the copy's
 tables are that role's). A copy is a database of its own, reached with a
 role of its own: what the pools see is what many real tenants give them.
 
-Backends: the direct runtime holds at most workers x db_maxconn (16) of
-them. PgBouncer gets the same 16 (--backends): it opens the copies as the
+Backends: the direct runtime holds at most workers x db_maxconn (8) of
+them. PgBouncer gets the same 8 (--backends): it opens the copies as the
 first tenant's role, so that its per-user cap bounds them all (PgBouncer 1.18
 has no cap over all pools, and this machine's PostgreSQL, 100 slots, is
 shared). A deployment sizes max_connections for the tenants it keeps warm.
 
     bench_fanout.py -c CONF -d PLATFORM_DB --runtime-conf TENANT_CONF \\
-        --fanout 100 --fanout 500 [--backends 16]
+        --fanout 100 --fanout 500 [--backends 8]
 """
 
 import configparser
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
@@ -248,7 +250,11 @@ def orm_call(runtime, session):
 def measure(runtime, tenants, fanouts, password, login_name):
     """{"one": p50, N: p50 round-robin over N} in ms, for ``runtime``."""
     started = time.monotonic()
-    sessions = [login(runtime, code, database, password, login_name) for code, database in tenants]
+    # Two at a time, one per worker: the logins are setup, not measured.
+    with ThreadPoolExecutor(2) as pool:
+        sessions = list(
+            pool.map(lambda tenant: login(runtime, *tenant, password, login_name), tenants)
+        )
     click.echo(f"  {runtime.label}: {len(sessions)} logins in {time.monotonic() - started:.0f} s")
     figures = {}
     for _ in range(20):
@@ -261,6 +267,11 @@ def measure(runtime, tenants, fanouts, password, login_name):
         samples = [orm_call(runtime, session) for _ in range(MEASURED_PASSES) for session in chosen]
         figures[fanout] = statistics.median(samples)
         figures[f"p95 {fanout}"] = sorted(samples)[int(len(samples) * 0.95) - 1]
+    # Printed at once: a later setup that fails leaves these figures.
+    click.echo(
+        f"  {runtime.label}: "
+        + ", ".join(f"{key}: {value:.1f} ms" for key, value in figures.items())
+    )
     return figures
 
 
@@ -268,7 +279,7 @@ def measure(runtime, tenants, fanouts, password, login_name):
 @click_odoo.env_options(with_rollback=False)
 @click.option("--runtime-conf", required=True, help="the tenant runtime's Odoo configuration")
 @click.option("--fanout", "fanouts", type=int, multiple=True, default=(100, 500))
-@click.option("--backends", type=int, default=16, help="PostgreSQL backends of either setup")
+@click.option("--backends", type=int, default=8, help="PostgreSQL backends of either setup")
 @click.option(
     "--registries", type=int, default=0, help="registry_lru_size (0: the runtime's own sizing)"
 )
@@ -292,6 +303,7 @@ def main(env, runtime_conf, fanouts, backends, registries, memory_soft_mb):
     env.cr.commit()
     server = f"{config['db_host'] or '127.0.0.1'}:{config['db_port'] or 5432}"
     bouncer_port = free_port()
+    bouncer_state = tempfile.mkdtemp(prefix="ipai-fanout-pgbouncer-")
     density = [
         ("limit_memory_soft", memory_soft_mb * 1024 * 1024),
         ("limit_memory_hard", (memory_soft_mb + 1024) * 1024 * 1024),
@@ -313,11 +325,11 @@ def main(env, runtime_conf, fanouts, backends, registries, memory_soft_mb):
                 f"--port={bouncer_port}",
                 f"--server={server}",
                 f"--platform-db={env.cr.dbname}",
-                f"--state-dir={tempfile.mkdtemp(prefix='ipai-fanout-pgbouncer-')}",
+                f"--state-dir={bouncer_state}",
                 f"--server-user={first.runtime_role}",
                 f"--max-user-connections={backends}",
                 "--pool-size=1",
-                "--platform-pool-size=12",
+                "--platform-pool-size=4",
             ],
         ),
     }
@@ -327,6 +339,7 @@ def main(env, runtime_conf, fanouts, backends, registries, memory_soft_mb):
             results[label] = measure(runtime.start(), tenants, fanouts, password, login_name)
         finally:
             runtime.stop()
+    shutil.rmtree(bouncer_state, ignore_errors=True)
     report(results, fanouts, backends)
 
 

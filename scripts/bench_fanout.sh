@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench-fanout [FANOUT="100 500"] [BACKENDS=16] [REGISTRIES=0]`: one ORM
+# `make bench-fanout [FANOUT="100 500"] [BACKENDS=8] [REGISTRIES=0]`: one ORM
 # call on one tenant vs round-robin over FANOUT tenants, the tenant runtime
 # reaching PostgreSQL directly and through PgBouncer (scripts/bench_fanout.py).
 # In a throwaway platform database; everything the run creates (databases,
@@ -39,5 +39,5 @@ sed "s/^ipai_platform_db = .*/ipai_platform_db = $PLATFORM/" "$IPAI_TENANT_ODOO_
 fanouts=()
 for count in $FANOUT; do fanouts+=(--fanout "$count"); done
 "$PY" "$REPO_ROOT/scripts/bench_fanout.py" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" \
-    --runtime-conf "$BENCH_CONF" "${fanouts[@]}" --backends "${BACKENDS:-16}" \
+    --runtime-conf "$BENCH_CONF" "${fanouts[@]}" --backends "${BACKENDS:-8}" \
     --registries "${REGISTRIES:-0}"
