@@ -372,7 +372,8 @@ def main(env, runtime_conf, fanouts, backends, registries, memory_soft_mb):
             )
         finally:
             runtime.stop()
-    shutil.rmtree(bouncer_state, ignore_errors=True)
+            if label == "pgbouncer":
+                shutil.rmtree(bouncer_state, ignore_errors=True)
     report(results, fanouts, backends)
     if FAILURES:
         click.echo(f"{len(FAILURES)} calls failed and were tried again; first: {FAILURES[0]}")
