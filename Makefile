@@ -8,7 +8,7 @@ SHELL := /bin/bash
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
 	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions bench-failover \
-	add-server list-servers cell-env move-tenant-cell
+	bench-fanout add-server list-servers cell-env move-tenant-cell
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -34,6 +34,9 @@ compose-config: ## Validate docker-compose.yml
 
 bench-provision: ## Benchmark: N signups from pool and template, BULK queued at once, fresh installs, memory (N=20 BULK=100)
 	@scripts/bench_provision.sh $(or $(N),20) $(or $(BULK),100)
+
+bench-fanout: ## [FANOUT="100 500"] [BACKENDS=8] [REGISTRIES=0]: Benchmark: one tenant vs round-robin over many, direct and through PgBouncer
+	@BACKENDS=$(or $(BACKENDS),8) REGISTRIES=$(or $(REGISTRIES),0) scripts/bench_fanout.sh "$(or $(FANOUT),100 500)"
 
 bench-sessions: ## [ROUNDS=500]: Benchmark: what each session store costs a request (files, session_db, Redis)
 	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \

@@ -185,6 +185,13 @@ ensure_proxy() {
     command -v caddy >/dev/null || install_missing "for the reverse proxy" caddy
 }
 
+# PgBouncer in front of the database server for the tenant runtime (`make
+# run`, the tests, make bench-fanout): Debian's package, run by
+# scripts/pgbouncer.py (never as the package's system service).
+ensure_pgbouncer() {
+    command -v pgbouncer >/dev/null || install_missing "for connection pooling" pgbouncer
+}
+
 # The tests validate docker-compose.yml with Debian's docker-compose (no
 # Docker engine needed for `config`), so the check is not skipped on a fresh
 # machine.
@@ -258,6 +265,7 @@ main() {
     ensure_role
     harden_cluster
     ensure_proxy
+    ensure_pgbouncer
     "$PY" "$REPO_ROOT/scripts/render_odoo_conf.py"
     if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
         ensure_chromium

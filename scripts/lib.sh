@@ -41,6 +41,8 @@ load_local_env() {
     export IPAI_TENANT_GEVENT_PORT="${IPAI_TENANT_GEVENT_PORT:-8073}"
     # The reverse proxy in front of both (scripts/proxy.sh): the URLs to use.
     export IPAI_PROXY_PORT="${IPAI_PROXY_PORT:-8080}"
+    # PgBouncer between the tenant runtime and PostgreSQL (scripts/pgbouncer.py).
+    export IPAI_PGBOUNCER_PORT="${IPAI_PGBOUNCER_PORT:-6432}"
     export IPAI_TENANT_ODOO_CONF="${IPAI_TENANT_ODOO_CONF:-$LOCAL_DIR/odoo-tenants.conf}"
     export IPAI_ODOO_CONF="${IPAI_ODOO_CONF:-$LOCAL_DIR/odoo.conf}"
     # libpq reads PGPASSWORD, so the password never has to sit in odoo.conf.

@@ -39,6 +39,12 @@ def render_tenant_runtime(control_plane: Path, target: Path) -> None:
     # Each tenant database has a pool of its own (its own role): a small
     # share per process keeps many tenants within the cluster's slots.
     options["db_maxconn"] = env.get("IPAI_TENANT_DB_MAXCONN", "8")
+    # Every database through the PgBouncer `make run` starts in front of the
+    # server (scripts/pgbouncer.py); the control plane stays direct.
+    if env.get("IPAI_PGBOUNCER_PORT"):
+        options["ipai_db_poolers"] = (
+            f"{env['PGHOST']}:{env['PGPORT']}=127.0.0.1:{env['IPAI_PGBOUNCER_PORT']}"
+        )
     # No master password: the database manager is never served, and an
     # unknown random hash leaves nothing to guess.
     options["admin_passwd"] = CryptContext(schemes=["pbkdf2_sha512"]).hash(os.urandom(32).hex())

@@ -6,6 +6,7 @@
 #     localhost, 127.0.0.1 -> the control plane, any other host -> the tenant runtime
 #   the control plane (platform database only)  on IPAI_HTTP_PORT (8069), websockets 8072
 #   the tenant runtime (every tenant database)   on IPAI_TENANT_HTTP_PORT (8070), websockets 8073
+#   PgBouncer, the tenant runtime's way to PostgreSQL, on IPAI_PGBOUNCER_PORT (6432)
 # NODES=N (`make run NODES=2`) runs N nodes of the tenant runtime behind the
 # proxy, node i on those ports + 100 * (i - 1): each tenant host sticks to one
 # node, and goes to another when it dies (sessions are shared). On this one
@@ -50,6 +51,16 @@ cell_env="$("$PY" "$REPO_ROOT/scripts/cell_env.py" main)" || die "cannot derive 
 runtime_env=(PATH="$PATH" HOME="${HOME:-/tmp}" LANG="${LANG:-C.UTF-8}" TZ=UTC
     PGHOST="$PGHOST" PGPORT="$PGPORT" $cell_env)
 mkdir -p "$LOCAL_DIR/logs"
+# The tenant runtime opens every database through PgBouncer (ipai_db_poolers
+# in its config): a pool per tenant role, its user list from the routing
+# view. It holds the same secret as the runtime, nothing more.
+env -i "${runtime_env[@]}" "$PY" "$REPO_ROOT/scripts/pgbouncer.py" --port "$IPAI_PGBOUNCER_PORT" \
+    --server "$PGHOST:$PGPORT" --platform-db "$IPAI_PLATFORM_DB" \
+    --state-dir "${IPAI_PGBOUNCER_STATE:-$LOCAL_DIR/pgbouncer}" >"$LOCAL_DIR/logs/pgbouncer.log" 2>&1 &
+bouncer_pid=$!
+sleep 1
+kill -0 "$bouncer_pid" 2>/dev/null \
+    || die "PgBouncer did not start (port $IPAI_PGBOUNCER_PORT taken? set IPAI_PGBOUNCER_PORT); see .local/logs/pgbouncer.log"
 NODES="${NODES:-1}"
 [[ "$NODES" =~ ^[1-9]$ ]] || die "NODES must be a number from 1 to 9, not '$NODES'"
 runtime_pids=() node_http=() node_websocket=() node_logs=()
@@ -72,7 +83,7 @@ done
     "${node_http[*]}" "${node_websocket[*]}" \
     >"$LOCAL_DIR/logs/proxy.log" 2>&1 &
 proxy_pid=$!
-trap 'kill "${runtime_pids[@]}" "$proxy_pid" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "${runtime_pids[@]}" "$proxy_pid" "$bouncer_pid" 2>/dev/null || true' EXIT INT TERM
 # Caddy stops at once when it cannot listen.
 sleep 1
 kill -0 "$proxy_pid" 2>/dev/null \
@@ -90,6 +101,7 @@ cat <<MSG
                   logs in ${node_logs[*]}
 
   both through the proxy (Caddy, deploy/caddy/Caddyfile; log in .local/logs/proxy.log);
+  tenant databases through PgBouncer on 127.0.0.1:$IPAI_PGBOUNCER_PORT (log in .local/logs/pgbouncer.log);
   the runtimes' own ports, without it: platform $IPAI_HTTP_HOST:$IPAI_HTTP_PORT, tenants :$IPAI_TENANT_HTTP_PORT
 MSG
 if [[ -f "$demo_file" ]]; then

@@ -75,14 +75,15 @@ def pg_connect(dbname="postgres"):
     return conn
 
 
-def connect_as(database, role, password):
-    """A connection as ``role``, as anyone holding its password would open one."""
+def connect_as(database, role, password, host=None, port=None):
+    """A connection as ``role``, as anyone holding its password would open
+    one (to the database server, or to ``host:port``: PgBouncer)."""
     return psycopg2.connect(
         dbname=database,
         user=role,
         password=password,
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
+        host=host or os.environ.get("PGHOST", "127.0.0.1"),
+        port=port or os.environ.get("PGPORT", "5432"),
         connect_timeout=5,
     )
 
@@ -404,6 +405,7 @@ class OdooServer(ServedProcess):
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.data_dir = data_dir
+        self.options = options or {}  # more Odoo options (ipai_db_poolers)
         self.process = None
 
     def _config_file(self):
@@ -573,6 +575,68 @@ class S3Server(ServedProcess):
             )
         self.admin = (self.url, *object_store_admin.bootstrap_admin(self.url))
         return self
+
+
+class PgBouncer(ServedProcess):
+    """PgBouncer in front of the test cluster, started as `make run` starts
+    it (scripts/pgbouncer.py) on a free loopback port, its user list read
+    from ``platform_db``'s routing view."""
+
+    stop_grace = 10
+
+    def __init__(self, platform_db, log_path):
+        self.platform_db = platform_db
+        self.port = free_port()
+        self.log_path = log_path
+        settings = _pg_settings()
+        self.server = f"{settings['host']}:{settings['port']}"
+        # Under /tmp, not pytest's private folder: PgBouncer drops root and
+        # must reach its files.
+        self.state_dir = Path(tempfile.mkdtemp(prefix="ipai-pgbouncer-"))
+        self.process = None
+
+    @property
+    def poolers_option(self):
+        """The tenant runtime's ``ipai_db_poolers`` for this PgBouncer."""
+        return f"{self.server}=127.0.0.1:{self.port}"
+
+    def start(self, timeout=30):
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO_ROOT / "scripts" / "pgbouncer.py"),
+                f"--port={self.port}",
+                f"--server={self.server}",
+                f"--platform-db={self.platform_db}",
+                f"--runtime-role={RUNTIME_ROLE}",
+                f"--state-dir={self.state_dir}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # What the default cell's nodes hold, never the master.
+            env={
+                **{key: os.environ[key] for key in RUNTIME_ENVIRONMENT if key in os.environ},
+                **cell_environment(DEFAULT_CELL),
+            },
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"PgBouncer exited early, see {self.log_path}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 1),
+            ):
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"PgBouncer did not listen within {timeout}s, see {self.log_path}")
+
+    def stop(self):
+        super().stop()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
 def control_plane(platform_db, log_suffix=""):

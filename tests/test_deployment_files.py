@@ -179,7 +179,7 @@ def service_text(config_text, service):
 
 def test_the_stack_has_two_odoo_runtimes_behind_one_proxy(compose_services):
     _text, services = compose_services
-    assert set(services) == {"db", "platform", "tenants", "proxy", "superset"}
+    assert set(services) == {"db", "platform", "tenants", "pgbouncer", "proxy", "superset"}
     assert services["platform"]["image"] == services["tenants"]["image"] == ["ipai/odoo:18.0"]
     # That image is the official one with the session store's addon, pinned
     # as the bootstrap pins it.
@@ -237,6 +237,29 @@ def test_tenant_runtime_cannot_reach_the_control_plane_but_through_the_proxy(com
     assert networks("tenants") <= networks("proxy")
     for service in ("platform", "tenants"):
         assert networks(service) <= networks("db")
+
+
+def test_pgbouncer_holds_its_cells_secret_only_and_sits_on_the_tenant_side(
+    compose_services, distinct_secrets
+):
+    """PgBouncer derives its user list from the cell's secret, which the
+    cell's nodes hold already (never the master); it is reached by the
+    tenant runtime and reaches the database server, nothing on the platform
+    side."""
+    text, services = compose_services
+    environment = mapping(services["pgbouncer"]["environment"])
+    assert set(environment) == {"IPAI_CELL", "IPAI_CELL_SECRET"}
+    assert environment["IPAI_CELL"] == "main"
+    for name, value in distinct_secrets.items():
+        if name != "IPAI_CELL_SECRET":
+            assert value not in service_text(text, "pgbouncer"), name
+    assert set(mapping(services["pgbouncer"]["networks"])) == {"tenant_side"}
+    assert "ports" not in services["pgbouncer"]
+    command = " ".join(services["pgbouncer"]["command"])
+    assert "--server=db:5432" in command and "--port=6432" in command
+    conf = configparser.RawConfigParser()
+    conf.read(REPO_ROOT / "odoo.tenants.conf")
+    assert conf["options"]["ipai_db_poolers"] == "db:5432=pgbouncer:6432"
 
 
 def test_runtime_role_password_derivation_is_the_documented_one(monkeypatch):

@@ -30,6 +30,7 @@ from . import (
     http_routing,
     module_gate,
     preload,
+    registry_cache,
     registry_guard,
     session_store,
 )
@@ -43,5 +44,6 @@ def post_load():
     http_routing.install()
     gates.install()
     preload.install()
+    registry_cache.install()
     session_store.install()
     attachment_storage.install()

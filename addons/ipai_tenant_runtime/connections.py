@@ -12,6 +12,12 @@ reach any other database with.
 Odoo also opens ``postgres`` for its cron LISTEN/NOTIFY channel; the runtime
 uses the platform database for that instead, so its routing role needs no
 right on ``postgres``.
+
+With ``ipai_db_poolers`` set, both go through the PgBouncer of their
+database server (scripts/pgbouncer.sh): one pool per role and database
+there, so a worker's connections no longer pin a PostgreSQL backend each.
+The credentials are the same; PgBouncer checks them and PostgreSQL still
+decides which database a role may open.
 """
 
 from odoo import sql_db
@@ -42,14 +48,23 @@ def _tenant_connection_info(original):
             # from PostgreSQL for any other name.
             info["user"] = runtime_config.runtime_role()
             info["password"] = credentials.role_password(info["user"])
-            return dbname, info
+            return dbname, _through_pooler(info, info.get("host"), info.get("port"))
         info["user"] = route.role
         info["password"] = credentials.role_password(route.role)
         if route.db_host:
-            info["host"], info["port"] = route.db_host, route.db_port or 5432
-        return dbname, info
+            return dbname, _through_pooler(info, route.db_host, route.db_port)
+        return dbname, _through_pooler(info, info.get("host"), info.get("port"))
 
     return connection_info_for
+
+
+def _through_pooler(info, host, port):
+    pooler = runtime_config.pooler_for(host, port)
+    if pooler:
+        info["host"], info["port"] = pooler
+    elif host != info.get("host"):
+        info["host"], info["port"] = host, port or runtime_config.DEFAULT_DB_PORT
+    return info
 
 
 def install():

@@ -36,6 +36,44 @@ def session_store():
     return config.get("ipai_session_db") or cells.session_store(credentials.own_cell())
 
 
+# PgBouncer in front of a database server: "server=pooler" entries, each a
+# host:port, comma-separated (the server as the routing view names it, or
+# db_host:db_port for the tenants on the default server). The tenant runtime
+# opens tenant databases, and the platform database, through the pooler of
+# their server; a server without one is reached directly.
+DEFAULT_DB_PORT = 5432
+
+
+def _address(text):
+    host, _, port = text.strip().rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"ipai_db_poolers: {text.strip()!r} is not host:port")
+    return host, int(port)
+
+
+def db_poolers():
+    """{(server host, server port): (pooler host, pooler port)}; a malformed
+    entry is an error at start, never a silent direct connection."""
+    poolers = {}
+    for entry in (config.get("ipai_db_poolers") or "").split(","):
+        if not entry.strip():
+            continue
+        server, separator, pooler = entry.partition("=")
+        if not separator:
+            raise ValueError(f"ipai_db_poolers: {entry.strip()!r} is not server=pooler")
+        poolers[_address(server)] = _address(pooler)
+    return poolers
+
+
+def pooler_for(host, port):
+    """The (host, port) of the pooler of the server ``host:port``, or None."""
+    poolers = db_poolers()
+    if not poolers:
+        return None
+    host = host or config.get("db_host") or "127.0.0.1"
+    return poolers.get((host, int(port or config.get("db_port") or DEFAULT_DB_PORT)))
+
+
 # The reverse proxy's addresses: who may ask the tenant runtime whether it
 # routes a host (on-demand TLS), and whose X-Forwarded-* headers either
 # runtime believes. Addresses, networks or host names (resolved when asked,

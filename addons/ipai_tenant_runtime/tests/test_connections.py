@@ -91,3 +91,37 @@ def test_uris_and_other_runtimes_keep_odoos_connection():
         with routing_runtime(mode, *ROWS):
             assert connection_info_for("odoo_acme") == _odoo_connection_info("odoo_acme")
             assert connection_info_for("postgres", True) == _odoo_connection_info("postgres", True)
+
+
+POOLERS = "pg-cell-2:5432=pg-cell-2:6432,127.0.0.1:5432=127.0.0.1:6432"
+
+
+def test_with_a_pooler_each_server_is_reached_through_its_own():
+    with tenant_runtime(*ROWS, ipai_db_poolers=POOLERS):
+        for name, pooler in (
+            ("odoo_acme", ("pg-cell-2", 6432)),
+            ("odoo_pool_1", ("127.0.0.1", 6432)),
+            ("postgres", ("127.0.0.1", 6432)),
+            (PLATFORM_DB, ("127.0.0.1", 6432)),
+        ):
+            _dbname, info = connection_info_for(name)
+            assert (info["host"], info["port"]) == pooler, name
+        _dbname, info = connection_info_for("odoo_acme")
+        assert info["user"] == "odoo_acme__odoo", "the pooler checks the tenant's own role"
+
+
+def test_a_server_without_a_pooler_is_reached_directly():
+    with tenant_runtime(*ROWS, ipai_db_poolers="127.0.0.1:5432=127.0.0.1:6432"):
+        _dbname, info = connection_info_for("odoo_acme")
+        assert (info["host"], info["port"]) == ("pg-cell-2", 5432)
+
+
+def test_a_malformed_pooler_setting_is_an_error_not_a_direct_connection():
+    for value in ("127.0.0.1:6432", "127.0.0.1:5432=pgbouncer", "=127.0.0.1:6432"):
+        with tenant_runtime(*ROWS, ipai_db_poolers=value):
+            try:
+                connection_info_for("odoo_acme")
+            except ValueError as error:
+                assert "ipai_db_poolers" in str(error)
+            else:
+                raise AssertionError(f"{value!r} was accepted")
