@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 import requests
+from psycopg2 import sql
 
 from .support import (
     LOCAL_DIR,
@@ -35,6 +36,7 @@ from .support import (
     OdooServer,
     RpcError,
     free_port,
+    pg_connect,
     provider_with_manager,
     provision,
     query,
@@ -47,6 +49,37 @@ TENANT_A, TENANT_B = "cell-a", "cell-b"
 def cell_id(admin_rpc, code):
     found = admin_rpc.call("ipai.tenant.cell", "search", [("code", "=", code)])
     return found[0] if found else None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cells_forgotten_after(platform_db):
+    """The cells' roles and session stores are named after the cells, not
+    after this run: dropped when the module is done, so that no run leaves
+    them on the cluster."""
+    yield
+    conn = pg_connect(platform_db)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cr:
+            for code in (CELL_A, CELL_B, "dvictim"):
+                routing, store = f"ipai_runtime_{code}", f"ipai_sessions_{code}"
+                cr.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [routing])
+                if cr.fetchone():
+                    role = sql.Identifier(routing)
+                    for grant in (
+                        "REVOKE ALL ON ipai_cell_routing FROM {role}",
+                        "REVOKE ALL ON SEQUENCE ipai_routing_version FROM {role}",
+                        "REVOKE ALL ON DATABASE {database} FROM {role}",
+                    ):
+                        cr.execute(
+                            sql.SQL(grant).format(role=role, database=sql.Identifier(platform_db))
+                        )
+                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                cr.execute(drop.format(sql.Identifier(store)))
+                for name in (routing, store):
+                    cr.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="module")

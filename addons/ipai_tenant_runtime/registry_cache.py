@@ -11,7 +11,6 @@ worker's own memory, divided by a registry's. An explicit
 keep Odoo's sizing.
 """
 
-from odoo.modules.registry import Registry
 from odoo.tools import config
 
 from . import runtime_config
@@ -36,9 +35,6 @@ def size():
 def install():
     if runtime_config.mode() != runtime_config.TENANT or config.get("registry_lru_size"):
         return
+    # Read by Odoo when it makes the cache, at the first registry: server-wide
+    # modules are loaded (this runs) before any registry.
     config["registry_lru_size"] = size()
-    # Odoo makes the cache on its first use; already made (a second
-    # post_load), it takes the new size as it is.
-    made = vars(Registry).get("registries")
-    if hasattr(made, "count"):
-        made.count = config["registry_lru_size"]
