@@ -77,14 +77,26 @@ def wait_for_health(url, process, timeout=120, host=None):
     sys.exit(f"{url} did not answer within {timeout}s")
 
 
+def direct_config(folder):
+    """The tenant runtime's configuration without its PgBouncer (which
+    `make run` starts, not this bench): the nodes reach PostgreSQL directly."""
+    source = Path(os.environ["IPAI_TENANT_ODOO_CONF"]).read_text()
+    kept = [line for line in source.splitlines() if not line.startswith("ipai_db_poolers")]
+    path = folder / "odoo-tenants.conf"
+    path.write_text("\n".join(kept) + "\n")
+    path.chmod(0o600)
+    return path
+
+
 class Node:
     """A tenant runtime node: one HTTP worker, its gevent process, no cron."""
 
-    def __init__(self, name, data_dir):
+    def __init__(self, name, data_dir, config):
         self.name = name
         self.port, self.gevent_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
+        self.config = config
         self.log_path = LOGS / f"bench-failover-{name}.log"
         self.process = None
 
@@ -96,7 +108,7 @@ class Node:
                 sys.executable,
                 str(Path(os.environ["ODOO_BIN"])),
                 "-c",
-                os.environ["IPAI_TENANT_ODOO_CONF"],
+                str(self.config),
                 f"--http-port={self.port}",
                 f"--gevent-port={self.gevent_port}",
                 "--workers=1",
@@ -246,9 +258,10 @@ def main():
         )
         nodes, proxy = [], None
         try:
+            config = direct_config(scratch)
             for name in ("a", "b"):
                 (scratch / name).mkdir()
-                node = Node(name, scratch / name)
+                node = Node(name, scratch / name, config)
                 node.start()
                 nodes.append(node)
             proxy = Proxy(nodes, scratch / "caddy", host)

@@ -48,7 +48,10 @@ free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 # host name from this run's platform database, each database with its
 # tenant's own role, without any platform secret in its environment.
 BENCH_CONF="$REPO_ROOT/.local/bench-$$.conf"
-sed "s/^ipai_platform_db = .*/ipai_platform_db = $PLATFORM/" "$IPAI_TENANT_ODOO_CONF" >"$BENCH_CONF"
+# Straight to PostgreSQL, as the figures before PgBouncer were measured
+# (make bench-fanout compares both ways).
+sed -e "s/^ipai_platform_db = .*/ipai_platform_db = $PLATFORM/" -e "/^ipai_db_poolers/d" \
+    "$IPAI_TENANT_ODOO_CONF" >"$BENCH_CONF"
 mkdir -p "$REPO_ROOT/.local/logs"
 # The default cell's secret, never the master (make cell-env CELL=main).
 CELL_ENV="$("$PY" "$REPO_ROOT/scripts/cell_env.py" main)"
