@@ -525,8 +525,9 @@ class S3Server(ServedProcess):
     """A real S3-compatible server (moto's, from its own venv: its Flask
     stack would replace Odoo's Werkzeug) on a free loopback port, that
     authenticates every request and enforces IAM policies once its admin
-    exists (INITIAL_NO_AUTH_ACTION_COUNT: the first calls make that admin,
-    scripts/s3.sh does the same for `make run`)."""
+    exists (INITIAL_NO_AUTH_ACTION_COUNT: the first calls make that admin).
+    `make run` does not start one yet (docs/architecture.md, "Attachments
+    off the node")."""
 
     stop_grace = 10
 
