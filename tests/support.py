@@ -613,6 +613,10 @@ class PgBouncer(ServedProcess):
                 f"--platform-db={self.platform_db}",
                 f"--runtime-role={RUNTIME_ROLE}",
                 f"--state-dir={self.state_dir}",
+                # The test cluster's 100 slots are shared by every server of
+                # the run: few platform backends, idle ones closed soon.
+                "--platform-pool-size=8",
+                "--server-idle-timeout=5",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

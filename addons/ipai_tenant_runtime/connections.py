@@ -59,10 +59,13 @@ def _tenant_connection_info(original):
 
 
 def _through_pooler(info, host, port):
+    """``info`` sent to the pooler of server ``host:port``, or to that
+    server itself: a second cluster on the same host differs by its port
+    alone, so both are set whenever either differs."""
     pooler = runtime_config.pooler_for(host, port)
     if pooler:
         info["host"], info["port"] = pooler
-    elif host != info.get("host"):
+    elif (host, port) != (info.get("host"), info.get("port")):
         info["host"], info["port"] = host, port or runtime_config.DEFAULT_DB_PORT
     return info
 

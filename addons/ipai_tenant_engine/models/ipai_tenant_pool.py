@@ -242,9 +242,7 @@ class IpaiTenantPoolMember(models.Model):
         ready_mark = pg.owner_mark(templates.ready_mark(template.database_name))
         servers = self.env["ipai.tenant.server"].search([], limit=1000)
         with_template = servers.filtered(
-            lambda server: (
-                pg.database_mark(server._pg_server(), template.database_name) == ready_mark
-            )
+            lambda server: server._has_database_marked(template.database_name, ready_mark)
         )
         server = with_template._default_server_among()
         if not server:

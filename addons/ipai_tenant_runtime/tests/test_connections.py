@@ -42,6 +42,15 @@ def test_a_tenant_database_is_opened_as_the_tenants_role_on_its_server():
         assert (info["host"], info["port"]) == ("pg-cell-2", 5432)
 
 
+def test_a_second_server_on_the_same_host_is_reached_on_its_own_port():
+    """A second cluster of the same machine (pg_createcluster): the same
+    host as Odoo's own, another port."""
+    row = route_row("beta.example.com", "odoo_beta", db_host="127.0.0.1", db_port=5433)
+    with tenant_runtime(row):
+        _dbname, info = connection_info_for("odoo_beta")
+        assert (info["host"], info["port"]) == ("127.0.0.1", 5433)
+
+
 def test_a_pool_database_is_opened_as_its_own_role():
     with tenant_runtime(*ROWS):
         _dbname, info = connection_info_for("odoo_pool_1")
