@@ -481,6 +481,30 @@ class OdooServer(ServedProcess):
             self.process.wait()
 
 
+@contextlib.contextmanager
+def runtime_nodes(platform_db, tmp_path_factory, label, cron_threads=0):
+    """Two more nodes "a" and "b" of the tenant runtime, as on two machines:
+    each on its own port with its own data directory, one HTTP worker and a
+    gevent process; stopped after."""
+    started = []
+    try:
+        for name in ("a", "b"):
+            node = OdooServer(
+                None,
+                LOCAL_DIR / "logs" / f"{platform_db}-{label}-{name}.log",
+                platform_db=platform_db,
+                runtime="tenant",
+                workers=1,
+                cron_threads=cron_threads,
+                data_dir=tmp_path_factory.mktemp(f"{label}-{name}-data"),
+            )
+            started.append(node.start())
+        yield started
+    finally:
+        for node in started:
+            node.stop()
+
+
 class Proxy(ServedProcess):
     """The reverse proxy in front of both runtimes, started as `make run`
     starts it: scripts/proxy.sh, Caddy with the compose stack's Caddyfile, on

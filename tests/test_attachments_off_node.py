@@ -18,7 +18,14 @@ from botocore.exceptions import ClientError
 from odoo.addons.ipai_tenant_engine.provisioning import object_store_admin, tenant_db
 from odoo.addons.ipai_tenant_runtime import attachment_storage, credentials, object_store
 
-from .support import LOCAL_DIR, OdooServer, connect_as, provision, query, tenant_login, tenant_row
+from .support import (
+    connect_as,
+    provision,
+    query,
+    runtime_nodes,
+    tenant_login,
+    tenant_row,
+)
 
 OWN, OTHER = "files-own", "files-other"
 
@@ -83,23 +90,8 @@ def stores(cli, platform_db, tenant_server, files_plan, s3_server):
 
 @pytest.fixture(scope="module")
 def nodes(platform_db, tenant_server, tmp_path_factory, stores):
-    started = []
-    try:
-        for name in ("a", "b"):
-            node = OdooServer(
-                None,
-                LOCAL_DIR / "logs" / f"{platform_db}-files-node-{name}.log",
-                platform_db=platform_db,
-                runtime="tenant",
-                workers=1,
-                cron_threads=0,
-                data_dir=tmp_path_factory.mktemp(f"files-node-{name}-data"),
-            )
-            started.append(node.start())
+    with runtime_nodes(platform_db, tmp_path_factory, "files-node") as started:
         yield started
-    finally:
-        for node in started:
-            node.stop()
 
 
 def host(code):

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from .support import LOCAL_DIR, OdooServer, Proxy, admin_password, provision
+from .support import LOCAL_DIR, Proxy, admin_password, provision, runtime_nodes
 
 CODES = ("pxn-a", "pxn-b", "pxn-c")
 
@@ -22,23 +22,8 @@ def tenants(cli, tenant_server):
 
 @pytest.fixture(scope="module")
 def nodes(platform_db, tenant_server, tmp_path_factory):
-    started = []
-    try:
-        for name in ("a", "b"):
-            node = OdooServer(
-                None,
-                LOCAL_DIR / "logs" / f"{platform_db}-pxnode-{name}.log",
-                platform_db=platform_db,
-                runtime="tenant",
-                workers=1,
-                cron_threads=0,
-                data_dir=tmp_path_factory.mktemp(f"pxnode-{name}-data"),
-            )
-            started.append(node.start())
+    with runtime_nodes(platform_db, tmp_path_factory, "pxnode") as started:
         yield started
-    finally:
-        for node in started:
-            node.stop()
 
 
 @pytest.fixture(scope="module")

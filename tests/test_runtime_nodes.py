@@ -11,10 +11,9 @@ import requests
 
 from .conftest import TENANT_DB_PREFIX
 from .support import (
-    LOCAL_DIR,
-    OdooServer,
     connect_as,
     provision,
+    runtime_nodes,
     tenant_login,
 )
 
@@ -32,23 +31,8 @@ def tenants(cli, tenant_server):
 def nodes(platform_db, tenant_server, tmp_path_factory):
     """Two more nodes of the tenant runtime beside the session's own, each
     on its own port with its own data directory."""
-    started = []
-    try:
-        for name in ("a", "b"):
-            node = OdooServer(
-                None,
-                LOCAL_DIR / "logs" / f"{platform_db}-node-{name}.log",
-                platform_db=platform_db,
-                runtime="tenant",
-                workers=1,
-                cron_threads=0,
-                data_dir=tmp_path_factory.mktemp(f"node-{name}-data"),
-            )
-            started.append(node.start())
+    with runtime_nodes(platform_db, tmp_path_factory, "node") as started:
         yield started
-    finally:
-        for node in started:
-            node.stop()
 
 
 def host(code):

@@ -10,7 +10,7 @@ import uuid
 import pytest
 import websocket
 
-from .support import LOCAL_DIR, OdooServer, provision, tenant_login
+from .support import provision, runtime_nodes, tenant_login
 
 CODE = "node-together"
 HOST = f"{CODE}.localhost"
@@ -26,23 +26,8 @@ def tenant(cli, tenant_server):
 def nodes(platform_db, tenant_server, tmp_path_factory):
     """Two more nodes of the tenant runtime, each with its own data
     directory, one HTTP worker, a gevent process and a cron worker."""
-    started = []
-    try:
-        for name in ("a", "b"):
-            node = OdooServer(
-                None,
-                LOCAL_DIR / "logs" / f"{platform_db}-together-{name}.log",
-                platform_db=platform_db,
-                runtime="tenant",
-                workers=1,
-                cron_threads=1,
-                data_dir=tmp_path_factory.mktemp(f"together-{name}-data"),
-            )
-            started.append(node.start())
+    with runtime_nodes(platform_db, tmp_path_factory, "together", cron_threads=1) as started:
         yield started
-    finally:
-        for node in started:
-            node.stop()
 
 
 def open_websocket(node, session_id):
