@@ -219,3 +219,23 @@ def openapi(platform_server):
     return OpenApiChecker(
         requests.get(f"{platform_server.url}/api/v1/openapi.json", timeout=30).json()
     )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def connection_slots_record(request):
+    """One line per test module in .local/artifacts/connection-slots.log: the
+    cluster's backends when the module ends, grouped by role and program.
+    The cluster has 100 slots for the whole suite; this shows which fixture
+    holds them when a later module cannot connect."""
+    yield
+    rows = query(
+        "postgres",
+        "SELECT usename, coalesce(nullif(application_name, ''), backend_type), count(*)"
+        " FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND usename IS NOT NULL"
+        " GROUP BY 1, 2 ORDER BY 3 DESC",
+    )
+    total = sum(count for _role, _program, count in rows)
+    groups = ", ".join(f"{role}/{program}={count}" for role, program, count in rows[:8])
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "connection-slots.log", "a") as log:
+        log.write(f"{RUN_ID} {request.module.__name__}: {total} ({groups})\n")

@@ -51,6 +51,15 @@ def cell_id(admin_rpc, code):
     return found[0] if found else None
 
 
+def wait_for_no_backends(cr, database, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cr.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [database])
+        if not cr.fetchone()[0]:
+            return
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def cells_forgotten_after(platform_db):
     """The cells' roles and session stores are named after the cells, not
@@ -74,6 +83,9 @@ def cells_forgotten_after(platform_db):
                         cr.execute(
                             sql.SQL(grant).format(role=role, database=sql.Identifier(platform_db))
                         )
+                # The nodes and their PgBouncer are gone, but their backends
+                # may still be closing; FORCE may not end another role's.
+                wait_for_no_backends(cr, store)
                 drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
                 cr.execute(drop.format(sql.Identifier(store)))
                 for name in (routing, store):
@@ -114,6 +126,7 @@ auth_query = SELECT rolname, rolpassword FROM pg_authid WHERE rolname = $1 AND r
 pool_mode = session
 max_client_conn = 200
 default_pool_size = 20
+server_idle_timeout = 5
 ignore_startup_parameters = extra_float_digits,options,application_name
 logfile = {log}
 pidfile = {pid}
