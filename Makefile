@@ -8,7 +8,7 @@ SHELL := /bin/bash
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
 	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions bench-failover \
-	bench-fanout add-server list-servers cell-env move-tenant-cell
+	bench-fanout add-server list-servers cell-env move-tenant-cell move-tenant drain-server
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -112,6 +112,12 @@ bill-tenants: ## [DATE=YYYY-MM-DD]: invoice the month of DATE (default today), o
 add-server: ## NAME=db2 HOST=10.0.0.5 [PORT=5432 CAPACITY=200]: prepare a PostgreSQL server and register it for tenants
 	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
 		&& scripts/add_server.sh "$(NAME)" "$(HOST)" "$(or $(PORT),5432)" "$(CAPACITY)"
+
+move-tenant: ## CODE=acme SERVER=db2 [GRACE_HOURS=24]: move a tenant's database to another server (a job)
+	$(TENANT) move-server --code "$(CODE)" --server "$(SERVER)" $(call opt,GRACE_HOURS,--grace-hours)
+
+drain-server: ## SERVER=db1 [GRACE_HOURS=24]: close a server and move each of its tenants elsewhere
+	$(TENANT) drain-server --server "$(SERVER)" $(call opt,GRACE_HOURS,--grace-hours)
 
 list-servers: ## Database servers: health, open or closed, databases, size, connections (checked now)
 	$(TENANT) list-servers

@@ -389,6 +389,47 @@ def move_cell(env, code, cell_code):
     click.echo(f"moved to cell {cell_code} in {job.duration:.2f}s")
 
 
+@cli.odoo_command("move-server")
+@click.option("--code", required=True)
+@click.option("--server", "server_name", required=True, help="The target server's name.")
+@click.option(
+    "--grace-hours",
+    type=float,
+    help="How long the old database is kept (default: the platform's setting).",
+)
+def move_server(env, code, server_name, grace_hours):
+    """Move a tenant's database to another PostgreSQL server: prints the
+    estimate, then the steps; the tenant is in maintenance during the copy."""
+    tenant = find_tenant(env, code)
+
+    def make_job():
+        click.echo(tenant.action_move_to_server(server_name, grace_hours=grace_hours))
+        return tenant.job_ids.sorted("id")[-1:]
+
+    job = start(env, make_job)
+    report(env, tenant, job)
+    click.echo(f"moved to {tenant.server_id.name} in {job.duration:.2f}s")
+
+
+@cli.odoo_command("drain-server")
+@click.option("--server", "server_name", required=True)
+@click.option("--grace-hours", type=float, help="How long each old database is kept.")
+def drain_server(env, server_name, grace_hours):
+    """Close a server to new tenants and queue a move of each of its tenants
+    to the server the placement picks (the job runner moves them)."""
+    from odoo.exceptions import AccessError, UserError
+
+    server = env["ipai.tenant.server"].search([("name", "=", server_name)], limit=1)
+    if not server:
+        fail_input(f"no server named '{server_name}'")
+    try:
+        click.echo(server.action_drain(grace_hours=grace_hours))
+    except (UserError, AccessError) as exc:
+        env.cr.rollback()
+        fail_input(str(exc.args[0]))
+    env.cr.commit()
+
+
 @cli.odoo_command("backup")
 @click.option("--code", required=True)
 def backup(env, code):

@@ -1048,3 +1048,36 @@ def send_mail_queue(admin_rpc):
 def mail_html(message):
     part = message.get_body(preferencelist=("html",))
     return part.get_content() if part else ""
+
+
+def add_server(platform_db, name, port, capacity="", prepare=True):
+    """`make add-server`'s script, as the Makefile runs it."""
+    env = {
+        **os.environ,
+        "IPAI_PLATFORM_DB": platform_db,
+        "PGSUPERUSER": "postgres",
+        "IPAI_PREPARE_SERVER": "1" if prepare else "0",
+    }
+    return subprocess.run(
+        [str(REPO_ROOT / "scripts" / "add_server.sh"), name, "127.0.0.1", str(port), capacity],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def servers_named(platform_db, name):
+    return query(platform_db, "SELECT id FROM ipai_tenant_server WHERE name = %s", [name])
+
+
+def server_of(platform_db, code):
+    [(name,)] = query(
+        platform_db,
+        "SELECT s.name FROM ipai_tenant t JOIN ipai_tenant_server s ON s.id = t.server_id"
+        " WHERE t.code = %s",
+        [code],
+    )
+    return name

@@ -210,6 +210,8 @@ def test_concurrent_retries_of_a_create_make_one_tenant(admin_api, platform_db):
     assert [a.status_code for a in answers] == [202] * 4, [a.text for a in answers]
     assert all(a.json() == answers[0].json() for a in answers)
     assert query(platform_db, "SELECT count(*) FROM ipai_tenant WHERE code = 'api-race'") == [(1,)]
+    # Its one job ends here: the next test compares states before and after.
+    assert admin_api.wait_job(answers[0].json()["job"]["id"])["state"] == "done"
 
 
 def test_bad_requests_get_problem_details_and_change_nothing(admin_api, platform_db, created):

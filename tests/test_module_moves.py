@@ -24,8 +24,9 @@ PLATFORM_MODULES = "ipai_tenant_core,ipai_tenant_billing,ipai_tenant_notify"
 # Rows later versions added beside the moves (new, not moved): cells (their
 # list, form and search views, the move wizard's view, the plan's dedicated
 # cell field, the menu, access of cells and of the wizard) and the cron that
-# checks the database servers.
-ADDED_SINCE = {"ir_ui_view": 5, "ir_ui_menu": 1, "ir_model_access": 3, "ir_cron": 1}
+# checks the database servers; data safety's databases left by moves (their
+# access and the cron that drops them after their grace).
+ADDED_SINCE = {"ir_ui_view": 5, "ir_ui_menu": 1, "ir_model_access": 4, "ir_cron": 2}
 
 
 def with_added(before, **more):
@@ -163,7 +164,7 @@ def test_the_api_and_the_engine_leave_core_with_their_rows(platform_before_the_s
         """SELECT module, count(*) FROM ir_model_data WHERE model = 'ir.cron'
             AND module IN ('ipai_tenant_core', 'ipai_tenant_engine', 'ipai_tenant_data_safety')
             GROUP BY module ORDER BY module""",
-    ) == [("ipai_tenant_core", 1), ("ipai_tenant_data_safety", 4), ("ipai_tenant_engine", 4)]
+    ) == [("ipai_tenant_core", 1), ("ipai_tenant_data_safety", 5), ("ipai_tenant_engine", 4)]
     assert query(
         dbname,
         """SELECT count(*) FROM ir_model_data WHERE module = 'ipai_tenant_core'
@@ -213,4 +214,4 @@ def test_data_safety_leaves_the_engine_with_its_rows(platform_before_data_safety
                    'field_ipai_tenant_job__backup_id', 'field_ipai_tenant__backup_ids',
                    'selection__ipai_tenant_job__job_type__backup', 'menu_backups'))
             GROUP BY module ORDER BY module""",
-    ) == [("ipai_tenant_data_safety", 10), ("ipai_tenant_engine", 4)]
+    ) == [("ipai_tenant_data_safety", 11), ("ipai_tenant_engine", 4)]

@@ -5,19 +5,20 @@ it and records nothing; the placement sends a provider's tenants to the
 server dedicated to it and no one else's, skips closed and unreachable
 servers, and a tenant placed there is served by the runtime."""
 
-import os
 import subprocess
 
 import pytest
 
 from .support import (
-    REPO_ROOT,
     RpcError,
+    add_server,
     on_cluster,
     pg_cluster,
     provider_with_manager,
     provision,
     query,
+    server_of,
+    servers_named,
     tenant_login,
 )
 
@@ -28,39 +29,6 @@ PROVIDER = "sv-prov"
 def cluster():
     with pg_cluster("servers") as made:
         yield made
-
-
-def add_server(platform_db, name, port, capacity="", prepare=True):
-    """`make add-server`'s script, as the Makefile runs it."""
-    env = {
-        **os.environ,
-        "IPAI_PLATFORM_DB": platform_db,
-        "PGSUPERUSER": "postgres",
-        "IPAI_PREPARE_SERVER": "1" if prepare else "0",
-    }
-    return subprocess.run(
-        [str(REPO_ROOT / "scripts" / "add_server.sh"), name, "127.0.0.1", str(port), capacity],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def servers_named(platform_db, name):
-    return query(platform_db, "SELECT id FROM ipai_tenant_server WHERE name = %s", [name])
-
-
-def server_of(platform_db, code):
-    [(name,)] = query(
-        platform_db,
-        "SELECT s.name FROM ipai_tenant t JOIN ipai_tenant_server s ON s.id = t.server_id"
-        " WHERE t.code = %s",
-        [code],
-    )
-    return name
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,7 @@ ACTION_SOURCES = {
     "change_plan": {DRAFT, ACTIVE, SUSPENDED},
     "upgrade_to_provider": {DRAFT, PROVISIONING, ACTIVE, SUSPENDED},
     "move_cell": {ACTIVE, SUSPENDED},
+    "move_server": {ACTIVE, SUSPENDED},
 }
 
 STATE_LABELS = dict(STATES)

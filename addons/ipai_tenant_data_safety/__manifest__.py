@@ -2,7 +2,7 @@
     "name": "IPAI Tenant Data Safety",
     "summary": "Backups, restores, restore tests and fleet upgrades of the "
     "tenants' databases, on the engine's jobs",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "SaaS/Platform",
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",

@@ -18,6 +18,14 @@ database server (scripts/pgbouncer.sh): one pool per role and database
 there, so a worker's connections no longer pin a PostgreSQL backend each.
 The credentials are the same; PgBouncer checks them and PostgreSQL still
 decides which database a role may open.
+
+The cron worker is the exception: it opens every tenant database of its cell
+in turn, once a minute, and closes each one before the next (Odoo's
+WorkerCron with several databases). Through a transaction pool each of
+those visits would leave a backend idle in PgBouncer for its
+``server_idle_timeout``: one pass over N tenants, N backends at once.
+Directly, the worker holds one backend at a time, for the price of a new
+connection per tenant per pass (a few milliseconds).
 """
 
 from odoo import sql_db
@@ -26,6 +34,15 @@ from . import credentials, patching, runtime_config
 from .routing_map import ROUTES
 
 MAINTENANCE_DATABASE = "postgres"
+# Set in the cron worker's process (``open_tenants_directly``).
+_TENANTS_DIRECTLY = False
+
+
+def open_tenants_directly():
+    """This process opens tenant databases on their server, not through
+    the pooler: the cron worker's (see above)."""
+    global _TENANTS_DIRECTLY
+    _TENANTS_DIRECTLY = True
 
 
 def _tenant_connection_info(original):
@@ -51,9 +68,12 @@ def _tenant_connection_info(original):
             return dbname, _through_pooler(info, info.get("host"), info.get("port"))
         info["user"] = route.role
         info["password"] = credentials.role_password(route.role)
+        host, port = info.get("host"), info.get("port")
         if route.db_host:
-            return dbname, _through_pooler(info, route.db_host, route.db_port)
-        return dbname, _through_pooler(info, info.get("host"), info.get("port"))
+            host, port = route.db_host, route.db_port
+        if _TENANTS_DIRECTLY:
+            return dbname, _on_server(info, host, port)
+        return dbname, _through_pooler(info, host, port)
 
     return connection_info_for
 
@@ -65,7 +85,13 @@ def _through_pooler(info, host, port):
     pooler = runtime_config.pooler_for(host, port)
     if pooler:
         info["host"], info["port"] = pooler
-    elif (host, port) != (info.get("host"), info.get("port")):
+        return info
+    return _on_server(info, host, port)
+
+
+def _on_server(info, host, port):
+    """``info`` sent to server ``host:port`` itself."""
+    if (host, port) != (info.get("host"), info.get("port")):
         info["host"], info["port"] = host, port or runtime_config.DEFAULT_DB_PORT
     return info
 

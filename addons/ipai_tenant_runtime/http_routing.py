@@ -40,7 +40,7 @@ from odoo.exceptions import AccessDenied
 from odoo.service import server as odoo_server
 from odoo.tools import config
 
-from . import credentials, patching, runtime_config
+from . import connections, credentials, patching, runtime_config
 from .routing_map import ROUTES
 
 _logger = logging.getLogger(__name__)
@@ -232,6 +232,8 @@ def _routed_cron_db_list(original):
     def _db_list(self):
         if not routed():
             return original(self)
+        # Only the cron worker asks: it visits each tenant once a pass.
+        connections.open_tenants_directly()
         return ROUTES.cron_databases()
 
     return _db_list

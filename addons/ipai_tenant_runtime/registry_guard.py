@@ -20,7 +20,8 @@ from . import patching
 
 def _request_database():
     try:
-        return http.request.db if http.request else None
+        # A request not yet bound to a database has no ``db`` at all.
+        return getattr(http.request, "db", None) if http.request else None
     except RuntimeError:  # outside any request context
         return None
 

@@ -109,14 +109,19 @@ class RoutingMap:
     def refresh(self, max_age=VERSION_CHECK_SECONDS):
         if time.monotonic() - self._checked_at < max_age:
             return
+        moved = ()
         with self._lock:
             if time.monotonic() - self._checked_at < max_age:
                 return
             try:
-                self._reload_if_changed()
+                moved = self._reload_if_changed()
             except Exception:
                 _logger.warning("routing: cannot read the platform database", exc_info=True)
             self._checked_at = time.monotonic()
+        # Outside the map's lock: a thread loading a registry holds the
+        # registries' lock and may be waiting for the map's.
+        for database in moved:
+            _forget_registry(database)
 
     def _reload_if_changed(self):
         platform = runtime_config.platform_database()
@@ -124,13 +129,15 @@ class RoutingMap:
             cr.execute("SELECT last_value, is_called FROM ipai_routing_version")
             version = cr.fetchone()
             if version == self._version:
-                return
+                return ()
             if runtime_config.mode() == runtime_config.PLATFORM:
                 hosts, tenants, pool = self._load_platform(cr, platform), {}, {}
             else:
                 hosts, tenants, pool = self._load_tenants(cr)
+        moved = _moved_databases(self._tenants, tenants)
         self._hosts, self._tenants, self._pool, self._version = hosts, tenants, pool, version
         _logger.info("routing: %d host names, %d tenant databases", len(hosts), len(tenants))
+        return moved
 
     @staticmethod
     def _load_platform(cr, platform):
@@ -179,6 +186,34 @@ class RoutingMap:
             tenants = {db: route for db, route in tenants.items() if db not in refused}
         pool = {db: route for db, route in pool.items() if db not in tenants and db not in refused}
         return hosts, tenants, pool
+
+
+def _moved_databases(before, after):
+    """Databases now opened elsewhere or as another role (a move to another
+    database server): what a loaded registry knows of them is stale."""
+
+    def place(route):
+        return (route.db_host, route.db_port, route.role)
+
+    return sorted(
+        database
+        for database, route in after.items()
+        if database in before and place(before[database]) != place(route)
+    )
+
+
+def _forget_registry(database):
+    """A registry keeps the connection settings it was loaded with (its
+    ``sql_db.Connection``): dropped, the next request loads it again from
+    the database's new place."""
+    from odoo.modules.registry import Registry
+
+    # Not Registry.delete: registry_guard refuses it for another database
+    # than the request's, and this runs for whichever request came first.
+    with Registry._lock:
+        if database in Registry.registries:
+            del Registry.registries[database]
+            _logger.info("routing: %s moved, its registry is loaded again", database)
 
 
 def _tenant_route(row):

@@ -1,8 +1,13 @@
-"""What data safety adds to a tenant: its backups and the action that
-backs it up (forms, the REST API and the CLI call it)."""
+"""What data safety adds to a tenant: its backups, the action that backs it
+up and the one that moves it to another database server (forms, the REST
+API and the CLI call them)."""
 
 from odoo import fields, models
 from odoo.addons.ipai_platform_rules import roles
+from odoo.addons.ipai_tenant_core.infra import pg
+from odoo.exceptions import AccessError, UserError
+
+from ..provisioning import moves
 
 
 class IpaiTenant(models.Model):
@@ -15,3 +20,64 @@ class IpaiTenant(models.Model):
             roles.OPERATE, "backup", self.env._("Backing up"), params={"kind": "manual"}
         )
         return True
+
+    def action_move_to_server(self, server, grace_hours=None):
+        """Queue a move of each tenant's database to ``server`` (a record,
+        an id or a name); returns the estimate of each as text."""
+        if not self._is_platform_manager():
+            raise AccessError(self.env._("Only platform managers move tenants between servers."))
+        target = self._move_target(server)
+        lines = []
+        for tenant in self.sudo():
+            problem = tenant._move_problem(target)
+            if problem:
+                raise UserError(problem)
+            lines.append(tenant._move_estimate(target))
+        params = {"server_id": target.id}
+        if grace_hours is not None:
+            params["grace_hours"] = float(grace_hours)
+        for tenant in self:
+            tenant._queue_jobs(
+                roles.OPERATE,
+                "move_server",
+                self.env._("Moving"),
+                params={**params, "source_server_id": tenant.sudo().server_id.id},
+            )
+        return "\n".join(lines)
+
+    def _move_target(self, server):
+        servers = self.env["ipai.tenant.server"].sudo()
+        if isinstance(server, str):
+            target = servers.search([("name", "=", server)], limit=1)
+        else:
+            target = servers.browse(int(server)).exists() if server else servers
+        if not target:
+            raise UserError(self.env._("No such database server: %s.", server))
+        return target
+
+    def _move_problem(self, target):
+        """Why this tenant may not move to ``target`` now, or None."""
+        self.ensure_one()
+        if self.server_id == target:
+            return self.env._(
+                "%(tenant)s is on %(server)s already.", tenant=self.code, server=target.name
+            )
+        if not target._takes_moved(self):
+            return self.env._(
+                "%(server)s takes no tenant now (%(figures)s); nothing was queued.",
+                server=target.name,
+                figures=target._placement_summary(),
+            )
+        return None
+
+    def _move_estimate(self, target):
+        size = pg.database_size(self.server_id._pg_server(), self.database_name) or 0
+        return self.env._(
+            "%(tenant)s: %(size).1f MB from %(origin)s to %(target)s, in maintenance for about "
+            "%(seconds).0f s",
+            tenant=self.code,
+            size=size / 1048576,
+            origin=self.server_id.name,
+            target=target.name,
+            seconds=moves.estimate_seconds(size),
+        )

@@ -7,7 +7,7 @@ from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.exceptions import AccessError, UserError
 
 from ..provisioning.kinds import with_data_safety
-from ..provisioning.spec import SafetySpec
+from ..provisioning.spec import MoveSpec, SafetySpec
 
 # Backup kinds a user may ask for; the others are the engine's own.
 REQUESTED_BACKUP_KINDS = ("manual",)
@@ -16,7 +16,11 @@ JOB_TYPES = [
     ("upgrade", "Upgrade modules"),
     ("backup", "Backup"),
     ("restore", "Restore"),
+    ("move_server", "Move to another server"),
 ]
+# Hours a moved tenant's old database is kept (closed to it) before its drop.
+MOVE_GRACE_PARAM = "ipai_tenant_data_safety.move_grace_hours"
+DEFAULT_MOVE_GRACE_HOURS = 24.0
 
 
 class IpaiTenantJob(models.Model):
@@ -24,7 +28,12 @@ class IpaiTenantJob(models.Model):
 
     job_type = fields.Selection(
         selection_add=JOB_TYPES,
-        ondelete={"upgrade": "cascade", "backup": "cascade", "restore": "cascade"},
+        ondelete={
+            "upgrade": "cascade",
+            "backup": "cascade",
+            "restore": "cascade",
+            "move_server": "cascade",
+        },
     )
     backup_path = fields.Char(readonly=True)
     backup_id = fields.Many2one(
@@ -65,6 +74,10 @@ class IpaiTenantJob(models.Model):
             "ipai_tenant_core.group_platform_manager"
         ):
             raise AccessError(self.env._("Only platform managers upgrade tenants."))
+        if job_type == "move_server" and not (
+            self.env.su or self.env.user.has_group("ipai_tenant_core.group_platform_manager")
+        ):
+            raise AccessError(self.env._("Only platform managers move tenants between servers."))
         if job_type == "restore":
             self._check_restore_reach(tenant, params)
         return result
@@ -107,8 +120,38 @@ class IpaiTenantJob(models.Model):
             resume_state=self.resume_state or None,
             rollback_error=self.rollback_error or None,
             restore_backup=restore_backup,
+            move=self._engine_move_spec() if self.job_type == "move_server" else None,
         )
         return values
+
+    def _engine_move_spec(self):
+        """The move's servers as the engine connects to them; a server
+        removed or archived since the request is the move's problem."""
+        params = self.params or {}
+        servers = self.env["ipai.tenant.server"].sudo()
+        source = servers.browse(int(params.get("source_server_id") or 0)).exists()
+        target = servers.browse(int(params.get("server_id") or 0)).exists()
+        problem = None
+        if not (source and target and target.active):
+            problem = "The source or target server no longer exists; nothing was changed."
+        grace = params.get("grace_hours")
+        if grace is None:
+            grace = float(
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param(MOVE_GRACE_PARAM, DEFAULT_MOVE_GRACE_HOURS)
+            )
+        return MoveSpec(
+            source_id=source.id,
+            source_name=source.name or "",
+            target_id=target.id,
+            target_name=target.name or "",
+            current_id=self.tenant_id.server_id.id,
+            grace_hours=max(float(grace), 0.0),
+            source=source._pg_server() if source else None,
+            target=target._pg_server() if target else None,
+            problem=problem,
+        )
 
     # -------------------------------------------------------- job's end
 
@@ -116,7 +159,9 @@ class IpaiTenantJob(models.Model):
         # A failed backup changed nothing, and a restore or upgrade in place
         # that was undone is back in service: only what is left half-made
         # is marked failed.
-        if self.job_type == "backup":
+        # A move that failed is undone (or, past its switch, served from
+        # the target): the tenant stays in service either way.
+        if self.job_type in ("backup", "move_server"):
             return False
         if self.job_type in ("restore", "upgrade") and self.tenant_id.state in (
             lifecycle.ACTIVE,
@@ -152,3 +197,11 @@ class IpaiTenantJob(models.Model):
 
     def _engine_needs_rollback(self, message):
         self.rollback_error = message
+
+    def _engine_set_server(self, server_id):
+        """The tenant opens its database on ``server_id`` from this step's
+        commit on (the routing version moves with it)."""
+        self.tenant_id.sudo().server_id = server_id  # audited as every server change
+
+    def _engine_keep_moved_source(self, server_id, database, grace_hours):
+        self.env["ipai.tenant.moved.source"]._keep(self.tenant_id, server_id, database, grace_hours)

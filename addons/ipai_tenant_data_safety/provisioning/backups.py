@@ -87,7 +87,7 @@ def row_counts(cr):
     return counts
 
 
-def _connection_args(server):
+def connection_args(server):
     args = ["-U", server.user]
     if server.host:
         args += ["-h", server.host]
@@ -96,7 +96,7 @@ def _connection_args(server):
     return args
 
 
-def _pg_env(password):
+def pg_env(password):
     env = dict(os.environ)
     env.pop("PGPASSWORD", None)
     if password:
@@ -112,12 +112,12 @@ def _pg_dump(server, dbname, target, snapshot):
         f"--snapshot={snapshot}",
         "-f",
         target,
-        *_connection_args(server),
+        *connection_args(server),
         "-d",
         dbname,
     ]
     result = subprocess.run(
-        command, env=_pg_env(server.password), capture_output=True, text=True, check=False
+        command, env=pg_env(server.password), capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         raise RetryableError(f"pg_dump failed: {result.stderr.strip()[-500:]}")
@@ -149,10 +149,10 @@ def verify(folder, dump_sha256, filestore_sha256):
             )
 
 
-def restore_database(server, role, dbname, dump_path, mark, cell=None):
+def restore_database(server, role, dbname, dump_path, mark, cell=None, jobs=1):
     """``dbname`` made empty as Odoo makes a database, marked ``mark``, then
     the dump replayed into it by ``role`` (of cell ``cell``), which owns
-    everything it makes."""
+    everything it makes; ``jobs`` tables at a time (a directory dump)."""
     pg.create_empty_database(server, dbname)
     pg.mark_database(server, dbname, mark)
     pg.hand_over(server, dbname, role, role)
@@ -164,18 +164,19 @@ def restore_database(server, role, dbname, dump_path, mark, cell=None):
             "--no-owner",
             "--no-privileges",
             "--exit-on-error",
+            *([f"-j{jobs}"] if jobs > 1 else []),
             "-L",
             listing.name,
             "-U",
             role,
-            *_connection_args(server)[2:],
+            *connection_args(server)[2:],
             "-d",
             dbname,
             dump_path,
         ]
         result = subprocess.run(
             command,
-            env=_pg_env(credentials.role_password(role, cell)),
+            env=pg_env(credentials.role_password(role, cell)),
             capture_output=True,
             text=True,
             timeout=RESTORE_TIMEOUT,

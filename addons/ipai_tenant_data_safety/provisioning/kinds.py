@@ -1,6 +1,7 @@
-"""Data safety's job kinds: backup, restore and upgrade, and the engine's
-archive with a backup first (ipai.tenant.job._job_kinds adds them to the
-engine's own). The steps are backup_steps.py's and the engine's."""
+"""Data safety's job kinds: backup, restore, upgrade, a move to another
+database server, and the engine's archive with a backup first
+(ipai.tenant.job._job_kinds adds them to the engine's own). The steps are
+backup_steps.py's, moves.py's and the engine's."""
 
 from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.addons.ipai_tenant_core.infra import pg
@@ -8,6 +9,7 @@ from odoo.addons.ipai_tenant_engine.provisioning import operations, superset_wor
 from odoo.addons.ipai_tenant_engine.provisioning.kinds import JobKind
 
 from . import backup_steps as steps
+from . import moves
 
 BACKUP_BEFORE_ARCHIVE = (
     "backup",
@@ -110,6 +112,13 @@ KINDS = {
             params=frozenset({"modules"}),
             undo=steps.undo_in_place,
             extra_marks=_restoring_marks,
+        ),
+        JobKind(
+            "move_server",
+            {"move_server": moves.MOVE_STEPS},
+            params=frozenset({"server_id", "source_server_id", "grace_hours"}),
+            undo=moves.undo_move,
+            extra_marks=moves.moved_source_marks,
         ),
     )
 }

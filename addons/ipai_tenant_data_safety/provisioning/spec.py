@@ -4,8 +4,9 @@ returns to after a maintenance, why an upgrade rolls back, and the
 platform's settings its steps need.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from odoo.addons.ipai_tenant_core.infra import pg
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 
 
@@ -24,6 +25,23 @@ class BackupSpec:
 
 
 @dataclass(frozen=True)
+class MoveSpec:
+    """A move's two servers, as the engine connects to them, and where the
+    tenant is now (its server when the step started)."""
+
+    source_id: int
+    source_name: str
+    target_id: int
+    target_name: str
+    current_id: int
+    grace_hours: float
+    source: pg.Server | None = field(default=None, repr=False)
+    target: pg.Server | None = field(default=None, repr=False)
+    # Why the move cannot go on (a server archived since the request).
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
 class SafetySpec:
     # Where backups are kept, and where a smoke check reaches the runtime.
     backup_root: str = ""
@@ -35,6 +53,8 @@ class SafetySpec:
     rollback_error: str | None = None
     # A restore's backup, looked up as the job's requester may see it.
     restore_backup: BackupSpec | None = None
+    # A move to another database server.
+    move: MoveSpec | None = None
 
 
 def of(ctx):

@@ -125,6 +125,25 @@ def test_a_server_without_a_pooler_is_reached_directly():
         assert (info["host"], info["port"]) == ("pg-cell-2", 5432)
 
 
+def test_the_cron_worker_opens_tenant_databases_on_their_server():
+    """It visits each tenant once a pass and closes it: through the pooler
+    every visit would leave a backend idle there. Its platform database
+    (the cron's LISTEN) still goes through the pooler."""
+    with (
+        tenant_runtime(*ROWS, ipai_db_poolers=POOLERS),
+        mock.patch.object(connections, "_TENANTS_DIRECTLY", False),
+    ):
+        connections.open_tenants_directly()
+        _dbname, info = connection_info_for("odoo_acme")
+        assert (info["host"], info["port"], info["user"]) == (
+            "pg-cell-2",
+            5432,
+            "odoo_acme__odoo",
+        )
+        _dbname, info = connection_info_for(PLATFORM_DB)
+        assert (info["host"], info["port"]) == ("127.0.0.1", 6432)
+
+
 def test_a_malformed_pooler_setting_is_an_error_not_a_direct_connection():
     for value in ("127.0.0.1:6432", "127.0.0.1:5432=pgbouncer", "=127.0.0.1:6432"):
         with tenant_runtime(*ROWS, ipai_db_poolers=value):

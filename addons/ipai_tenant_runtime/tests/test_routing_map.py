@@ -1,6 +1,8 @@
 """The routing map: what each runtime learns from the platform database,
 read here from rows as the view ipai_tenant_routing gives them."""
 
+from unittest import mock
+
 import pytest
 from odoo.addons.ipai_tenant_runtime import routing_map
 from odoo.addons.ipai_tenant_runtime.tests.common import (
@@ -101,6 +103,27 @@ def test_the_map_reloads_only_when_the_routing_version_moves():
         routes.refresh(max_age=0)
         assert routes.database_for("new.example.com") == "odoo_new"
         assert routes.tenant("odoo_new").role == "odoo_new__odoo"
+
+
+def test_a_database_moved_to_another_server_has_its_registry_loaded_again():
+    """A loaded registry keeps the connection settings it was made with: a
+    tenant moved to another server must not be opened at the old place."""
+    cursor = PlatformCursor(
+        [route_row("acme.example.com", "odoo_acme"), route_row("calm.example.com", "odoo_calm")],
+        version=1,
+    )
+    forgotten = []
+    with (
+        runtime("tenant"),
+        platform(cursor) as routes,
+        mock.patch.object(routing_map, "_forget_registry", forgotten.append),
+    ):
+        assert routes.tenant("odoo_acme").db_host is None
+        cursor.rows[0] = route_row("acme.example.com", "odoo_acme", db_host="pg2", db_port=5433)
+        cursor.version = 2
+        routes.refresh(max_age=0)
+        assert routes.tenant("odoo_acme").db_host == "pg2"
+        assert forgotten == ["odoo_acme"], "only the moved database"
 
 
 def test_a_platform_that_cannot_be_read_keeps_the_last_map():

@@ -1,0 +1,66 @@
+"""Draining a database server: closed to new tenants, and each tenant on it
+moved to the server the placement policy picks among the others."""
+
+from odoo import models
+from odoo.addons.ipai_platform_rules import lifecycle
+from odoo.addons.ipai_tenant_core.infra import server_check
+from odoo.exceptions import AccessError, UserError
+
+DRAINED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED)
+
+
+class IpaiTenantServer(models.Model):
+    _inherit = "ipai.tenant.server"
+
+    def _takes_moved(self, tenant):
+        """Whether a platform manager may move ``tenant`` here: as the
+        placement's rules, except that a server closed to new tenants (a
+        signup) still takes one a manager sends on purpose."""
+        self.ensure_one()
+        sudo = self.sudo()
+        if not self.active or self.health in (server_check.UNREACHABLE, server_check.UNFIT):
+            return False
+        if self.capacity <= self.tenant_count:
+            return False
+        if sudo.dedicated_provider_id or sudo.dedicated_plan_id:
+            return self in self._dedicated_to(tenant)
+        return True
+
+    def action_drain(self, grace_hours=None):
+        """Close this server and queue a move of each of its tenants (the
+        runner takes as many at a time as it has workers). Tenants busy with
+        another job are left for the next drain, and named. Returns a report."""
+        self.ensure_one()
+        if not self.env.user.has_group("ipai_tenant_core.group_platform_manager"):
+            raise AccessError(self.env._("Only platform managers drain a server."))
+        others = self.sudo().search([("id", "!=", self.id)], limit=1000)
+        tenants = (
+            self.env["ipai.tenant"]
+            .sudo()
+            .search([("server_id", "=", self.id), ("state", "in", DRAINED_STATES)], order="id")
+        )
+        plan, left = [], []
+        for tenant in tenants:
+            if tenant.is_busy:
+                left.append(tenant.code)
+                continue
+            target = others._default_server_among(tenant)
+            if not target:
+                raise UserError(
+                    self.env._(
+                        "No other server takes %(tenant)s (%(loads)s); nothing was changed.",
+                        tenant=tenant.code,
+                        loads=", ".join(server._placement_summary() for server in others),
+                    )
+                )
+            plan.append((tenant, target))
+        self.sudo().open_to_new = False
+        queued = []
+        for tenant, target in plan:
+            tenant.with_env(self.env).action_move_to_server(target, grace_hours=grace_hours)
+            queued.append(f"{tenant.code} -> {target.name}")
+        lines = [self.env._("%s is closed to new tenants.", self.name)]
+        lines += [self.env._("queued: %s", line) for line in queued]
+        if left:
+            lines.append(self.env._("busy, drain again later: %s", ", ".join(left)))
+        return "\n".join(lines)
