@@ -8,7 +8,7 @@ SHELL := /bin/bash
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
 	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions bench-failover \
-	bench-fanout add-server list-servers cell-env move-tenant-cell move-tenant drain-server
+	bench-fanout add-server list-servers cell-env move-tenant-cell move-tenant drain-server bench-move
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -41,6 +41,10 @@ bench-fanout: ## [FANOUT="100 500"] [BACKENDS=8] [REGISTRIES=0]: Benchmark: one 
 bench-sessions: ## [ROUNDS=500]: Benchmark: what each session store costs a request (files, session_db, Redis)
 	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
 		&& "$$PY" scripts/bench_sessions.py --rounds $(or $(ROUNDS),500)
+
+bench-move: ## [SIZE_MB=300]: Benchmark: a tenant moved to a second server and back while a client writes; downtime of each move
+	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
+		&& "$$PY" scripts/bench_move.py --size-mb $(or $(SIZE_MB),300)
 
 bench-failover: ## [ROUNDS=5]: Benchmark: kill -9 of the node serving a tenant, time until it answers again through the proxy
 	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \

@@ -24,9 +24,10 @@ PLATFORM_MODULES = "ipai_tenant_core,ipai_tenant_billing,ipai_tenant_notify"
 # Rows later versions added beside the moves (new, not moved): cells (their
 # list, form and search views, the move wizard's view, the plan's dedicated
 # cell field, the menu, access of cells and of the wizard) and the cron that
-# checks the database servers; data safety's databases left by moves (their
-# access and the cron that drops them after their grace).
-ADDED_SINCE = {"ir_ui_view": 5, "ir_ui_menu": 1, "ir_model_access": 4, "ir_cron": 2}
+# checks the database servers; data safety's moves between servers (the
+# wizard's view and access, the server form's Drain button, the access to
+# databases left by moves and the cron that drops them after their grace).
+ADDED_SINCE = {"ir_ui_view": 7, "ir_ui_menu": 1, "ir_model_access": 5, "ir_cron": 2}
 
 
 def with_added(before, **more):

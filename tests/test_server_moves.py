@@ -299,4 +299,24 @@ def test_a_provider_cannot_move_or_drain(target, admin_rpc, platform_server, pla
             )
         with pytest.raises(RpcError):
             manager.call("ipai.tenant.server", "action_drain", [target], context=context)
+    with pytest.raises(RpcError):
+        manager.call(
+            "ipai.tenant.move.server", "create", {"tenant_id": provider_id, "server_id": target}
+        )
+    assert query(platform_db, "SELECT count(*) FROM ipai_tenant_job") == jobs_before
+
+
+def test_the_move_form_shows_the_estimate_first(target, admin_rpc, platform_db):
+    """The wizard of the tenant form's gear menu, as a platform manager opens
+    it: the estimate (or the refusal) before anything is queued."""
+    [(tenant_id,)] = query(platform_db, "SELECT id FROM ipai_tenant WHERE code = 'mv-one'")
+    jobs_before = query(platform_db, "SELECT count(*) FROM ipai_tenant_job")
+    wizard = admin_rpc.call(
+        "ipai.tenant.move.server",
+        "create",
+        {"server_id": target},
+        context={"default_tenant_id": tenant_id},
+    )
+    [shown] = admin_rpc.call("ipai.tenant.move.server", "read", [wizard], ["estimate"])
+    assert "mv-one:" in shown["estimate"] and "in maintenance for about" in shown["estimate"]
     assert query(platform_db, "SELECT count(*) FROM ipai_tenant_job") == jobs_before

@@ -16,6 +16,7 @@
         "views/ipai_tenant_backup_views.xml",
         "views/ipai_tenant_upgrade_views.xml",
         "views/ipai_tenant_views.xml",
+        "views/ipai_tenant_move_views.xml",
         "views/ipai_data_safety_menus.xml",
     ],
     # Installing the platform gives the same product as before the split:

@@ -3,7 +3,7 @@ up and the one that moves it to another database server (forms, the REST
 API and the CLI call them)."""
 
 from odoo import fields, models
-from odoo.addons.ipai_platform_rules import roles
+from odoo.addons.ipai_platform_rules import lifecycle, roles
 from odoo.addons.ipai_tenant_core.infra import pg
 from odoo.exceptions import AccessError, UserError
 
@@ -58,6 +58,9 @@ class IpaiTenant(models.Model):
     def _move_problem(self, target):
         """Why this tenant may not move to ``target`` now, or None."""
         self.ensure_one()
+        problem = lifecycle.action_problem("move_server", self.state, self.env._("Moving"))
+        if problem:
+            return self.env._("%(tenant)s: %(problem)s", tenant=self.code, problem=problem)
         if self.server_id == target:
             return self.env._(
                 "%(tenant)s is on %(server)s already.", tenant=self.code, server=target.name

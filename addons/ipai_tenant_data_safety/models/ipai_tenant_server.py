@@ -64,3 +64,17 @@ class IpaiTenantServer(models.Model):
         if left:
             lines.append(self.env._("busy, drain again later: %s", ", ".join(left)))
         return "\n".join(lines)
+
+    def action_drain_from_form(self):
+        """The Drain button: the report as a notification."""
+        report = self.action_drain()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Draining %s", self.name),
+                "message": report,
+                "sticky": True,
+                "type": "info",
+            },
+        }

@@ -1,4 +1,5 @@
 from . import (
+    ipai_tenant_move_server,
     ipai_tenant_restore,
     ipai_tenant_upgrade,
 )
