@@ -34,7 +34,7 @@ def bouncer(platform_db):
 
 
 @pytest.fixture(scope="module")
-def pooled_runtime(platform_db, bouncer):
+def pooled_runtime(platform_db, bouncer, tenant_server):
     """A node of the tenant runtime that opens every database through
     PgBouncer; the control plane's smoke checks reach it."""
     server = OdooServer(
@@ -53,6 +53,14 @@ def pooled_runtime(platform_db, bouncer):
     )
     yield server
     server.stop()
+    # The session's runtime answers the smoke checks again.
+    set_params(
+        platform_db,
+        {
+            "ipai_tenant_core.public_port": str(tenant_server.port),
+            "ipai_tenant_core.runtime_url": tenant_server.url,
+        },
+    )
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from .support import (
     query,
     server_of,
     servers_named,
+    set_params,
     tenant_login,
 )
 
@@ -41,7 +42,7 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def target(cluster, platform_db):
+def target(cluster, platform_db, tenant_server):
     result = add_server(platform_db, TARGET, cluster["port"], "50")
     assert result.returncode == 0, result.stdout + result.stderr
     [(server_id,)] = servers_named(platform_db, TARGET)
@@ -50,6 +51,8 @@ def target(cluster, platform_db):
     query(
         platform_db, "UPDATE ipai_tenant_server SET open_to_new = false WHERE id = %s", [server_id]
     )
+    # A move asks the runtime for the tenant's login page once switched.
+    set_params(platform_db, {"ipai_tenant_core.runtime_url": tenant_server.url})
     yield server_id
     # Its cluster goes with this module: archived, as an operator retires one.
     query(platform_db, "UPDATE ipai_tenant_server SET active = false WHERE id = %s", [server_id])

@@ -12,7 +12,7 @@ from odoo.addons.ipai_tenant_engine.provisioning import operations
 
 from .builders import KINDS
 
-SAFETY_TYPES = [("upgrade", ""), ("backup", ""), ("restore", "")]
+SAFETY_TYPES = [("upgrade", ""), ("backup", ""), ("restore", ""), ("move_server", "")]
 
 ENGINE = Path(operations.__file__).parent
 SAFETY = ENGINE.parent.parent / "ipai_tenant_data_safety" / "provisioning"
