@@ -1081,3 +1081,23 @@ def server_of(platform_db, code):
         [code],
     )
     return name
+
+
+def wait_for_page(server, host, text, timeout=30):
+    """The login page of ``host`` on ``server``, asked until it shows
+    ``text`` (the runtime follows the platform within a second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = requests.get(f"{server.url}/web/login", headers={"Host": host}, timeout=30)
+        if text in page.text or time.monotonic() > deadline:
+            return page
+        time.sleep(0.2)
+
+
+def role_password(role):
+    """A tenant role's password, as the runtime derives it. Imported here:
+    pytest loads the test files before pytest-odoo puts the addons on
+    odoo.addons' path."""
+    from odoo.addons.ipai_tenant_runtime import credentials
+
+    return credentials.role_password(role)

@@ -5,7 +5,6 @@ and used over JSON-RPC by their own administrators."""
 import base64
 import hashlib
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from .support import (
     query,
     tenant_login,
     tenant_row,
+    wait_for_page,
 )
 
 ATTACHMENT_BYTES = b"ipai backup test: the attachment's own bytes\n" * 50
@@ -193,15 +193,6 @@ def test_in_place_restore_returns_the_earlier_data_behind_a_maintenance_page(
     assert not database_exists(database + "_restoring")
     assert not database_exists(database + "_replaced")
     assert not (FILESTORE / (database + "_replaced")).exists()
-
-
-def wait_for_page(server, host, text, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        page = requests.get(f"{server.url}/web/login", headers={"Host": host}, timeout=30)
-        if text in page.text or time.monotonic() > deadline:
-            return page
-        time.sleep(0.2)
 
 
 def corrupt(path):

@@ -19,6 +19,7 @@ from .support import (
     pg_connect,
     provision,
     query,
+    role_password,
     set_params,
     tenant_login,
 )
@@ -80,14 +81,6 @@ def _through(bouncer, database, role, password):
     return connect_as(database, role, password, host="127.0.0.1", port=bouncer.port)
 
 
-def _password(role):
-    # Imported here: pytest loads this file before pytest-odoo puts the
-    # addons on odoo.addons' path.
-    from odoo.addons.ipai_tenant_runtime import credentials
-
-    return credentials.role_password(role)
-
-
 def test_the_runtime_opens_tenant_databases_through_pgbouncer(
     tenants, pooled_runtime, bouncer, platform_db, credentials_dir
 ):
@@ -99,7 +92,7 @@ def test_the_runtime_opens_tenant_databases_through_pgbouncer(
     assert name == "Written through PgBouncer"
     role = _role(platform_db, FIRST)
     with (
-        _through(bouncer, TENANT_DB_PREFIX + FIRST, role, _password(role)) as conn,
+        _through(bouncer, TENANT_DB_PREFIX + FIRST, role, role_password(role)) as conn,
         conn.cursor() as cr,
     ):
         cr.execute("SELECT count(*) FROM res_partner WHERE id = %s", [partner_id])
@@ -135,7 +128,7 @@ def test_a_tenants_role_reaches_no_other_database_through_pgbouncer(tenants, bou
     """The attacker holds tenant A's role and password (SQL or code run in
     A's database could learn both) and asks PgBouncer for anything else."""
     role = _role(platform_db, FIRST)
-    password = _password(role)
+    password = role_password(role)
     for database in (TENANT_DB_PREFIX + SECOND, platform_db, "postgres", "ipai_sessions"):
         with pytest.raises(psycopg2.OperationalError, match=r"permission denied|does not exist"):
             _through(bouncer, database, role, password)
@@ -146,7 +139,7 @@ def test_a_tenants_role_reaches_no_other_database_through_pgbouncer(tenants, bou
             _through(bouncer, TENANT_DB_PREFIX + SECOND, other, guess)
     # The other tenant is still served through its own pool.
     with (
-        _through(bouncer, TENANT_DB_PREFIX + SECOND, other, _password(other)) as conn,
+        _through(bouncer, TENANT_DB_PREFIX + SECOND, other, role_password(other)) as conn,
         conn.cursor() as cr,
     ):
         cr.execute("SELECT current_user")
@@ -165,8 +158,8 @@ def test_pgbouncer_admits_no_role_outside_its_list(tenants, bouncer, platform_db
             _through(bouncer, platform_db, role, "anything")
     role = _role(platform_db, FIRST)
     for console_user, password in (
-        (role, _password(role)),
-        (RUNTIME_ROLE, _password(RUNTIME_ROLE)),
+        (role, role_password(role)),
+        (RUNTIME_ROLE, role_password(RUNTIME_ROLE)),
     ):
         with pytest.raises(psycopg2.OperationalError, match="not allowed"):
             _through(bouncer, "pgbouncer", console_user, password)
@@ -181,7 +174,7 @@ def test_backends_are_never_shared_between_tenants(tenants, bouncer, platform_db
         role = _role(platform_db, code)
         backends[code] = set()
         for _ in range(4):
-            conn = _through(bouncer, TENANT_DB_PREFIX + code, role, _password(role))
+            conn = _through(bouncer, TENANT_DB_PREFIX + code, role, role_password(role))
             conn.autocommit = True
             with conn.cursor() as cr:
                 cr.execute("SET work_mem TO '7MB'")

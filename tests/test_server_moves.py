@@ -8,11 +8,8 @@ leaves it on its server, writable, with nothing left on the target; the
 old database is kept for its grace and then dropped; a drain moves every
 tenant off a server and closes it; and a provider cannot move anything."""
 
-import time
-
 import psycopg2
 import pytest
-import requests
 
 from .conftest import TENANT_DB_PREFIX
 from .support import (
@@ -26,10 +23,12 @@ from .support import (
     provider_with_manager,
     provision,
     query,
+    role_password,
     server_of,
     servers_named,
     set_params,
     tenant_login,
+    wait_for_page,
 )
 
 TARGET = "mv-target"
@@ -135,23 +134,6 @@ def test_nothing_reaches_the_source_during_the_copy_and_a_killed_run_resumes(
     )
     after.call("res.partner", "create", {"name": "Written After"})
     assert partners_named(cluster, database, "Written After") == 1
-
-
-def role_password(role):
-    # Imported here: pytest loads this file before pytest-odoo puts the
-    # addons on odoo.addons' path.
-    from odoo.addons.ipai_tenant_runtime import credentials
-
-    return credentials.role_password(role)
-
-
-def wait_for_page(server, host, text, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        page = requests.get(f"{server.url}/web/login", headers={"Host": host}, timeout=30)
-        if text in page.text or time.monotonic() > deadline:
-            return page
-        time.sleep(0.2)
 
 
 def test_a_run_killed_inside_the_switch_finishes_on_the_target(

@@ -142,6 +142,19 @@ def leave_maintenance(ctx):
     ctx.log(f"tenant is {state} again")
 
 
+def login_page_request(ctx):
+    """The URL and headers of the tenant's login page asked through the
+    runtime as a browser would (its host name), with the token that lets the
+    platform past the maintenance page."""
+    headers = {
+        "Host": ctx.tenant.primary_domain,
+        credentials.SMOKE_CHECK_HEADER: credentials.smoke_check_token(
+            ctx.database, ctx.tenant.cell
+        ),
+    }
+    return of(ctx).runtime_url + "/web/login", headers
+
+
 def smoke_check(ctx):
     """The login page, asked through the tenant runtime as a browser would
     (the tenant's host name) with the token that lets the platform past the
@@ -149,13 +162,7 @@ def smoke_check(ctx):
     if of(ctx).rollback_error:
         ctx.log("skipped: the upgrade failed")
         return
-    url = of(ctx).runtime_url + "/web/login"
-    headers = {
-        "Host": ctx.tenant.primary_domain,
-        credentials.SMOKE_CHECK_HEADER: credentials.smoke_check_token(
-            ctx.database, ctx.tenant.cell
-        ),
-    }
+    url, headers = login_page_request(ctx)
     try:
         response = requests.get(url, headers=headers, timeout=SMOKE_TIMEOUT, allow_redirects=False)
         problem = None

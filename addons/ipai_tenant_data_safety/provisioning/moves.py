@@ -40,7 +40,6 @@ from odoo.addons.ipai_tenant_engine.provisioning import (
     superset_workspace,
 )
 from odoo.addons.ipai_tenant_engine.provisioning.faults import failpoint
-from odoo.addons.ipai_tenant_runtime import credentials
 from psycopg2 import sql
 
 from . import backup_steps, backups
@@ -210,13 +209,7 @@ def check_on_target(ctx):
     if ctx.tenant.state != lifecycle.ACTIVE:
         ctx.log(f"{users} users on {move.target_name}; {ctx.tenant.state}: no login page to ask")
         return
-    url = of(ctx).runtime_url + "/web/login"
-    headers = {
-        "Host": ctx.tenant.primary_domain,
-        credentials.SMOKE_CHECK_HEADER: credentials.smoke_check_token(
-            ctx.database, ctx.tenant.cell
-        ),
-    }
+    url, headers = backup_steps.login_page_request(ctx)
     # The runtime's processes see the new route and the end of the
     # maintenance within about a second each: asked a few times first.
     deadline = time.monotonic() + SMOKE_PATIENCE_SECONDS
