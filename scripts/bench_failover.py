@@ -19,20 +19,21 @@ Prints each round, p50 and max, and the target line.
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from contextlib import closing
 from pathlib import Path
 
-import psycopg2
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.support import JsonRpc, RpcError, free_port, query, run_platform_cli  # noqa: E402
+
 LOGS = REPO_ROOT / ".local" / "logs"
 TARGET_SECONDS = 5.0
 POLL_SECONDS = 0.02
@@ -53,12 +54,6 @@ def cell_environment(cell):
         check=True,
     ).stdout
     return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
-
-
-def free_port():
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_health(url, process, timeout=120, host=None):
@@ -160,55 +155,25 @@ class Proxy:
 
 
 def tenants_cli(*args, credentials_dir):
-    command = [
-        sys.executable,
-        str(REPO_ROOT / "scripts" / "tenants.py"),
-        args[0],
-        "-c",
-        os.environ["IPAI_ODOO_CONF"],
-        "-d",
-        os.environ["IPAI_PLATFORM_DB"],
-        *args[1:],
-    ]
-    env = {**os.environ, "IPAI_CREDENTIALS_DIR": str(credentials_dir)}
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    result = run_platform_cli(*args, env={"IPAI_CREDENTIALS_DIR": str(credentials_dir)})
     if result.returncode:
         sys.exit(f"tenants.py {args[0]} failed:\n{result.stdout}{result.stderr}")
 
 
 def database_of(code):
-    with (
-        closing(
-            psycopg2.connect(
-                dbname=os.environ["IPAI_PLATFORM_DB"],
-                user=os.environ["IPAI_DB_USER"],
-                password=os.environ.get("IPAI_DB_PASSWORD"),
-                host=os.environ.get("PGHOST", "127.0.0.1"),
-                port=os.environ.get("PGPORT", "5432"),
-            )
-        ) as conn,
-        conn.cursor() as cr,
-    ):
-        cr.execute("SELECT database_name FROM ipai_tenant WHERE code = %s", [code])
-        return cr.fetchone()[0]
+    [(database,)] = query(
+        os.environ["IPAI_PLATFORM_DB"],
+        "SELECT database_name FROM ipai_tenant WHERE code = %s",
+        [code],
+    )
+    return database
 
 
 def log_in(proxy, host, database, password, login):
-    session = requests.Session()
-    session.headers["Host"] = host
-    response = session.post(
-        f"{proxy.url}/web/session/authenticate",
-        json={
-            "jsonrpc": "2.0",
-            "method": "call",
-            "params": {"db": database, "login": login, "password": password},
-        },
-        timeout=30,
-    )
-    response.raise_for_status()
-    if not (response.json().get("result") or {}).get("uid"):
-        sys.exit(f"cannot log in at {host}: {response.text[:300]}")
-    return session
+    try:
+        return JsonRpc(proxy.url, database, login, password, host=host).session
+    except RpcError as error:
+        sys.exit(f"cannot log in at {host}: {error}")
 
 
 def logged_in(session, proxy):

@@ -48,8 +48,11 @@ from psycopg2 import sql
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
+sys.path.insert(0, str(REPO_ROOT))
 
 from bench_provision import provision  # noqa: E402
+
+from tests.support import JsonRpc  # noqa: E402
 
 TARGETS = {100: 1.3, 500: 1.5}  # the issue's: ratio to one tenant's p50
 SINGLE_CALLS = 300
@@ -221,21 +224,8 @@ class Runtime:
 
 
 def login(runtime, code, database, password, login_name):
-    session = requests.Session()
-    session.headers["Host"] = f"{code}.localhost"
-    response = session.post(
-        f"{runtime.url}/web/session/authenticate",
-        json={
-            "jsonrpc": "2.0",
-            "method": "call",
-            "params": {"db": database, "login": login_name, "password": password},
-        },
-        timeout=60,
-    )
-    response.raise_for_status()
-    if not response.json().get("result", {}).get("uid"):
-        raise RuntimeError(f"{code}: login refused: {response.text[:300]}")
-    return session
+    host = f"{code}.localhost"
+    return JsonRpc(runtime.url, database, login_name, password, host=host).session
 
 
 FAILURES = []

@@ -61,7 +61,7 @@ from provisioning import superset_workspace as workspace  # noqa: E402
 
 # The integration tests' own PostgreSQL connection and free port.
 sys.path.insert(0, str(REPO_ROOT))
-from tests.support import free_port  # noqa: E402
+from tests.support import JsonRpc, free_port  # noqa: E402
 from tests.support import pg_connect as pg  # noqa: E402
 
 WARM_TARGET_MS = 5.0
@@ -276,19 +276,7 @@ class Bench:
         return payload["result"]
 
     def login(self, login, password):
-        session = requests.Session()
-        response = session.post(
-            f"{self.url}/web/session/authenticate",
-            json={
-                "jsonrpc": "2.0",
-                "method": "call",
-                "params": {"db": self.database, "login": login, "password": password},
-            },
-            timeout=60,
-        )
-        if "error" in response.json():
-            raise RuntimeError(f"login {login}: {response.json()['error']['data']['message']}")
-        return session
+        return JsonRpc(self.url, self.database, login, password).session
 
     def create_dashboards(self):
         """The workspace's own dashboard plus ``--cold`` more, embedded, so

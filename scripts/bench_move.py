@@ -17,8 +17,6 @@ downtime. Prints each move, then one line per target.
 import argparse
 import importlib.util
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,10 @@ from pathlib import Path
 import psycopg2
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.support import connect_as, pg_cluster, pg_connect, query, run_platform_cli  # noqa: E402
+
 TARGET_WRITE_SECONDS = 5.0
 PROBE_SECONDS = 0.05
 SERVER_NAME = "bench-move-target"
@@ -45,87 +47,14 @@ def runtime_credentials():
     return module
 
 
-def free_port():
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def platform_connection():
-    conn = psycopg2.connect(
-        dbname=os.environ["IPAI_PLATFORM_DB"],
-        user=os.environ["IPAI_DB_USER"],
-        password=os.environ.get("IPAI_DB_PASSWORD"),
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-    )
-    conn.autocommit = True
-    return conn
-
-
 def platform_rows(statement, params=None):
-    with closing(platform_connection()) as conn, conn.cursor() as cr:
-        cr.execute(statement, params)
-        return cr.fetchall() if cr.description else None
+    return query(os.environ["IPAI_PLATFORM_DB"], statement, params)
 
 
 def tenants_cli(*args, credentials_dir):
-    command = [
-        sys.executable,
-        str(REPO_ROOT / "scripts" / "tenants.py"),
-        args[0],
-        "-c",
-        os.environ["IPAI_ODOO_CONF"],
-        "-d",
-        os.environ["IPAI_PLATFORM_DB"],
-        *args[1:],
-    ]
-    env = {**os.environ, "IPAI_CREDENTIALS_DIR": str(credentials_dir)}
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    result = run_platform_cli(*args, env={"IPAI_CREDENTIALS_DIR": str(credentials_dir)})
     if result.returncode:
         sys.exit(f"tenants.py {args[0]} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
-class Cluster:
-    """A second PostgreSQL server on this machine, trusting loopback."""
-
-    def __init__(self):
-        versions = (
-            sorted(os.listdir("/usr/lib/postgresql"), key=int)
-            if os.path.isdir("/usr/lib/postgresql")
-            else []
-        )
-        if os.geteuid() != 0 or not shutil.which("pg_createcluster") or not versions:
-            sys.exit("bench-move needs root and Debian's pg_createcluster (a second server)")
-        self.version, self.name, self.port = (
-            versions[-1],
-            f"ipai-bench-move-{os.getpid()}",
-            free_port(),
-        )
-
-    def __enter__(self):
-        subprocess.run(
-            [
-                "pg_createcluster",
-                self.version,
-                self.name,
-                "-p",
-                str(self.port),
-                "--start",
-                "--",
-                "--auth-local=trust",
-                "--auth-host=trust",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        return self
-
-    def __exit__(self, *_exc):
-        subprocess.run(
-            ["pg_dropcluster", self.version, self.name, "--stop"], check=False, capture_output=True
-        )
 
 
 class Client(threading.Thread):
@@ -139,7 +68,7 @@ class Client(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self):
-        with closing(platform_connection()) as platform:
+        with closing(pg_connect(os.environ["IPAI_PLATFORM_DB"])) as platform:
             while not self.stopping.is_set():
                 with platform.cursor() as cr:
                     cr.execute(
@@ -157,16 +86,7 @@ class Client(threading.Thread):
     def _probe(self, database, host, port):
         wrote = read = False
         try:
-            with closing(
-                psycopg2.connect(
-                    dbname=database,
-                    user=self.role,
-                    password=self.password,
-                    host=host or os.environ.get("PGHOST", "127.0.0.1"),
-                    port=port or os.environ.get("PGPORT", "5432"),
-                    connect_timeout=2,
-                )
-            ) as conn:
+            with closing(connect_as(database, self.role, self.password, host, port)) as conn:
                 conn.autocommit = True
                 with conn.cursor() as cr:
                     try:
@@ -229,14 +149,17 @@ def main():
         "SELECT s.name FROM ipai_tenant_server s JOIN ir_model_data d ON d.res_id = s.id"
         " WHERE d.model = 'ipai.tenant.server' AND d.name = 'server_local'"
     )
-    with Cluster() as cluster, tempfile.TemporaryDirectory(prefix="ipai-bench-move-") as scratch:
+    with (
+        pg_cluster("bench-move", sys.exit) as cluster,
+        tempfile.TemporaryDirectory(prefix="ipai-bench-move-") as scratch,
+    ):
         scratch = Path(scratch)
         added = subprocess.run(
             [
                 str(REPO_ROOT / "scripts" / "add_server.sh"),
                 SERVER_NAME,
                 "127.0.0.1",
-                str(cluster.port),
+                str(cluster["port"]),
                 "",
             ],
             env={**os.environ, "PGSUPERUSER": "postgres"},

@@ -12,35 +12,20 @@ TENANTS="${1:-20}"
 BULK="${2:-100}"
 "$REPO_ROOT/scripts/bootstrap.sh" >/dev/null
 load_local_env
-RUN="ipai_bench_$$"
-PLATFORM="${RUN}_platform"
-FILESTORE="$REPO_ROOT/.local/data/filestore"
-psql_ipai() { psql -qAtX -v ON_ERROR_STOP=1 -U "$IPAI_DB_USER" -d "${2:-postgres}" -c "$1"; }
+bench_run_names
 cleanup() {
     for pid in ${SERVER_PID:-} ${MEMORY_PID:-}; do
         kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
     rm -f "${BENCH_CONF:-}"
-    for db in $(psql_ipai "select datname from pg_database where datname like '${RUN}\_%'"); do
-        psql_ipai "drop database if exists \"$db\" with (force)" >/dev/null
-        rm -rf "${FILESTORE:?}/$db"
-    done
-    for role in $(psql_ipai "select rolname from pg_roles where rolname like '${RUN}\_%'"); do
-        psql_ipai "drop role if exists \"$role\"" >/dev/null
-    done
+    drop_bench_run
 }
 trap cleanup EXIT
-
-say "creating the throwaway platform database $PLATFORM"
-"$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" -i "$PLATFORM_MODULES" \
-    --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
-for pair in "database_prefix=${RUN}_t_" "role_prefix=${RUN}_r_" "template_prefix=${RUN}_tpl_"; do
-    psql_ipai "insert into ir_config_parameter (key, value) values ('ipai_tenant_core.${pair%%=*}', '${pair#*=}')" "$PLATFORM"
-done
+create_bench_platform
 # The cron of a running platform must not compete with the benchmark (none
 # runs here: the bench drains the queues itself). The welcome mail's stays
 # active, so that an activation wakes it as in production.
-psql_ipai "update ir_cron set active = false where cron_name like 'SaaS platform%'
+sql_ipai "update ir_cron set active = false where cron_name like 'SaaS platform%'
            and cron_name not like '%welcome mail%'" "$PLATFORM"
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -22,15 +22,18 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.support import await_listening, free_port  # noqa: E402
 
 
 def logged_in_session(store):
@@ -82,12 +85,6 @@ def figures(samples):
     return f"p50 {median:7.0f}  p95 {p95:7.0f}  mean {mean:7.0f}"
 
 
-def free_port():
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def redis_server():
     """Debian's redis-server on loopback, without persistence, stopped on exit."""
@@ -99,12 +96,7 @@ def redis_server():
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with closing(socket.socket()) as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        await_listening(port, process, "redis-server")
         yield port
     finally:
         process.terminate()

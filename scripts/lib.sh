@@ -124,3 +124,33 @@ SELECT format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', datname) F
 SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE postgres TO %I', :'role') \gexec
 SQL
 }
+
+# A benchmark's throwaway platform. Everything a run creates is named
+# after RUN (databases, roles, template and pool prefixes), so that
+# drop_bench_run finds and drops it all, filestores included.
+bench_run_names() {
+    RUN="ipai_bench_$$"
+    PLATFORM="${RUN}_platform"
+    FILESTORE="$REPO_ROOT/.local/data/filestore"
+}
+# One SQL statement as the platform role, in database $2 (default postgres).
+sql_ipai() { psql -qAtX -v ON_ERROR_STOP=1 -U "$IPAI_DB_USER" -d "${2:-postgres}" -c "$1"; }
+drop_bench_run() {
+    local db role
+    for db in $(sql_ipai "select datname from pg_database where datname like '${RUN}\_%'"); do
+        sql_ipai "drop database if exists \"$db\" with (force)" >/dev/null
+        rm -rf "${FILESTORE:?}/$db"
+    done
+    for role in $(sql_ipai "select rolname from pg_roles where rolname like '${RUN}\_%'"); do
+        sql_ipai "drop role if exists \"$role\"" >/dev/null
+    done
+}
+create_bench_platform() {
+    say "creating the throwaway platform database $PLATFORM"
+    "$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$PLATFORM" -i "$PLATFORM_MODULES" \
+        --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
+    local pair
+    for pair in "database_prefix=${RUN}_t_" "role_prefix=${RUN}_r_" "template_prefix=${RUN}_tpl_"; do
+        sql_ipai "insert into ir_config_parameter (key, value) values ('ipai_tenant_core.${pair%%=*}', '${pair#*=}')" "$PLATFORM"
+    done
+}

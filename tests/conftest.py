@@ -28,6 +28,7 @@ from .support import (
     drop_run_leftovers,
     install_database,
     query,
+    route_tenants_to,
     run_cli,
     set_admin_password,
     set_params,
@@ -114,14 +115,7 @@ def tenant_server(platform_db):
         platform_db=platform_db,
         runtime="tenant",
     ).start()
-    set_params(
-        platform_db,
-        {
-            "ipai_tenant_core.public_port": str(server.port),
-            # Where the control plane's smoke checks reach the tenant runtime.
-            "ipai_tenant_core.runtime_url": server.url,
-        },
-    )
+    route_tenants_to(platform_db, server)
     yield server
     server.stop()
 

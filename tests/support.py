@@ -94,16 +94,19 @@ def newest_pg_version():
 
 
 @contextlib.contextmanager
-def pg_cluster(label):
+def pg_cluster(label, unavailable=None):
     """A PostgreSQL cluster of its own (another database server, as a fleet
     has) made with Debian's pg_createcluster on a free port, trust on
     loopback, as it comes otherwise: no platform role, its databases open to
-    PUBLIC. Dropped after. Yields version, name and port."""
-    import pytest
-
+    PUBLIC. Dropped after. Yields version, name and port. Where none can be
+    made, ``unavailable(reason)`` is called (a test is skipped)."""
     version = newest_pg_version()
     if os.geteuid() != 0 or not shutil.which("pg_createcluster") or not version:
-        pytest.skip("needs root and Debian's pg_createcluster to make a second cluster")
+        if unavailable is None:
+            import pytest
+
+            unavailable = pytest.skip
+        unavailable("needs root and Debian's pg_createcluster to make a second cluster")
     name, port = f"ipai-{label}-{os.getpid()}", free_port()
     subprocess.run(
         [
@@ -187,6 +190,18 @@ def set_params(dbname, params):
             )
 
 
+def route_tenants_to(platform_db, server):
+    """Tenant URLs point at ``server`` (a tenant runtime), and the control
+    plane's smoke checks reach it there."""
+    set_params(
+        platform_db,
+        {
+            "ipai_tenant_core.public_port": str(server.port),
+            "ipai_tenant_core.runtime_url": server.url,
+        },
+    )
+
+
 def query(dbname, statement, params=None):
     with closing(pg_connect(dbname)) as conn, conn.cursor() as cr:
         cr.execute(statement, params)
@@ -240,6 +255,19 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def await_listening(port, process, what, timeout=10):
+    """Returns once 127.0.0.1:``port`` accepts connections; an error when
+    ``process`` exits first or ``timeout`` runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited early")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen within {timeout}s")
+
+
 def _script_command(script, platform_db, args, conf=ODOO_CONF, subcommand=()):
     return [
         sys.executable,
@@ -275,6 +303,16 @@ def run_script(script, platform_db, *args, env=None, timeout=600):
     """Run ``scripts/<script>`` (api_key.py, bill_tenants.py, ...) against
     ``platform_db`` as an operator would."""
     return _run(_script_command(script, platform_db, args), env, timeout)
+
+
+def run_platform_cli(*args, env=None, timeout=600):
+    """scripts/tenants.py on the local platform database with its own
+    configuration (IPAI_PLATFORM_DB, IPAI_ODOO_CONF), as the `make` targets
+    and the benchmarks run it."""
+    command = _script_command(
+        "tenants.py", os.environ["IPAI_PLATFORM_DB"], args[1:], ODOO_CONF, args[:1]
+    )
+    return _run(command, env, timeout)
 
 
 def run_cli(platform_db, *args, env=None, timeout=600):
@@ -334,21 +372,35 @@ class ServedProcess:
     process = None
     stop_grace = 30
 
-    def await_health(self, what, timeout, interval):
-        """``self`` once ``/web/health`` answers 200; stopped and an error
-        naming the log when the process exits or ``timeout`` runs out."""
+    def launch(self, command, env, **popen):
+        """Start ``command``, its output in ``log_path``."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, **popen
+        )
+
+    def await_ready(self, what, timeout, interval, ready):
+        """``self`` once ``ready()`` is true; stopped and an error naming the
+        log when the process exits or ``timeout`` runs out."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{what} exited early, see {self.log_path}")
-            try:
-                if requests.get(f"{self.url}/web/health", timeout=5).status_code == 200:
+            with contextlib.suppress(requests.ConnectionError, OSError):
+                if ready():
                     return self
-            except requests.ConnectionError:
-                pass
             time.sleep(interval)
         self.stop()
         raise RuntimeError(f"{what} did not answer within {timeout}s, see {self.log_path}")
+
+    def await_health(self, what, timeout, interval):
+        """``self`` once ``/web/health`` answers 200."""
+
+        def healthy():
+            return requests.get(f"{self.url}/web/health", timeout=5).status_code == 200
+
+        return self.await_ready(what, timeout, interval, healthy)
 
     def kill(self):
         if self.process and self.process.poll() is None:
@@ -450,10 +502,8 @@ class OdooServer(ServedProcess):
         return f"http://{host}:{self.port}"
 
     def start(self, timeout=90):
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         config_file = self._config_file()
-        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
+        self.launch(
             [
                 sys.executable,
                 str(odoo_bin()),
@@ -466,9 +516,7 @@ class OdooServer(ServedProcess):
                 f"--workers={self.workers}",
                 f"--max-cron-threads={self.cron_threads}",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=self._environment(),
+            self._environment(),
             start_new_session=True,
         )
         return self.await_health("Odoo", timeout, interval=0.5)
@@ -524,9 +572,7 @@ class Proxy(ServedProcess):
         self.process = None
 
     def start(self, timeout=30):
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
+        self.launch(
             [
                 str(REPO_ROOT / "scripts" / "proxy.sh"),
                 str(self.port),
@@ -535,9 +581,7 @@ class Proxy(ServedProcess):
                 " ".join(f"127.0.0.1:{node.port}" for node in self.tenants),
                 " ".join(f"127.0.0.1:{node.gevent_port}" for node in self.tenants),
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "IPAI_PROXY_STATE": str(self.state_dir)},
+            {**os.environ, "IPAI_PROXY_STATE": str(self.state_dir)},
         )
         return self.await_health("Caddy", timeout, interval=0.2)
 
@@ -565,9 +609,7 @@ class S3Server(ServedProcess):
     def start(self, timeout=30):
         from odoo.addons.ipai_tenant_engine.provisioning import object_store_admin
 
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
+        self.launch(
             [
                 str(S3_VENV / "bin" / "python"),
                 "-m",
@@ -577,29 +619,18 @@ class S3Server(ServedProcess):
                 "-p",
                 str(self.port),
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={
+            {
                 "PATH": os.environ.get("PATH", ""),
                 "INITIAL_NO_AUTH_ACTION_COUNT": str(object_store_admin.BOOTSTRAP_CALLS),
             },
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the S3 server exited early, see {self.log_path}")
-            try:
-                requests.get(f"{self.url}/moto-api/", timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
-            self.stop()
-            raise RuntimeError(
-                f"the S3 server did not answer within {timeout}s, see {self.log_path}"
-            )
+        self.await_ready("the S3 server", timeout, 0.2, self._answers)
         self.admin = (self.url, *object_store_admin.bootstrap_admin(self.url))
         return self
+
+    def _answers(self):
+        requests.get(f"{self.url}/moto-api/", timeout=5)
+        return True
 
 
 class PgBouncer(ServedProcess):
@@ -626,9 +657,7 @@ class PgBouncer(ServedProcess):
         return f"{self.server}=127.0.0.1:{self.port}"
 
     def start(self, timeout=30):
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
+        self.launch(
             [
                 sys.executable,
                 str(REPO_ROOT / "scripts" / "pgbouncer.py"),
@@ -642,26 +671,17 @@ class PgBouncer(ServedProcess):
                 "--platform-pool-size=8",
                 "--server-idle-timeout=5",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
             # What the default cell's nodes hold, never the master.
-            env={
+            {
                 **{key: os.environ[key] for key in RUNTIME_ENVIRONMENT if key in os.environ},
                 **cell_environment(DEFAULT_CELL),
             },
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"PgBouncer exited early, see {self.log_path}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 1),
-            ):
-                return self
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"PgBouncer did not listen within {timeout}s, see {self.log_path}")
+        return self.await_ready("PgBouncer", timeout, 0.2, self._listening)
+
+    def _listening(self):
+        with socket.create_connection(("127.0.0.1", self.port), 1):
+            return True
 
     def stop(self):
         super().stop()
@@ -697,6 +717,7 @@ class JsonRpc:
             "/web/session/authenticate", {"db": dbname, "login": login, "password": password}
         )
         self.uid = result["uid"]
+        self.db = result.get("db")
 
     def _post(self, path, params):
         response = self.session.post(
@@ -880,6 +901,19 @@ def run_odoo_script(dbname, code):
 
 
 # ------------------------------------------------------------ REST API helpers
+
+
+def run_code(session, code):
+    """Create and run a server action with ``code``, as the tenant's admin
+    would from Settings > Technical > Server Actions. Returns what the code
+    put in ``action``."""
+    [model_id] = session.call("ir.model", "search", [("model", "=", "res.partner")])
+    action_id = session.call(
+        "ir.actions.server",
+        "create",
+        {"name": "attack", "model_id": model_id, "state": "code", "code": code},
+    )
+    return session.call("ir.actions.server", "run", [action_id])
 
 
 def mint_api_key(rpc, user_id, name="tests", **options):
@@ -1071,6 +1105,22 @@ def add_server(platform_db, name, port, capacity="", prepare=True):
 
 def servers_named(platform_db, name):
     return query(platform_db, "SELECT id FROM ipai_tenant_server WHERE name = %s", [name])
+
+
+@contextlib.contextmanager
+def registered_server(platform_db, name, port, capacity="50"):
+    """A server `make add-server` prepared and registered; archived after,
+    as an operator retires one, so that later tests do not try to reach it
+    once its cluster is gone. Yields its id."""
+    result = add_server(platform_db, name, port, capacity)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [(server_id,)] = servers_named(platform_db, name)
+    try:
+        yield server_id
+    finally:
+        query(
+            platform_db, "UPDATE ipai_tenant_server SET active = false WHERE id = %s", [server_id]
+        )
 
 
 def server_of(platform_db, code):

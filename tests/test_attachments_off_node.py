@@ -22,6 +22,7 @@ from .support import (
     connect_as,
     provision,
     query,
+    run_code,
     runtime_nodes,
     tenant_login,
     tenant_row,
@@ -185,16 +186,6 @@ env["res.partner"].create({"name": "leaked " + str(storage.fs.storage_options.ge
 """
 
 
-def run_server_action(rpc, code):
-    [model_id] = rpc.call("ir.model", "search", [("model", "=", "res.partner")])
-    action = rpc.call(
-        "ir.actions.server",
-        "create",
-        {"name": "attack", "model_id": model_id, "state": "code", "code": code},
-    )
-    rpc.call("ir.actions.server", "run", [action])
-
-
 def written(rpc, prefix):
     rows = rpc.call("res.partner", "search_read", [("name", "=like", prefix + " %")], ["name"])
     return [row["name"][len(prefix) + 1 :] for row in rows]
@@ -218,7 +209,7 @@ def test_a_tenant_admin_with_its_own_key_reaches_no_other_bucket(
     )
     assert storage["options"] in ("{}", False), storage
     # But its server action reaches the key the runtime unsealed for it.
-    run_server_action(attacker, READ_OWN_KEY % attachment_storage.TENANT_STORAGE_CODE)
+    run_code(attacker, READ_OWN_KEY % attachment_storage.TENANT_STORAGE_CODE)
     [found] = written(attacker, "stolen")
     access_key, secret = found.split(" ")
     stolen = object_store_admin.client("s3", s3_server.url, access_key, secret)
@@ -244,7 +235,7 @@ def test_a_tenant_admin_cannot_read_the_runtime_secret_through_fs_storage(
 ):
     attacker = tenant_login(nodes[0], OTHER, credentials_dir)
     attacker.call("fs.storage", "create", LEAKY_STORAGE)
-    run_server_action(attacker, READ_RUNTIME_SECRET)
+    run_code(attacker, READ_RUNTIME_SECRET)
     [leaked] = written(attacker, "leaked")
     assert leaked == "$IPAI_RUNTIME_SECRET"
 

@@ -17,7 +17,6 @@ provider's JSON-RPC call sends."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ from .support import (
     REPO_ROOT,
     OdooServer,
     RpcError,
+    await_listening,
+    connect_as,
     free_port,
     pg_connect,
     provider_with_manager,
@@ -157,15 +158,7 @@ def password_checking_server():
         ["pgbouncer", *as_user, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"pgbouncer did not start, see {folder}") from None
-                time.sleep(0.1)
+        await_listening(port, process, f"pgbouncer (see {folder})")
         yield port
     finally:
         process.terminate()
@@ -357,22 +350,8 @@ def test_the_moved_tenants_old_cell_can_no_longer_log_in_as_it(
     database, role = tenant_role(platform_db, TENANT_B)
     for cell in ("main", CELL_A):
         with pytest.raises(psycopg2.OperationalError):
-            psycopg2.connect(
-                dbname=database,
-                user=role,
-                password=credentials.role_password(role, cell),
-                host="127.0.0.1",
-                port=port,
-                connect_timeout=5,
-            ).close()
-    psycopg2.connect(
-        dbname=database,
-        user=role,
-        password=credentials.role_password(role, CELL_B),
-        host="127.0.0.1",
-        port=port,
-        connect_timeout=5,
-    ).close()
+            connect_as(database, role, credentials.role_password(role, cell), "127.0.0.1", port)
+    connect_as(database, role, credentials.role_password(role, CELL_B), "127.0.0.1", port).close()
 
 
 # ------------------------------------------------------------- placement

@@ -20,7 +20,7 @@ from .support import (
     provision,
     query,
     role_password,
-    set_params,
+    route_tenants_to,
     tenant_login,
 )
 
@@ -45,23 +45,11 @@ def pooled_runtime(platform_db, bouncer, tenant_server):
         runtime="tenant",
         options={"ipai_db_poolers": bouncer.poolers_option},
     ).start()
-    set_params(
-        platform_db,
-        {
-            "ipai_tenant_core.public_port": str(server.port),
-            "ipai_tenant_core.runtime_url": server.url,
-        },
-    )
+    route_tenants_to(platform_db, server)
     yield server
     server.stop()
     # The session's runtime answers the smoke checks again.
-    set_params(
-        platform_db,
-        {
-            "ipai_tenant_core.public_port": str(tenant_server.port),
-            "ipai_tenant_core.runtime_url": tenant_server.url,
-        },
-    )
+    route_tenants_to(platform_db, tenant_server)
 
 
 @pytest.fixture(scope="module")

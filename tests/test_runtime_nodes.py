@@ -10,12 +10,7 @@ import pytest
 import requests
 
 from .conftest import TENANT_DB_PREFIX
-from .support import (
-    connect_as,
-    provision,
-    runtime_nodes,
-    tenant_login,
-)
+from .support import connect_as, provision, run_code, runtime_nodes, tenant_login
 
 OWN, OTHER = "node-own", "node-other"
 
@@ -145,13 +140,7 @@ def test_a_tenant_revoking_its_devices_logs_out_no_other_tenant(tenants, nodes, 
     node_a, node_b = nodes
     victim = tenant_login(node_a, OWN, credentials_dir)
     attacker = tenant_login(node_b, OTHER, credentials_dir)
-    [model_id] = attacker.call("ir.model", "search", [("model", "=", "res.partner")])
-    action = attacker.call(
-        "ir.actions.server",
-        "create",
-        {"name": "revoke", "model_id": model_id, "state": "code", "code": REVOKE_EVERYTHING},
-    )
-    attacker.call("ir.actions.server", "run", [action])
+    run_code(attacker, REVOKE_EVERYTHING)
     # The revoke ran: the planted device is marked revoked.
     assert attacker.call("res.device.log", "search_count", [("revoked", "=", True)]) >= 1
     for node in nodes:

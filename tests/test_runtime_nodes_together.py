@@ -10,7 +10,7 @@ import uuid
 import pytest
 import websocket
 
-from .support import provision, runtime_nodes, tenant_login
+from .support import provision, run_code, runtime_nodes, tenant_login
 
 CODE = "node-together"
 HOST = f"{CODE}.localhost"
@@ -59,17 +59,6 @@ def received(socket, kind, timeout):
             if message.get("type") == kind:
                 found.append(message.get("payload"))
     return found
-
-
-def run_code(rpc, code):
-    """``code`` run by the tenant's admin as a server action."""
-    [model_id] = rpc.call("ir.model", "search", [("model", "=", "res.partner")])
-    action = rpc.call(
-        "ir.actions.server",
-        "create",
-        {"name": "node test", "model_id": model_id, "state": "code", "code": code},
-    )
-    rpc.call("ir.actions.server", "run", [action])
 
 
 def test_a_bus_message_posted_on_one_node_reaches_a_websocket_on_another(

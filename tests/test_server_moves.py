@@ -14,7 +14,6 @@ import pytest
 from .conftest import TENANT_DB_PREFIX
 from .support import (
     RpcError,
-    add_server,
     connect_as,
     database_exists,
     on_cluster,
@@ -23,9 +22,9 @@ from .support import (
     provider_with_manager,
     provision,
     query,
+    registered_server,
     role_password,
     server_of,
-    servers_named,
     set_params,
     tenant_login,
     wait_for_page,
@@ -42,19 +41,17 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def target(cluster, platform_db, tenant_server):
-    result = add_server(platform_db, TARGET, cluster["port"], "50")
-    assert result.returncode == 0, result.stdout + result.stderr
-    [(server_id,)] = servers_named(platform_db, TARGET)
-    # Closed to signups: this module's tenants are made on the main server,
-    # and only a platform manager's move sends one there.
-    query(
-        platform_db, "UPDATE ipai_tenant_server SET open_to_new = false WHERE id = %s", [server_id]
-    )
-    # A move asks the runtime for the tenant's login page once switched.
-    set_params(platform_db, {"ipai_tenant_core.runtime_url": tenant_server.url})
-    yield server_id
-    # Its cluster goes with this module: archived, as an operator retires one.
-    query(platform_db, "UPDATE ipai_tenant_server SET active = false WHERE id = %s", [server_id])
+    with registered_server(platform_db, TARGET, cluster["port"]) as server_id:
+        # Closed to signups: this module's tenants are made on the main
+        # server, and only a platform manager's move sends one there.
+        query(
+            platform_db,
+            "UPDATE ipai_tenant_server SET open_to_new = false WHERE id = %s",
+            [server_id],
+        )
+        # A move asks the runtime for the tenant's login page once switched.
+        set_params(platform_db, {"ipai_tenant_core.runtime_url": tenant_server.url})
+        yield server_id
 
 
 def on_target(cluster, database):
@@ -77,13 +74,20 @@ def role_on_main(platform_db, code):
     return bool(query("postgres", "SELECT 1 FROM pg_roles WHERE rolname = %s", [role]))
 
 
+def tenant_with_partner(cli, tenant_server, credentials_dir, code, name):
+    """A new tenant with a partner ``name``: its database and admin session."""
+    provision(cli, code)
+    rpc = tenant_login(tenant_server, code, credentials_dir)
+    rpc.call("res.partner", "create", {"name": name})
+    return TENANT_DB_PREFIX + code, rpc
+
+
 def test_a_tenant_moves_with_its_data_and_is_served_from_the_new_server(
     target, cluster, cli, platform_db, tenant_server, credentials_dir
 ):
-    provision(cli, "mv-one")
-    database = TENANT_DB_PREFIX + "mv-one"
-    rpc = tenant_login(tenant_server, "mv-one", credentials_dir)
-    rpc.call("res.partner", "create", {"name": "Before The Move"})
+    database, _session = tenant_with_partner(
+        cli, tenant_server, credentials_dir, "mv-one", "Before The Move"
+    )
 
     result = move(cli, "mv-one")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -105,10 +109,9 @@ def test_a_tenant_moves_with_its_data_and_is_served_from_the_new_server(
 def test_nothing_reaches_the_source_during_the_copy_and_a_killed_run_resumes(
     target, cluster, cli, platform_db, tenant_server, credentials_dir
 ):
-    provision(cli, "mv-two")
-    database = TENANT_DB_PREFIX + "mv-two"
-    session = tenant_login(tenant_server, "mv-two", credentials_dir)
-    session.call("res.partner", "create", {"name": "Kept Through A Kill"})
+    database, session = tenant_with_partner(
+        cli, tenant_server, credentials_dir, "mv-two", "Kept Through A Kill"
+    )
     [(role,)] = query(platform_db, "SELECT runtime_role FROM ipai_tenant WHERE code = 'mv-two'")
     with paused_cron(platform_db, "ir_cron_run_tenant_jobs"):
         killed = move(cli, "mv-two", env={"IPAI_FAILPOINT": "during:copy_to_target"})

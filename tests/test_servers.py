@@ -17,6 +17,7 @@ from .support import (
     provider_with_manager,
     provision,
     query,
+    registered_server,
     server_of,
     servers_named,
     tenant_login,
@@ -33,13 +34,8 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def second_server(cluster, platform_db):
-    result = add_server(platform_db, "sv-second", cluster["port"], "50")
-    assert result.returncode == 0, result.stdout + result.stderr
-    [(server_id,)] = servers_named(platform_db, "sv-second")
-    yield server_id
-    # Its cluster is dropped after this module: archived, as an operator
-    # retires a server, so that later tests do not try to reach it.
-    query(platform_db, "UPDATE ipai_tenant_server SET active = false WHERE id = %s", [server_id])
+    with registered_server(platform_db, "sv-second", cluster["port"]) as server_id:
+        yield server_id
 
 
 def test_an_unprepared_or_unreachable_server_is_refused_and_nothing_recorded(cluster, platform_db):

@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from ..conftest import TENANT_DB_PREFIX
-from ..support import RpcError, provision, query, tenant_login, wait_for_state
-from .test_tenant_isolation import run_code, run_sql
+from ..support import RpcError, provision, query, run_code, tenant_login, wait_for_state
+from .test_tenant_isolation import run_sql
 
 OUTSIDE_THE_PLAN = "crm"  # not in the trial plan, nor anything it depends on
 

@@ -27,6 +27,7 @@ from ..support import (
     owner_mark,
     provision,
     query,
+    run_code,
     tenant_login,
     wait_for_state,
 )
@@ -46,19 +47,6 @@ def attacker(cli, victim, tenant_server, credentials_dir):
     """The administrator of tenant sec-evil, logged in through its own host."""
     provision(cli, "sec-evil")
     return tenant_login(tenant_server, "sec-evil", credentials_dir)
-
-
-def run_code(session, code):
-    """Create and run a server action with ``code``, as the tenant's admin
-    would from Settings > Technical > Server Actions. Returns what the code
-    put in ``action``."""
-    model_id = session.call("ir.model", "search", [("model", "=", "res.partner")])[0]
-    action_id = session.call(
-        "ir.actions.server",
-        "create",
-        {"name": "attack", "model_id": model_id, "state": "code", "code": code},
-    )
-    return session.call("ir.actions.server", "run", [action_id])
 
 
 def run_sql(session, statement, autocommit=False):
