@@ -17,7 +17,6 @@ from .support import (
     TENANT_DB_PREFIX,
     JsonRpc,
     LoopbackDns,
-    OdooServer,
     OpenApiChecker,
     Proxy,
     S3Server,
@@ -27,11 +26,13 @@ from .support import (
     drop_database,
     drop_run_leftovers,
     install_database,
+    pg_cluster,
     query,
     route_tenants_to,
     run_cli,
     set_admin_password,
     set_params,
+    tenant_runtime,
 )
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -103,18 +104,21 @@ def platform_db(template_db, admin_password, dns_server):
     shutil.rmtree(BACKUPS / RUN_ID, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def cluster(request):
+    """A second PostgreSQL server of the module's own (pg_cluster: as it
+    comes, no platform role), dropped after the module."""
+    with pg_cluster(request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")) as made:
+        yield made
+
+
 @pytest.fixture(scope="session")
 def tenant_server(platform_db):
     """The tenant runtime: every tenant database of this run, routed by host
     name (<code>.localhost) as in production, each opened with its tenant's
     own role, without any platform secret in its environment. Tenant URLs
     point at it."""
-    server = OdooServer(
-        None,
-        LOCAL_DIR / "logs" / f"{platform_db}-tenants.log",
-        platform_db=platform_db,
-        runtime="tenant",
-    ).start()
+    server = tenant_runtime(platform_db, "tenants").start()
     route_tenants_to(platform_db, server)
     yield server
     server.stop()

@@ -369,12 +369,17 @@ class ServedProcess:
     """A server the tests start: ``process`` answering ``/web/health`` at
     ``url``, its output in ``log_path``."""
 
-    process = None
     stop_grace = 30
+
+    def __init__(self, log_path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.process = None
 
     def launch(self, command, env, **popen):
         """Start ``command``, its output in ``log_path``."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=env, **popen
@@ -440,6 +445,7 @@ class OdooServer(ServedProcess):
         options=None,
         environment=None,
     ):
+        super().__init__(log_path)
         self.dbname = dbname
         # A tenant runtime node serves this cell (its secret, its routing role).
         self.cell = cell
@@ -451,14 +457,9 @@ class OdooServer(ServedProcess):
         self.runtime = runtime or ("platform" if platform_db else None)
         self.workers = workers  # 0: threaded mode
         self.cron_threads = cron_threads
-        self.port = free_port()
         # Where Odoo serves websockets in prefork mode (its gevent process).
         self.gevent_port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
         self.data_dir = data_dir
-        self.options = options or {}  # more Odoo options (ipai_db_poolers)
-        self.process = None
 
     def _config_file(self):
         parser = configparser.RawConfigParser()
@@ -529,6 +530,13 @@ class OdooServer(ServedProcess):
             self.process.wait()
 
 
+def tenant_runtime(platform_db, label, **options):
+    """A tenant runtime server (not started yet) routed from ``platform_db``,
+    its log in .local/logs/<platform_db>-<label>.log."""
+    log_path = LOCAL_DIR / "logs" / f"{platform_db}-{label}.log"
+    return OdooServer(None, log_path, platform_db=platform_db, runtime="tenant", **options)
+
+
 @contextlib.contextmanager
 def runtime_nodes(platform_db, tmp_path_factory, label, cron_threads=0):
     """Two more nodes "a" and "b" of the tenant runtime, as on two machines:
@@ -537,11 +545,9 @@ def runtime_nodes(platform_db, tmp_path_factory, label, cron_threads=0):
     started = []
     try:
         for name in ("a", "b"):
-            node = OdooServer(
-                None,
-                LOCAL_DIR / "logs" / f"{platform_db}-{label}-{name}.log",
-                platform_db=platform_db,
-                runtime="tenant",
+            node = tenant_runtime(
+                platform_db,
+                f"{label}-{name}",
                 workers=1,
                 cron_threads=cron_threads,
                 data_dir=tmp_path_factory.mktemp(f"{label}-{name}-data"),
@@ -563,13 +569,10 @@ class Proxy(ServedProcess):
     stop_grace = 10
 
     def __init__(self, platform, tenants, log_path, state_dir):
+        super().__init__(log_path)
         self.platform = platform
         self.tenants = tenants if isinstance(tenants, list) else [tenants]
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
         self.state_dir = state_dir
-        self.process = None
 
     def start(self, timeout=30):
         self.launch(
@@ -600,10 +603,7 @@ class S3Server(ServedProcess):
     stop_grace = 10
 
     def __init__(self, log_path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.process = None
+        super().__init__(log_path)
         self.admin = None
 
     def start(self, timeout=30):
@@ -641,15 +641,13 @@ class PgBouncer(ServedProcess):
     stop_grace = 10
 
     def __init__(self, platform_db, log_path):
+        super().__init__(log_path)
         self.platform_db = platform_db
-        self.port = free_port()
-        self.log_path = log_path
         settings = _pg_settings()
         self.server = f"{settings['host']}:{settings['port']}"
         # Under /tmp, not pytest's private folder: PgBouncer drops root and
         # must reach its files.
         self.state_dir = Path(tempfile.mkdtemp(prefix="ipai-pgbouncer-"))
-        self.process = None
 
     @property
     def poolers_option(self):

@@ -30,9 +30,7 @@ import requests
 from psycopg2 import sql
 
 from .support import (
-    LOCAL_DIR,
     REPO_ROOT,
-    OdooServer,
     RpcError,
     await_listening,
     connect_as,
@@ -41,6 +39,7 @@ from .support import (
     provider_with_manager,
     provision,
     query,
+    tenant_runtime,
 )
 
 CELL_A, CELL_B = "ca", "cb"
@@ -167,11 +166,9 @@ def password_checking_server():
 
 
 def start_node(platform_db, cell, tmp_path_factory, port):
-    return OdooServer(
-        None,
-        LOCAL_DIR / "logs" / f"{platform_db}-cell-{cell}.log",
-        platform_db=platform_db,
-        runtime="tenant",
+    return tenant_runtime(
+        platform_db,
+        f"cell-{cell}",
         workers=1,
         cron_threads=0,
         data_dir=tmp_path_factory.mktemp(f"cell-{cell}-data"),

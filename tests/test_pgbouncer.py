@@ -13,7 +13,6 @@ from .conftest import TENANT_DB_PREFIX
 from .support import (
     LOCAL_DIR,
     RUNTIME_ROLE,
-    OdooServer,
     PgBouncer,
     connect_as,
     pg_connect,
@@ -22,6 +21,7 @@ from .support import (
     role_password,
     route_tenants_to,
     tenant_login,
+    tenant_runtime,
 )
 
 FIRST, SECOND = "bouncer-a", "bouncer-b"
@@ -38,11 +38,9 @@ def bouncer(platform_db):
 def pooled_runtime(platform_db, bouncer, tenant_server):
     """A node of the tenant runtime that opens every database through
     PgBouncer; the control plane's smoke checks reach it."""
-    server = OdooServer(
-        None,
-        LOCAL_DIR / "logs" / f"{platform_db}-pooled.log",
-        platform_db=platform_db,
-        runtime="tenant",
+    server = tenant_runtime(
+        platform_db,
+        "pooled",
         options={"ipai_db_poolers": bouncer.poolers_option},
     ).start()
     route_tenants_to(platform_db, server)

@@ -8,15 +8,14 @@ import requests
 
 from .conftest import TENANT_DB_PREFIX
 from .support import (
-    LOCAL_DIR,
     JsonRpc,
-    OdooServer,
     RpcError,
     admin_password,
     pg_connect,
     provision,
     query,
     tenant_login,
+    tenant_runtime,
     wait_for_state,
 )
 
@@ -192,13 +191,7 @@ def test_dropped_tenant_is_no_longer_routed(cli, tenant_server, platform_db):
 def threaded_server(platform_db):
     """The tenant runtime in threaded mode, where Odoo itself only runs the
     crons of databases whose registry a request happened to load."""
-    server = OdooServer(
-        None,
-        LOCAL_DIR / "logs" / f"{platform_db}-threaded.log",
-        platform_db=platform_db,
-        runtime="tenant",
-        workers=0,
-    ).start()
+    server = tenant_runtime(platform_db, "threaded", workers=0).start()
     yield server
     server.stop()
 

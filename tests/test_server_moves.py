@@ -18,7 +18,6 @@ from .support import (
     database_exists,
     on_cluster,
     paused_cron,
-    pg_cluster,
     provider_with_manager,
     provision,
     query,
@@ -31,12 +30,6 @@ from .support import (
 )
 
 TARGET = "mv-target"
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with pg_cluster("moves") as made:
-        yield made
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from .support import (
     RpcError,
     add_server,
     on_cluster,
-    pg_cluster,
     provider_with_manager,
     provision,
     query,
@@ -24,12 +23,6 @@ from .support import (
 )
 
 PROVIDER = "sv-prov"
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with pg_cluster("servers") as made:
-        yield made
 
 
 @pytest.fixture(scope="module")

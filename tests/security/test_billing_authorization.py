@@ -6,6 +6,7 @@ refused with a clear message and changes nothing."""
 import pytest
 
 from ..support import (
+    JsonRpc,
     RpcError,
     provider_with_manager,
     provision,
@@ -179,6 +180,77 @@ def test_a_provider_cannot_backdate_or_pick_what_billing_decides(
         [paid],
     ) == [("manual", True)]
     assert cli("run-jobs").returncode == 0
+
+
+def test_an_accountant_ties_no_invoice_to_a_tenant_or_a_billing_run(
+    billed, admin_rpc, platform_server, platform_db
+):
+    """An accountant of the platform (Odoo's Billing rights, none on tenants)
+    makes an invoice whose lines name another customer's tenant and whose
+    header claims a billing run and a dunning stage, all through context
+    defaults (a JSON-RPC caller picks its context): posted and overdue, such
+    an invoice would get that tenant suspended by dunning. The invoice is
+    made, with none of it stored."""
+    _manager, _provider, sub, other = billed
+    group = admin_rpc.call(
+        "ir.model.data", "check_object_reference", "account", "group_account_invoice"
+    )[1]
+    admin_rpc.call(
+        "res.users",
+        "create",
+        {
+            "name": "BP Accountant",
+            "login": "bp-accountant",
+            "password": "bp-accountant-pass",
+            "groups_id": [(6, 0, [group])],
+        },
+    )
+    accountant = JsonRpc(platform_server.url, platform_db, "bp-accountant", "bp-accountant-pass")
+    run_odoo_script(
+        platform_db,
+        "env['ipai.billing.run'].create({'month': '2000-01', 'date': '2000-01-31'})\n"
+        "env.cr.commit()\n",
+    )
+    [(run,)] = query(platform_db, "SELECT id FROM ipai_billing_run WHERE month = '2000-01'")
+    smuggled = {
+        "default_ipai_tenant_id": sub,
+        "default_ipai_billing_run_id": run,
+        "default_ipai_billing_month": "2000-01",
+        "default_ipai_dunning_stage": "reminded",
+    }
+    move = accountant.call(
+        "account.move",
+        "create",
+        {
+            "move_type": "out_invoice",
+            "partner_id": other,
+            "invoice_line_ids": [(0, 0, {"name": "Consulting", "quantity": 1, "price_unit": 90})],
+        },
+        context=smuggled,
+    )
+    line = accountant.call(
+        "account.move.line",
+        "create",
+        {"move_id": move, "name": "More consulting", "quantity": 1, "price_unit": 10},
+        context=smuggled,
+    )
+    assert query(
+        platform_db,
+        "SELECT ipai_billing_run_id, ipai_billing_month, ipai_dunning_stage "
+        "FROM account_move WHERE id = %s",
+        [move],
+    ) == [(None, None, "none")]
+    assert query(
+        platform_db,
+        "SELECT count(*) FROM account_move_line WHERE (move_id = %s OR id = %s) "
+        "AND ipai_tenant_id IS NOT NULL",
+        [move, line],
+    ) == [(0,)]
+    # And asked for outright, they are refused.
+    with pytest.raises(RpcError, match="can only be set by the platform's billing"):
+        accountant.call("account.move", "write", [move], {"ipai_dunning_stage": "suspended"})
+    with pytest.raises(RpcError, match="Only the platform's billing bills a tenant"):
+        accountant.call("account.move.line", "write", [line], {"ipai_tenant_id": sub})
 
 
 def test_a_provider_lifts_its_own_suspension_only(billed, admin_rpc, cli, platform_db):

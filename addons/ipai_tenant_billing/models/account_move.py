@@ -12,7 +12,10 @@ BILLING_MOVE_FIELDS = frozenset({"ipai_billing_run_id", "ipai_billing_month", "i
 
 
 class AccountMove(models.Model):
-    _inherit = "account.move"
+    # The billing fields take no value from a caller's context defaults:
+    # Odoo would fill them after the checks on ``vals`` below.
+    _name = "account.move"
+    _inherit = ["account.move", "ipai.guarded.defaults.mixin"]
 
     ipai_billing_run_id = fields.Many2one(
         "ipai.billing.run", string="Billing run", readonly=True, index=True, copy=False
@@ -67,22 +70,24 @@ class AccountMove(models.Model):
         self._no_longer_owed()
         return result
 
+    def _guarded_fields(self):
+        return super()._guarded_fields() | BILLING_MOVE_FIELDS
+
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            self._check_billing_fields(vals)
-        return super().create(vals_list)
+        self._check_billing_fields(vals_list)
+        return super(AccountMove, self._without_guarded_defaults()).create(vals_list)
 
     def write(self, vals):
-        self._check_billing_fields(vals)
+        self._check_billing_fields([vals])
         return super().write(vals)
 
     @api.model
-    def _check_billing_fields(self, vals):
+    def _check_billing_fields(self, vals_list):
         """Which run made an invoice and how far its dunning went are the
         platform's: an accountant setting them could stop dunning, or send
         another customer's tenants to suspension."""
-        touched = BILLING_MOVE_FIELDS & set(vals)
+        touched = BILLING_MOVE_FIELDS & {name for vals in vals_list for name in vals}
         if touched and not self.env.is_superuser():
             raise AccessError(
                 self.env._(
@@ -108,15 +113,19 @@ class AccountMove(models.Model):
 
 
 class AccountMoveLine(models.Model):
-    _inherit = "account.move.line"
+    _name = "account.move.line"
+    _inherit = ["account.move.line", "ipai.guarded.defaults.mixin"]
 
     ipai_tenant_id = fields.Many2one("ipai.tenant", string="Tenant", index=True, copy=False)
+
+    def _guarded_fields(self):
+        return super()._guarded_fields() | {"ipai_tenant_id"}
 
     @api.model_create_multi
     def create(self, vals_list):
         if any(vals.get("ipai_tenant_id") for vals in vals_list) and not self.env.is_superuser():
             raise AccessError(self.env._("Only the platform's billing bills a tenant."))
-        return super().create(vals_list)
+        return super(AccountMoveLine, self._without_guarded_defaults()).create(vals_list)
 
     def write(self, vals):
         if "ipai_tenant_id" in vals and not self.env.is_superuser():
