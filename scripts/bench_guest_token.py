@@ -47,7 +47,7 @@ from psycopg2 import sql
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO_ROOT / ".local"
 SUPERSET_SH = REPO_ROOT / "scripts" / "superset.sh"
-sys.path.insert(0, str(REPO_ROOT / "addons" / "ipai_tenant_core"))
+sys.path.insert(0, str(REPO_ROOT / "addons" / "ipai_tenant_engine"))
 # The tenant runtime's key derivation (a plain module: cryptography only).
 sys.path.insert(0, str(REPO_ROOT / "addons" / "ipai_tenant_runtime"))
 

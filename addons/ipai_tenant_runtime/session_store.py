@@ -88,39 +88,32 @@ def _odoo_session_key_check(_original):
 # These two take each identifier literally. Like the two above, they replace
 # session_db's methods instead of calling them: no argument changes what
 # those do.
-def _literal_delete_from_identifiers(store_module):
-    def make(_original):
-        @store_module.with_lock
-        @store_module.with_cursor
-        def delete_from_identifiers(self, identifiers):
-            for identifier in filter(_is_identifier, identifiers):
-                self._cr.execute(
-                    "DELETE FROM http_sessions WHERE sid LIKE %s", [literal_prefix(identifier)]
-                )
+def _literal_identifier_lookups(store_module):
+    """session_db's delete_from_identifiers and
+    get_missing_session_identifiers, each identifier taken literally."""
 
-        return delete_from_identifiers
+    @store_module.with_lock
+    @store_module.with_cursor
+    def delete_from_identifiers(self, identifiers):
+        for identifier in filter(_is_identifier, identifiers):
+            self._cr.execute(
+                "DELETE FROM http_sessions WHERE sid LIKE %s", [literal_prefix(identifier)]
+            )
 
-    return make
+    @store_module.with_lock
+    @store_module.with_cursor
+    def get_missing_session_identifiers(self, identifiers):
+        missing = set()
+        for identifier in identifiers:
+            self._cr.execute(
+                "SELECT 1 FROM http_sessions WHERE sid LIKE %s LIMIT 1",
+                [literal_prefix(identifier)],
+            )
+            if not self._cr.fetchone():
+                missing.add(identifier)
+        return missing
 
-
-def _literal_missing_identifiers(store_module):
-    def make(_original):
-        @store_module.with_lock
-        @store_module.with_cursor
-        def get_missing_session_identifiers(self, identifiers):
-            missing = set()
-            for identifier in identifiers:
-                self._cr.execute(
-                    "SELECT 1 FROM http_sessions WHERE sid LIKE %s LIMIT 1",
-                    [literal_prefix(identifier)],
-                )
-                if not self._cr.fetchone():
-                    missing.add(identifier)
-            return missing
-
-        return get_missing_session_identifiers
-
-    return make
+    return delete_from_identifiers, get_missing_session_identifiers
 
 
 def install():
@@ -141,5 +134,6 @@ def install():
     store = module.PGSessionStore
     patching.patch(store, "generate_key", _odoo_session_key)
     patching.patch(store, "is_valid_key", _odoo_session_key_check)
-    patching.patch(store, "delete_from_identifiers", _literal_delete_from_identifiers(module))
-    patching.patch(store, "get_missing_session_identifiers", _literal_missing_identifiers(module))
+    delete, missing = _literal_identifier_lookups(module)
+    patching.patch(store, "delete_from_identifiers", lambda _original: delete)
+    patching.patch(store, "get_missing_session_identifiers", lambda _original: missing)

@@ -208,9 +208,7 @@ class IpaiTenant(models.Model):
     def _change_plan(self, plan):
         """Move this tenant to ``plan``; a provisioned database gets a
         change_plan job (new limits pushed, new modules installed)."""
-        self.ensure_one()
-        self._check_power(roles.OPERATE)
-        self._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
+        self._may_change_plan()
         if plan == self.plan_id:
             raise UserError(self.env._("%s is already on this plan.", self.code))
         self.plan_id = plan
@@ -221,11 +219,7 @@ class IpaiTenant(models.Model):
     def _clone(self, code, name=None, with_data=False):
         """A new tenant ``code`` copied from this one (its module set, or its
         data too, neutralized), provisioning; returns it."""
-        self.ensure_one()
-        # Whatever id was sent for the source: the caller must be able to read it.
-        self.check_access("read")
-        self._check_power(roles.OPERATE)
-        self._ensure_action_allowed("clone", self.env._("Cloning"))
+        self._may_clone()
         tenants = self.env["ipai.tenant"]
         problem = tenants._new_code_problem(code)
         if problem:
@@ -258,31 +252,32 @@ class IpaiTenant(models.Model):
         copies are clients."""
         return "client" if self.tenant_type == "platform_owner" else self.tenant_type
 
-    def action_open_change_plan(self):
-        return self._open_wizard(
-            "change_plan",
-            self.env._("Changing the plan"),
-            self.env._("Change plan"),
-            "ipai.tenant.change.plan",
-            {"default_tenant_id": self.id, "default_plan_id": self.plan_id.id},
-        )
-
-    def action_open_clone(self):
-        return self._open_wizard(
-            "clone",
-            self.env._("Cloning"),
-            self.env._("Clone tenant"),
-            "ipai.tenant.clone",
-            {"default_source_id": self.id},
-        )
-
-    def _open_wizard(self, action, doing, title, wizard, context):
-        """The form of ``wizard`` for this tenant, refused before it opens
-        when the caller may not, or the state does not allow, ``action``
-        (the wizard's own method checks again when it runs)."""
+    def _may_change_plan(self):
         self.ensure_one()
         self._check_power(roles.OPERATE)
-        self._ensure_action_allowed(action, doing)
+        self._ensure_action_allowed("change_plan", self.env._("Changing the plan"))
+
+    def _may_clone(self):
+        self.ensure_one()
+        # Whatever id was sent for the source: the caller must be able to read it.
+        self.check_access("read")
+        self._check_power(roles.OPERATE)
+        self._ensure_action_allowed("clone", self.env._("Cloning"))
+
+    # The wizards' forms are refused before they open when the caller may
+    # not, or the state does not allow, what they do (their model methods
+    # check again when they run).
+    def action_open_change_plan(self):
+        self._may_change_plan()
+        context = {"default_tenant_id": self.id, "default_plan_id": self.plan_id.id}
+        return self._wizard_form("ipai.tenant.change.plan", self.env._("Change plan"), context)
+
+    def action_open_clone(self):
+        self._may_clone()
+        context = {"default_source_id": self.id}
+        return self._wizard_form("ipai.tenant.clone", self.env._("Clone tenant"), context)
+
+    def _wizard_form(self, wizard, title, context):
         return {
             "type": "ir.actions.act_window",
             "name": title,

@@ -171,27 +171,23 @@ def test_add_sets_a_new_attribute_once_and_never_shadows_one():
     assert Base().greet("ann") == "hello ann"
 
 
-# What post_load changes in Odoo, each by exactly one patch.
-ODOO_TARGETS = [
-    (sql_db, "connection_info_for"),
-    (http, "db_filter"),
-    (http, "db_list"),
-    (http, "dispatch_rpc"),
-    (rpc, "dispatch_rpc"),
-    (http.Request, "_serve_nodb"),
-    (http.Request, "_serve_db"),
-    (http.Application, "__call__"),
-    (odoo_server.WorkerCron, "_db_list"),
-    (odoo_server.ThreadedServer, "cron_spawn"),
-    (odoo_server.WorkerHTTP, "sleep"),
-    (module_graph.Graph, "add_modules"),
-    (Registry, "delete"),
-    (Registry, "delete_all"),
-    (ir_module.Module, "button_install"),
-    (ir_module.Module, "_button_immediate_function"),
-    (res_users.Users, "_ipai_gate_user_limit"),
-    (res_company.Company, "_ipai_gate_company_limit"),
-]
+# What post_load changes in Odoo, by owner, each by exactly one patch.
+PATCHED = {
+    sql_db: ("connection_info_for",),
+    http: ("db_filter", "db_list", "dispatch_rpc"),
+    rpc: ("dispatch_rpc",),
+    http.Request: ("_serve_nodb", "_serve_db"),
+    http.Application: ("__call__",),
+    odoo_server.WorkerCron: ("_db_list",),
+    odoo_server.ThreadedServer: ("cron_spawn",),
+    odoo_server.WorkerHTTP: ("sleep",),
+    module_graph.Graph: ("add_modules",),
+    Registry: ("delete", "delete_all"),
+    ir_module.Module: ("button_install", "_button_immediate_function"),
+    res_users.Users: ("_ipai_gate_user_limit",),
+    res_company.Company: ("_ipai_gate_company_limit",),
+}
+ODOO_TARGETS = [(owner, name) for owner, names in PATCHED.items() for name in names]
 if ast_guard._AFFECTED:
     ODOO_TARGETS.append((ast, "parse"))
 

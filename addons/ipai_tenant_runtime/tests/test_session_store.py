@@ -95,7 +95,7 @@ def test_an_identifier_is_a_literal_prefix():
 def test_a_tenants_device_revoke_deletes_only_sessions_starting_with_its_identifier():
     cursor = _StoreCursor()
     store, module = _store(cursor)
-    delete = session_store._literal_delete_from_identifiers(module)(None)
+    delete, _missing = session_store._literal_identifier_lookups(module)
     wildcard = "_" * 42
     delete(store, [wildcard, "short", "a" * 41 + "%"])
     # "_" * 42 is a well-formed identifier: deleted literally, never as 42
@@ -108,7 +108,7 @@ def test_a_tenants_device_revoke_deletes_only_sessions_starting_with_its_identif
 def test_missing_identifiers_are_looked_up_literally():
     cursor = _StoreCursor(rows=[(1,)])
     store, module = _store(cursor)
-    missing = session_store._literal_missing_identifiers(module)(None)
+    _delete, missing = session_store._literal_identifier_lookups(module)
     present, absent = "a_" * 21, "b_" * 21
     assert missing(store, [present, absent]) == {absent}
     assert [params for _query, params in cursor.executed] == [
