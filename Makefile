@@ -8,7 +8,7 @@ SHELL := /bin/bash
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
 	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions bench-failover \
-	bench-fanout add-server list-servers cell-env move-tenant-cell move-tenant drain-server bench-move
+	bench-fanout add-server set-replica list-servers cell-env move-tenant-cell move-tenant drain-server bench-move
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -122,6 +122,9 @@ move-tenant: ## CODE=acme SERVER=db2 [GRACE_HOURS=24]: move a tenant's database 
 
 drain-server: ## SERVER=db1 [GRACE_HOURS=24]: close a server and move each of its tenants elsewhere
 	$(TENANT) drain-server --server "$(SERVER)" $(call opt,GRACE_HOURS,--grace-hours)
+
+set-replica: ## SERVER=db1 HOST=10.0.0.6 [PORT=5432 MAX_LAG=30]: name a server's streaming replica (empty HOST: none); reads go there
+	$(TENANT) set-replica --server "$(SERVER)" --host "$(HOST)" --port "$(or $(PORT),5432)" $(call opt,MAX_LAG,--max-lag)
 
 list-servers: ## Database servers: health, open or closed, databases, size, connections (checked now)
 	$(TENANT) list-servers

@@ -13,6 +13,7 @@
     tenants.py upgrade-tenants [--modules a,b] [--tenants acme,beta] [--concurrency 2]
     tenants.py introspect --code acme [--format dbml|md|erd|all] [--out DIR]
     tenants.py add-server --name db2 --host 10.0.0.5 [--port 5432] [--capacity 200]
+    tenants.py set-replica --server db2 --host 10.0.0.6 [--port 5432] [--max-lag 30]
     tenants.py list-servers
 
 Each command that changes something queues a job, runs it here (or follows
@@ -730,6 +731,30 @@ def add_server(env, name, host, port, capacity):
     echo_servers(server)
 
 
+@cli.odoo_command("set-replica")
+@click.option("--server", "server_name", required=True)
+@click.option("--host", default="", help="The replica's host; empty: no replica any more.")
+@click.option("--port", type=int, default=5432, show_default=True)
+@click.option("--max-lag", type=int, help="Seconds behind at most (default 30).")
+def set_replica(env, server_name, host, port, max_lag):
+    """Name a streaming replica of a server (checked first: a standby the
+    platform's role reaches): read-only requests of its tenants go there."""
+    from odoo.exceptions import AccessError, UserError, ValidationError
+
+    server = env["ipai.tenant.server"].search([("name", "=", server_name)], limit=1)
+    if not server:
+        fail_input(f"no server named '{server_name}'")
+    if max_lag is not None and max_lag <= 0:
+        fail_input("--max-lag must be positive")
+    try:
+        server._set_replica(host, port, max_lag)
+    except (UserError, ValidationError, AccessError) as exc:
+        env.cr.rollback()
+        fail_input(str(exc.args[0]))
+    env.cr.commit()
+    echo_servers(server)
+
+
 @cli.odoo_command("list-servers")
 def list_servers(env):
     """Database servers with what was last measured on each (checked now)."""
@@ -760,6 +785,12 @@ def echo_servers(servers):
     )
     for server in servers.filtered("health_message"):
         click.echo(f"{server.name}: {server.health_message}")
+    for server in servers.filtered("replica_host"):
+        click.echo(
+            f"{server.name}: replica {server.replica_host}:{server.replica_port} "
+            f"{server.replica_state or 'not checked'}, {server.replica_lag:.1f}s behind "
+            f"(limit {server.replica_max_lag}s)"
+        )
 
 
 @cli.odoo_command("run-jobs")

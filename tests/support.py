@@ -131,6 +131,39 @@ def pg_cluster(label, unavailable=None):
         )
 
 
+@contextlib.contextmanager
+def pg_standby(primary, label):
+    """A streaming replica of the cluster ``primary`` (a ``pg_cluster``): a
+    hot standby made with pg_basebackup -R from it, replaying its WAL, on a
+    free port of its own; dropped after. Yields version, name and port."""
+    version, port = primary["version"], free_port()
+    name = f"ipai-{label}-{os.getpid()}"
+    subprocess.run(
+        ["pg_createcluster", version, name, "-p", str(port), "--",
+         "--auth-local=trust", "--auth-host=trust"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    try:
+        # Emptied, not removed: pg_basebackup fills it as the postgres user.
+        data_dir = Path("/var/lib/postgresql") / version / name
+        for entry in data_dir.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", "pg_basebackup", "-h", "127.0.0.1",
+             "-p", str(primary["port"]), "-U", "postgres", "-D", str(data_dir),
+             "-R", "-X", "stream", "-c", "fast"],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        subprocess.run(["pg_ctlcluster", version, name, "start"], check=True, capture_output=True)
+        yield {"version": version, "name": name, "port": port}
+    finally:
+        subprocess.run(
+            ["pg_dropcluster", version, name, "--stop"], check=False, capture_output=True
+        )
+
+
 def on_cluster(cluster, statement, params=None, dbname="postgres"):
     """``statement`` run on ``cluster`` as its superuser; its rows."""
     with closing(
@@ -520,7 +553,14 @@ class OdooServer(ServedProcess):
             self._environment(),
             start_new_session=True,
         )
-        return self.await_health("Odoo", timeout, interval=0.5)
+        self.await_health("Odoo", timeout, interval=0.5)
+        if self.workers:
+            # Prefork: websockets are the gevent process's, which the master
+            # starts next to its workers (often after /web/health answers).
+            await_listening(
+                self.gevent_port, self.process, f"Odoo's gevent process ({self.log_path})"
+            )
+        return self
 
     def kill(self):
         """kill -9 of every process of this server at once, as a machine
@@ -1106,13 +1146,20 @@ def servers_named(platform_db, name):
 
 
 @contextlib.contextmanager
-def registered_server(platform_db, name, port, capacity="50"):
+def registered_server(platform_db, name, port, capacity="50", open_to_new=True):
     """A server `make add-server` prepared and registered; archived after,
     as an operator retires one, so that later tests do not try to reach it
-    once its cluster is gone. Yields its id."""
+    once its cluster is gone. Closed to signups (``open_to_new`` False), it
+    gets only the tenants a test moves there. Yields its id."""
     result = add_server(platform_db, name, port, capacity)
     assert result.returncode == 0, result.stdout + result.stderr
     [(server_id,)] = servers_named(platform_db, name)
+    if not open_to_new:
+        query(
+            platform_db,
+            "UPDATE ipai_tenant_server SET open_to_new = false WHERE id = %s",
+            [server_id],
+        )
     try:
         yield server_id
     finally:

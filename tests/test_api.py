@@ -16,8 +16,11 @@ from .support import (
     mint_api_key,
     provider_manager,
     provider_tenant,
+    provision,
     query,
+    registered_server,
     run_script,
+    server_of,
     wait_for_state,
 )
 
@@ -320,6 +323,39 @@ def test_a_provider_key_reaches_its_subtree_only(admin_rpc, platform_server, pla
     assert own.status_code == 202, own.text
     assert own.json()["tenant"]["parent"] == "api-prov-a"
     assert api.wait_job(own.json()["job"]["id"])["state"] == "done"
+
+
+def test_a_platform_manager_moves_a_tenant_to_another_server(
+    admin_api, admin_rpc, platform_server, cluster, cli, platform_db, openapi
+):
+    with registered_server(platform_db, "api-target", cluster["port"], open_to_new=False):
+        provision(cli, "api-mover")
+        provider = provider_tenant(admin_rpc, "api-mv-prov", "API Mover Provider")
+        manager = provider_manager(admin_rpc, platform_server, provider, "api-mv-prov-admin")
+        own = ApiClient(platform_server.url, mint_api_key(manager, manager.uid), openapi)
+        before = tenant_snapshot(platform_db)
+        body = assert_problem(
+            admin_api.post("/tenants/api-mover/move", json={"server": "nowhere"}), 422
+        )
+        assert "nowhere" in body["detail"]
+        assert_problem(admin_api.post("/tenants/api-mover/move", json={}), 422)
+        assert_problem(
+            admin_api.post("/tenants/api-mover/move", json={"server": "x", "grace_hours": -1}), 422
+        )
+        # A provider's administrator moves nothing, not even its own tenants.
+        assert_problem(own.post("/tenants/api-mv-prov/move", json={"server": "api-target"}), 403)
+        assert tenant_snapshot(platform_db) == before
+
+        moved = admin_api.post(
+            "/tenants/api-mover/move", json={"server": "api-target", "grace_hours": 0}
+        )
+        assert moved.status_code == 202, moved.text
+        assert moved.json()["job"]["type"] == "move_server"
+        assert admin_api.wait_job(moved.json()["job"]["id"])["state"] == "done"
+        assert server_of(platform_db, "api-mover") == "api-target"
+        # Its cluster goes with this module: the tenant goes first.
+        dropped = admin_api.post("/tenants/api-mover/drop")
+        assert admin_api.wait_job(dropped.json()["job"]["id"])["state"] == "done"
 
 
 def test_a_key_made_in_the_form_is_shown_once_and_works(admin_rpc, platform_server, openapi):

@@ -27,7 +27,7 @@ PLATFORM_MODULES = "ipai_tenant_core,ipai_tenant_billing,ipai_tenant_notify"
 # checks the database servers; data safety's moves between servers (the
 # wizard's view and access, the server form's Drain button, the access to
 # databases left by moves and the cron that drops them after their grace).
-ADDED_SINCE = {"ir_ui_view": 7, "ir_ui_menu": 1, "ir_model_access": 5, "ir_cron": 2}
+ADDED_SINCE = {"ir_ui_view": 8, "ir_ui_menu": 1, "ir_model_access": 6, "ir_cron": 2}
 
 
 def with_added(before, **more):

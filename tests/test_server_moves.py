@@ -34,14 +34,9 @@ TARGET = "mv-target"
 
 @pytest.fixture(scope="module")
 def target(cluster, platform_db, tenant_server):
-    with registered_server(platform_db, TARGET, cluster["port"]) as server_id:
-        # Closed to signups: this module's tenants are made on the main
-        # server, and only a platform manager's move sends one there.
-        query(
-            platform_db,
-            "UPDATE ipai_tenant_server SET open_to_new = false WHERE id = %s",
-            [server_id],
-        )
+    # Closed to signups: this module's tenants are made on the main server,
+    # and only a platform manager's move sends one there.
+    with registered_server(platform_db, TARGET, cluster["port"], open_to_new=False) as server_id:
         # A move asks the runtime for the tenant's login page once switched.
         set_params(platform_db, {"ipai_tenant_core.runtime_url": tenant_server.url})
         yield server_id

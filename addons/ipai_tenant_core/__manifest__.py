@@ -2,7 +2,7 @@
     "name": "IPAI Tenant Core",
     "summary": "Registry of the ipai multi-tenant Odoo platform: tenants in a "
     "provider hierarchy, plans, servers, roles and a tamper-evident audit trail",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "SaaS/Platform",
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",
@@ -17,6 +17,7 @@
         "data/ipai_tenant_plan_data.xml",
         "data/ipai_tenant_data.xml",
         "wizards/ipai_tenant_staff_add_views.xml",
+        "wizards/ipai_tenant_server_replica_views.xml",
         "views/ipai_tenant_views.xml",
         "views/ipai_tenant_plan_views.xml",
         "views/ipai_tenant_server_views.xml",

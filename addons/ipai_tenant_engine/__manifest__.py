@@ -2,7 +2,7 @@
     "name": "IPAI Tenant Engine",
     "summary": "The engine that makes one Odoo database per tenant: jobs, a "
     "runner, idempotent steps on a frozen spec, templates, a warm pool and usage",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "SaaS/Platform",
     "author": "ipai",
     "website": "https://github.com/ipai/ipai",

@@ -15,6 +15,9 @@ Odoo configuration:
   (``session_store``).
 - unset: plain Odoo (tests, module installs by the engine).
 
+Read-only requests of a tenant go to its server's streaming replica while
+it keeps up (``replicas``).
+
 Attachments of a tenant live in its own bucket, opened with a key only
 the runtime can unseal (``attachment_storage``).
 
@@ -32,6 +35,7 @@ from . import (
     preload,
     registry_cache,
     registry_guard,
+    replicas,
     session_store,
 )
 
@@ -41,6 +45,7 @@ def post_load():
     module_gate.install()
     registry_guard.install()
     connections.install()
+    replicas.install()
     http_routing.install()
     gates.install()
     preload.install()

@@ -71,6 +71,9 @@ def _tenant_connection_info(original):
         host, port = info.get("host"), info.get("port")
         if route.db_host:
             host, port = route.db_host, route.db_port
+        if readonly and route.replica_host:
+            # Odoo's read-only cursors (replicas.py decides when to use them).
+            host, port = route.replica_host, route.replica_port
         if _TENANTS_DIRECTLY:
             return dbname, _on_server(info, host, port)
         return dbname, _through_pooler(info, host, port)

@@ -54,6 +54,10 @@ class TenantRoute:
     limits: dict = field(default_factory=dict)
     modules: tuple = ()
     features: dict = field(default_factory=dict)
+    # Its server's streaming replica, for read-only requests (replicas.py).
+    replica_host: str | None = None
+    replica_port: int | None = None
+    replica_max_lag: int = 0
 
     @property
     def suspended(self):
@@ -153,7 +157,8 @@ class RoutingMap:
         cr.execute(
             """SELECT host, database_name, state, tenant_role, db_host, db_port,
                       plan_code, plan_name, max_users, max_users_per_company,
-                      max_companies, modules, feature_bi
+                      max_companies, modules, feature_bi,
+                      replica_host, replica_port, replica_max_lag
                  FROM ipai_cell_routing"""
         )
         columns = [column[0] for column in cr.description]
@@ -232,6 +237,9 @@ def _tenant_route(row):
         },
         modules=tuple(row["modules"] or ()),
         features={"bi": bool(row["feature_bi"])},
+        replica_host=row["replica_host"] or None,
+        replica_port=row["replica_port"] or None,
+        replica_max_lag=row["replica_max_lag"] or 0,
     )
 
 

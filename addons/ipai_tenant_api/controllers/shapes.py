@@ -202,6 +202,21 @@ CLONE_REQUEST = component(
     ),
 )
 
+MOVE_REQUEST = component(
+    "MoveRequest",
+    Object(
+        required={"server": String(min_length=1, description="The target server's name.")},
+        optional={
+            "grace_hours": Number(
+                minimum=0,
+                maximum=24 * 365,
+                description="How long the old database is kept (default: the platform's "
+                "setting); 0 drops it once the move is done.",
+            )
+        },
+    ),
+)
+
 # Path parameters, by the name of their variable in a route.
 PATH_PARAMS = {
     "code": Param("code", "path", TEXT, required=True, description="The tenant's code."),

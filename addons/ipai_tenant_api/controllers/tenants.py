@@ -15,6 +15,7 @@ from .shapes import (
     ACCEPTED,
     CLONE_REQUEST,
     IDEMPOTENCY_KEY,
+    MOVE_REQUEST,
     TENANT,
     TENANT_CHANGE,
     TENANT_CREATE,
@@ -256,6 +257,22 @@ class TenantsController(http.Controller):
     )
     def drop(self, code):
         return self._act(code, "action_drop")
+
+    @endpoint("/tenants/<string:code>/move", ["POST"])
+    @operation(
+        summary="Move a tenant to another database server",
+        description="Platform managers only. The move_server job copies the database there "
+        "(the tenant is in maintenance meanwhile), switches and checks it; the old database "
+        "is dropped after the grace.",
+        body=MOVE_REQUEST,
+        answers={202: (ACCEPTED, "Queued; follow the job.")},
+        problems=(403, 404, 409, 422),
+    )
+    def move(self, code, body):
+        tenant = find_tenant(code)
+        before = tenant.job_ids[:1].id
+        tenant.action_move_to_server(body["server"], grace_hours=body.get("grace_hours"))
+        return accepted(tenant, latest_job(tenant, before))
 
     @endpoint("/tenants/<string:code>/clone", ["POST"])
     @tenant_action("Clone a tenant", "A new tenant next to the source.", body=CLONE_REQUEST)

@@ -19,6 +19,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 import psycopg2
+from odoo.addons.ipai_platform_rules import replicas
 
 HEALTHY = "ok"
 # Usable, with something an operator should mend (a database open to
@@ -74,6 +75,12 @@ def pg_dump_major():
     return int(match.group(1)) if match else None
 
 
+def first_line(exc):
+    """What PostgreSQL (or libpq) said, in one line."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def measure(server):
     """The figures and fitness of ``server`` (an ``infra.pg.Server``)."""
     try:
@@ -83,8 +90,7 @@ def measure(server):
             cr.execute(OPEN_TO_PUBLIC)
             open_to_public = tuple(name for (name,) in cr.fetchall())
     except psycopg2.Error as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return Figures(health=UNREACHABLE, problems=(message,))
+        return Figures(health=UNREACHABLE, problems=(first_line(exc),))
     if row is None:  # the role vanished between login and the query
         return Figures(health=UNREACHABLE, problems=("the platform's role does not exist",))
     version_num, databases, size, connections, max_connections, createdb, createrole, su = row
@@ -113,3 +119,42 @@ def measure(server):
         max_connections=max_connections,
         open_to_public=open_to_public,
     )
+
+
+# ------------------------------------------------------------------ replicas
+
+REPLICA_OK = "ok"
+REPLICA_BEHIND = "behind"
+REPLICA_UNREACHABLE = "unreachable"
+REPLICA_NOT_STANDBY = "not_standby"
+# Never named as a replica: a lagging one is (it catches up).
+REPLICA_REFUSED = (REPLICA_UNREACHABLE, REPLICA_NOT_STANDBY)
+
+
+@dataclass(frozen=True)
+class ReplicaFigures:
+    state: str
+    lag_seconds: float = 0.0
+    problem: str = ""
+
+
+def measure_replica(server, max_lag_seconds):
+    """The state of the streaming replica ``server`` (an ``infra.pg.Server``
+    pointing at the replica) and its lag, as the platform's role."""
+    try:
+        with server.connect("postgres") as conn, conn.cursor() as cr:
+            cr.execute(replicas.LAG_QUERY)
+            (lag,) = cr.fetchone()
+    except psycopg2.Error as exc:
+        return ReplicaFigures(REPLICA_UNREACHABLE, problem=first_line(exc))
+    if lag is None:
+        return ReplicaFigures(
+            REPLICA_NOT_STANDBY, problem="it is no standby (not in recovery): not a replica"
+        )
+    if lag > max_lag_seconds:
+        return ReplicaFigures(
+            REPLICA_BEHIND,
+            lag,
+            f"{lag:.1f} s behind its primary (limit {max_lag_seconds} s): reads go to the primary",
+        )
+    return ReplicaFigures(REPLICA_OK, lag)

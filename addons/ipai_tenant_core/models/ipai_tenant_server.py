@@ -32,6 +32,8 @@ class IpaiTenantServer(models.Model):
             "database_total",
             "connection_count",
             "max_connections",
+            "replica_state",
+            "replica_lag",
         }
     )
     _order = "sequence, id"
@@ -95,10 +97,41 @@ class IpaiTenantServer(models.Model):
     )
     connection_count = fields.Integer("Connections", readonly=True)
     max_connections = fields.Integer(readonly=True)
+    # A streaming replica of this server (set with _set_replica: checked
+    # first). The tenant runtime sends the read-only requests of this
+    # server's tenants there, and to the primary while it is down or
+    # further behind than replica_max_lag (the runtime measures it itself).
+    replica_host = fields.Char(readonly=True)
+    replica_port = fields.Integer(readonly=True)
+    replica_max_lag = fields.Integer(
+        "Replica lag limit (s)",
+        default=30,
+        help="Read-only requests go to the primary while the replica is further behind.",
+    )
+    replica_state = fields.Selection(
+        [
+            (server_check.REPLICA_OK, "Serving reads"),
+            (server_check.REPLICA_BEHIND, "Behind: reads on the primary"),
+            (server_check.REPLICA_UNREACHABLE, "Unreachable: reads on the primary"),
+            (server_check.REPLICA_NOT_STANDBY, "Not a standby: reads on the primary"),
+        ],
+        readonly=True,
+    )
+    replica_lag = fields.Float("Replica lag (s)", digits=(16, 1), readonly=True)
 
     _sql_constraints = [
         ("capacity_positive", "CHECK(capacity > 0)", "A server's capacity must be positive."),
         ("port_range", "CHECK(port > 0 AND port < 65536)", "Port must be between 1 and 65535."),
+        (
+            "replica_port_range",
+            "CHECK(replica_host IS NULL OR replica_port BETWEEN 1 AND 65535)",
+            "A replica's port must be between 1 and 65535.",
+        ),
+        (
+            "replica_max_lag_positive",
+            "CHECK(replica_max_lag > 0)",
+            "A replica's lag limit must be positive.",
+        ),
         ("name_unique", "UNIQUE(name)", "A server with this name exists already."),
         (
             "dedicated_once",
@@ -109,7 +142,7 @@ class IpaiTenantServer(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if {"host", "port"} & set(vals):
+        if {"host", "port", "replica_host", "replica_port", "replica_max_lag"} & set(vals):
             self.env["ipai.tenant"]._bump_routing_version()  # the runtime connects there
         return result
 
@@ -283,9 +316,53 @@ class IpaiTenantServer(models.Model):
                     "database_total": figures.databases or server.database_total,
                     "connection_count": figures.connections,
                     "max_connections": figures.max_connections or server.max_connections,
+                    **server._measure_replica(),
                 }
             )
         return self
+
+    def _measure_replica(self):
+        if not self.replica_host:
+            return {"replica_state": False, "replica_lag": 0.0}
+        figures = server_check.measure_replica(self._replica_pg_server(), self.replica_max_lag)
+        return {"replica_state": figures.state, "replica_lag": figures.lag_seconds}
+
+    def _replica_pg_server(self):
+        return dataclasses.replace(
+            self._pg_server(), host=self.replica_host, port=self.replica_port or None
+        )
+
+    def action_remove_replica(self):
+        return self._set_replica(False, False)
+
+    def _set_replica(self, host, port, max_lag=None):
+        """Name ``host:port`` as this server's streaming replica, once it is
+        checked to be a standby the platform's role reaches; an empty
+        ``host`` removes the replica. Refused with what was found, and
+        nothing recorded, otherwise."""
+        self.ensure_one()
+        self.check_access("write")
+        vals = {"replica_host": host or False, "replica_port": port if host else False}
+        if max_lag is not None:
+            vals["replica_max_lag"] = max_lag
+        if host:
+            if any(c.isspace() for c in host) or not 0 < (port or 0) < 65536:
+                raise UserError(self.env._("A replica needs a host name and a port (1-65535)."))
+            candidate = dataclasses.replace(self._pg_server(), host=host, port=port)
+            figures = server_check.measure_replica(candidate, max_lag or self.replica_max_lag)
+            if figures.state in server_check.REPLICA_REFUSED:
+                raise UserError(
+                    self.env._(
+                        "%(host)s:%(port)s was not set as the replica of %(server)s: %(problem)s",
+                        host=host,
+                        port=port,
+                        server=self.name,
+                        problem=figures.problem,
+                    )
+                )
+        self.write(vals)
+        self._check_health()
+        return True
 
     @api.model
     def _add_checked(self, name, host, port, capacity=None):

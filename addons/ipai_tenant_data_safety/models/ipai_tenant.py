@@ -5,7 +5,7 @@ API and the CLI call them)."""
 from odoo import fields, models
 from odoo.addons.ipai_platform_rules import lifecycle, roles
 from odoo.addons.ipai_tenant_core.infra import pg
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..provisioning import moves
 
@@ -51,8 +51,8 @@ class IpaiTenant(models.Model):
             target = servers.search([("name", "=", server)], limit=1)
         else:
             target = servers.browse(int(server)).exists() if server else servers
-        if not target:
-            raise UserError(self.env._("No such database server: %s.", server))
+        if not target:  # a value refused, as a bad field is
+            raise ValidationError(self.env._("No such database server: %s.", server))
         return target
 
     def _move_problem(self, target):

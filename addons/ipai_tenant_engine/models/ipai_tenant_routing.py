@@ -48,6 +48,9 @@ class IpaiTenantRouting(models.Model):
     max_companies = fields.Integer(readonly=True)
     feature_bi = fields.Boolean(readonly=True)
     cell_code = fields.Char(readonly=True)
+    replica_host = fields.Char(readonly=True)
+    replica_port = fields.Integer(readonly=True)
+    replica_max_lag = fields.Integer(readonly=True)
 
     def init(self):
         always = with_tenant_side(TENANT_BASE_MODULES)
@@ -65,6 +68,12 @@ class IpaiTenantRouting(models.Model):
                               p.max_users, p.max_users_per_company, p.max_companies,
                               COALESCE(p.feature_bi, false) AS feature_bi,
                               c.code AS cell_code,
+                              -- Read-only requests go there (the runtime
+                              -- checks its lag, and falls back).
+                              NULLIF(s.replica_host, '') AS replica_host,
+                              CASE WHEN NULLIF(s.replica_host, '') IS NOT NULL
+                                   THEN s.replica_port END AS replica_port,
+                              s.replica_max_lag,
                               ARRAY(SELECT DISTINCT name FROM (
                                         SELECT unnest(%(always)s::varchar[]) AS name
                                         UNION
@@ -92,7 +101,8 @@ class IpaiTenantRouting(models.Model):
                    SELECT t.id AS tenant_id, hosts.host, t.database_name, t.state,
                           t.tenant_role, t.db_host, t.db_port, t.plan_code, t.plan_name,
                           t.max_users, t.max_users_per_company, t.max_companies, t.modules,
-                          t.feature_bi, t.cell_code
+                          t.feature_bi, t.cell_code, t.replica_host, t.replica_port,
+                          t.replica_max_lag
                      FROM tenant t
                      JOIN LATERAL (
                           SELECT t.code || '.' || base.domain AS host FROM base
@@ -111,7 +121,8 @@ class IpaiTenantRouting(models.Model):
                    SELECT -m.id, NULL, m.database_name, 'pool', m.role_name,
                           NULLIF(s.host, ''),
                           CASE WHEN NULLIF(s.host, '') IS NOT NULL THEN s.port END,
-                          NULL, NULL, NULL, NULL, NULL, NULL::varchar[], false, c.code
+                          NULL, NULL, NULL, NULL, NULL, NULL::varchar[], false, c.code,
+                          NULL, NULL, NULL
                      FROM ipai_tenant_pool_member m
                      JOIN ipai_tenant_server s ON s.id = m.server_id
                      LEFT JOIN ipai_tenant_cell c ON c.id = m.cell_id
@@ -125,7 +136,8 @@ class IpaiTenantRouting(models.Model):
                    SELECT row_number() OVER () AS id, r.host, r.database_name, r.state,
                           r.tenant_role, r.db_host, r.db_port, r.plan_code, r.plan_name,
                           r.max_users, r.max_users_per_company, r.max_companies, r.modules,
-                          r.feature_bi, r.cell_code
+                          r.feature_bi, r.cell_code, r.replica_host, r.replica_port,
+                          r.replica_max_lag
                      FROM route r
                     WHERE r.database_name NOT IN (
                               SELECT database_name FROM route WHERE database_name IS NOT NULL

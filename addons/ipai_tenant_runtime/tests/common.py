@@ -13,6 +13,7 @@ from odoo.addons.ipai_tenant_runtime import (
     http_routing,
     module_gate,
     preload,
+    replicas,
     routing_map,
 )
 from odoo.tools import config
@@ -33,9 +34,12 @@ VIEW_COLUMNS = (
     "max_companies",
     "modules",
     "feature_bi",
+    "replica_host",
+    "replica_port",
+    "replica_max_lag",
 )
 # Every module that holds the routing map under the name ROUTES.
-_ROUTES_READERS = (connections, gates, http_routing, module_gate, preload)
+_ROUTES_READERS = (connections, gates, http_routing, module_gate, preload, replicas)
 
 
 def route_row(host, database, state="active", **values):

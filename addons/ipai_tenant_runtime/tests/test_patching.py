@@ -182,7 +182,7 @@ PATCHED = {
     odoo_server.ThreadedServer: ("cron_spawn",),
     odoo_server.WorkerHTTP: ("sleep",),
     module_graph.Graph: ("add_modules",),
-    Registry: ("delete", "delete_all"),
+    Registry: ("cursor", "delete", "delete_all"),
     ir_module.Module: ("button_install", "_button_immediate_function"),
     res_users.Users: ("_ipai_gate_user_limit",),
     res_company.Company: ("_ipai_gate_company_limit",),
