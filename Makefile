@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help bootstrap run test lint compose-config bench-provision bench-cli \
+.PHONY: help bootstrap run mail test lint compose-config bench-provision bench-cli \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
@@ -22,6 +22,9 @@ bootstrap: ## Install everything (venv, Odoo 18, deps, PostgreSQL role, config)
 
 run: ## [NODES=1]: Set up and serve both runtimes behind the proxy: platform http://127.0.0.1:8080, tenants http://<code>.localhost:8080
 	@NODES="$(or $(NODES),1)" scripts/run.sh
+
+mail: ## [SHOW=N]: the mails `make run`'s local mail catcher kept (nothing leaves the machine); SHOW=N prints one
+	@"$(CURDIR)/.venv/bin/python" scripts/mail.py $(call opt,SHOW,--show)
 
 test: ## Set up and run every test against throwaway databases
 	@scripts/test.sh

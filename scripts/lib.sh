@@ -41,6 +41,8 @@ load_local_env() {
     export IPAI_TENANT_GEVENT_PORT="${IPAI_TENANT_GEVENT_PORT:-8073}"
     # The reverse proxy in front of both (scripts/proxy.sh): the URLs to use.
     export IPAI_PROXY_PORT="${IPAI_PROXY_PORT:-8080}"
+    # `make run`'s mail catcher (scripts/mail_catcher.sh): where both runtimes send.
+    export IPAI_SMTP_PORT="${IPAI_SMTP_PORT:-2525}"
     # PgBouncer between the tenant runtime and PostgreSQL (scripts/pgbouncer.py).
     export IPAI_PGBOUNCER_PORT="${IPAI_PGBOUNCER_PORT:-6432}"
     export IPAI_TENANT_ODOO_CONF="${IPAI_TENANT_ODOO_CONF:-$LOCAL_DIR/odoo-tenants.conf}"
@@ -80,11 +82,17 @@ ensure_platform_db() {
             --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
         "$VENV/bin/click-odoo" -c "$IPAI_ODOO_CONF" -d "$db" "$REPO_ROOT/scripts/set_admin_password.py"
         stamp_set "addons-$db" "$(addons_hash)"
+        stamp_set "identity-$db" ""
     elif ! stamp_ok "addons-$db" "$(addons_hash)"; then
         say "addons changed since the last start: updating $PLATFORM_MODULES in $db"
         "$PY" "$(odoo_bin)" -c "$IPAI_ODOO_CONF" -d "$db" -u "$PLATFORM_MODULES" \
             --stop-after-init --workers=0 --max-cron-threads=0 --log-level=warn
         stamp_set "addons-$db" "$(addons_hash)"
+    fi
+    # Once per database, also for one made before this existed.
+    if ! stamp_ok "identity-$db" "1"; then
+        "$VENV/bin/click-odoo" -c "$IPAI_ODOO_CONF" -d "$db" "$REPO_ROOT/scripts/platform_identity.py"
+        stamp_set "identity-$db" "1"
     fi
 }
 

@@ -79,6 +79,11 @@ def render(template: Path, target: Path) -> None:
     options["gevent_port"] = env.get("IPAI_GEVENT_PORT", options["gevent_port"])
     # Where the local tenant runtime listens (the control plane's smoke
     # checks), and the local proxy in front of it: tenant URLs in development.
+    # Mail goes to `make run`'s local catcher (scripts/mail_catcher.sh):
+    # nothing leaves the machine in development. A mail server record of
+    # the database (Settings > Outgoing mail servers) wins over these.
+    options["smtp_server"] = "127.0.0.1"
+    options["smtp_port"] = env.get("IPAI_SMTP_PORT", "2525")
     options["ipai_tenant_http_port"] = env["IPAI_TENANT_HTTP_PORT"]
     options["ipai_proxy_port"] = env["IPAI_PROXY_PORT"]
     # The default cell's routing role and session store, when not the usual

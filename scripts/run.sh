@@ -19,6 +19,14 @@ ensure_platform_db
 CREDENTIALS_DIR="$LOCAL_DIR/credentials"
 DEMO_CODE="${IPAI_DEMO_TENANT:-demo}"
 
+# Every mail of both runtimes lands in the local mail catcher (make mail
+# lists them): the welcome mail of the demo tenant is the first.
+mkdir -p "$LOCAL_DIR/logs"
+"$REPO_ROOT/scripts/mail_catcher.sh" "$IPAI_SMTP_PORT" "$LOCAL_DIR/mail" \
+    >"$LOCAL_DIR/logs/mail-catcher.log" 2>&1 &
+catcher_pid=$!
+trap 'kill "$catcher_pid" 2>/dev/null || true' EXIT INT TERM
+
 # With a local Superset running (make superset), provisioning jobs also
 # create each tenant's BI workspace.
 if "$REPO_ROOT/scripts/superset.sh" status >/dev/null 2>&1; then
@@ -35,7 +43,7 @@ if [[ -z "$demo_state" ]]; then
     say "provisioning the demo tenant '$DEMO_CODE' (first run only)"
     (cd "$REPO_ROOT" && IPAI_CREDENTIALS_DIR="$CREDENTIALS_DIR" "$PY" scripts/tenants.py provision \
         -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB" --code "$DEMO_CODE" --name "Demo Company" \
-        --email "admin@$DEMO_CODE.example") || say "the demo tenant could not be provisioned; see above"
+        --email "admin@$DEMO_CODE.example" --admin-name "Demo Admin") || say "the demo tenant could not be provisioned; see above"
     # Signups on the trial plan take a ready database from a small warm
     # pool (the demo tenant built its template); the cron keeps it full.
     say "warm pool: ${IPAI_TRIAL_POOL:-2} ready database(s) for the trial plan"
@@ -83,9 +91,11 @@ done
     "${node_http[*]}" "${node_websocket[*]}" \
     >"$LOCAL_DIR/logs/proxy.log" 2>&1 &
 proxy_pid=$!
-trap 'kill "${runtime_pids[@]}" "$proxy_pid" "$bouncer_pid" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "${runtime_pids[@]}" "$proxy_pid" "$bouncer_pid" "$catcher_pid" 2>/dev/null || true' EXIT INT TERM
 # Caddy stops at once when it cannot listen.
 sleep 1
+kill -0 "$catcher_pid" 2>/dev/null \
+    || die "the mail catcher did not start (port $IPAI_SMTP_PORT taken? set IPAI_SMTP_PORT); see .local/logs/mail-catcher.log"
 kill -0 "$proxy_pid" 2>/dev/null \
     || die "the proxy did not start (port $IPAI_PROXY_PORT taken? set IPAI_PROXY_PORT); see .local/logs/proxy.log"
 
@@ -103,6 +113,8 @@ cat <<MSG
   both through the proxy (Caddy, deploy/caddy/Caddyfile; log in .local/logs/proxy.log);
   tenant databases through PgBouncer on 127.0.0.1:$IPAI_PGBOUNCER_PORT (log in .local/logs/pgbouncer.log);
   the runtimes' own ports, without it: platform $IPAI_HTTP_HOST:$IPAI_HTTP_PORT, tenants :$IPAI_TENANT_HTTP_PORT
+  mail:           nothing leaves this machine: every mail lands in .local/mail
+                  (SMTP 127.0.0.1:$IPAI_SMTP_PORT); \`make mail\` lists them, \`make mail SHOW=1\` prints one
 MSG
 if [[ -f "$demo_file" ]]; then
     printf '  demo tenant:    %s\n' "$(sed -n 1p "$demo_file")"

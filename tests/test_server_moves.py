@@ -8,6 +8,8 @@ leaves it on its server, writable, with nothing left on the target; the
 old database is kept for its grace and then dropped; a drain moves every
 tenant off a server and closes it; and a provider cannot move anything."""
 
+import re
+
 import psycopg2
 import pytest
 
@@ -92,6 +94,44 @@ def test_a_tenant_moves_with_its_data_and_is_served_from_the_new_server(
     assert partners_named(cluster, database, "After The Move") == 1
     [(state,)] = query(platform_db, "SELECT state FROM ipai_tenant WHERE code = 'mv-one'")
     assert state == "active"
+
+
+def test_a_tenant_on_another_server_is_backed_up_restored_cloned_and_upgraded(
+    target, cluster, cli, platform_db, tenant_server, credentials_dir
+):
+    """mv-one, moved to the target by the test above, gets what every
+    tenant gets: a backup restored as a new tenant (placed on the main
+    server), a clone with its data (made next to its source), an upgrade."""
+    assert server_of(platform_db, "mv-one") == TARGET
+    backup = cli("backup", "--code", "mv-one")
+    assert backup.returncode == 0, backup.stdout + backup.stderr
+    [(backup_id,)] = query(
+        platform_db,
+        "SELECT max(b.id) FROM ipai_tenant_backup b JOIN ipai_tenant t ON t.id = b.tenant_id "
+        "WHERE t.code = 'mv-one'",
+    )
+    restored = cli("restore", "--backup", str(backup_id), "--code", "mv-one-back")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert server_of(platform_db, "mv-one-back") != TARGET
+    back = tenant_login(
+        tenant_server, "mv-one-back", credentials_dir, admin_code="mv-one", timeout=30
+    )
+    assert back.call("res.partner", "search_count", [("name", "=", "Before The Move")]) == 1
+
+    cloned = cli("clone", "--source", "mv-one", "--code", "mv-one-twin", "--data")
+    assert cloned.returncode == 0, cloned.stdout + cloned.stderr
+    assert server_of(platform_db, "mv-one-twin") == TARGET
+    assert partners_named(cluster, TENANT_DB_PREFIX + "mv-one-twin", "Before The Move") == 1
+
+    upgraded = cli("upgrade-tenants", "--modules", "base", "--tenants", "mv-one")
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert re.search(r"^mv-one\s+upgraded\s", upgraded.stdout, re.M), upgraded.stdout
+    rpc = tenant_login(tenant_server, "mv-one", credentials_dir, timeout=30)
+    assert rpc.call("res.partner", "search_count", [("name", "=", "Before The Move")]) == 1
+    # The twin leaves the target before the drain test empties it.
+    dropped = cli("drop", "--code", "mv-one-twin")
+    assert dropped.returncode == 0, dropped.stdout + dropped.stderr
+    assert not on_target(cluster, TENANT_DB_PREFIX + "mv-one-twin")
 
 
 def test_nothing_reaches_the_source_during_the_copy_and_a_killed_run_resumes(
@@ -234,10 +274,30 @@ def test_the_old_database_is_kept_for_its_grace_then_dropped(
 
 
 def test_a_drain_moves_every_tenant_off_and_closes_the_server(
-    target, cluster, cli, platform_db, tenant_server, credentials_dir
+    target, cluster, cli, admin_rpc, platform_db, tenant_server, credentials_dir
 ):
     on_it = [code for code in ("mv-two", "mv-four") if server_of(platform_db, code) == TARGET]
-    assert on_it
+    assert len(on_it) == 2
+    # Room for one of them elsewhere: the first move queued holds that
+    # place, so the second finds none, and the drain changes nothing.
+    [other] = admin_rpc.call(
+        "ipai.tenant.server", "search_read", [("id", "!=", target)], ["tenant_count", "capacity"]
+    )
+    admin_rpc.call(
+        "ipai.tenant.server", "write", [other["id"]], {"capacity": other["tenant_count"] + 1}
+    )
+    try:
+        refused = cli("drain-server", "--server", TARGET, "--grace-hours", "0")
+    finally:
+        admin_rpc.call(
+            "ipai.tenant.server", "write", [other["id"]], {"capacity": other["capacity"]}
+        )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "No other server takes" in refused.stderr
+    assert not query(
+        platform_db,
+        "SELECT 1 FROM ipai_tenant_job WHERE job_type = 'move_server' AND state = 'queued'",
+    ), "no move was left queued"
     with paused_cron(platform_db, "ir_cron_run_tenant_jobs"):
         drained = cli("drain-server", "--server", TARGET, "--grace-hours", "0")
         assert drained.returncode == 0, drained.stdout + drained.stderr

@@ -1,7 +1,7 @@
 {
     "name": "IPAI Tenant Client",
     "summary": "Tenant side of the ipai platform: the tenant's plan and state "
-    "pushed by the control plane, suspension and plan limits",
+    "pushed by the control plane, suspension, plan limits and the plan in the navbar",
     "version": "18.0.1.1.0",
     "category": "SaaS/Platform",
     "author": "ipai",
@@ -9,4 +9,7 @@
     "license": "LGPL-3",
     "depends": ["base", "web"],
     "data": ["views/ipai_suspended_page.xml"],
+    "assets": {
+        "web.assets_backend": ["ipai_tenant_client/static/src/plan_systray/*"],
+    },
 }

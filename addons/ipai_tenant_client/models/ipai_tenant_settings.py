@@ -6,8 +6,9 @@ ormcache, so checking them on every request costs a dictionary lookup.
 """
 
 import json
+from datetime import date
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 PREFIX = "ipai_tenant."
@@ -33,6 +34,49 @@ class IpaiTenantSettings(models.AbstractModel):
             "trial_end": self._param("trial_end") or None,
             "limits": json.loads(self._param("limits") or "{}"),
             "features": json.loads(self._param("features") or "{}"),
+        }
+
+    @api.model
+    def get_plan_status(self):
+        """What the plan indicator of the navbar shows any user of the
+        workspace: the plan, the trial's days left, each limit with its use
+        (``reached`` at the limit: the next user or company is refused), and
+        whether something needs the admins' attention. Empty for a database
+        the platform did not configure."""
+        settings = self._get()
+        if not settings["plan"]:
+            return {}
+        users = self.env["res.users"]._ipai_counted_users()
+        used = {
+            "users": len(users),
+            "companies": self.env["res.company"].sudo().search_count([]),
+        }
+        labels = {"users": self.env._("Users"), "companies": self.env._("Companies")}
+        limits = [
+            {"key": key, "label": labels[key], "used": used[key], "max": maximum,
+             "reached": used[key] >= maximum}
+            for key in ("users", "companies")
+            if (maximum := settings["limits"].get(key))
+        ]  # fmt: skip
+        days_left = None
+        if settings["trial_end"]:
+            end = fields.Date.to_date(settings["trial_end"])
+            days_left = max((end - date.today()).days, 0)
+        plan_name = settings["plan_name"] or settings["plan"]
+        label = (
+            self.env._("%(plan)s: %(days)s days left", plan=plan_name, days=days_left)
+            if days_left is not None
+            else plan_name
+        )
+        return {
+            "plan": settings["plan"],
+            "plan_name": plan_name,
+            "label": label,
+            "trial_end": settings["trial_end"],
+            "days_left": days_left,
+            "limits": limits,
+            "warning": any(limit["reached"] for limit in limits)
+            or (days_left is not None and days_left <= 3),
         }
 
     @api.model

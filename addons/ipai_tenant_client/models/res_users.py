@@ -11,6 +11,14 @@ class ResUsers(models.Model):
             raise AccessDenied(self.env["ipai.tenant.settings"]._suspended_message())
         return super()._check_credentials(credential, env)
 
+    @api.model
+    def _ipai_counted_users(self):
+        """The users the plan counts: active internal ones; not portal or
+        public users (``share``), nor OdooBot and the other technical users
+        of the root/system id range."""
+        internal = self.sudo().with_context(active_test=True).search([("share", "=", False)])
+        return internal.filtered(lambda user: not user._is_superuser())
+
     @api.constrains("active", "share", "groups_id", "company_ids")
     def _check_ipai_plan_user_limit(self):
         """Internal users count against the plan; portal and public users,
@@ -19,9 +27,7 @@ class ResUsers(models.Model):
         limits = settings._get()["limits"]
         if not limits or not self.filtered(lambda user: user.active and not user.share):
             return
-        internal = self.sudo().with_context(active_test=True).search([("share", "=", False)])
-        # OdooBot and other technical users live in the root/system id range.
-        internal = internal.filtered(lambda user: not user._is_superuser())
+        internal = self._ipai_counted_users()
         settings._check_limit("users", len(internal), self.env._("internal users"))
         per_company = limits.get("users_per_company")
         if per_company:

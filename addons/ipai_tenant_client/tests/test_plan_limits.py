@@ -1,5 +1,7 @@
 import json
+from datetime import date, timedelta
 
+from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, new_test_user
 
@@ -49,3 +51,36 @@ class TestPlanLimits(TransactionCase):
     def test_companies_beyond_the_plan_are_refused(self):
         with self.assertRaisesRegex(ValidationError, "companies"):
             self.env["res.company"].create({"name": "Second Company"})
+
+
+class TestPlanStatus(TransactionCase):
+    """What the plan indicator of the navbar shows."""
+
+    def _push(self, **params):
+        for key, value in params.items():
+            self.env["ir.config_parameter"].sudo().set_param(f"ipai_tenant.{key}", value)
+
+    def test_a_trial_shows_its_days_left_and_each_limit_with_its_use(self):
+        users = len(self.env["res.users"]._ipai_counted_users())
+        trial_end = fields.Date.to_string(date.today() + timedelta(days=5))
+        limits = json.dumps({"users": users, "companies": 10})
+        self._push(plan="trial", plan_name="Trial", trial_end=trial_end, limits=limits)
+        status = self.env["ipai.tenant.settings"].get_plan_status()
+        self.assertEqual(status["label"], "Trial: 5 days left")
+        self.assertEqual(
+            [
+                (limit["key"], limit["used"], limit["max"], limit["reached"])
+                for limit in status["limits"]
+            ],
+            [("users", users, users, True), ("companies", 1, 10, False)],
+        )
+        self.assertTrue(status["warning"], "a limit is reached: the next user is refused")
+
+    def test_a_paid_plan_shows_its_name_and_an_unconfigured_database_nothing(self):
+        self._push(plan="starter", plan_name="Starter", trial_end="", limits="{}")
+        status = self.env["ipai.tenant.settings"].get_plan_status()
+        self.assertEqual(
+            (status["label"], status["limits"], status["warning"]), ("Starter", [], False)
+        )
+        self._push(plan="")
+        self.assertEqual(self.env["ipai.tenant.settings"].get_plan_status(), {})

@@ -2,7 +2,7 @@
 moved to the server the placement policy picks among the others."""
 
 from odoo import models
-from odoo.addons.ipai_platform_rules import lifecycle
+from odoo.addons.ipai_platform_rules import jobs, lifecycle
 from odoo.addons.ipai_tenant_core.infra import server_check
 from odoo.exceptions import AccessError, UserError
 
@@ -11,6 +11,22 @@ DRAINED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED)
 
 class IpaiTenantServer(models.Model):
     _inherit = "ipai.tenant.server"
+
+    def _extra_database_count(self):
+        """A move queued or running to this server holds its place (the copy
+        is coming): placement, other moves and a drain count it, so that
+        moves queued together do not overfill a server. A move past its
+        switch counts once, as the tenant it brought."""
+        self.env["ipai.tenant.job"].flush_model(["job_type", "state", "params", "tenant_id"])
+        self.env["ipai.tenant"].flush_model(["server_id"])
+        self.env.cr.execute(
+            """SELECT count(*) FROM ipai_tenant_job j
+                 JOIN ipai_tenant t ON t.id = j.tenant_id
+                WHERE j.job_type = 'move_server' AND j.state IN %s
+                  AND (j.params->>'server_id')::int = %s AND t.server_id <> %s""",
+            [jobs.OPEN_STATES, self.id, self.id],
+        )
+        return super()._extra_database_count() + self.env.cr.fetchone()[0]
 
     def _takes_moved(self, tenant):
         """Whether a platform manager may move ``tenant`` here: as the
@@ -39,13 +55,18 @@ class IpaiTenantServer(models.Model):
             .sudo()
             .search([("server_id", "=", self.id), ("state", "in", DRAINED_STATES)], order="id")
         )
-        plan, left = [], []
+        self.sudo().open_to_new = False
+        queued, left = [], []
         for tenant in tenants:
             if tenant.is_busy:
                 left.append(tenant.code)
                 continue
+            # Each move queued holds its place on its target (see above).
+            others.invalidate_recordset(["tenant_count", "load_percent"])
             target = others._default_server_among(tenant)
             if not target:
+                # Raised, the whole drain is rolled back: no move queued,
+                # the server still open.
                 raise UserError(
                     self.env._(
                         "No other server takes %(tenant)s (%(loads)s); nothing was changed.",
@@ -53,10 +74,6 @@ class IpaiTenantServer(models.Model):
                         loads=", ".join(server._placement_summary() for server in others),
                     )
                 )
-            plan.append((tenant, target))
-        self.sudo().open_to_new = False
-        queued = []
-        for tenant, target in plan:
             tenant.with_env(self.env).action_move_to_server(target, grace_hours=grace_hours)
             queued.append(f"{tenant.code} -> {target.name}")
         lines = [self.env._("%s is closed to new tenants.", self.name)]
