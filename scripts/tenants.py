@@ -564,6 +564,23 @@ _cron_command(
 )
 
 
+def advance_run(env, run, attempts=5):
+    """One step of the upgrade run, committed. The platform's cron may
+    advance the same run at the same moment (a platform running beside the
+    operator): the loser of that race rolls back and tries again."""
+    for attempt in range(attempts):
+        try:
+            run._advance()
+            env.cr.commit()
+            return
+        except psycopg2.errors.SerializationFailure:
+            env.cr.rollback()
+            run.invalidate_recordset()
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 @cli.odoo_command("upgrade-tenants")
 @click.option("--modules", default="", help="Comma-separated (default: each tenant's module set).")
 @click.option("--tenants", "codes", default="", help="Comma-separated codes (default: all).")
@@ -592,8 +609,7 @@ def upgrade_tenants(env, modules, codes, concurrency):
     templates_shown = False
     deadline = time.monotonic() + FOLLOW_SECONDS
     while True:
-        run._advance()
-        env.cr.commit()
+        advance_run(env, run)
         if run.state != "preparing" and not templates_shown:
             templates_shown = True
             for line in (run.log or "").splitlines():

@@ -315,8 +315,10 @@ def test_a_drain_moves_every_tenant_off_and_closes_the_server(
         platform_db, "SELECT open_to_new FROM ipai_tenant_server WHERE name = %s", [TARGET]
     )
     assert open_to_new is False
+    # Tenants' databases (not a template the fleet upgrade made there).
+    tenants_like = TENANT_DB_PREFIX.replace("_", "\\_") + "%"
     left = on_cluster(
-        cluster, "SELECT datname FROM pg_database WHERE datname LIKE %s", [TENANT_DB_PREFIX + "%"]
+        cluster, "SELECT datname FROM pg_database WHERE datname LIKE %s", [tenants_like]
     )
     assert left == []
 

@@ -26,7 +26,8 @@ class IpaiTenantServer(models.Model):
                   AND (j.params->>'server_id')::int = %s AND t.server_id <> %s""",
             [jobs.OPEN_STATES, self.id, self.id],
         )
-        return super()._extra_database_count() + self.env.cr.fetchone()[0]
+        (incoming,) = self.env.cr.fetchone()
+        return super()._extra_database_count() + incoming
 
     def _takes_moved(self, tenant):
         """Whether a platform manager may move ``tenant`` here: as the
