@@ -1,11 +1,18 @@
 """What a tenant database enforces and reports, with real databases."""
 
+import ast
 import time
 
 import pytest
+import requests
 
 from .conftest import TENANT_DB_PREFIX
 from .support import RpcError, provision, query, tenant_login
+
+
+def eval_domain(text):
+    """An action's domain as the web client reads it (literals only here)."""
+    return ast.literal_eval(text)
 
 
 def make_user(session, login_name, portal=False):
@@ -33,6 +40,27 @@ def test_user_limit_blocks_the_next_internal_user_with_a_clear_message(limited):
     # Portal users do not count against the plan.
     for index in range(3):
         make_user(limited, f"customer{index}@limited.example", portal=True)
+
+
+def test_the_login_page_and_the_apps_are_the_tenants_own(limited, tenant_server):
+    """No "Powered by Odoo" under a tenant's login form, and none of the
+    platform's addons in its Apps: only the ipai addons it has installed."""
+    page = requests.get(
+        f"{tenant_server.url}/web/login", headers={"Host": "limited.localhost"}, timeout=30
+    )
+    assert page.status_code == 200 and 'name="login"' in page.text
+    assert "Powered by" not in page.text
+    [apps] = limited.call(
+        "ir.actions.act_window", "search_read", [("path", "=", "apps")], ["domain"]
+    )
+    listed = limited.call(
+        "ir.module.module",
+        "search_read",
+        [*eval_domain(apps["domain"]), ("name", "=like", "ipai%")],
+        ["name", "state"],
+    )
+    assert "ipai_tenant_client" in {row["name"] for row in listed}, listed
+    assert all(row["state"] == "installed" for row in listed), listed
 
 
 def test_company_limit_blocks_a_second_company(limited):

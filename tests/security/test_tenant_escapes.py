@@ -241,4 +241,4 @@ def test_a_tenant_from_before_closed_signup_is_closed_by_its_next_upgrade(neighb
     assert query(neighbour, scope_sql) == [("b2b",)]
     assert query(
         neighbour, "SELECT latest_version FROM ir_module_module WHERE name = 'ipai_tenant_client'"
-    ) == [("18.0.1.1.0",)]
+    ) == [("18.0.1.2.0",)]
