@@ -30,14 +30,12 @@ import configparser
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from pathlib import Path
 
 import click
@@ -52,17 +50,11 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bench_provision import provision  # noqa: E402
 
-from tests.support import JsonRpc  # noqa: E402
+from tests.support import JsonRpc, free_port  # noqa: E402
 
 TARGETS = {100: 1.3, 500: 1.5}  # the issue's: ratio to one tenant's p50
 SINGLE_CALLS = 300
 MEASURED_PASSES = 2
-
-
-def free_port():
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def admin_connection(env):

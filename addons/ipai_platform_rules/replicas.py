@@ -14,3 +14,15 @@ SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
 """
 
 DEFAULT_MAX_LAG_SECONDS = 30
+NOT_STANDBY = "it is no standby (not in recovery)"
+
+
+def lag_problem(lag, max_lag):
+    """Why a replica whose LAG_QUERY answered ``lag`` may not serve reads
+    now (a limit of ``max_lag`` seconds), or None."""
+    if lag is None:
+        return NOT_STANDBY
+    limit = max_lag or DEFAULT_MAX_LAG_SECONDS
+    if lag > limit:
+        return f"{lag:.1f} s behind its primary (limit {limit} s)"
+    return None

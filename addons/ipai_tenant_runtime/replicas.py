@@ -79,12 +79,13 @@ def _lag_refused(cursor, max_lag):
         cursor.execute(replicas.LAG_QUERY)
         (lag,) = cursor.fetchone()
     except psycopg2.Error as exc:
-        return f"lag unknown ({exc})"
-    if lag is None:
-        return "it is no standby"
-    if lag > (max_lag or replicas.DEFAULT_MAX_LAG_SECONDS):
-        return f"{lag:.1f} s behind"
-    return None
+        return f"lag unknown ({_first_line(exc)})"
+    return replicas.lag_problem(lag, max_lag)
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _replica_cursor(original):
@@ -99,7 +100,7 @@ def _replica_cursor(original):
         try:
             cr = replica.connection.cursor()
         except psycopg2.OperationalError as exc:
-            problem = f"unreachable ({str(exc).strip().splitlines()[0]})"
+            problem = f"unreachable ({_first_line(exc)})"
         else:
             problem = _lag_refused(cr, route.replica_max_lag)
             if problem is None:

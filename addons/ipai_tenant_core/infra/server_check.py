@@ -147,14 +147,7 @@ def measure_replica(server, max_lag_seconds):
             (lag,) = cr.fetchone()
     except psycopg2.Error as exc:
         return ReplicaFigures(REPLICA_UNREACHABLE, problem=first_line(exc))
+    problem = replicas.lag_problem(lag, max_lag_seconds)
     if lag is None:
-        return ReplicaFigures(
-            REPLICA_NOT_STANDBY, problem="it is no standby (not in recovery): not a replica"
-        )
-    if lag > max_lag_seconds:
-        return ReplicaFigures(
-            REPLICA_BEHIND,
-            lag,
-            f"{lag:.1f} s behind its primary (limit {max_lag_seconds} s): reads go to the primary",
-        )
-    return ReplicaFigures(REPLICA_OK, lag)
+        return ReplicaFigures(REPLICA_NOT_STANDBY, problem=problem)
+    return ReplicaFigures(REPLICA_BEHIND if problem else REPLICA_OK, lag, problem or "")

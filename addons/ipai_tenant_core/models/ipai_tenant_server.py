@@ -342,7 +342,12 @@ class IpaiTenantServer(models.Model):
         nothing recorded, otherwise."""
         self.ensure_one()
         self.check_access("write")
-        vals = {"replica_host": host or False, "replica_port": port if host else False}
+        vals = {
+            "replica_host": host or False,
+            "replica_port": port if host else False,
+            "replica_state": False,
+            "replica_lag": 0.0,
+        }
         if max_lag is not None:
             vals["replica_max_lag"] = max_lag
         if host:
@@ -360,8 +365,8 @@ class IpaiTenantServer(models.Model):
                         problem=figures.problem,
                     )
                 )
+            vals.update(replica_state=figures.state, replica_lag=figures.lag_seconds)
         self.write(vals)
-        self._check_health()
         return True
 
     @api.model
