@@ -8,7 +8,7 @@ SHELL := /bin/bash
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
 	pool-status refill-pool api-key backup-tenant list-backups restore-tenant test-restore \
 	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions bench-failover \
-	bench-fanout add-server set-replica list-servers cell-env move-tenant-cell move-tenant drain-server bench-move
+	bench-fanout bench-documents add-server set-replica list-servers cell-env move-tenant-cell move-tenant drain-server bench-move
 
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
@@ -40,6 +40,9 @@ bench-provision: ## Benchmark: N signups from pool and template, BULK queued at 
 
 bench-fanout: ## [FANOUT="100 500"] [BACKENDS=8] [REGISTRIES=0]: Benchmark: one tenant vs round-robin over many, direct and through PgBouncer
 	@BACKENDS=$(or $(BACKENDS),8) REGISTRIES=$(or $(REGISTRIES),0) scripts/bench_fanout.sh "$(or $(FANOUT),100 500)"
+
+bench-documents: ## [ROUNDS=10]: Benchmark: p50 time to print a tenant's invoice to PDF through the tenant runtime
+	@scripts/bench_documents.sh $(or $(ROUNDS),10)
 
 bench-sessions: ## [ROUNDS=500]: Benchmark: what each session store costs a request (files, session_db, Redis)
 	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \

@@ -149,17 +149,18 @@ class SqlCounts:
 SQL_COUNTS = SqlCounts()
 
 
-def provision(env, code, profiler=None):
+def provision(env, code, profiler=None, values=None):
     """A signup as the platform handles it: the request (tenant record, job,
     a pool member claimed when one is ready) in one transaction, then the job
     run at once, as the cron woken by the request does (under ``profiler``,
-    request and run, when given). Returns the tenant, the job, the admin's
-    password and the signup's Phases."""
+    request and run, when given; ``values``: more of the tenant's fields).
+    Returns the tenant, the job, the admin's password and the signup's
+    Phases."""
     phases = Phases()
     if profiler:
         profiler.enable()
     tenant = env["ipai.tenant"].create(
-        {"code": code, "name": code, "admin_email": f"admin@{code}.example"}
+        {"code": code, "name": code, "admin_email": f"admin@{code}.example", **(values or {})}
     )
     tenant.action_provision()
     job = tenant.job_ids[:1]

@@ -185,6 +185,20 @@ ensure_proxy() {
     command -v caddy >/dev/null || install_missing "for the reverse proxy" caddy
 }
 
+# PDF documents (invoices, quotations, delivery slips): Odoo renders them
+# with wkhtmltopdf, Debian's build (0.12.6 with Qt unpatched: the tenant
+# addon then puts the layout's header and footer in the page, see
+# ipai_tenant_client/models/ir_actions_report.py) and sets the text in
+# DejaVu Sans: that build draws a web font's text as outlines. pdftotext
+# (poppler-utils) reads them back in the tests.
+ensure_documents() {
+    local missing=()
+    command -v wkhtmltopdf >/dev/null || missing+=(wkhtmltopdf)
+    [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+    [[ $WITH_TEST_TOOLS -eq 1 ]] && ! command -v pdftotext >/dev/null && missing+=(poppler-utils)
+    install_missing "to print PDF documents" "${missing[@]}"
+}
+
 # PgBouncer in front of the database server for the tenant runtime (`make
 # run`, the tests, make bench-fanout): Debian's package, run by
 # scripts/pgbouncer.py (never as the package's system service).
@@ -266,6 +280,7 @@ main() {
     harden_cluster
     ensure_proxy
     ensure_pgbouncer
+    ensure_documents
     "$PY" "$REPO_ROOT/scripts/render_odoo_conf.py"
     if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
         ensure_chromium

@@ -1,1 +1,1 @@
-from . import ipai_tenant_settings, ir_http, res_users
+from . import ipai_tenant_settings, ir_actions_report, ir_http, res_users

@@ -132,7 +132,10 @@ class IpaiTenantPlan(models.Model):
     def _module_names(self):
         """The full, sorted module set of a tenant database on this plan."""
         self.ensure_one()
-        return sorted(set(TENANT_BASE_MODULES) | set(self.module_ids.mapped("name")))
+        # Only the names: a module's prefetched columns include its
+        # translated descriptions, read on every step of every job.
+        modules = self.with_context(prefetch_fields=False).module_ids
+        return sorted(set(TENANT_BASE_MODULES) | set(modules.mapped("name")))
 
     def _limits(self):
         """The plan's limits as the tenant database and the API read them."""
