@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support import await_listening, free_port  # noqa: E402
+from tests.support import free_port, listening_process  # noqa: E402
 
 
 def logged_in_session(store):
@@ -90,17 +89,12 @@ def redis_server():
     """Debian's redis-server on loopback, without persistence, stopped on exit."""
     folder = tempfile.mkdtemp(prefix="ipai-bench-redis-")
     port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+               "--appendonly", "no", "--dir", folder]  # fmt: skip
     try:
-        await_listening(port, process, "redis-server")
-        yield port
+        with listening_process(command, port, "redis-server"):
+            yield port
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
 
 

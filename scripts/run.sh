@@ -20,10 +20,12 @@ CREDENTIALS_DIR="$LOCAL_DIR/credentials"
 DEMO_CODE="${IPAI_DEMO_TENANT:-demo}"
 
 # Every mail of both runtimes lands in the local mail catcher (make mail
-# lists them): the welcome mail of the demo tenant is the first.
+# lists them): the welcome mail of the demo tenant is the first. Mail to a
+# tenant's host (a reply to its catchall, an alias) also reaches that
+# tenant, through the tenant runtime.
 mkdir -p "$LOCAL_DIR/logs"
 "$REPO_ROOT/scripts/mail_catcher.sh" "$IPAI_SMTP_PORT" "$LOCAL_DIR/mail" \
-    >"$LOCAL_DIR/logs/mail-catcher.log" 2>&1 &
+    "http://127.0.0.1:$IPAI_TENANT_HTTP_PORT" >"$LOCAL_DIR/logs/mail-catcher.log" 2>&1 &
 catcher_pid=$!
 trap 'kill "$catcher_pid" 2>/dev/null || true' EXIT INT TERM
 

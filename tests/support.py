@@ -777,6 +777,25 @@ class JsonRpc:
         )
 
 
+def post_invoice(rpc, customer_id, lines):
+    """A customer invoice of ``lines`` (label, quantity, unit price), made
+    and posted as a tenant's accountant does; returns its id."""
+    invoice = rpc.call(
+        "account.move",
+        "create",
+        {
+            "move_type": "out_invoice",
+            "partner_id": customer_id,
+            "invoice_line_ids": [
+                (0, 0, {"name": label, "quantity": quantity, "price_unit": price})
+                for label, quantity, price in lines
+            ],
+        },
+    )
+    rpc.call("account.move", "action_post", [invoice])
+    return invoice
+
+
 def provider_tenant(admin_rpc, code, name):
     """A provider tenant (draft) on the reseller plan, under the platform."""
     platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
@@ -1088,6 +1107,31 @@ class OpenApiChecker:
 # The SMTP sink and the webhook receiver are shared with the addons' own
 # tests: odoo.addons.ipai_tenant_billing.tests.mail_sink and
 # odoo.addons.ipai_tenant_notify.tests.receiver.
+
+
+@contextlib.contextmanager
+def listening_process(command, port, what):
+    """``command`` (its output discarded) once it listens on ``port``;
+    stopped after."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        await_listening(port, process, what)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def mail_catcher(folder, runtime_url=None):
+    """`make run`'s mail catcher (scripts/mail_catcher.sh) on a free port,
+    keeping every message in the Maildir ``folder`` and, with a tenant
+    runtime's ``runtime_url``, handing mail to tenant hosts to it; yields
+    its port."""
+    port = free_port()
+    command = [str(REPO_ROOT / "scripts" / "mail_catcher.sh"), str(port), str(folder)]
+    with listening_process([*command, *([runtime_url] if runtime_url else [])], port, "mail"):
+        yield port
 
 
 def use_smtp_sink(admin_rpc, sink):

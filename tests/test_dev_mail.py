@@ -18,8 +18,7 @@ from .support import (
     REPO_ROOT,
     JsonRpc,
     OdooServer,
-    await_listening,
-    free_port,
+    mail_catcher,
     paused_cron,
     provision,
     query,
@@ -31,16 +30,8 @@ CODE = "mail-dev"
 @pytest.fixture(scope="module")
 def catcher(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mail")
-    port = free_port()
-    process = subprocess.Popen(
-        [str(REPO_ROOT / "scripts" / "mail_catcher.sh"), str(port), str(folder)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    await_listening(port, process, "the mail catcher")
-    yield port, folder
-    process.terminate()
-    process.wait(timeout=10)
+    with mail_catcher(folder) as port:
+        yield port, folder
 
 
 @pytest.fixture(scope="module")

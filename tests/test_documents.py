@@ -1,18 +1,31 @@
 """A tenant prints its documents: a posted invoice and a quotation render to
 PDF through the tenant runtime, as a user's "Print" does, with the tenant's
-company (name and address) and the document's own figures in them.
+company (name and address) and the document's own figures in them; and
+sends them: "Send by e-mail" delivers the quotation with its PDF through
+the platform's SMTP server (`make run`'s mail catcher here), from the
+tenant's own host name whatever sender its admin sets; and the customer's
+reply comes back into the quotation's chatter through the cell's inbound
+mail gateway (scripts/mail_gateway.py, ipai_tenant_runtime/mail_gateway.py),
+which alone may deliver.
 
 wkhtmltopdf is Debian's (scripts/bootstrap.sh); it fetches the report's
 styles from the node that serves the request, by the tenant's host name,
 and nothing else (ipai_tenant_client/models/ir_actions_report.py)."""
 
 import http.server
+import mailbox
+import smtplib
 import subprocess
 import threading
+import time
+from email.message import EmailMessage
+from email.utils import make_msgid, parseaddr
 
 import pytest
+import requests
+from odoo.addons.ipai_tenant_runtime import credentials
 
-from .support import provision, tenant_login
+from .support import mail_catcher, post_invoice, provision, tenant_login, tenant_runtime
 
 CODE = "docs-acme"
 
@@ -50,20 +63,14 @@ def books(cli, tenant_server, credentials_dir):
     customer = rpc.call(
         "res.partner",
         "create",
-        {"name": "Globex Corporation", "street": "7 Cypress Street", "city": "Springfield"},
-    )
-    invoice = rpc.call(
-        "account.move",
-        "create",
         {
-            "move_type": "out_invoice",
-            "partner_id": customer,
-            "invoice_line_ids": [
-                (0, 0, {"name": "Annual audit", "quantity": 3, "price_unit": 1234.5})
-            ],
+            "name": "Globex Corporation",
+            "street": "7 Cypress Street",
+            "city": "Springfield",
+            "email": "purchasing@globex.example",
         },
     )
-    rpc.call("account.move", "action_post", [invoice])
+    invoice = post_invoice(rpc, customer, [("Annual audit", 3, 1234.5)])
     [posted] = rpc.call("account.move", "read", [invoice], ["name", "state"])
     assert posted["state"] == "posted"
     order = rpc.call(
@@ -138,3 +145,170 @@ def test_a_document_fetches_nothing_beyond_the_node(books, listener):
         rpc.call("ir.config_parameter", "set_param", "report.url", False)
     assert number in text and "12 Ledger Lane" in text and "Terms" in text
     assert seen == [], f"wkhtmltopdf called {url}: {seen}"
+
+
+@pytest.fixture(scope="module")
+def mailing_runtime(platform_db, tmp_path_factory):
+    """A node of the tenant runtime whose SMTP server is the mail catcher,
+    as under `make run`; yields the node and the catcher's Maildir."""
+    folder = tmp_path_factory.mktemp("documents-mail")
+    node = tenant_runtime(platform_db, "documents-mail")
+    with mail_catcher(folder, runtime_url=node.url) as port:
+        node.options = {"smtp_server": "127.0.0.1", "smtp_port": str(port)}
+        node.start()
+        try:
+            yield node, folder, port
+        finally:
+            node.stop()
+
+
+def caught(folder, subject_part, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [m for m in mailbox.Maildir(folder, create=False) if subject_part in m["Subject"]]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
+
+
+def sent_by_tenant(folder, subject_part):
+    """What the tenant sent (the catcher also keeps what was sent to it)."""
+    return [m for m in caught(folder, subject_part) if "notifications@" in m["From"]]
+
+
+def send_quotation(rpc, order):
+    """The quotation's "Send" button, then the composer's "Send"."""
+    action = rpc.call("sale.order", "action_quotation_send", [order])
+    context = action["context"]
+    composer = rpc.call("mail.compose.message", "create", {}, context=context)
+    rpc.call("mail.compose.message", "action_send_mail", [composer], context=context)
+    [quotation] = rpc.call("sale.order", "read", [order], ["name"])
+    return quotation["name"]
+
+
+def test_a_quotation_sent_by_email_leaves_from_the_tenants_host_with_its_pdf(
+    books, mailing_runtime, credentials_dir
+):
+    node, folder, _port = mailing_runtime
+    _rpc, _invoice, _number, order = books
+    rpc = tenant_login(node, CODE, credentials_dir)
+    name = send_quotation(rpc, order)
+    [message] = caught(folder, name)
+    host = f"{CODE}.localhost"
+    assert parseaddr(message["From"])[1] == f"notifications@{host}", message["From"]
+    assert parseaddr(message["X-MailFrom"])[1] == f"bounce@{host}"
+    assert "purchasing@globex.example" in message["To"]
+    # Replies go to the tenant's catchall, on its host.
+    assert parseaddr(message["Reply-To"])[1] == f"catchall@{host}", message["Reply-To"]
+    [pdf] = [part for part in message.walk() if part.get_content_type() == "application/pdf"]
+    assert name in pdf_text(pdf.get_payload(decode=True))
+
+
+def test_a_tenant_admin_cannot_send_in_another_domains_name(
+    books, mailing_runtime, credentials_dir
+):
+    """The admin gives itself a bank's address, points its alias domain's
+    sender at it and lifts Odoo's own from filter: the mail still leaves
+    from the tenant's host, the bank's name nowhere in its addresses."""
+    node, folder, _port = mailing_runtime
+    rpc = tenant_login(node, CODE, credentials_dir)
+    [partner] = rpc.call("sale.order", "read", [books[3]], ["partner_id"])
+    order = rpc.call(
+        "sale.order",
+        "create",
+        {
+            "partner_id": partner["partner_id"][0],
+            "order_line": [(0, 0, {"name": "Audit follow-up", "product_uom_qty": 2})],
+        },
+    )
+    rpc.call("res.users", "write", [rpc.uid], {"email": "ceo@bank.example"})
+    [company] = rpc.call("res.users", "read", [rpc.uid], ["company_id"])
+    [domain] = rpc.call("res.company", "read", [company["company_id"][0]], ["alias_domain_id"])
+    rpc.call(
+        "mail.alias.domain",
+        "write",
+        [domain["alias_domain_id"][0]],
+        {"default_from": "ceo@bank.example", "bounce_alias": "ceo"},
+    )
+    rpc.call("ir.config_parameter", "set_param", "mail.default.from_filter", "bank.example")
+    name = send_quotation(rpc, order)
+    [message] = caught(folder, name)
+    for header in ("From", "X-MailFrom", "Return-Path"):
+        assert "bank.example" not in (message[header] or ""), (header, message[header])
+    assert parseaddr(message["From"])[1].endswith(f"@{CODE}.localhost"), message["From"]
+
+
+def credentials_signature(host, message):
+    """What the cell's mail gateway would sign for ``host``."""
+    return credentials.mail_signature(credentials.mail_gateway_key(), host, message)
+
+
+def messages_containing(rpc, text):
+    return rpc.call(
+        "mail.message",
+        "search_read",
+        [("body", "ilike", text)],
+        ["model", "res_id", "message_type", "author_id"],
+    )
+
+
+def test_a_reply_to_the_quotation_lands_in_its_chatter(books, mailing_runtime, credentials_dir):
+    """The customer answers the quotation's mail: the reply goes to the
+    platform's mail server (the catcher), whose gateway hands it to the
+    tenant runtime at the tenant's host; Odoo's mail gateway threads it."""
+    node, folder, port = mailing_runtime
+    _rpc, _invoice, _number, order = books
+    rpc = tenant_login(node, CODE, credentials_dir)
+    [quotation] = rpc.call("sale.order", "read", [order], ["name"])
+    [sent] = sent_by_tenant(folder, quotation["name"])
+    reply = EmailMessage()
+    reply["From"] = "Globex Purchasing <purchasing@globex.example>"
+    reply["To"] = sent["Reply-To"]
+    reply["Subject"] = f"Re: {sent['Subject']}"
+    reply["Message-Id"] = make_msgid(domain="globex.example")
+    reply["In-Reply-To"] = sent["Message-Id"]
+    reply["References"] = sent["Message-Id"]
+    reply.set_content("Please deliver by Friday, reference GLX-4711.")
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.send_message(reply)
+    deadline = time.monotonic() + 30
+    while not (found := messages_containing(rpc, "GLX-4711")):
+        assert time.monotonic() < deadline, "the reply never reached the tenant"
+        time.sleep(0.5)
+    [message] = found
+    assert (message["model"], message["res_id"]) == ("sale.order", order)
+    assert message["message_type"] == "email"
+
+
+def test_only_the_cells_gateway_delivers_incoming_mail(books, mailing_runtime, credentials_dir):
+    """An anonymous client posts a forged message to the inbound route, and
+    a signed message is replayed to another host: both refused (403), and
+    nothing reaches the tenant's chatter."""
+    node, folder, _port = mailing_runtime
+    _rpc, _invoice, _number, order = books
+    rpc = tenant_login(node, CODE, credentials_dir)
+    [quotation] = rpc.call("sale.order", "read", [order], ["name"])
+    [sent] = sent_by_tenant(folder, quotation["name"])
+    forged = (
+        (
+            "From: ceo@globex.example\r\nTo: catchall@{host}\r\n"
+            "Subject: Re: urgent\r\nIn-Reply-To: {parent}\r\n"
+            "Message-Id: <forged-FRG-0815@globex.example>\r\n\r\nPay FRG-0815 now.\r\n"
+        )
+        .format(host=f"{CODE}.localhost", parent=sent["Message-Id"])
+        .encode()
+    )
+    inbound = f"{node.url}/ipai/mail/inbound"
+    anonymous = requests.post(
+        inbound, data=forged, headers={"Host": f"{CODE}.localhost"}, timeout=30
+    )
+    assert anonymous.status_code == 403, anonymous.text
+    signed_elsewhere = credentials_signature("other-tenant.localhost", forged)
+    replayed = requests.post(
+        inbound,
+        data=forged,
+        headers={"Host": f"{CODE}.localhost", "X-Ipai-Mail-Signature": signed_elsewhere},
+        timeout=30,
+    )
+    assert replayed.status_code == 403, replayed.text
+    assert messages_containing(rpc, "FRG-0815") == []

@@ -21,6 +21,9 @@ it keeps up (``replicas``).
 Attachments of a tenant live in its own bucket, opened with a key only
 the runtime can unseal (``attachment_storage``).
 
+Incoming mail reaches a tenant from its cell's mail gateway, signed
+(``mail_gateway``: a route, served for active tenants only).
+
 Every change to Odoo's own code goes through ``patching``: applied once,
 however often ``post_load`` runs, and each patch calls what it replaces.
 """
@@ -31,6 +34,7 @@ from . import (
     connections,
     gates,
     http_routing,
+    mail_gateway,
     module_gate,
     preload,
     registry_cache,

@@ -116,6 +116,25 @@ def smoke_check_token(dbname, cell=None):
     return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
 
+# The cell's mail gateway hands an incoming message to the tenant it is
+# addressed to with this header: an HMAC of the tenant's host name and the
+# message, under a key derived for the cell's gateway. The gateway holds
+# that key only: it opens no database and derives no other secret.
+MAIL_SIGNATURE_HEADER = "X-Ipai-Mail-Signature"
+
+
+def mail_gateway_key(cell=None):
+    """The key of cell ``cell``'s mail gateway (make cell-env prints it)."""
+    key = _derive("ipai-mail-gateway", cell or own_cell(), cell)
+    return base64.urlsafe_b64encode(key).decode().rstrip("=")
+
+
+def mail_signature(gateway_key, host, message):
+    """The signature of raw ``message`` (bytes) delivered to ``host``."""
+    signed = host.lower().encode() + b"\0" + message
+    return hmac.new(gateway_key.encode(), signed, hashlib.sha256).hexdigest()
+
+
 def database_fernet(dbname, cell=None):
     return Fernet(base64.urlsafe_b64encode(_derive("ipai-database-key", dbname, cell)))
 

@@ -14,12 +14,19 @@ its admin could rewrite.
 
 - the plan's features (``feature_allowed``): embedded BI dashboards.
 
+- outgoing mail: its From and its envelope sender (Return-Path) on one of
+  the tenant's own host names (its own, or a verified custom domain),
+  whatever the tenant set (its users' addresses, its alias domain, the
+  ``mail.default.from_filter`` parameter): a tenant never sends in another
+  domain's name through the platform.
+
 Suspension is enforced by http_routing before a request reaches a database.
 """
 
 from odoo import api
-from odoo.addons.base.models import ir_module, res_company, res_users
+from odoo.addons.base.models import ir_mail_server, ir_module, res_company, res_users
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.mail import email_domain_extract, email_normalize, encapsulate_email
 
 from . import module_gate, patching, runtime_config
 from .routing_map import ROUTES
@@ -134,11 +141,49 @@ def _gated_immediate_function(original):
     return _button_immediate_function
 
 
+# ---------------------------------------------------------- outgoing mail
+
+NOTIFICATIONS, BOUNCE = "notifications", "bounce"
+
+
+def _sender_domain(env, hosts):
+    """The domain a tenant's mail leaves from: its company's alias domain
+    when that is one of its hosts (a tenant may pick its custom domain),
+    else its first host."""
+    company = env.company.sudo()
+    chosen = company.alias_domain_name if "alias_domain_name" in company else None
+    return chosen if chosen in hosts else hosts[0]
+
+
+def _tenant_senders(original):
+    def _prepare_email_message(self, message, smtp_session):
+        smtp_from, smtp_to_list, message = original(self, message, smtp_session)
+        hosts = ROUTES.hosts_of(self.env.cr.dbname) if _route(self.env) else []
+        if not hosts:
+            return smtp_from, smtp_to_list, message
+
+        def on_tenant_host(address):
+            return email_domain_extract(email_normalize(address) or "") in hosts
+
+        domain = _sender_domain(self.env, hosts)
+        if not on_tenant_host(message["From"]):
+            # "Name" <notifications@tenant host>: who wrote it stays visible.
+            sender = encapsulate_email(message["From"] or "", f"{NOTIFICATIONS}@{domain}")
+            del message["From"]
+            message["From"] = sender
+        if not on_tenant_host(smtp_from):
+            smtp_from = f"{BOUNCE}@{domain}"
+        return smtp_from, smtp_to_list, message
+
+    return _prepare_email_message
+
+
 def install():
     # A refusal with a message before anything is marked; module_gate holds
     # whatever path goes around the buttons.
     patching.patch(ir_module.Module, "button_install", _gated_button_install)
     patching.patch(ir_module.Module, "_button_immediate_function", _gated_immediate_function)
+    patching.patch(ir_mail_server.IrMailServer, "_prepare_email_message", _tenant_senders)
     # New constraint methods on the base models' own classes: every registry
     # built afterwards collects them, whatever its database has installed.
     patching.add(res_users.Users, "_ipai_gate_user_limit", _ipai_gate_user_limit)

@@ -93,6 +93,12 @@ class RoutingMap:
             self.refresh(MISS_CHECK_SECONDS)
         return self._tenants.get(dbname)
 
+    def hosts_of(self, dbname):
+        """The host names tenant database ``dbname`` is served at (its own
+        and its verified custom domains), sorted."""
+        self.refresh()
+        return sorted(host for host, database in self._hosts.items() if database == dbname)
+
     def pool_member(self, dbname):
         """The route of a warm-pool database: how to open it, nothing more."""
         self.refresh()

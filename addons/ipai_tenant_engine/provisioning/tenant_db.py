@@ -16,7 +16,7 @@ import json
 import time
 import uuid
 from datetime import UTC
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from odoo.addons.base.models.res_users import MIN_ROUNDS
 from passlib.context import CryptContext
@@ -64,19 +64,64 @@ def get_params(server, dbname, prefix=TENANT_PARAM_PREFIX):
 
 def reset_identity(server, dbname, base_url):
     """A copy must not share its source's uuid (licensing, IAP, caches) or
-    secret (session and token signatures)."""
-    set_params(
-        server,
-        dbname,
-        {
-            "database.uuid": str(uuid.uuid1()),
-            "database.secret": str(uuid.uuid4()),
-            "database.create_date": _now(server, dbname),
-            "web.base.url": base_url,
-            # Otherwise the first admin login rewrites it to whatever host
-            # the admin came through.
-            "web.base.url.freeze": "True",
-        },
+    secret (session and token signatures). With a ``base_url``, the
+    database's mail leaves from its host (set_mail_domain)."""
+    with server.connect(dbname) as conn, conn.cursor() as cr:
+        cr.execute("SELECT to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')")
+        (created,) = cr.fetchone()
+        _upsert_params(
+            cr,
+            {
+                "database.uuid": str(uuid.uuid1()),
+                "database.secret": str(uuid.uuid4()),
+                "database.create_date": created,
+                "web.base.url": base_url,
+                # Otherwise the first admin login rewrites it to whatever
+                # host the admin came through.
+                "web.base.url.freeze": "True",
+            },
+        )
+        _set_mail_domain(cr, base_url)
+
+
+def _set_mail_domain(cr, base_url):
+    """The tenant's host as the mail domain of its main company (and of any
+    company without one), as Settings > Emails > Alias domain would set it:
+    mail from notifications@<host>, replies to catchall@<host>, bounces to
+    bounce@<host>; and of the aliases that had no domain. A tenant may
+    change it; the tenant runtime sends from its own hosts only, whatever
+    it says (ipai_tenant_runtime/gates.py)."""
+    host = urlsplit(base_url or "").hostname
+    cr.execute("SELECT to_regclass('mail_alias_domain') IS NOT NULL")
+    if not host or not cr.fetchone()[0]:
+        return  # no URL yet (a pool member), or no mail module
+    cr.execute(
+        """WITH inserted AS (
+               INSERT INTO mail_alias_domain
+                      (name, bounce_alias, catchall_alias, default_from, sequence,
+                       create_uid, write_uid, create_date, write_date)
+               SELECT %(host)s, 'bounce', 'catchall', 'notifications', 10, 1, 1,
+                      now() at time zone 'UTC', now() at time zone 'UTC'
+                WHERE NOT EXISTS (SELECT 1 FROM mail_alias_domain WHERE name = %(host)s)
+               RETURNING id, name
+           ), domain AS (
+               SELECT id, name FROM inserted
+               UNION ALL
+               SELECT id, name FROM mail_alias_domain WHERE name = %(host)s
+           ), companies AS (
+               UPDATE res_company c
+                  SET alias_domain_id = d.id, alias_domain_name = d.name
+                 FROM domain d
+                WHERE c.alias_domain_id IS NULL
+                   OR c.id = (SELECT res_id FROM ir_model_data
+                               WHERE module = 'base' AND name = 'main_company'
+                                 AND model = 'res.company')
+           )
+           UPDATE mail_alias a
+              SET alias_domain_id = d.id, alias_full_name = a.alias_name || '@' || d.name
+             FROM domain d
+            WHERE a.alias_domain_id IS NULL AND a.alias_name IS NOT NULL""",
+        {"host": host},
     )
 
 
@@ -110,6 +155,7 @@ def personalize(
             # The parameters and the admin share one cache signal (the
             # 'default' cache holds both): _update_admin's.
             _upsert_params(cr, params, signal=False)
+            _set_mail_domain(cr, base_url)
             admin_ids = _update_admin(cr, login, None, name)
             if company:
                 _update_company(cr, **company)
@@ -277,12 +323,6 @@ def neutralize_template(server, dbname):
         # would let anonymous visitors make portal accounts. Tenants start
         # on invitation only; their admin may open it in Settings.
         _upsert_params(cr, {SIGNUP_SCOPE_PARAM: "b2b"})
-
-
-def _now(server, dbname):
-    return server.execute(
-        "SELECT to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')", dbname=dbname
-    )[0][0]
 
 
 # The fs.storage of a tenant's attachments (fs_attachment): its key is not

@@ -1,7 +1,10 @@
 """Plan limits and the module set as the tenant runtime enforces them on a
 real database's records, with the plan read from a route."""
 
-from odoo.addons.ipai_tenant_runtime import gates, module_gate
+from email.utils import parseaddr
+
+from odoo.addons.base.models import ir_mail_server
+from odoo.addons.ipai_tenant_runtime import gates, module_gate, patching
 from odoo.addons.ipai_tenant_runtime.tests.common import route_row, runtime, tenant_runtime
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
@@ -80,3 +83,58 @@ class TestPlanGates(TransactionCase):
             gates._check_plan_modules(inside)
         with self._plan(modules=[outside.name]):
             gates._check_plan_modules(outside)
+
+
+@tagged("post_install", "-at_install")
+class TestMailSenders(TransactionCase):
+    """What leaves a tenant by mail carries one of its own host names as
+    From and Return-Path, whatever the tenant's users and settings say."""
+
+    def _prepared(self, sender, *hosts):
+        message = self.env["ir.mail_server"].build_email(
+            sender, ["someone@customer.example"], "Quotation", "Hello"
+        )
+        rows = [route_row(host, self.env.cr.dbname) for host in hosts]
+        with tenant_runtime(*rows):
+            return self._gated_prepare(message)
+
+    def _gated_prepare(self, message):
+        """Odoo's _prepare_email_message under the gate, as post_load
+        patches it in the tenant runtime."""
+        original = patching.original(ir_mail_server.IrMailServer, "_prepare_email_message")
+        gated = gates._tenant_senders(original)
+        return gated(self.env["ir.mail_server"], message, None)
+
+    def test_a_foreign_sender_is_rewritten_to_the_tenants_host(self):
+        smtp_from, _to, message = self._prepared('"Ann" <ceo@bank.example>', "acme.example.com")
+        self.assertEqual(parseaddr(message["From"]), ("Ann", "notifications@acme.example.com"))
+        self.assertEqual(smtp_from, "bounce@acme.example.com")
+
+    def test_an_address_on_a_tenant_host_is_kept(self):
+        sender = '"Sales" <sales@shop.example>'
+        smtp_from, _to, message = self._prepared(sender, "acme.example.com", "shop.example")
+        self.assertEqual(parseaddr(message["From"]), ("Sales", "sales@shop.example"))
+        self.assertEqual(smtp_from, "sales@shop.example")
+
+    def test_the_tenants_chosen_domain_when_it_is_its_own(self):
+        if "alias_domain_id" not in self.env.company:
+            self.skipTest("mail is not installed")
+        domain = self.env["mail.alias.domain"].create({"name": "shop.example"})
+        self.env.company.alias_domain_id = domain
+        _from, _to, message = self._prepared(
+            "x@elsewhere.example", "acme.example.com", "shop.example"
+        )
+        self.assertEqual(parseaddr(message["From"]), ("x", "notifications@shop.example"))
+        domain.name = "bank.example"  # not the tenant's: its first host instead
+        _from, _to, message = self._prepared(
+            "x@elsewhere.example", "acme.example.com", "shop.example"
+        )
+        self.assertEqual(parseaddr(message["From"]), ("x", "notifications@acme.example.com"))
+
+    def test_nothing_changes_outside_the_tenant_runtime(self):
+        message = self.env["ir.mail_server"].build_email(
+            "ceo@bank.example", ["someone@customer.example"], "Quotation", "Hello"
+        )
+        with runtime(None):
+            _smtp_from, _to, message = self._gated_prepare(message)
+        self.assertEqual(parseaddr(message["From"]), ("", "ceo@bank.example"))

@@ -8,7 +8,7 @@ import types
 import pytest
 from odoo import http, sql_db
 from odoo.addons.base.controllers import rpc
-from odoo.addons.base.models import ir_module, res_company, res_users
+from odoo.addons.base.models import ir_mail_server, ir_module, res_company, res_users
 from odoo.addons.ipai_tenant_runtime import ast_guard, patching, post_load
 from odoo.addons.ipai_tenant_runtime.tests.common import attributes_restored
 from odoo.modules import graph as module_graph
@@ -184,6 +184,7 @@ PATCHED = {
     module_graph.Graph: ("add_modules",),
     Registry: ("cursor", "delete", "delete_all"),
     ir_module.Module: ("button_install", "_button_immediate_function"),
+    ir_mail_server.IrMailServer: ("_prepare_email_message",),
     res_users.Users: ("_ipai_gate_user_limit",),
     res_company.Company: ("_ipai_gate_company_limit",),
 }
