@@ -171,9 +171,15 @@ def caught(folder, subject_part, timeout=30):
         time.sleep(0.3)
 
 
-def sent_by_tenant(folder, subject_part):
-    """What the tenant sent (the catcher also keeps what was sent to it)."""
-    return [m for m in caught(folder, subject_part) if "notifications@" in m["From"]]
+def quotation_mails(folder, name):
+    """The quotation's own mails, PDF attached (the catcher also keeps the
+    replies sent to the tenant and the notifications of them)."""
+    return [
+        message
+        for message in caught(folder, name)
+        if "notifications@" in message["From"]
+        and any(part.get_content_type() == "application/pdf" for part in message.walk())
+    ]
 
 
 def send_quotation(rpc, order):
@@ -260,7 +266,7 @@ def test_a_reply_to_the_quotation_lands_in_its_chatter(books, mailing_runtime, c
     _rpc, _invoice, _number, order = books
     rpc = tenant_login(node, CODE, credentials_dir)
     [quotation] = rpc.call("sale.order", "read", [order], ["name"])
-    [sent] = sent_by_tenant(folder, quotation["name"])
+    [sent] = quotation_mails(folder, quotation["name"])
     reply = EmailMessage()
     reply["From"] = "Globex Purchasing <purchasing@globex.example>"
     reply["To"] = sent["Reply-To"]
@@ -288,7 +294,7 @@ def test_only_the_cells_gateway_delivers_incoming_mail(books, mailing_runtime, c
     _rpc, _invoice, _number, order = books
     rpc = tenant_login(node, CODE, credentials_dir)
     [quotation] = rpc.call("sale.order", "read", [order], ["name"])
-    [sent] = sent_by_tenant(folder, quotation["name"])
+    [sent] = quotation_mails(folder, quotation["name"])
     forged = (
         (
             "From: ceo@globex.example\r\nTo: catchall@{host}\r\n"

@@ -16,7 +16,7 @@ def test_the_rules_import_nothing_of_odoo():
     probe = (
         "import sys; sys.path.insert(0, 'addons');"
         "import ipai_platform_rules.analytics, ipai_platform_rules.jobs,"
-        " ipai_platform_rules.lifecycle, ipai_platform_rules.naming,"
+        " ipai_platform_rules.lifecycle, ipai_platform_rules.mail, ipai_platform_rules.naming,"
         " ipai_platform_rules.roles;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('odoo', 'psycopg2')))"
     )
@@ -73,3 +73,18 @@ def test_a_stronger_role_has_every_power_of_a_weaker_one():
 def test_open_jobs_are_queued_or_running():
     assert set(jobs.OPEN_STATES) == {jobs.QUEUED, jobs.RUNNING}
     assert set(jobs.OPEN_STATES) < {state for state, _label in jobs.STATES}
+
+
+def test_a_domains_mail_records_name_the_relay_and_key_once_known():
+    from odoo.addons.ipai_platform_rules import mail
+
+    assert mail.records("shop.example") == [
+        '_dmarc.shop.example TXT "v=DMARC1; p=quarantine; adkim=r; aspf=r"'
+    ]
+    spf, dkim, dmarc = mail.records(
+        "shop.example", spf="include:_spf.relay.example", dkim_key="MIIBIjAN"
+    )
+    assert spf == 'shop.example TXT "v=spf1 include:_spf.relay.example -all"'
+    assert dkim == 'ipai._domainkey.shop.example TXT "v=DKIM1; k=rsa; p=MIIBIjAN"'
+    assert dmarc.startswith("_dmarc.shop.example TXT")
+    assert mail.records("") == []

@@ -11,7 +11,7 @@ import ipaddress
 import secrets
 
 from odoo import api, fields, models
-from odoo.addons.ipai_platform_rules import naming
+from odoo.addons.ipai_platform_rules import mail, naming
 from odoo.exceptions import UserError, ValidationError
 
 from ..infra import dns_proof
@@ -42,6 +42,11 @@ class IpaiTenantDomain(models.Model):
         readonly=True, copy=False, default=lambda self: secrets.token_urlsafe(18)
     )
     verification_record = fields.Char(compute="_compute_verification_record")
+    mail_records = fields.Text(
+        compute="_compute_mail_records",
+        string="Mail DNS records",
+        help="What to publish for mail from this domain to be accepted (SPF, DKIM, DMARC).",
+    )
     verified = fields.Boolean(readonly=True, copy=False, default=False)
     verified_at = fields.Datetime(readonly=True, copy=False)
 
@@ -58,6 +63,17 @@ class IpaiTenantDomain(models.Model):
                 if domain.name
                 else False
             )
+
+    @api.depends("name")
+    def _compute_mail_records(self):
+        params = self.env["ir.config_parameter"].sudo()
+        platform = {
+            "spf": params.get_param(mail.SPF_PARAM),
+            "dkim_selector": params.get_param(mail.DKIM_SELECTOR_PARAM),
+            "dkim_key": params.get_param(mail.DKIM_KEY_PARAM),
+        }
+        for domain in self:
+            domain.mail_records = "\n".join(mail.records(domain.name, **platform)) or False
 
     @api.model_create_multi
     def create(self, vals_list):
