@@ -10,6 +10,7 @@
     tenants.py list-backups [--code acme]
     tenants.py restore --backup ID [--code acme-restored]
     tenants.py test-restore [--backup ID]
+    tenants.py export-backup --backup ID [--out FILE]
     tenants.py upgrade-tenants [--modules a,b] [--tenants acme,beta] [--concurrency 2]
     tenants.py introspect --code acme [--format dbml|md|erd|all] [--out DIR]
     tenants.py add-server --name db2 --host 10.0.0.5 [--port 5432] [--capacity 200]
@@ -28,6 +29,7 @@ rolled back (or failed).
 import configparser
 import contextlib
 import os
+import shutil
 import sys
 import time
 
@@ -513,6 +515,29 @@ def restore(env, backup_id, code, name):
     report(env, job.tenant_id, job)
     if job.backup_id:
         click.echo(f"  safety backup taken first: {job.backup_id.id}")
+
+
+@cli.odoo_command("export-backup")
+@click.option("--backup", "backup_id", required=True, type=int)
+@click.option("--out", "out_path", help="Copy the zip to this file.")
+def export_backup(env, backup_id, out_path):
+    """A backup as Odoo's own backup zip, which any Odoo 18 restores."""
+    from odoo.exceptions import AccessError, UserError
+
+    record = env["ipai.tenant.backup"].browse(backup_id).exists()
+    if not record:
+        fail_input(f"no backup with id {backup_id}")
+    try:
+        path = record._export_odoo_zip()
+    except (UserError, AccessError) as exc:
+        env.cr.rollback()
+        fail_input(str(exc.args[0]))
+    env.cr.commit()
+    if out_path:
+        shutil.copyfile(path, out_path)
+    size_mb = os.path.getsize(path) / 1048576
+    click.echo(f"{record.name}: Odoo backup zip, {size_mb:.1f} MB")
+    click.echo(f"  file:     {out_path or path}")
 
 
 @cli.odoo_command("test-restore")

@@ -4,7 +4,12 @@ and used over JSON-RPC by their own administrators."""
 
 import base64
 import hashlib
+import json
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -12,12 +17,16 @@ import requests
 
 from .support import (
     FILESTORE,
+    LOCAL_DIR,
     RUN_ID,
     TENANT_DB_PREFIX,
     JsonRpc,
+    OdooServer,
     RpcError,
     admin_password,
     database_exists,
+    drop_database,
+    odoo_bin,
     paused_cron,
     provision,
     query,
@@ -81,6 +90,59 @@ def test_a_backup_records_checksums_and_row_counts(keeper, cli, platform_db):
     assert listing.returncode == 0 and re.search(
         rf"^\s*{backup_id}\s+keeper\s", listing.stdout, re.M
     )
+
+
+def stock_odoo(dbname):
+    """A plain Odoo 18 on ``dbname``: Odoo's own addons only, none of the
+    platform's, no server-wide module of ours (not started yet)."""
+    source = odoo_bin().parent
+    return OdooServer(
+        dbname,
+        LOCAL_DIR / "logs" / f"{dbname}.log",
+        cron_threads=0,
+        options={
+            "server_wide_modules": "base,web",
+            "addons_path": f"{source / 'odoo' / 'addons'},{source / 'addons'}",
+        },
+    )
+
+
+def test_a_backup_exports_as_an_odoo_zip_that_a_stock_odoo_restores(
+    keeper, cli, credentials_dir, tmp_path
+):
+    """The customer takes its data away: `make export-backup` writes Odoo's
+    own backup zip; a stock Odoo 18 loads it (`odoo-bin db load`), and the
+    tenant's admin logs in there and finds its partner and its file."""
+    out = tmp_path / "keeper.zip"
+    result = cli("export-backup", "--backup", str(keeper["backup"]), "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        manifest = json.loads(archive.read("manifest.json"))
+    assert "dump.sql" in names and any(name.startswith("filestore/") for name in names)
+    assert manifest["major_version"] == "18.0" and "base" in manifest["modules"]
+    stock_db = f"{RUN_ID}_stock_keeper"
+    stock = stock_odoo(stock_db)
+    command = [sys.executable, str(odoo_bin()), "db", "-c", str(stock._config_file())]
+    load = subprocess.run(
+        [*command, "load", stock_db, str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        assert load.returncode == 0, load.stdout + load.stderr
+        stock.start()
+        rpc = JsonRpc(
+            stock.url, stock_db, "admin@keeper.example", admin_password(credentials_dir, "keeper")
+        )
+        assert rpc.call("res.partner", "search_count", [("name", "=", "Backup Marker Ltd")]) == 1
+        [attachment] = rpc.call("ir.attachment", "read", [keeper["attachment"]], ["datas"])
+        assert base64.b64decode(attachment["datas"]) == ATTACHMENT_BYTES
+    finally:
+        stock.stop()
+        drop_database(stock_db)
+        shutil.rmtree(FILESTORE / stock_db, ignore_errors=True)
 
 
 def test_restore_into_a_new_tenant_carries_data_and_files_not_credentials(

@@ -1,15 +1,17 @@
 import logging
+import os
 import random
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import jobs, lifecycle
+from odoo.addons.ipai_platform_rules.roles import ADMINISTER
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 from odoo.exceptions import UserError
 from odoo.tools import config
 
-from ..provisioning import backups, restore_check, retention
+from ..provisioning import backups, exports, restore_check, retention
 from ..provisioning.spec import BackupSpec
 
 _logger = logging.getLogger(__name__)
@@ -169,6 +171,29 @@ class IpaiTenantBackup(models.Model):
         )
         tenant._set_state_from_engine(lifecycle.PROVISIONING)
         return tenant
+
+    def _export_odoo_zip(self):
+        """This backup as Odoo's own backup zip (provisioning/exports.py),
+        made once beside its files; returns its path. All of a tenant's data
+        (its users' password hashes included) leaves with it: the tenant's
+        administrators and platform managers only, and audited."""
+        self.ensure_one()
+        self.check_access("read")
+        tenant = self.tenant_id
+        tenant._check_power(ADMINISTER)
+        self._check_files()
+        target = os.path.join(self.folder, exports.EXPORT_FILE)
+        if not os.path.exists(target):
+            modules, pg_version = exports.installed_modules(
+                tenant._as_tenant_server(), tenant.database_name
+            )
+            values = exports.manifest(tenant.database_name, pg_version, modules)
+            try:
+                exports.write_odoo_zip(self.folder, target, values)
+            except PermanentError as exc:
+                raise UserError(str(exc)) from exc
+        tenant._audit("backup:export", {"backup": (False, self.name)})
+        return target
 
     def _remove(self):
         """Files first, then the record: a crash in between leaves a record

@@ -157,7 +157,7 @@ def restore_database(server, role, dbname, dump_path, mark, cell=None, jobs=1):
     pg.mark_database(server, dbname, mark)
     pg.hand_over(server, dbname, role, role)
     with tempfile.NamedTemporaryFile("w", suffix=".list") as listing:
-        listing.write(_restore_list(dump_path))
+        listing.write(restore_list(dump_path))
         listing.flush()
         command = [
             "pg_restore",
@@ -186,7 +186,8 @@ def restore_database(server, role, dbname, dump_path, mark, cell=None, jobs=1):
         raise PermanentError(f"pg_restore failed: {result.stderr.strip()[-800:]}")
 
 
-def _restore_list(dump_path):
+def restore_list(dump_path):
+    """The dump's entries a replay runs: all but the schema and extensions."""
     result = subprocess.run(
         ["pg_restore", "-l", dump_path], capture_output=True, text=True, check=False
     )

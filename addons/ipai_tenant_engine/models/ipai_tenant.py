@@ -479,10 +479,16 @@ class IpaiTenant(models.Model):
                 )
             )
         tenant = self.sudo()
-        server = runtime_access.as_role(
-            tenant._pg_server(), tenant.runtime_role, tenant.sudo().cell_id.code or None
+        return introspect.read_schema(tenant._as_tenant_server(), tenant.database_name)
+
+    def _as_tenant_server(self):
+        """The tenant's database server as the tenant's own role: what
+        reads inside the tenant database runs with its rights only."""
+        self.ensure_one()
+        tenant = self.sudo()
+        return runtime_access.as_role(
+            tenant._pg_server(), tenant.runtime_role, tenant.cell_id.code or None
         )
-        return introspect.read_schema(server, tenant.database_name)
 
     def _schema_documents(self, formats=introspect.FORMATS):
         """{file name: text} of the schema in each of ``formats``."""
