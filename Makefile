@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .PHONY: help bootstrap run mail test lint compose-config bench-provision bench-cli \
 	provision-tenant list-tenants clone-tenant suspend-tenant reactivate-tenant drop-tenant archive-tenant \
 	superset superset-stop superset-workspace bench-guest-token verify-audit bill-tenants \
-	pool-status refill-pool api-key backup-tenant list-backups restore-tenant export-backup test-restore \
+	pool-status refill-pool api-key backup-tenant list-backups restore-tenant export-backup import-tenant test-restore \
 	prune-backups upgrade-tenants introspect-tenant bench-introspect bench-sessions bench-failover \
 	bench-fanout bench-documents add-server set-replica list-servers cell-env move-tenant-cell move-tenant drain-server bench-move
 
@@ -100,6 +100,9 @@ restore-tenant: ## BACKUP=<id> [CODE=new-code]: restore into a new tenant (CODE)
 
 export-backup: ## BACKUP=<id> [OUT=file.zip]: a backup as Odoo's own backup zip (restores in any Odoo 18)
 	$(TENANT) export-backup --backup "$(BACKUP)" $(call opt,OUT,--out)
+
+import-tenant: ## CODE=<new-code> FILE=<odoo-backup.zip> [PLAN=trial] [EMAIL=] [NAME=]: a new tenant from a customer's Odoo 18 backup zip
+	$(TENANT) import-backup --code "$(CODE)" --file "$(FILE)" $(call opt,PLAN,--plan) $(call opt,EMAIL,--email) $(call opt,NAME,--name)
 
 test-restore: ## [BACKUP=<id>]: restore a backup into a scratch database and check it (default: a random recent one)
 	$(TENANT) test-restore $(call opt,BACKUP,--backup)

@@ -540,6 +540,30 @@ def export_backup(env, backup_id, out_path):
     click.echo(f"  file:     {out_path or path}")
 
 
+@cli.odoo_command("import-backup")
+@click.option("--code", required=True, help="The new tenant's code.")
+@click.option("--file", "zip_path", required=True, help="Odoo's backup zip (dump.sql, filestore/).")
+@click.option("--name")
+@click.option("--plan", "plan_code", default="trial", show_default=True)
+@click.option("--email", help="The administrator's e-mail (its login in the imported database).")
+def import_backup(env, code, zip_path, name, plan_code, email):
+    """A new tenant from a customer's Odoo 18 backup zip, checked first."""
+    check_new_code(env, code)
+    if not os.path.isfile(zip_path):
+        fail_input(f"no file {zip_path}")
+    plan = env["ipai.tenant.plan"].search([("code", "=", plan_code)])
+    if not plan:
+        fail_input(f"no plan with code '{plan_code}'")
+
+    def make_job():
+        values = {"code": code, "name": name or code, "plan_id": plan.id, "admin_email": email}
+        tenant = env["ipai.tenant"]._import_odoo_backup(zip_path, values)
+        return tenant.job_ids.sorted("id")[-1:]
+
+    job = start(env, make_job)
+    report(env, job.tenant_id, job)
+
+
 @cli.odoo_command("test-restore")
 @click.option("--backup", "backup_id", type=int, help="Default: a random recent one, as the cron.")
 def test_restore(env, backup_id):

@@ -570,6 +570,21 @@ class OdooServer(ServedProcess):
             self.process.wait()
 
 
+def stock_odoo(dbname):
+    """A plain Odoo 18 on ``dbname``: Odoo's own addons only, none of the
+    platform's, no server-wide module of ours (not started yet)."""
+    source = odoo_bin().parent
+    return OdooServer(
+        dbname,
+        LOCAL_DIR / "logs" / f"{dbname}.log",
+        cron_threads=0,
+        options={
+            "server_wide_modules": "base,web",
+            "addons_path": f"{source / 'odoo' / 'addons'},{source / 'addons'}",
+        },
+    )
+
+
 def tenant_runtime(platform_db, label, **options):
     """A tenant runtime server (not started yet) routed from ``platform_db``,
     its log in .local/logs/<platform_db>-<label>.log."""

@@ -17,11 +17,9 @@ import requests
 
 from .support import (
     FILESTORE,
-    LOCAL_DIR,
     RUN_ID,
     TENANT_DB_PREFIX,
     JsonRpc,
-    OdooServer,
     RpcError,
     admin_password,
     database_exists,
@@ -30,6 +28,7 @@ from .support import (
     paused_cron,
     provision,
     query,
+    stock_odoo,
     tenant_login,
     tenant_row,
     wait_for_page,
@@ -89,21 +88,6 @@ def test_a_backup_records_checksums_and_row_counts(keeper, cli, platform_db):
     listing = cli("list-backups", "--code", "keeper")
     assert listing.returncode == 0 and re.search(
         rf"^\s*{backup_id}\s+keeper\s", listing.stdout, re.M
-    )
-
-
-def stock_odoo(dbname):
-    """A plain Odoo 18 on ``dbname``: Odoo's own addons only, none of the
-    platform's, no server-wide module of ours (not started yet)."""
-    source = odoo_bin().parent
-    return OdooServer(
-        dbname,
-        LOCAL_DIR / "logs" / f"{dbname}.log",
-        cron_threads=0,
-        options={
-            "server_wide_modules": "base,web",
-            "addons_path": f"{source / 'odoo' / 'addons'},{source / 'addons'}",
-        },
     )
 
 

@@ -137,6 +137,12 @@ class IpaiTenantPlan(models.Model):
         modules = self.with_context(prefetch_fields=False).module_ids
         return sorted(set(TENANT_BASE_MODULES) | set(modules.mapped("name")))
 
+    def _storage_bytes(self):
+        """The plan's storage in bytes (a GB is 1024 MB, as billing counts
+        it); 0: no limit."""
+        self.ensure_one()
+        return int(self.max_storage_gb * 1024**3)
+
     def _limits(self):
         """The plan's limits as the tenant database and the API read them."""
         self.ensure_one()

@@ -1,13 +1,18 @@
 """What data safety adds to a tenant: its backups, the action that backs it
-up and the one that moves it to another database server (forms, the REST
-API and the CLI call them)."""
+up, the one that moves it to another database server, and a new tenant
+made from a customer's own Odoo backup (forms, the REST API and the CLI
+call them)."""
 
-from odoo import fields, models
+import secrets
+
+from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import lifecycle, roles
+from odoo.addons.ipai_platform_rules.tenant_side import with_tenant_side
 from odoo.addons.ipai_tenant_core.infra import pg
+from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..provisioning import moves
+from ..provisioning import backups, imports, moves
 
 
 class IpaiTenant(models.Model):
@@ -20,6 +25,41 @@ class IpaiTenant(models.Model):
             roles.OPERATE, "backup", self.env._("Backing up"), params={"kind": "manual"}
         )
         return True
+
+    @api.model
+    def _import_odoo_backup(self, zip_path, values):
+        """A new tenant (``values``: its fields, ``code`` at least) made from
+        a customer's Odoo 18 backup zip at ``zip_path``. The file is checked
+        against the new tenant's plan before anything is kept (a refusal
+        leaves no record, file or database), copied for the import job, and
+        the job queued; returns the tenant."""
+        problem = self._new_code_problem(values.get("code") or "")
+        if problem:
+            raise UserError(problem)
+        backup_root = self.env["ipai.tenant.backup"]._backup_root()
+        # The tenant is made in a savepoint, to judge the file by its plan
+        # as created (defaults included); a refusal rolls it back.
+        with self.env.cr.savepoint():
+            tenant = self.create(values)
+            allowed = imports.allowed_modules(with_tenant_side(tenant._allowed_module_names()))
+            try:
+                checked = imports.check(zip_path, allowed, tenant.plan_id._storage_bytes())
+            except PermanentError as exc:
+                raise UserError(str(exc)) from exc
+            name = f"{tenant.code}-{secrets.token_hex(12)}.zip"
+            path = imports.keep_upload(zip_path, backup_root, name)
+            try:
+                params = {"upload": name, "sha256": backups.sha256(path)}
+                self.env["ipai.tenant.job"]._enqueue(tenant, "import", params)
+                tenant._set_state_from_engine(lifecycle.PROVISIONING)
+            except Exception:
+                imports.remove_upload(backup_root, name)
+                raise
+        tenant._audit(
+            "tenant:import",
+            {"modules": (False, len(checked.modules)), "bytes": (False, checked.size_bytes)},
+        )
+        return tenant
 
     def action_move_to_server(self, server, grace_hours=None):
         """Queue a move of each tenant's database to ``server`` (a record,

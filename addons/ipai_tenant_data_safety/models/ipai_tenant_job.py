@@ -1,5 +1,5 @@
-"""Data safety's job kinds on the engine's job: backup, restore and upgrade
-(kinds.py), who may ask for them, what their spec carries and what their
+"""Data safety's job kinds on the engine's job: backup, restore, upgrade,
+moves and imports (kinds.py), who may ask for them, what their spec carries and what their
 steps record (the hooks below)."""
 
 from odoo import api, fields, models
@@ -17,6 +17,7 @@ JOB_TYPES = [
     ("backup", "Backup"),
     ("restore", "Restore"),
     ("move_server", "Move to another server"),
+    ("import", "Import an Odoo database"),
 ]
 # Hours a moved tenant's old database is kept (closed to it) before its drop.
 MOVE_GRACE_PARAM = "ipai_tenant_data_safety.move_grace_hours"
@@ -33,6 +34,7 @@ class IpaiTenantJob(models.Model):
             "backup": "cascade",
             "restore": "cascade",
             "move_server": "cascade",
+            "import": "cascade",
         },
     )
     backup_path = fields.Char(readonly=True)
@@ -80,6 +82,11 @@ class IpaiTenantJob(models.Model):
             raise AccessError(self.env._("Only platform managers move tenants between servers."))
         if job_type == "restore":
             self._check_restore_reach(tenant, params)
+        if job_type == "import" and (
+            tenant.sudo().state != lifecycle.DRAFT or tenant.sudo().job_ids
+        ):
+            # Only into a tenant being made (ipai.tenant._import_odoo_backup).
+            raise UserError(self.env._("An Odoo database is imported into a new tenant only."))
         return result
 
     @api.model
@@ -121,6 +128,9 @@ class IpaiTenantJob(models.Model):
             rollback_error=self.rollback_error or None,
             restore_backup=restore_backup,
             move=self._engine_move_spec() if self.job_type == "move_server" else None,
+            import_limit=(
+                self.tenant_id.plan_id._storage_bytes() if self.job_type == "import" else 0
+            ),
         )
         return values
 

@@ -198,7 +198,7 @@ def _replaced_marks(ctx):
     return (replaced_mark(ctx.tenant.code), ctx.mark)
 
 
-def _drop_if_ours(ctx, name, *marks):
+def drop_if_ours(ctx, name, *marks):
     current = pg.database_mark(ctx.server, name)
     if current is None:
         return False
@@ -215,7 +215,7 @@ def restore_scratch(ctx):
     source = restore_source(ctx)
     backups.verify(source.folder, source.dump_sha256, source.filestore_sha256)
     scratch = scratch_name(ctx.database)
-    if _drop_if_ours(ctx, scratch, restoring_mark(ctx.tenant.code)):
+    if drop_if_ours(ctx, scratch, restoring_mark(ctx.tenant.code)):
         ctx.log(f"dropped {scratch}, left by an interrupted run")
     filestore.remove(scratch)
     role = ctx.tenant.runtime_role
@@ -266,7 +266,7 @@ def swap_in(ctx):
 
 def drop_replaced(ctx):
     replaced = replaced_name(ctx.database)
-    if _drop_if_ours(ctx, replaced, *_replaced_marks(ctx)):
+    if drop_if_ours(ctx, replaced, *_replaced_marks(ctx)):
         ctx.log(f"dropped the replaced database {replaced}")
     else:
         ctx.log("no replaced database to drop")
@@ -285,7 +285,7 @@ RESTORE_STEPS = [
 
 def remove_scratch(ctx):
     scratch = scratch_name(ctx.database)
-    if _drop_if_ours(ctx, scratch, restoring_mark(ctx.tenant.code)):
+    if drop_if_ours(ctx, scratch, restoring_mark(ctx.tenant.code)):
         ctx.log(f"removed the partial restore {scratch}")
     filestore.remove(scratch)
 

@@ -1,15 +1,16 @@
 """Data safety's job kinds: backup, restore, upgrade, a move to another
-database server, and the engine's archive with a backup first
+database server, a customer's Odoo database imported into a new tenant,
+and the engine's archive with a backup first
 (ipai.tenant.job._job_kinds adds them to the engine's own). The steps are
 backup_steps.py's, moves.py's and the engine's."""
 
 from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.addons.ipai_tenant_core.infra import pg
 from odoo.addons.ipai_tenant_engine.provisioning import operations, superset_workspace
-from odoo.addons.ipai_tenant_engine.provisioning.kinds import JobKind
+from odoo.addons.ipai_tenant_engine.provisioning.kinds import JobKind, always
 
 from . import backup_steps as steps
-from . import moves
+from . import imports, moves
 
 BACKUP_BEFORE_ARCHIVE = (
     "backup",
@@ -93,6 +94,45 @@ KINDS = {
             makes_database=_into_new_tenant,
             copies_data=_into_new_tenant,
             undo=_undo_restore,
+            extra_marks=_restoring_marks,
+        ),
+        JobKind(
+            "import",
+            {
+                "import": (
+                    ("check_request", "Check the request", operations.check_request),
+                    ("check_upload", "Check the Odoo backup", imports.check_upload),
+                    ("load_scratch", "Load it as the tenant's role", imports.load_scratch),
+                    ("swap_in", "Put the loaded database in place", steps.swap_in),
+                    ("check_loaded", "Check what the database holds", imports.check_loaded),
+                    ("create_bi_role", "Give the tenant its BI role", operations.create_bi_role),
+                    (
+                        "forget_source_secrets",
+                        "Leave the source's credentials out",
+                        imports.forget_source_secrets,
+                    ),
+                    (
+                        "install_platform_modules",
+                        "Install the platform's tenant modules",
+                        operations.install_plan_modules,
+                    ),
+                    ("reset_identity", "Give it its own identity", operations.reset_identity),
+                    ("configure_tenant", "Push plan and settings", operations.configure_tenant),
+                    ("set_admin", "Set the administrator", operations.set_admin),
+                    ("create_schema", "Create the analytics schema", operations.create_schema),
+                    (
+                        "superset_workspace",
+                        "Create the Superset workspace",
+                        superset_workspace.provision_step,
+                    ),
+                    ("activate", "Activate the tenant", operations.activate_new_tenant),
+                    ("remove_upload", "Remove the uploaded file", imports.remove_uploaded),
+                )
+            },
+            params=frozenset({"upload", "sha256"}),
+            makes_database=always,
+            copies_data=always,
+            undo=imports.undo_import,
             extra_marks=_restoring_marks,
         ),
         JobKind(

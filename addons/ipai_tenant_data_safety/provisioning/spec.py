@@ -55,6 +55,8 @@ class SafetySpec:
     restore_backup: BackupSpec | None = None
     # A move to another database server.
     move: MoveSpec | None = None
+    # An import's limit: the tenant's plan's storage, in bytes.
+    import_limit: int = 0
 
 
 def of(ctx):

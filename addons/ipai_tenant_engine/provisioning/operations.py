@@ -426,9 +426,9 @@ def set_admin(ctx):
 
 def _company_values(ctx):
     """The tenant's main company: its name, e-mail and country. A copy of
-    another tenant's data keeps the company it copied (a staging copy of
-    real books must not be renamed)."""
-    if _clones_data(ctx):
+    another tenant's data, or of a customer's own database, keeps the
+    company it copied (real books must not be renamed)."""
+    if _copies_data(ctx):
         return None
     return ctx.tenant.company.as_dict()
 

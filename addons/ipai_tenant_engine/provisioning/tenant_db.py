@@ -303,6 +303,52 @@ def neutralize(server, dbname):
         conn.commit()
 
 
+# What a database brought in from elsewhere must not keep of its source's
+# credentials: (table, what it is, the statement clearing it). A table its
+# modules do not have is passed over.
+_SOURCE_CREDENTIALS = (
+    ("res_users", "passwords", "UPDATE res_users SET password = NULL"),
+    ("res_users_apikeys", "API keys", "DELETE FROM res_users_apikeys"),
+    ("auth_totp_device", "trusted two-factor devices", "DELETE FROM auth_totp_device"),
+    ("res_users_log", "login log", "DELETE FROM res_users_log"),
+    (
+        "ir_mail_server",
+        "outgoing mail servers",
+        "UPDATE ir_mail_server SET active = false, smtp_user = NULL, smtp_pass = NULL",
+    ),
+    (
+        "fetchmail_server",
+        "incoming mail servers",
+        "UPDATE fetchmail_server SET active = false, password = NULL",
+    ),
+)
+
+
+def forget_credentials(server, dbname):
+    """Every credential of a database's source, gone in one transaction:
+    users' passwords, API keys, two-factor secrets and devices, the mail
+    servers it used (off, their logins cleared). Returns what was cleared."""
+    cleared = []
+    with server.connect(dbname) as conn:
+        conn.autocommit = False
+        with conn.cursor() as cr:
+            for table, what, statement in _SOURCE_CREDENTIALS:
+                cr.execute("SELECT to_regclass(%s) IS NOT NULL", [f"public.{table}"])
+                if cr.fetchone()[0]:
+                    cr.execute(statement)
+                    cleared.append(what)
+            cr.execute(
+                """SELECT 1 FROM information_schema.columns
+                    WHERE table_schema = 'public' AND table_name = 'res_users'
+                      AND column_name = 'totp_secret'"""
+            )
+            if cr.fetchone():
+                cr.execute("UPDATE res_users SET totp_secret = NULL")
+                cleared.append("two-factor secrets")
+        conn.commit()
+    return cleared
+
+
 SIGNUP_SCOPE_PARAM = "auth_signup.invitation_scope"
 
 
