@@ -26,6 +26,7 @@ from .support import (
     drop_database,
     drop_run_leftovers,
     install_database,
+    odoo_backup_zip,
     pg_cluster,
     query,
     route_tenants_to,
@@ -237,3 +238,9 @@ def connection_slots_record(request):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with open(ARTIFACTS / "connection-slots.log", "a") as log:
         log.write(f"{RUN_ID} {request.module.__name__}: {total} ({groups})\n")
+
+
+@pytest.fixture(scope="session")
+def odoo_backup(tmp_path_factory):
+    """A customer's Odoo 18 backup zip, made once by a stock Odoo."""
+    return odoo_backup_zip(tmp_path_factory.mktemp("odoo-backup") / "source.zip")

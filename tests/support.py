@@ -1,6 +1,7 @@
 """Helpers for the integration tests: real PostgreSQL databases, real Odoo
 server processes, JSON-RPC clients. No mocks."""
 
+import base64
 import configparser
 import contextlib
 import os
@@ -811,6 +812,22 @@ def post_invoice(rpc, customer_id, lines):
     return invoice
 
 
+@contextlib.contextmanager
+def temporary_plan(admin_rpc, code, name, module, **values):
+    """A plan of the test's own offering ``module`` (and ``values``: its
+    limits), archived when the block ends."""
+    [module_id] = admin_rpc.call("ir.module.module", "search", [("name", "=", module)])
+    plan_id = admin_rpc.call(
+        "ipai.tenant.plan",
+        "create",
+        {"code": code, "name": name, "module_ids": [(6, 0, [module_id])], **values},
+    )
+    try:
+        yield code
+    finally:
+        admin_rpc.call("ipai.tenant.plan", "write", [plan_id], {"active": False})
+
+
 def provider_tenant(admin_rpc, code, name):
     """A provider tenant (draft) on the reseller plan, under the platform."""
     platform_id = admin_rpc.call("ipai.tenant", "search", [("code", "=", "platform")])[0]
@@ -1035,7 +1052,7 @@ class ApiClient:
         self.key = key
         self.check = check
 
-    def request(self, method, path, json=None, headers=None, data=None):
+    def request(self, method, path, json=None, headers=None, data=None, params=None):
         all_headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
         all_headers.update(headers or {})
         response = requests.request(
@@ -1043,6 +1060,7 @@ class ApiClient:
             self.base_url + path,
             json=json,
             data=data,
+            params=params,
             headers=all_headers,
             timeout=60,
         )
@@ -1255,3 +1273,75 @@ def role_password(role):
     from odoo.addons.ipai_tenant_runtime import credentials
 
     return credentials.role_password(role)
+
+
+# ------------------------------------------------- a customer's own Odoo
+
+IMPORTED_PARTNER = "Imported Customer Ltd"
+IMPORTED_FILE_BYTES = b"the customer's own file, brought along\n" * 40
+SOURCE_CLERK = ("clerk@source.example", "clerk-source-password-1")
+
+
+def odoo_backup_zip(out):
+    """A stock Odoo 18 with contacts (the trial plan's app), a partner, a
+    file attached to it and a second user with a password of its own,
+    dumped by Odoo itself (``odoo-bin db dump``) to ``out``: what a
+    customer brings."""
+    dbname = f"{RUN_ID}_stock_source"
+    stock = stock_odoo(dbname)
+    config = str(stock._config_file())
+
+    def odoo(*args):
+        done = subprocess.run(
+            [sys.executable, str(odoo_bin()), *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    odoo("-c", config, "-d", dbname, "-i", "contacts", "--without-demo=all", "--stop-after-init")
+    try:
+        stock.start()
+        rpc = JsonRpc(stock.url, dbname, "admin", "admin")
+        partner_id = rpc.call("res.partner", "create", {"name": IMPORTED_PARTNER, "city": "Ghent"})
+        rpc.call(
+            "ir.attachment",
+            "create",
+            {
+                "name": "contract.txt",
+                "res_model": "res.partner",
+                "res_id": partner_id,
+                "datas": base64.b64encode(IMPORTED_FILE_BYTES).decode(),
+            },
+        )
+        login, password = SOURCE_CLERK
+        rpc.call("res.users", "create", {"name": "Clerk", "login": login, "password": password})
+        stock.stop()
+        odoo("db", "-c", config, "dump", dbname, str(out))
+    finally:
+        stock.stop()
+        drop_database(dbname)
+    return out
+
+
+def import_leftovers(platform_db, code):
+    """Everything an import of tenant ``code`` could leave: its tenant row,
+    database (and scratch), roles and filestore."""
+    found = []
+    if tenant_row(platform_db, code):
+        found.append("tenant row")
+    for name in (TENANT_DB_PREFIX + code, TENANT_DB_PREFIX + code + "_restoring"):
+        if database_exists(name):
+            found.append(f"database {name}")
+        if (FILESTORE / name).exists():
+            found.append(f"filestore {name}")
+    role = f"{RUN_ID}_r_{code.replace('-', '_')}"
+    roles = query(
+        "postgres", "SELECT rolname FROM pg_roles WHERE rolname IN %s", [(role, role + "__odoo")]
+    )
+    found.extend(f"role {name}" for (name,) in roles)
+    return found
+
+
+def import_uploads():
+    """The uploaded files imports keep until their job ends."""
+    folder = BACKUPS / RUN_ID / "imports"
+    return sorted(path.name for path in folder.glob("*")) if folder.exists() else []

@@ -1,5 +1,5 @@
 """The REST API over real HTTP against the running control plane: keys,
-reach, idempotent create, the tenant life cycle, problem details. Every
+reach, idempotent create, imports, the tenant life cycle, problem details. Every
 answer is checked against the OpenAPI document the server publishes; the
 last test asserts that each documented route was seen answering."""
 
@@ -10,12 +10,16 @@ import pytest
 from openapi_spec_validator import validate
 
 from .support import (
+    IMPORTED_PARTNER,
     REPO_ROOT,
+    TENANT_DB_PREFIX,
     ApiClient,
+    import_leftovers,
     make_user,
     mint_api_key,
     provider_manager,
     provider_tenant,
+    provider_with_manager,
     provision,
     query,
     registered_server,
@@ -396,6 +400,59 @@ def test_the_command_line_prints_a_working_key_once(platform_server, platform_db
     assert expires == 7
     refused = api_key("--login", "nobody-here")
     assert refused.returncode == 2 and refused.stderr.startswith("error: ")
+
+
+# ------------------------------------------------------------ import
+
+
+def test_a_provider_imports_its_customer_through_the_api(
+    odoo_backup, admin_rpc, platform_server, openapi, platform_db
+):
+    """An integration brings a customer's Odoo database in under its
+    provider; nobody reaches the route without a key, nor another
+    provider's subtree, and a refused file leaves nothing."""
+    _provider_id, rpc = provider_with_manager(
+        admin_rpc, platform_server, "importers", "Importers", "importer-admin"
+    )
+    provider_tenant(admin_rpc, "others", "Other provider")
+    provider_api = ApiClient(platform_server.url, mint_api_key(rpc, rpc.uid), openapi)
+    zip_bytes = odoo_backup.read_bytes()
+    headers = {"Content-Type": "application/zip"}
+    # Nobody without a key, and no provider into another's subtree.
+    anonymous = ApiClient(platform_server.url, None, openapi)
+    refused = anonymous.post(
+        "/tenants/import", data=zip_bytes, headers=headers, params={"code": "api-anon"}
+    )
+    assert refused.status_code == 401
+    foreign = provider_api.post(
+        "/tenants/import",
+        data=zip_bytes,
+        headers=headers,
+        params={"code": "api-foreign", "parent": "others"},
+    )
+    assert foreign.status_code in (403, 404, 422), foreign.text
+    bad = provider_api.post(
+        "/tenants/import", data=b"not a zip", headers=headers, params={"code": "api-bad"}
+    )
+    assert bad.status_code == 422 and "Nothing was created" in bad.json()["detail"]
+    for code in ("api-anon", "api-foreign", "api-bad"):
+        assert import_leftovers(platform_db, code) == []
+    answer = provider_api.post(
+        "/tenants/import",
+        data=zip_bytes,
+        headers=headers,
+        params={"code": "api-imported", "admin_email": "owner@api-imported.example"},
+    )
+    assert answer.status_code == 202, answer.text
+    job = provider_api.wait_job(answer.json()["job"]["id"])
+    assert job["state"] == "done", job
+    tenant = provider_api.get("/tenants/api-imported").json()
+    assert tenant["state"] == "active" and tenant["parent"] == "importers"
+    assert query(
+        TENANT_DB_PREFIX + "api-imported",
+        "SELECT count(*) FROM res_partner WHERE name = %s",
+        [IMPORTED_PARTNER],
+    ) == [(1,)]
 
 
 # --------------------------------------------------------------- coverage

@@ -24,6 +24,7 @@ from .support import (
     query,
     run_code,
     runtime_nodes,
+    temporary_plan,
     tenant_login,
     tenant_row,
 )
@@ -50,14 +51,8 @@ class AsRole:
 
 @pytest.fixture(scope="module")
 def files_plan(admin_rpc):
-    [module_id] = admin_rpc.call("ir.module.module", "search", [("name", "=", "fs_attachment")])
-    plan_id = admin_rpc.call(
-        "ipai.tenant.plan",
-        "create",
-        {"code": "files", "name": "Files off the node", "module_ids": [(6, 0, [module_id])]},
-    )
-    yield "files"
-    admin_rpc.call("ipai.tenant.plan", "write", [plan_id], {"active": False})
+    with temporary_plan(admin_rpc, "files", "Files off the node", "fs_attachment") as code:
+        yield code
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from odoo.addons.ipai_tenant_engine.provisioning import operations
 
 from .builders import KINDS
 
-SAFETY_TYPES = [("upgrade", ""), ("backup", ""), ("restore", ""), ("move_server", "")]
+SAFETY_TYPES = [(name, "") for name in ("upgrade", "backup", "restore", "move_server", "import")]
 
 ENGINE = Path(operations.__file__).parent
 SAFETY = ENGINE.parent.parent / "ipai_tenant_data_safety" / "provisioning"

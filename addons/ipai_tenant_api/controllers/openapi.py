@@ -60,6 +60,11 @@ def _path_item(operation):
             "required": True,
             "content": {"application/json": {"schema": operation.body.document()}},
         }
+    if operation.upload:
+        item["requestBody"] = {
+            "required": True,
+            "content": {operation.upload: {"schema": {"type": "string", "format": "binary"}}},
+        }
     item["responses"] = _responses(operation)
     return item
 

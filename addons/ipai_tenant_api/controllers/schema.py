@@ -309,6 +309,8 @@ class Operation:
     description: str | None = None
     params: tuple = ()
     body: Schema | None = None
+    # The media type of a body sent as it is (a file), instead of JSON.
+    upload: str | None = None
     problems: tuple = ()
     authenticated: bool = True
 
@@ -327,6 +329,6 @@ class Operation:
         """The problem statuses this route may answer: the declared ones,
         and 400 and 422 where a body or parameter is checked."""
         checked = {MALFORMED} if self.checked_params else set()
-        if self.body:
+        if self.body or self.upload:
             checked |= {MALFORMED, REFUSED}
         return sorted(set(self.problems) | checked)

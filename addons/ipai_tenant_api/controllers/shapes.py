@@ -231,6 +231,24 @@ TENANT_FILTERS = (
     Param("limit", "query", Integer(minimum=1, maximum=MAX_PAGE, default=50)),
     Param("offset", "query", Integer(minimum=0, default=0)),
 )
+TENANT_IMPORT_PARAMS = (
+    Param("code", "query", TENANT_CODE, required=True),
+    Param("name", "query", TEXT),
+    Param("plan", "query", String(default="trial")),
+    Param(
+        "parent",
+        "query",
+        String(
+            description="Provider tenant's code; by default the one the caller administers "
+            "(platform managers: none)."
+        ),
+    ),
+    Param(
+        "admin_email",
+        "query",
+        String(format="email", description="Its administrator's login in the imported database."),
+    ),
+)
 IDEMPOTENCY_KEY = Param(
     "Idempotency-Key", "header", String(min_length=1, max_length=IDEMPOTENCY_KEY_MAX)
 )

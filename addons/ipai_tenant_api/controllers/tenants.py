@@ -1,8 +1,10 @@
-"""/api/v1/tenants: list, create, read, change and act on tenants, as the
-key's user, through the same methods as the tenant form's buttons."""
+"""/api/v1/tenants: list, create (or import from an Odoo backup), read,
+change and act on tenants, as the key's user, through the same methods as
+the tenant form's buttons."""
 
 import hashlib
 import json
+import tempfile
 
 from odoo import http
 from odoo.addons.ipai_platform_rules import naming
@@ -20,6 +22,7 @@ from .shapes import (
     TENANT_CHANGE,
     TENANT_CREATE,
     TENANT_FILTERS,
+    TENANT_IMPORT_PARAMS,
     TENANT_LIST,
 )
 
@@ -140,6 +143,41 @@ class TenantsController(http.Controller):
         return result
 
     def _create(self, values):
+        tenant = request.env["ipai.tenant"].create(self._new_tenant_values(values))
+        tenant.action_provision()
+        return tenant, latest_job(tenant, 0)
+
+    @endpoint("/tenants/import", ["POST"])
+    @operation(
+        summary="Create a tenant from a customer's Odoo 18 backup zip",
+        description=(
+            "The body is Odoo's own backup zip (the database manager's Backup, or "
+            "`odoo-bin db dump`), at most 128 MiB. It is checked against the new "
+            "tenant's plan before anything is made: Odoo 18, its modules within the "
+            "plan, its size within the plan's storage, its dump nothing but what "
+            "pg_dump writes. A refusal (422) leaves nothing. The import job loads it "
+            "as the tenant's own role and leaves the source's passwords, keys and mail "
+            "servers out; its administrator gets a new password. Needs the role "
+            "administrator or a stronger one on the parent."
+        ),
+        params=TENANT_IMPORT_PARAMS,
+        upload="application/zip",
+        answers={202: (ACCEPTED, "Checked and created; the import job is queued.")},
+        problems=(403, 409),
+    )
+    def import_tenant(self, params):
+        values = self._new_tenant_values({**params, "type": "client"})
+        with tempfile.NamedTemporaryFile(suffix=".zip") as upload:
+            # Odoo hands a route its body whole, up to its 128 MiB request
+            # limit; a larger database comes through `make import-tenant`.
+            upload.write(request.httprequest.get_data(cache=False))
+            upload.flush()
+            tenant = request.env["ipai.tenant"]._import_odoo_backup(upload.name, values)
+        return accepted(tenant, latest_job(tenant, 0), created=True)
+
+    def _new_tenant_values(self, values):
+        """A new tenant's fields from a request's ``values``, or the 422/409
+        that says what is wrong with them."""
         Tenant = request.env["ipai.tenant"]
         code = values["code"]
         problem = naming.code_problem(code, request.env.cr.dbname, Tenant._name_prefixes()[0])
@@ -155,20 +193,16 @@ class TenantsController(http.Controller):
             country = country.search([("code", "=", values["country"].upper())], limit=1)
             if not country:
                 raise ApiError(422, f"Unknown country code '{values['country']}'.", field="country")
-        tenant = Tenant.create(
-            {
-                "code": code,
-                "name": values.get("name") or code,
-                "tenant_type": values["type"],
-                "plan_id": plan.id,
-                "parent_id": parent.id,
-                "admin_email": values.get("admin_email"),
-                "country_id": country.id,
-                "industry": values.get("industry"),
-            }
-        )
-        tenant.action_provision()
-        return tenant, latest_job(tenant, 0)
+        return {
+            "code": code,
+            "name": values.get("name") or code,
+            "tenant_type": values["type"],
+            "plan_id": plan.id,
+            "parent_id": parent.id,
+            "admin_email": values.get("admin_email"),
+            "country_id": country.id,
+            "industry": values.get("industry"),
+        }
 
     def _parent(self, code):
         """The provider a new tenant goes under: the one named, or the only

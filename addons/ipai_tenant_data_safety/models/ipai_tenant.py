@@ -44,8 +44,8 @@ class IpaiTenant(models.Model):
             allowed = imports.allowed_modules(with_tenant_side(tenant._allowed_module_names()))
             try:
                 checked = imports.check(zip_path, allowed, tenant.plan_id._storage_bytes())
-            except PermanentError as exc:
-                raise UserError(str(exc)) from exc
+            except PermanentError as exc:  # the file, not the request's state
+                raise ValidationError(str(exc)) from exc
             name = f"{tenant.code}-{secrets.token_hex(12)}.zip"
             path = imports.keep_upload(zip_path, backup_root, name)
             try:

@@ -14,6 +14,7 @@ role. A file whose checksum differs from the one recorded is refused before
 anything is created.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -34,6 +35,20 @@ RESTORE_TIMEOUT = 3600
 # Entries a tenant's role may not (and need not) replay: the database's own
 # schema ``public`` and the extensions, made as Odoo makes an empty database.
 _SKIPPED_ENTRIES = ("SCHEMA", "COMMENT - SCHEMA", "EXTENSION", "COMMENT - EXTENSION")
+
+
+@contextlib.contextmanager
+def written_whole(target):
+    """A path to write ``target`` under (``<target>.partial``), renamed to
+    ``target`` when the block ends and removed when it fails: a reader
+    never meets half a file."""
+    partial = f"{target}.partial"
+    try:
+        yield partial
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def sha256(path):

@@ -53,16 +53,13 @@ def installed_modules(tenant_server, dbname):
 
 def write_odoo_zip(folder, target, manifest_values):
     """``target``: the backup in ``folder`` as Odoo's backup zip."""
-    partial = f"{target}.partial"
-    try:
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-            archive.writestr("manifest.json", json.dumps(manifest_values, indent=4))
-            _add_plain_sql(archive, os.path.join(folder, backups.DUMP_FILE))
-            _add_filestore(archive, os.path.join(folder, backups.FILESTORE_FILE))
-        os.replace(partial, target)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    with (
+        backups.written_whole(target) as partial,
+        zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive,
+    ):
+        archive.writestr("manifest.json", json.dumps(manifest_values, indent=4))
+        _add_plain_sql(archive, os.path.join(folder, backups.DUMP_FILE))
+        _add_filestore(archive, os.path.join(folder, backups.FILESTORE_FILE))
     return target
 
 

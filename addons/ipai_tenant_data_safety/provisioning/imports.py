@@ -172,14 +172,12 @@ def keep_upload(source, backup_root, name):
     renamed when complete; returns its path."""
     target = upload_path(backup_root, name)
     os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-    partial = f"{target}.partial"
-    try:
-        with open(source, "rb") as reader, open(partial, "wb") as writer:
-            shutil.copyfileobj(reader, writer, CHUNK)
-        os.replace(partial, target)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    with (
+        backups.written_whole(target) as partial,
+        open(source, "rb") as reader,
+        open(partial, "wb") as writer,
+    ):
+        shutil.copyfileobj(reader, writer, CHUNK)
     return target
 
 

@@ -6,7 +6,7 @@ backup_steps.py's, moves.py's and the engine's."""
 
 from odoo.addons.ipai_platform_rules import lifecycle
 from odoo.addons.ipai_tenant_core.infra import pg
-from odoo.addons.ipai_tenant_engine.provisioning import operations, superset_workspace
+from odoo.addons.ipai_tenant_engine.provisioning import operations
 from odoo.addons.ipai_tenant_engine.provisioning.kinds import JobKind, always
 
 from . import backup_steps as steps
@@ -77,12 +77,7 @@ KINDS = {
                     ),
                     ("enter_maintenance", "Show the maintenance page", steps.enter_maintenance),
                     *steps.RESTORE_STEPS,
-                    ("create_schema", "Create the analytics schema", operations.create_schema),
-                    (
-                        "superset_workspace",
-                        "Create the Superset workspace",
-                        superset_workspace.provision_step,
-                    ),
+                    *operations.ANALYTICS,
                     ("leave_maintenance", "Back in service", steps.leave_maintenance),
                     # After: a backup taken while suspended says "suspended"
                     # inside; the state pushed is the one the tenant is back in.
@@ -116,15 +111,7 @@ KINDS = {
                         "Install the platform's tenant modules",
                         operations.install_plan_modules,
                     ),
-                    ("reset_identity", "Give it its own identity", operations.reset_identity),
-                    ("configure_tenant", "Push plan and settings", operations.configure_tenant),
-                    ("set_admin", "Set the administrator", operations.set_admin),
-                    ("create_schema", "Create the analytics schema", operations.create_schema),
-                    (
-                        "superset_workspace",
-                        "Create the Superset workspace",
-                        superset_workspace.provision_step,
-                    ),
+                    *operations.OWN_IDENTITY,
                     ("activate", "Activate the tenant", operations.activate_new_tenant),
                     ("remove_upload", "Remove the uploaded file", imports.remove_uploaded),
                 )

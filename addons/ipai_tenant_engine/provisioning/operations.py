@@ -554,14 +554,19 @@ def final_state(state):
 # ------------------------------------------------------------------ plans
 
 # A copy (of a template, a tenant or a backup) made the tenant's own.
-MAKE_IT_ITS_OWN = (
-    ("neutralize", "Neutralize copied data", neutralize),
-    ("reset_identity", "Give it its own identity", reset_identity),
-    ("configure_tenant", "Push plan and settings", configure_tenant),
-    ("set_admin", "Set the administrator", set_admin),
+# Its analytics: the schema the BI role reads, the Superset workspace.
+ANALYTICS = (
     ("create_schema", "Create the analytics schema", create_schema),
     ("superset_workspace", "Create the Superset workspace", superset_workspace.provision_step),
 )
+# What any database a tenant takes over gets: its identity, plan, admin.
+OWN_IDENTITY = (
+    ("reset_identity", "Give it its own identity", reset_identity),
+    ("configure_tenant", "Push plan and settings", configure_tenant),
+    ("set_admin", "Set the administrator", set_admin),
+    *ANALYTICS,
+)
+MAKE_IT_ITS_OWN = (("neutralize", "Neutralize copied data", neutralize), *OWN_IDENTITY)
 
 _PROVISION_TAIL = (
     ("create_database", "Create the database", create_database),

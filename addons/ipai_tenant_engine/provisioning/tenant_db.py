@@ -304,24 +304,22 @@ def neutralize(server, dbname):
 
 
 # What a database brought in from elsewhere must not keep of its source's
-# credentials: (table, what it is, the statement clearing it). A table its
-# modules do not have is passed over.
-_SOURCE_CREDENTIALS = (
-    ("res_users", "passwords", "UPDATE res_users SET password = NULL"),
-    ("res_users_apikeys", "API keys", "DELETE FROM res_users_apikeys"),
-    ("auth_totp_device", "trusted two-factor devices", "DELETE FROM auth_totp_device"),
-    ("res_users_log", "login log", "DELETE FROM res_users_log"),
-    (
-        "ir_mail_server",
+# credentials: {table: (what it holds, the statement clearing it)}. A table
+# its modules do not have is passed over.
+_SOURCE_CREDENTIALS = {
+    "res_users": ("passwords", "UPDATE res_users SET password = NULL"),
+    "res_users_apikeys": ("API keys", "DELETE FROM res_users_apikeys"),
+    "auth_totp_device": ("trusted two-factor devices", "DELETE FROM auth_totp_device"),
+    "res_users_log": ("login log", "DELETE FROM res_users_log"),
+    "ir_mail_server": (
         "outgoing mail servers",
         "UPDATE ir_mail_server SET active = false, smtp_user = NULL, smtp_pass = NULL",
     ),
-    (
-        "fetchmail_server",
+    "fetchmail_server": (
         "incoming mail servers",
         "UPDATE fetchmail_server SET active = false, password = NULL",
     ),
-)
+}
 
 
 def forget_credentials(server, dbname):
@@ -332,7 +330,7 @@ def forget_credentials(server, dbname):
     with server.connect(dbname) as conn:
         conn.autocommit = False
         with conn.cursor() as cr:
-            for table, what, statement in _SOURCE_CREDENTIALS:
+            for table, (what, statement) in _SOURCE_CREDENTIALS.items():
                 cr.execute("SELECT to_regclass(%s) IS NOT NULL", [f"public.{table}"])
                 if cr.fetchone()[0]:
                     cr.execute(statement)
