@@ -62,7 +62,8 @@ def check_new_code(env, code):
 
 def start(env, make_job):
     """Create the job in its own committed transaction, or exit 2 with the
-    reason and nothing changed; then run it here."""
+    reason and nothing changed; then run it here. ``make_job`` may find
+    nothing to do (no job): what it did is committed, None returned."""
     from odoo.exceptions import AccessError, UserError, ValidationError
 
     try:
@@ -73,6 +74,9 @@ def start(env, make_job):
     except psycopg2.errors.SerializationFailure:
         env.cr.rollback()
         fail_input("another request changed the same records at the same time; run it again")
+    if not job:
+        env.cr.commit()
+        return None
     runner = job._runner(on_progress=progress)
     runner.claim()  # before the commit wakes a cron worker
     env.cr.commit()
@@ -521,18 +525,16 @@ def restore(env, backup_id, code, name):
 @click.option("--backup", "backup_id", required=True, type=int)
 @click.option("--out", "out_path", help="Copy the zip to this file.")
 def export_backup(env, backup_id, out_path):
-    """A backup as Odoo's own backup zip, which any Odoo 18 restores."""
-    from odoo.exceptions import AccessError, UserError
-
+    """A backup as Odoo's own backup zip, which any Odoo 18 restores (an
+    export job, once per backup)."""
     record = env["ipai.tenant.backup"].browse(backup_id).exists()
     if not record:
         fail_input(f"no backup with id {backup_id}")
-    try:
-        path = record._export_odoo_zip()
-    except (UserError, AccessError) as exc:
-        env.cr.rollback()
-        fail_input(str(exc.args[0]))
-    env.cr.commit()
+
+    job = start(env, record._request_export)
+    if job:
+        click.echo(f"{job.name}: done in {job.duration:.2f}s")
+    path = record._export_file()
     if out_path:
         shutil.copyfile(path, out_path)
     size_mb = os.path.getsize(path) / 1048576

@@ -1128,11 +1128,11 @@ class OpenApiChecker:
         content = operation["responses"][status]["content"]
         media_type = response.headers["Content-Type"].split(";")[0]
         assert media_type in content, (method, path, status, media_type)
-        assert "Traceback" not in response.text
-        schema = {**content[media_type]["schema"], "components": self.document["components"]}
-        self.validator_class(schema, format_checker=self.validator_class.FORMAT_CHECKER).validate(
-            response.json()
-        )
+        if content[media_type]["schema"].get("format") != "binary":
+            assert "Traceback" not in response.text
+            schema = {**content[media_type]["schema"], "components": self.document["components"]}
+            checker = self.validator_class.FORMAT_CHECKER
+            self.validator_class(schema, format_checker=checker).validate(response.json())
         self.seen.add((template, method.lower(), status))
 
 

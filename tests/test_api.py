@@ -3,7 +3,10 @@ reach, idempotent create, imports, the tenant life cycle, problem details. Every
 answer is checked against the OpenAPI document the server publishes; the
 last test asserts that each documented route was seen answering."""
 
+import io
+import json
 import re
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -453,6 +456,39 @@ def test_a_provider_imports_its_customer_through_the_api(
         "SELECT count(*) FROM res_partner WHERE name = %s",
         [IMPORTED_PARTNER],
     ) == [(1,)]
+    # Its data goes out again the same way: a backup, its export as Odoo's
+    # zip (a job), the download; nobody else's key reaches any of it.
+    taken = provider_api.post("/tenants/api-imported/backups")
+    assert taken.status_code == 202, taken.text
+    assert provider_api.wait_job(taken.json()["job"]["id"])["state"] == "done"
+    [backup] = provider_api.get("/tenants/api-imported/backups").json()["items"]
+    assert backup["kind"] == "manual" and backup["exported"] is False
+    export = f"/tenants/api-imported/backups/{backup['id']}/export"
+    assert provider_api.get(export).status_code == 409
+    queued = provider_api.post(export)
+    assert queued.status_code == 202, queued.text
+    assert provider_api.wait_job(queued.json()["job"]["id"])["state"] == "done"
+    assert provider_api.post(export).status_code == 200  # written once
+    _other_id, other_rpc = provider_with_manager(
+        admin_rpc, platform_server, "strangers", "Strangers", "stranger-admin"
+    )
+    stranger = ApiClient(platform_server.url, mint_api_key(other_rpc, other_rpc.uid), openapi)
+    for client, status in ((anonymous, 401), (stranger, 404)):
+        assert client.get(export).status_code == status
+        assert client.post(export).status_code == status
+        assert client.get("/tenants/api-imported/backups").status_code == status
+    download = provider_api.get(export)
+    assert download.status_code == 200
+    assert download.headers["Content-Type"].startswith("application/zip")
+    assert "attachment" in download.headers["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        assert json.loads(archive.read("manifest.json"))["major_version"] == "18.0"
+        assert IMPORTED_PARTNER.encode() in archive.read("dump.sql")
+    audit = query(
+        platform_db,
+        "SELECT action FROM ipai_audit_log WHERE tenant_code = 'api-imported' ORDER BY id",
+    )
+    assert ("backup:export",) in audit and ("backup:download",) in audit
 
 
 # --------------------------------------------------------------- coverage

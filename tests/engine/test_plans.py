@@ -12,7 +12,8 @@ from odoo.addons.ipai_tenant_engine.provisioning import operations
 
 from .builders import KINDS
 
-SAFETY_TYPES = [(name, "") for name in ("upgrade", "backup", "restore", "move_server", "import")]
+SAFETY_NAMES = ("upgrade", "backup", "restore", "move_server", "import", "export")
+SAFETY_TYPES = [(name, "") for name in SAFETY_NAMES]
 
 ENGINE = Path(operations.__file__).parent
 SAFETY = ENGINE.parent.parent / "ipai_tenant_data_safety" / "provisioning"

@@ -1,1 +1,1 @@
-from . import jobs, openapi, plans, tenants
+from . import backups, jobs, openapi, plans, tenants

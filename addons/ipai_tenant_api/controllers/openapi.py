@@ -41,6 +41,11 @@ def _responses(operation):
         str(status): _json(shape, description)
         for status, (shape, description) in sorted(operation.answers.items())
     }
+    if operation.download:
+        responses["200"] = {
+            "description": "The file.",
+            "content": {operation.download: {"schema": {"type": "string", "format": "binary"}}},
+        }
     statuses = set(operation.statuses()) | set(AUTHENTICATED if operation.authenticated else ())
     for status in sorted(statuses):
         responses[str(status)] = _json(PROBLEM, PROBLEMS[status], "application/problem+json")

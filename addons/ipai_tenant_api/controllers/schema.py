@@ -311,6 +311,8 @@ class Operation:
     body: Schema | None = None
     # The media type of a body sent as it is (a file), instead of JSON.
     upload: str | None = None
+    # The media type of a success answer that is a file, instead of JSON.
+    download: str | None = None
     problems: tuple = ()
     authenticated: bool = True
 

@@ -78,6 +78,20 @@ def plan_json(plan):
     }
 
 
+def backup_json(backup, exported):
+    tenant = backup.tenant_id.code
+    return {
+        "id": backup.id,
+        "tenant": tenant,
+        "kind": backup.kind,
+        "taken_at": _datetime(backup.backup_date),
+        "size_mb": round(backup.size_mb, 1),
+        "restore_test": backup.test_state,
+        "exported": exported,
+        "links": {"export": url(f"/tenants/{tenant}/backups/{backup.id}/export")},
+    }
+
+
 def accepted_json(tenant, job):
     """The answer of an action that queued a job: 202 and where to follow it."""
     return {"tenant": tenant_json(tenant), "job": job_json(job) if job else None}

@@ -131,6 +131,24 @@ ACCEPTED = component(
     "Accepted",
     Object(required={"tenant": TENANT, "job": Ref(name="Job", target=JOB, nullable=True)}),
 )
+BACKUP = component(
+    "Backup",
+    Object(
+        required={
+            "id": Integer(),
+            "tenant": TEXT,
+            "kind": TEXT,
+            "taken_at": String(format="date-time"),
+            "size_mb": Number(minimum=0),
+            "restore_test": Enum(values=("untested", "passed", "failed")),
+            "exported": Boolean(
+                description="Its Odoo backup zip is written and may be downloaded."
+            ),
+            "links": Object(required={"export": URI}, additional=True),
+        }
+    ),
+)
+BACKUP_LIST = component("BackupList", Object(required={"items": Array(items=BACKUP)}))
 PLAN = component(
     "Plan",
     Object(
@@ -221,6 +239,7 @@ MOVE_REQUEST = component(
 PATH_PARAMS = {
     "code": Param("code", "path", TEXT, required=True, description="The tenant's code."),
     "job_id": Param("job_id", "path", Integer(), required=True),
+    "backup_id": Param("backup_id", "path", Integer(), required=True),
 }
 TENANT_FILTERS = (
     Param("state", "query", TENANT_STATE),

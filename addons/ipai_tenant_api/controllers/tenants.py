@@ -76,6 +76,15 @@ def accepted(tenant, job, created=False):
     return json_response(accepted_json(tenant, job), 202 if job else 200, headers)
 
 
+def act_on_tenant(code, action):
+    """A button of the tenant form pressed through the API: the answer is
+    the job it queued, if any."""
+    tenant = find_tenant(code)
+    before = tenant.job_ids[:1].id
+    getattr(tenant, action)()
+    return accepted(tenant, latest_job(tenant, before))
+
+
 class TenantsController(http.Controller):
     @endpoint("/tenants", ["GET"])
     @operation(
@@ -262,35 +271,29 @@ class TenantsController(http.Controller):
             request.env["ipai.tenant.domain"].create({"tenant_id": tenant.id, "name": name})
         tenant.invalidate_recordset(["domain_ids"])
 
-    def _act(self, code, action):
-        tenant = find_tenant(code)
-        before = tenant.job_ids[:1].id
-        getattr(tenant, action)()
-        return accepted(tenant, latest_job(tenant, before))
-
     @endpoint("/tenants/<string:code>/suspend", ["POST"])
     @tenant_action("Suspend a tenant", "Its users are locked out.")
     def suspend(self, code):
-        return self._act(code, "action_suspend")
+        return act_on_tenant(code, "action_suspend")
 
     @endpoint("/tenants/<string:code>/reactivate", ["POST"])
     @tenant_action("Reactivate a suspended tenant", "Not one the platform suspended.")
     def reactivate(self, code):
-        return self._act(code, "action_reactivate")
+        return act_on_tenant(code, "action_reactivate")
 
     @endpoint("/tenants/<string:code>/archive", ["POST"])
     @tenant_action(
         "Archive a tenant", "Back up, then drop its database.", power="owner", immediate=True
     )
     def archive(self, code):
-        return self._act(code, "action_archive_tenant")
+        return act_on_tenant(code, "action_archive_tenant")
 
     @endpoint("/tenants/<string:code>/drop", ["POST"])
     @tenant_action(
         "Drop a tenant", "Drop its database, roles and files without a backup.", power="owner"
     )
     def drop(self, code):
-        return self._act(code, "action_drop")
+        return act_on_tenant(code, "action_drop")
 
     @endpoint("/tenants/<string:code>/move", ["POST"])
     @operation(

@@ -172,28 +172,30 @@ class IpaiTenantBackup(models.Model):
         tenant._set_state_from_engine(lifecycle.PROVISIONING)
         return tenant
 
-    def _export_odoo_zip(self):
-        """This backup as Odoo's own backup zip (provisioning/exports.py),
-        made once beside its files; returns its path. All of a tenant's data
+    def _request_export(self):
+        """Queue this backup's export as Odoo's own backup zip (an export
+        job, provisioning/exports.py) unless it is written already; returns
+        the job, or no job when the zip is ready. All of a tenant's data
         (its users' password hashes included) leaves with it: the tenant's
-        administrators and platform managers only, and audited."""
+        administrators and platform managers only, and audited. The forms'
+        neighbours, the API and the CLI all come here."""
+        self.ensure_one()
+        self._check_files()
+        tenant = self.tenant_id
+        tenant._audit("backup:export", {"backup": (False, self.name)})
+        if self._export_file():
+            return self.env["ipai.tenant.job"]
+        return self.env["ipai.tenant.job"]._enqueue(tenant, "export", {"backup_id": self.id})
+
+    def _export_file(self):
+        """The path of this backup's Odoo zip once its export wrote it, else
+        None; asking is the tenant administrator's power, whatever id was
+        sent."""
         self.ensure_one()
         self.check_access("read")
-        tenant = self.tenant_id
-        tenant._check_power(ADMINISTER)
-        self._check_files()
-        target = os.path.join(self.folder, exports.EXPORT_FILE)
-        if not os.path.exists(target):
-            modules, pg_version = exports.installed_modules(
-                tenant._as_tenant_server(), tenant.database_name
-            )
-            values = exports.manifest(tenant.database_name, pg_version, modules)
-            try:
-                exports.write_odoo_zip(self.folder, target, values)
-            except PermanentError as exc:
-                raise UserError(str(exc)) from exc
-        tenant._audit("backup:export", {"backup": (False, self.name)})
-        return target
+        self.tenant_id._check_power(ADMINISTER)
+        path = exports.export_path(self.folder)
+        return path if os.path.isfile(path) else None
 
     def _remove(self):
         """Files first, then the record: a crash in between leaves a record

@@ -4,6 +4,7 @@ steps record (the hooks below)."""
 
 from odoo import api, fields, models
 from odoo.addons.ipai_platform_rules import lifecycle
+from odoo.addons.ipai_platform_rules.roles import ADMINISTER
 from odoo.exceptions import AccessError, UserError
 
 from ..provisioning.kinds import with_data_safety
@@ -18,6 +19,7 @@ JOB_TYPES = [
     ("restore", "Restore"),
     ("move_server", "Move to another server"),
     ("import", "Import an Odoo database"),
+    ("export", "Export a backup as Odoo's zip"),
 ]
 # Hours a moved tenant's old database is kept (closed to it) before its drop.
 MOVE_GRACE_PARAM = "ipai_tenant_data_safety.move_grace_hours"
@@ -35,6 +37,7 @@ class IpaiTenantJob(models.Model):
             "restore": "cascade",
             "move_server": "cascade",
             "import": "cascade",
+            "export": "cascade",
         },
     )
     backup_path = fields.Char(readonly=True)
@@ -82,12 +85,26 @@ class IpaiTenantJob(models.Model):
             raise AccessError(self.env._("Only platform managers move tenants between servers."))
         if job_type == "restore":
             self._check_restore_reach(tenant, params)
+        if job_type == "export":
+            self._check_export_reach(tenant, params)
         if job_type == "import" and (
             tenant.sudo().state != lifecycle.DRAFT or tenant.sudo().job_ids
         ):
             # Only into a tenant being made (ipai.tenant._import_odoo_backup).
             raise UserError(self.env._("An Odoo database is imported into a new tenant only."))
         return result
+
+    @api.model
+    def _check_export_reach(self, tenant, params):
+        """All of a tenant's data leaves with an export (its users' password
+        hashes included): its administrators and platform managers only, of
+        a backup they may read, of that tenant."""
+        tenant._check_power(ADMINISTER)
+        backup = self.env["ipai.tenant.backup"].search(
+            [("id", "=", int(params.get("backup_id") or 0))], limit=1
+        )
+        if not backup or backup.tenant_id != tenant:
+            raise UserError(self.env._("You have no backup with that reference."))
 
     @api.model
     def _check_restore_reach(self, tenant, params):
@@ -110,7 +127,7 @@ class IpaiTenantJob(models.Model):
         values = super()._engine_spec_values()
         backups = self.env["ipai.tenant.backup"]
         restore_backup = None
-        if self.job_type == "restore":
+        if self.job_type in ("restore", "export"):
             backup = self._as_requester("ipai.tenant.backup").search(
                 [("id", "=", int((self.params or {}).get("backup_id") or 0))], limit=1
             )

@@ -7,7 +7,8 @@ or privileges: the restoring Odoo's role owns what it replays; without the
 schema and extension entries, made by Odoo when it creates the empty
 database), ``filestore/`` (the backup's files) and ``manifest.json`` (what
 Odoo's own dump writes: version, PostgreSQL version, installed modules).
-It is written under a ``.partial`` name and renamed when complete.
+It is written under a ``.partial`` name and renamed when complete, by an
+export job (``export_step``), once per backup, beside the backup's files.
 """
 
 import json
@@ -23,6 +24,7 @@ from odoo import release
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
 
 from . import backups
+from .spec import source_backup
 
 EXPORT_FILE = "odoo-backup.zip"
 CHUNK = 1 << 20
@@ -105,3 +107,24 @@ def _add_filestore(archive, archive_path):
             source = files.extractfile(member)
             with archive.open(f"filestore/{name}", "w", force_zip64=True) as target:
                 shutil.copyfileobj(source, target, CHUNK)
+
+
+def export_path(folder):
+    return os.path.join(folder, EXPORT_FILE)
+
+
+def export_step(ctx):
+    """The export job's one step: the requested backup of this tenant,
+    checked against its checksums, written as Odoo's backup zip with the
+    manifest of the tenant database's installed modules (read as its role)."""
+    source = source_backup(ctx)
+    if not source.of_this_tenant:
+        raise PermanentError(f"Backup {source.name} is not one of {ctx.tenant.code}'s.")
+    target = export_path(source.folder)
+    if os.path.exists(target):
+        ctx.log(f"{EXPORT_FILE} of backup {source.name} already written")
+        return
+    backups.verify(source.folder, source.dump_sha256, source.filestore_sha256)
+    modules, pg_version = installed_modules(ctx.as_tenant, ctx.database)
+    write_odoo_zip(source.folder, target, manifest(ctx.database, pg_version, modules))
+    ctx.log(f"backup {source.name} written as Odoo's backup zip ({os.path.getsize(target)} bytes)")

@@ -1,5 +1,6 @@
 """Data safety's job kinds: backup, restore, upgrade, a move to another
-database server, a customer's Odoo database imported into a new tenant,
+database server, a backup written out as Odoo's zip, a customer's Odoo
+database imported into a new tenant,
 and the engine's archive with a backup first
 (ipai.tenant.job._job_kinds adds them to the engine's own). The steps are
 backup_steps.py's, moves.py's and the engine's."""
@@ -10,7 +11,7 @@ from odoo.addons.ipai_tenant_engine.provisioning import operations
 from odoo.addons.ipai_tenant_engine.provisioning.kinds import JobKind, always
 
 from . import backup_steps as steps
-from . import imports, moves
+from . import exports, imports, moves
 
 BACKUP_BEFORE_ARCHIVE = (
     "backup",
@@ -90,6 +91,11 @@ KINDS = {
             copies_data=_into_new_tenant,
             undo=_undo_restore,
             extra_marks=_restoring_marks,
+        ),
+        JobKind(
+            "export",
+            {"export": (("export", "Write Odoo's backup zip", exports.export_step),)},
+            params=frozenset({"backup_id"}),
         ),
         JobKind(
             "import",

@@ -65,7 +65,8 @@ def of(ctx):
 
 
 def source_backup(ctx):
-    """The backup a restore replays, or the reason there is none."""
+    """The backup a restore replays (an export writes out), or the reason
+    there is none."""
     backup = of(ctx).restore_backup
     if backup is None:
         raise PermanentError(ctx.spec.missing_source or "This job has no backup to restore.")
