@@ -536,7 +536,11 @@ def export_backup(env, backup_id, out_path):
         click.echo(f"{job.name}: done in {job.duration:.2f}s")
     path = record._export_file()
     if out_path:
-        shutil.copyfile(path, out_path)
+        # All of the tenant's data, its users' password hashes included:
+        # readable by the operator only, as the one-time passwords are.
+        descriptor = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(path, "rb") as source, os.fdopen(descriptor, "wb") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
     size_mb = os.path.getsize(path) / 1048576
     click.echo(f"{record.name}: Odoo backup zip, {size_mb:.1f} MB")
     click.echo(f"  file:     {out_path or path}")

@@ -146,6 +146,15 @@ def test_restore_into_a_new_tenant_carries_data_and_files_not_credentials(
     assert base64.b64decode(attachment["datas"]) == ATTACHMENT_BYTES
     stored = FILESTORE / (TENANT_DB_PREFIX + "keeper-copy") / attachment["store_fname"]
     assert stored.read_bytes() == ATTACHMENT_BYTES
+    # Replies to the copy's mail go to the copy, not to the source: every
+    # company and alias has the copy's own host as its domain.
+    domains = query(
+        TENANT_DB_PREFIX + "keeper-copy",
+        """SELECT DISTINCT d.name FROM mail_alias_domain d
+            WHERE d.id IN (SELECT alias_domain_id FROM res_company
+                           UNION SELECT alias_domain_id FROM mail_alias)""",
+    )
+    assert domains == [("keeper-copy.localhost",)], domains
 
     # Nothing of the source's credentials: its admin password opens nothing
     # here, the copy has its own identity, role and password hash.

@@ -14,6 +14,7 @@ and nothing else (ipai_tenant_client/models/ir_actions_report.py)."""
 
 import http.server
 import mailbox
+import os
 import smtplib
 import subprocess
 import threading
@@ -25,9 +26,18 @@ import pytest
 import requests
 from odoo.addons.ipai_tenant_runtime import credentials
 
-from .support import mail_catcher, post_invoice, provision, tenant_login, tenant_runtime
+from .support import (
+    RpcError,
+    mail_catcher,
+    post_invoice,
+    provision,
+    run_code,
+    tenant_login,
+    tenant_runtime,
+)
 
 CODE = "docs-acme"
+PG_PORT = int(os.environ.get("PGPORT", "5432"))
 
 
 def pdf_text(pdf):
@@ -242,6 +252,62 @@ def test_a_tenant_admin_cannot_send_in_another_domains_name(
     for header in ("From", "X-MailFrom", "Return-Path"):
         assert "bank.example" not in (message[header] or ""), (header, message[header])
     assert parseaddr(message["From"])[1].endswith(f"@{CODE}.localhost"), message["From"]
+
+
+RAW_SEND = """
+c = env['ir.mail_server'].connect()
+c.sendmail('ceo@bank.example', ['victim@customer.example'],
+           'From: ceo@bank.example\\r\\nSubject: raw-bypass\\r\\n\\r\\npay now')
+"""
+RELAY_LOGIN = "c = env['ir.mail_server'].connect()\naction = {'login': c.auth_plain()}"
+DIRECT_SEND = """
+message = env['ir.mail_server'].build_email(
+    'ceo@bank.example', ['victim@customer.example'], 'direct-send', 'pay now')
+c = env['ir.mail_server'].connect()
+c.send_message(message, 'ceo@bank.example', ['victim@customer.example'])
+"""
+PROBE = "env['ir.mail_server'].connect(host='127.0.0.1', port={port})"
+
+
+def test_a_tenant_admins_code_sends_nothing_past_the_gate_and_reaches_no_internal_port(
+    books, mailing_runtime, credentials_dir, platform_db
+):
+    """A server action with the SMTP connection in hand: sending raw SMTP,
+    reading the relay's login, sending a message with a bank's From
+    straight to the connection, probing PostgreSQL's port as an SMTP
+    server, and a mail server record pointed there. Each is refused, and
+    the catcher receives none of it; Sender and Return-Path headers naming
+    the bank are dropped from what leaves."""
+    node, folder, _port = mailing_runtime
+    rpc = tenant_login(node, CODE, credentials_dir)
+    for code in (RAW_SEND, RELAY_LOGIN, DIRECT_SEND, PROBE.format(port=PG_PORT)):
+        with pytest.raises(RpcError):
+            run_code(rpc, code)
+    server = rpc.call(
+        "ir.mail_server",
+        "create",
+        {"name": "internal", "smtp_host": "127.0.0.1", "smtp_port": PG_PORT},
+    )
+    with pytest.raises(RpcError, match="private or local address"):
+        rpc.call("ir.mail_server", "test_smtp_connection", [server])
+    rpc.call("ir.mail_server", "unlink", [server])
+    mail = rpc.call(
+        "mail.mail",
+        "create",
+        {
+            "subject": "header-spoof",
+            "email_from": f"sales@{CODE}.localhost",
+            "email_to": "victim@customer.example",
+            "body_html": "<p>pay now</p>",
+            "headers": repr({"Sender": "ceo@bank.example", "Return-Path": "ceo@bank.example"}),
+        },
+    )
+    rpc.call("mail.mail", "send", [mail])
+    [message] = caught(folder, "header-spoof")
+    for header in ("From", "Sender", "Return-Path", "X-MailFrom"):
+        assert "bank.example" not in (message[header] or ""), (header, message[header])
+    assert not caught(folder, "raw-bypass", timeout=1)
+    assert not caught(folder, "direct-send", timeout=1)
 
 
 def credentials_signature(host, message):

@@ -41,6 +41,7 @@ from . import (
     registry_guard,
     replicas,
     session_store,
+    smtp_gate,
 )
 
 
@@ -52,6 +53,7 @@ def post_load():
     replicas.install()
     http_routing.install()
     gates.install()
+    smtp_gate.install()
     preload.install()
     registry_cache.install()
     session_store.install()

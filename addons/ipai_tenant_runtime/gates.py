@@ -17,18 +17,22 @@ its admin could rewrite.
 - outgoing mail: its From and its envelope sender (Return-Path) on one of
   the tenant's own host names (its own, or a verified custom domain),
   whatever the tenant set (its users' addresses, its alias domain, the
-  ``mail.default.from_filter`` parameter): a tenant never sends in another
-  domain's name through the platform.
+  ``mail.default.from_filter`` parameter), Sender, Return-Path and Resent-*
+  headers elsewhere dropped, no address in From's display name: a tenant
+  never sends in another domain's name through the platform. What a
+  tenant's code may do with an SMTP connection itself: smtp_gate.py.
 
 Suspension is enforced by http_routing before a request reaches a database.
 """
 
+from email.utils import formataddr, parseaddr
+
 from odoo import api
 from odoo.addons.base.models import ir_mail_server, ir_module, res_company, res_users
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools.mail import email_domain_extract, email_normalize, encapsulate_email
+from odoo.tools.mail import encapsulate_email
 
-from . import module_gate, patching, runtime_config
+from . import module_gate, patching, runtime_config, smtp_gate
 from .routing_map import ROUTES
 
 
@@ -155,24 +159,33 @@ def _sender_domain(env, hosts):
     return chosen if chosen in hosts else hosts[0]
 
 
+def _without_address_in_name(sender):
+    """``"ceo@bank.example" <notifications@host>`` reads as the bank's in
+    many mail clients: an address-like display name loses its '@'."""
+    name, address = parseaddr(sender or "")
+    if "@" not in name:
+        return sender
+    return formataddr((name.replace("@", " at "), address))
+
+
 def _tenant_senders(original):
     def _prepare_email_message(self, message, smtp_session):
         smtp_from, smtp_to_list, message = original(self, message, smtp_session)
         hosts = ROUTES.hosts_of(self.env.cr.dbname) if _route(self.env) else []
         if not hosts:
             return smtp_from, smtp_to_list, message
-
-        def on_tenant_host(address):
-            return email_domain_extract(email_normalize(address) or "") in hosts
-
         domain = _sender_domain(self.env, hosts)
-        if not on_tenant_host(message["From"]):
+        sender = message["From"] or ""
+        if not smtp_gate.on_hosts(sender, hosts):
             # "Name" <notifications@tenant host>: who wrote it stays visible.
-            sender = encapsulate_email(message["From"] or "", f"{NOTIFICATIONS}@{domain}")
-            del message["From"]
-            message["From"] = sender
-        if not on_tenant_host(smtp_from):
+            sender = encapsulate_email(sender, f"{NOTIFICATIONS}@{domain}")
+        del message["From"]
+        message["From"] = _without_address_in_name(sender)
+        if not smtp_gate.on_hosts(smtp_from, hosts):
             smtp_from = f"{BOUNCE}@{domain}"
+        for header in smtp_gate.SENDER_HEADERS:
+            if not all(smtp_gate.on_hosts(value, hosts) for value in message.get_all(header, ())):
+                del message[header]
         return smtp_from, smtp_to_list, message
 
     return _prepare_email_message

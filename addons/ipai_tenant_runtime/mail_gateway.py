@@ -17,6 +17,7 @@ an active tenant.
 import hmac
 import json
 import logging
+import re
 
 from odoo import SUPERUSER_ID, api, http
 from odoo.http import request
@@ -28,6 +29,7 @@ _logger = logging.getLogger(__name__)
 
 INBOUND_PATH = "/ipai/mail/inbound"
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # what common mail servers accept
+SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
 def _answer(status, **values):
@@ -37,7 +39,7 @@ def _answer(status, **values):
 
 
 def _signed_by_gateway(host, message):
-    signature = request.httprequest.headers.get(credentials.MAIL_SIGNATURE_HEADER, "")
+    signature = request.httprequest.headers[credentials.MAIL_SIGNATURE_HEADER]
     expected = credentials.mail_signature(credentials.mail_gateway_key(), host, message)
     return bool(signature) and hmac.compare_digest(signature, expected)
 
@@ -58,9 +60,14 @@ class MailGateway(http.Controller):
         if route.state != ACTIVE:
             # The gateway keeps it and tries again (as SMTP would, 4xx).
             return _answer(503, error=f"tenant {route.state}")
-        length = request.httprequest.content_length or 0
-        if length > MAX_MESSAGE_BYTES:
-            return _answer(413, error="message too large")
+        signature = request.httprequest.headers.get(credentials.MAIL_SIGNATURE_HEADER, "")
+        if not SIGNATURE.fullmatch(signature):
+            # Refused before a byte of the body is read.
+            return _answer(403, error="not signed by this cell's mail gateway")
+        length = request.httprequest.content_length
+        if length is None or length > MAX_MESSAGE_BYTES:
+            # A chunked body has no length to judge: the gateway sends one.
+            return _answer(413, error="message too large or of no stated length")
         message = request.httprequest.get_data(cache=False)
         host = normalize_host(request.httprequest.host)
         if not _signed_by_gateway(host, message):

@@ -81,16 +81,18 @@ def reset_identity(server, dbname, base_url):
                 "web.base.url.freeze": "True",
             },
         )
-        _set_mail_domain(cr, base_url)
+        _set_mail_domain(cr, base_url, everywhere=True)
 
 
-def _set_mail_domain(cr, base_url):
+def _set_mail_domain(cr, base_url, everywhere=False):
     """The tenant's host as the mail domain of its main company (and of any
     company without one), as Settings > Emails > Alias domain would set it:
     mail from notifications@<host>, replies to catchall@<host>, bounces to
-    bounce@<host>; and of the aliases that had no domain. A tenant may
-    change it; the tenant runtime sends from its own hosts only, whatever
-    it says (ipai_tenant_runtime/gates.py)."""
+    bounce@<host>; and of the aliases that had no domain. With
+    ``everywhere`` (a copy of another database), of every company and
+    alias: the source's domain would send its replies back to the source.
+    A tenant may change it; the tenant runtime sends from its own hosts
+    only, whatever it says (ipai_tenant_runtime/gates.py)."""
     host = urlsplit(base_url or "").hostname
     cr.execute("SELECT to_regclass('mail_alias_domain') IS NOT NULL")
     if not host or not cr.fetchone()[0]:
@@ -112,7 +114,7 @@ def _set_mail_domain(cr, base_url):
                UPDATE res_company c
                   SET alias_domain_id = d.id, alias_domain_name = d.name
                  FROM domain d
-                WHERE c.alias_domain_id IS NULL
+                WHERE c.alias_domain_id IS NULL OR %(everywhere)s
                    OR c.id = (SELECT res_id FROM ir_model_data
                                WHERE module = 'base' AND name = 'main_company'
                                  AND model = 'res.company')
@@ -120,8 +122,10 @@ def _set_mail_domain(cr, base_url):
            UPDATE mail_alias a
               SET alias_domain_id = d.id, alias_full_name = a.alias_name || '@' || d.name
              FROM domain d
-            WHERE a.alias_domain_id IS NULL AND a.alias_name IS NOT NULL""",
-        {"host": host},
+            WHERE a.alias_name IS NOT NULL
+              AND (a.alias_domain_id IS NULL
+                   OR (%(everywhere)s AND a.alias_domain_id <> d.id))""",
+        {"host": host, "everywhere": everywhere},
     )
 
 

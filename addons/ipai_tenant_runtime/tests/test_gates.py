@@ -2,12 +2,15 @@
 real database's records, with the plan read from a route."""
 
 from email.utils import parseaddr
+from unittest.mock import patch
 
 from odoo.addons.base.models import ir_mail_server
-from odoo.addons.ipai_tenant_runtime import gates, module_gate, patching
+from odoo.addons.ipai_tenant_runtime import gates, module_gate, patching, smtp_gate
 from odoo.addons.ipai_tenant_runtime.tests.common import route_row, runtime, tenant_runtime
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import config
+from odoo.tools.safe_eval import safe_eval
 
 
 @tagged("post_install", "-at_install")
@@ -138,3 +141,106 @@ class TestMailSenders(TransactionCase):
         with runtime(None):
             _smtp_from, _to, message = self._gated_prepare(message)
         self.assertEqual(parseaddr(message["From"]), ("", "ceo@bank.example"))
+
+    def test_other_sender_headers_and_an_address_as_name_are_dropped(self):
+        message = self.env["ir.mail_server"].build_email(
+            '"ceo@bank.example" <ceo@bank.example>',
+            ["someone@customer.example"],
+            "Quotation",
+            "Hello",
+            headers={"Sender": "ceo@bank.example", "Resent-From": "ceo@bank.example"},
+        )
+        rows = [route_row("acme.example.com", self.env.cr.dbname)]
+        with tenant_runtime(*rows):
+            smtp_from, _to, message = self._gated_prepare(message)
+        self.assertNotIn("bank.example", message["From"].replace(" at bank.example", ""))
+        self.assertEqual(parseaddr(message["From"])[1], "notifications@acme.example.com")
+        self.assertIsNone(message["Sender"])
+        self.assertIsNone(message["Resent-From"])
+        self.assertIsNone(smtp_gate.sending_problem(message, smtp_from, ("acme.example.com",)))
+
+
+class FakeSmtp:
+    """What Odoo's SMTPConnection offers, recording what is sent."""
+
+    from_filter = False
+    smtp_from = "bounce@acme.example.com"
+
+    def __init__(self):
+        self.sent = []
+
+    def send_message(self, message, from_addr=None, to_addrs=None):
+        self.sent.append((message["From"], from_addr, to_addrs))
+
+    def sendmail(self, *args):
+        self.sent.append(args)
+
+    def auth_plain(self, challenge=None):
+        return "\0relay-user\0relay-password"
+
+    def quit(self):
+        pass
+
+    close = quit
+
+
+@tagged("post_install", "-at_install")
+class TestSmtpGate(TransactionCase):
+    """A tenant's server action holding an SMTP connection: it sends only
+    what the sender gate would, and learns nothing of the relay's login;
+    no SMTP connection reaches a private address but the relay."""
+
+    HOSTS = ("acme.example.com",)
+
+    def _message(self, sender, **headers):
+        return self.env["ir.mail_server"].build_email(
+            sender, ["victim@customer.example"], "Pay now", "x", headers=headers
+        )
+
+    def test_the_connection_a_server_action_gets_sends_nothing_by_hand(self):
+        real = FakeSmtp()
+        gated = smtp_gate.GatedConnection(real, self.HOSTS)
+        for name in ("sendmail", "auth_plain", "user", "mail", "rcpt", "data", "docmd", "login"):
+            self.assertFalse(hasattr(gated, name), name)
+        for code in (
+            "c.sendmail('ceo@bank.example', ['v@x.example'], 'From: ceo@bank.example')",
+            "c._GatedConnection__connection.sendmail('a@b.example', ['v@x.example'], 'x')",
+            "c._GatedConnection__connection.auth_plain()",
+        ):
+            # safe_eval: a ValueError for a missing attribute, a NameError
+            # for a name holding "__".
+            try:
+                safe_eval(code, {"c": gated})
+            except (ValueError, NameError):
+                continue
+            self.fail(f"ran: {code}")
+        self.assertEqual(real.sent, [])
+
+    def test_send_message_is_checked_again(self):
+        real = FakeSmtp()
+        gated = smtp_gate.GatedConnection(real, self.HOSTS)
+        for message, envelope in (
+            (self._message("ceo@bank.example"), "bounce@acme.example.com"),
+            (self._message("sales@acme.example.com"), "ceo@bank.example"),
+            (
+                self._message("sales@acme.example.com", Sender="ceo@bank.example"),
+                "bounce@acme.example.com",
+            ),
+        ):
+            with self.assertRaises(ir_mail_server.MailDeliveryException):
+                gated.send_message(message, envelope, ["victim@customer.example"])
+        self.assertEqual(real.sent, [])
+        gated.send_message(
+            self._message("sales@acme.example.com"), "bounce@acme.example.com", ["v@x.example"]
+        )
+        self.assertEqual(len(real.sent), 1)
+
+    def test_no_smtp_connection_to_a_private_address_but_the_relay(self):
+        for host in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "localhost"):
+            with self.assertRaises(smtp_gate.PrivateSmtpTarget, msg=host):
+                smtp_gate.check_target(host, 25)
+        smtp_gate.check_target("93.184.216.34", 25)  # a public address: allowed
+        with patch.dict(config.options, {"smtp_server": "127.0.0.1", "smtp_port": 2525}):
+            smtp_gate.check_target("127.0.0.1", 2525)  # the cell's relay
+            with self.assertRaises(smtp_gate.PrivateSmtpTarget):
+                smtp_gate.check_target("127.0.0.1", 5432)

@@ -184,7 +184,8 @@ PATCHED = {
     module_graph.Graph: ("add_modules",),
     Registry: ("cursor", "delete", "delete_all"),
     ir_module.Module: ("button_install", "_button_immediate_function"),
-    ir_mail_server.IrMailServer: ("_prepare_email_message",),
+    ir_mail_server.IrMailServer: ("_prepare_email_message", "connect", "test_smtp_connection"),
+    ir_mail_server.SMTPConnection: ("__init__",),
     res_users.Users: ("_ipai_gate_user_limit",),
     res_company.Company: ("_ipai_gate_company_limit",),
 }
