@@ -37,6 +37,7 @@ from .support import (
 )
 
 CODE = "docs-acme"
+OTHER = "docs-other"
 PG_PORT = int(os.environ.get("PGPORT", "5432"))
 
 
@@ -324,10 +325,14 @@ def messages_containing(rpc, text):
     )
 
 
-def test_a_reply_to_the_quotation_lands_in_its_chatter(books, mailing_runtime, credentials_dir):
+def test_a_reply_to_the_quotation_lands_in_its_chatter(
+    books, mailing_runtime, credentials_dir, cli
+):
     """The customer answers the quotation's mail: the reply goes to the
     platform's mail server (the catcher), whose gateway hands it to the
-    tenant runtime at the tenant's host; Odoo's mail gateway threads it."""
+    tenant runtime at the tenant's host; Odoo's mail gateway threads it,
+    there and in no other tenant."""
+    provision(cli, OTHER)
     node, folder, port = mailing_runtime
     _rpc, _invoice, _number, order = books
     rpc = tenant_login(node, CODE, credentials_dir)
@@ -350,6 +355,8 @@ def test_a_reply_to_the_quotation_lands_in_its_chatter(books, mailing_runtime, c
     [message] = found
     assert (message["model"], message["res_id"]) == ("sale.order", order)
     assert message["message_type"] == "email"
+    other = tenant_login(node, OTHER, credentials_dir)
+    assert messages_containing(other, "GLX-4711") == []
 
 
 def test_only_the_cells_gateway_delivers_incoming_mail(books, mailing_runtime, credentials_dir):
