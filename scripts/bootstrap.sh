@@ -206,6 +206,16 @@ ensure_pgbouncer() {
     command -v pgbouncer >/dev/null || install_missing "for connection pooling" pgbouncer
 }
 
+# The cell's outgoing mail relay as production runs it (deploy/postfix): the
+# tests start Debian's Postfix as a private instance (scripts/mail_relay.sh),
+# never the package's system service, which "No configuration" leaves off.
+ensure_mail_relay() {
+    command -v postfix >/dev/null && return
+    can_apt || die "postfix is needed for the mail relay tests; install it and rerun"
+    echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+    install_missing "for the mail relay tests" postfix
+}
+
 # The tests validate docker-compose.yml with Debian's docker-compose (no
 # Docker engine needed for `config`), so the check is not skipped on a fresh
 # machine.
@@ -285,6 +295,7 @@ main() {
     if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
         ensure_chromium
         ensure_deploy_validators
+        ensure_mail_relay
         ensure_node_tools
         ensure_s3_server
         "$REPO_ROOT/scripts/superset.sh" install

@@ -43,6 +43,9 @@ load_local_env() {
     export IPAI_PROXY_PORT="${IPAI_PROXY_PORT:-8080}"
     # `make run`'s mail catcher (scripts/mail_catcher.sh): where both runtimes send.
     export IPAI_SMTP_PORT="${IPAI_SMTP_PORT:-2525}"
+    # The cell's mail policy service (scripts/mail_policy.py): per-plan
+    # daily sending limits, asked by the catcher as Postfix asks it.
+    export IPAI_MAIL_POLICY_PORT="${IPAI_MAIL_POLICY_PORT:-10040}"
     # PgBouncer between the tenant runtime and PostgreSQL (scripts/pgbouncer.py).
     export IPAI_PGBOUNCER_PORT="${IPAI_PGBOUNCER_PORT:-6432}"
     export IPAI_TENANT_ODOO_CONF="${IPAI_TENANT_ODOO_CONF:-$LOCAL_DIR/odoo-tenants.conf}"

@@ -9,6 +9,12 @@ the cell's mail gateway key (ipai_tenant_runtime/mail_gateway.py). The
 runtime answers 404 for a domain that is no tenant's (mail to the outside
 world, kept in the Maildir only).
 
+As the development relay, it first asks the cell's mail policy service
+(scripts/mail_policy.py, at ``IPAI_MAIL_POLICY``=host:port when set) what
+Postfix would ask it at the end of each message, and refuses the message
+with the service's answer (a tenant over its plan's daily sending limit),
+keeping nothing.
+
 The key: ``IPAI_MAIL_GATEWAY_KEY`` (what `make cell-env` prints for a
 cell's gateway), else derived from ``IPAI_RUNTIME_SECRET`` (development:
 the default cell's).
@@ -26,8 +32,10 @@ from collections import defaultdict
 import requests
 from aiosmtpd.handlers import Mailbox
 from cell_env import runtime_credentials
+from mail_policy import DUNNO, address, ask
 
 KEY_VARIABLE = "IPAI_MAIL_GATEWAY_KEY"
+POLICY_VARIABLE = "IPAI_MAIL_POLICY"
 
 _logger = logging.getLogger("mail_gateway")
 
@@ -67,11 +75,43 @@ class TenantGateway(Mailbox):
         super().__init__(mail_dir)
         self.runtime_url = runtime_url
         self.key = gateway_key() if runtime_url else None
+        policy = os.environ.get(POLICY_VARIABLE)
+        self.policy = address(policy) if policy else None
+
+    def refusal(self, session, envelope):
+        """The policy service's refusal of this message, as an SMTP reply,
+        or None (asked as Postfix asks it: smtpd_end_of_data_restrictions)."""
+        if self.policy is None:
+            return None
+        request = {
+            "protocol_state": "END-OF-MESSAGE",
+            "protocol_name": "ESMTP",
+            "client_address": session.peer[0],
+            "sender": envelope.mail_from or "",
+            "recipient_count": len(envelope.rcpt_tos),
+            "size": len(envelope.original_content or b""),
+        }
+        try:
+            action = ask(self.policy, request)
+        except OSError as error:
+            # As Postfix does: nothing leaves unchecked, the sender retries.
+            _logger.warning("mail policy service unreachable: %s", error)
+            return "451 4.3.5 Server configuration problem: try again later"
+        if action.upper() in (DUNNO, "OK"):
+            return None
+        verb, _, text = action.partition(" ")
+        if verb.isdigit():
+            return action
+        return f"{'450 4.7.1' if verb.upper().startswith('DEFER') else '554 5.7.1'} {text or verb}"
 
     async def handle_DATA(self, server, session, envelope):
+        loop = asyncio.get_running_loop()
+        refused = await loop.run_in_executor(None, self.refusal, session, envelope)
+        if refused:
+            return refused
         answer = await super().handle_DATA(server, session, envelope)
         if self.runtime_url:
-            await asyncio.get_running_loop().run_in_executor(
+            await loop.run_in_executor(
                 None,
                 deliver,
                 self.runtime_url,
@@ -85,6 +125,55 @@ class TenantGateway(Mailbox):
     def from_cli(cls, parser, *args):
         if len(args) not in (1, 2):
             parser.error("TenantGateway takes MAILDIR [RUNTIME_URL]")
+        return cls(*args)
+
+
+def delivery_reply(statuses):
+    """The SMTP reply of an inbound gateway for the runtime's answers per
+    recipient domain: taken when a tenant took it, refused when no tenant
+    has such a domain, to be retried when a tenant could not take it now
+    (suspended, in maintenance, the runtime down)."""
+    codes = set(statuses.values())
+    if codes - {200, 404}:
+        return "451 4.3.0 The recipient's database cannot take mail now: try again later"
+    if 200 in codes:
+        return "250 OK"
+    return "550 5.1.2 No database on this platform takes mail for this domain"
+
+
+class InboundGateway:
+    """The cell's inbound mail gateway in production (docker-compose.yml
+    "mail-in", the tenant hosts' MX): hands each message to the tenant of
+    each recipient domain through the tenant runtime and keeps nothing. A
+    message for no tenant is refused, one a tenant cannot take now is
+    deferred (the sending MTA retries). The key: ``IPAI_MAIL_GATEWAY_KEY``.
+
+        python -m aiosmtpd -n -l 0.0.0.0:25 -c mail_gateway.InboundGateway RUNTIME_URL
+    """
+
+    def __init__(self, runtime_url):
+        self.runtime_url = runtime_url
+        self.key = gateway_key()
+
+    async def handle_DATA(self, server, session, envelope):
+        try:
+            statuses = await asyncio.get_running_loop().run_in_executor(
+                None,
+                deliver,
+                self.runtime_url,
+                self.key,
+                envelope.rcpt_tos,
+                envelope.original_content,
+            )
+        except requests.RequestException as error:
+            _logger.warning("the tenant runtime is unreachable: %s", error)
+            return "451 4.3.0 The recipient's database cannot take mail now: try again later"
+        return delivery_reply(statuses)
+
+    @classmethod
+    def from_cli(cls, parser, *args):
+        if len(args) != 1:
+            parser.error("InboundGateway takes RUNTIME_URL")
         return cls(*args)
 
 

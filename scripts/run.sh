@@ -23,11 +23,21 @@ DEMO_CODE="${IPAI_DEMO_TENANT:-demo}"
 # lists them): the welcome mail of the demo tenant is the first. Mail to a
 # tenant's host (a reply to its catchall, an alias) also reaches that
 # tenant, through the tenant runtime.
+# Before accepting a message the catcher asks the cell's mail policy service
+# (per-plan daily sending limits) as the production relay, Postfix, does.
 mkdir -p "$LOCAL_DIR/logs"
-"$REPO_ROOT/scripts/mail_catcher.sh" "$IPAI_SMTP_PORT" "$LOCAL_DIR/mail" \
+cell_env="$("$PY" "$REPO_ROOT/scripts/cell_env.py" main)" || die "cannot derive the default cell's secret"
+# shellcheck disable=SC2086  # cell_env is NAME=value lines
+env -i PATH="$PATH" HOME="${HOME:-/tmp}" LANG="${LANG:-C.UTF-8}" $cell_env \
+    "$PY" "$REPO_ROOT/scripts/mail_policy.py" --listen "127.0.0.1:$IPAI_MAIL_POLICY_PORT" \
+    --server "$PGHOST:$PGPORT" --platform-db "$IPAI_PLATFORM_DB" \
+    --state-dir "$LOCAL_DIR/mail-policy" >"$LOCAL_DIR/logs/mail-policy.log" 2>&1 &
+policy_pid=$!
+IPAI_MAIL_POLICY="127.0.0.1:$IPAI_MAIL_POLICY_PORT" \
+    "$REPO_ROOT/scripts/mail_catcher.sh" "$IPAI_SMTP_PORT" "$LOCAL_DIR/mail" \
     "http://127.0.0.1:$IPAI_TENANT_HTTP_PORT" >"$LOCAL_DIR/logs/mail-catcher.log" 2>&1 &
 catcher_pid=$!
-trap 'kill "$catcher_pid" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "$catcher_pid" "$policy_pid" 2>/dev/null || true' EXIT INT TERM
 
 # With a local Superset running (make superset), provisioning jobs also
 # create each tenant's BI workspace.
@@ -57,7 +67,6 @@ fi
 # The tenant runtime gets only what it may hold: no platform role password,
 # no Fernet key, no Superset admin, no master password, and of the runtime's
 # secrets only its cell's (the default cell's: make cell-env CELL=main).
-cell_env="$("$PY" "$REPO_ROOT/scripts/cell_env.py" main)" || die "cannot derive the default cell's secret"
 runtime_env=(PATH="$PATH" HOME="${HOME:-/tmp}" LANG="${LANG:-C.UTF-8}" TZ=UTC
     PGHOST="$PGHOST" PGPORT="$PGPORT" $cell_env)
 mkdir -p "$LOCAL_DIR/logs"
@@ -93,9 +102,11 @@ done
     "${node_http[*]}" "${node_websocket[*]}" \
     >"$LOCAL_DIR/logs/proxy.log" 2>&1 &
 proxy_pid=$!
-trap 'kill "${runtime_pids[@]}" "$proxy_pid" "$bouncer_pid" "$catcher_pid" 2>/dev/null || true' EXIT INT TERM
+trap 'kill "${runtime_pids[@]}" "$proxy_pid" "$bouncer_pid" "$catcher_pid" "$policy_pid" 2>/dev/null || true' EXIT INT TERM
 # Caddy stops at once when it cannot listen.
 sleep 1
+kill -0 "$policy_pid" 2>/dev/null \
+    || die "the mail policy service did not start (port $IPAI_MAIL_POLICY_PORT taken? set IPAI_MAIL_POLICY_PORT); see .local/logs/mail-policy.log"
 kill -0 "$catcher_pid" 2>/dev/null \
     || die "the mail catcher did not start (port $IPAI_SMTP_PORT taken? set IPAI_SMTP_PORT); see .local/logs/mail-catcher.log"
 kill -0 "$proxy_pid" 2>/dev/null \
@@ -116,7 +127,8 @@ cat <<MSG
   tenant databases through PgBouncer on 127.0.0.1:$IPAI_PGBOUNCER_PORT (log in .local/logs/pgbouncer.log);
   the runtimes' own ports, without it: platform $IPAI_HTTP_HOST:$IPAI_HTTP_PORT, tenants :$IPAI_TENANT_HTTP_PORT
   mail:           nothing leaves this machine: every mail lands in .local/mail
-                  (SMTP 127.0.0.1:$IPAI_SMTP_PORT); \`make mail\` lists them, \`make mail SHOW=1\` prints one
+                  (SMTP 127.0.0.1:$IPAI_SMTP_PORT); \`make mail\` lists them, \`make mail SHOW=1\` prints one;
+                  each tenant held to its plan's mails per day (.local/logs/mail-policy.log)
 MSG
 if [[ -f "$demo_file" ]]; then
     printf '  demo tenant:    %s\n' "$(sed -n 1p "$demo_file")"

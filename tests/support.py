@@ -1143,10 +1143,12 @@ class OpenApiChecker:
 
 
 @contextlib.contextmanager
-def listening_process(command, port, what):
+def listening_process(command, port, what, env=None):
     """``command`` (its output discarded) once it listens on ``port``;
     stopped after."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     try:
         await_listening(port, process, what)
         yield process
@@ -1156,14 +1158,68 @@ def listening_process(command, port, what):
 
 
 @contextlib.contextmanager
-def mail_catcher(folder, runtime_url=None):
+def mail_catcher(folder, runtime_url=None, policy_port=None):
     """`make run`'s mail catcher (scripts/mail_catcher.sh) on a free port,
     keeping every message in the Maildir ``folder`` and, with a tenant
-    runtime's ``runtime_url``, handing mail to tenant hosts to it; yields
-    its port."""
+    runtime's ``runtime_url``, handing mail to tenant hosts to it; with
+    ``policy_port``, asking that mail policy service about each message
+    first, as `make run`'s does; yields its port."""
     port = free_port()
     command = [str(REPO_ROOT / "scripts" / "mail_catcher.sh"), str(port), str(folder)]
-    with listening_process([*command, *([runtime_url] if runtime_url else [])], port, "mail"):
+    env = {**os.environ, "IPAI_MAIL_POLICY": f"127.0.0.1:{policy_port}"} if policy_port else None
+    with listening_process(
+        [*command, *([runtime_url] if runtime_url else [])], port, "mail", env=env
+    ):
+        yield port
+
+
+@contextlib.contextmanager
+def inbound_gateway(runtime_url):
+    """The cell's production inbound mail gateway (scripts/mail_gateway.py,
+    InboundGateway, as docker-compose.yml's mail-in runs it) on a free port,
+    holding the gateway's key only; yields its port."""
+    from odoo.addons.ipai_tenant_runtime import credentials
+
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-l",
+        f"127.0.0.1:{port}",
+        "-c",
+        "mail_gateway.InboundGateway",
+        runtime_url,
+    ]
+    env = {
+        **{key: os.environ[key] for key in RUNTIME_ENVIRONMENT if key in os.environ},
+        "PYTHONPATH": str(REPO_ROOT / "scripts"),
+        "IPAI_MAIL_GATEWAY_KEY": credentials.mail_gateway_key(DEFAULT_CELL),
+    }
+    with listening_process(command, port, "inbound gateway", env=env):
+        yield port
+
+
+@contextlib.contextmanager
+def mail_policy(platform_db, state_dir):
+    """The default cell's mail policy service (scripts/mail_policy.py) on a
+    free port, holding what the cell's nodes hold; yields its port."""
+    port = free_port()
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "scripts" / "mail_policy.py"),
+        f"--listen=127.0.0.1:{port}",
+        f"--server={os.environ.get('PGHOST', '127.0.0.1')}:{os.environ.get('PGPORT', '5432')}",
+        f"--platform-db={platform_db}",
+        f"--routing-role={RUNTIME_ROLE}",
+        f"--state-dir={state_dir}",
+    ]
+    env = {
+        **{key: os.environ[key] for key in RUNTIME_ENVIRONMENT if key in os.environ},
+        **cell_environment(DEFAULT_CELL),
+    }
+    with listening_process(command, port, "mail policy", env=env):
         yield port
 
 

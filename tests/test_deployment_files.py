@@ -43,6 +43,7 @@ REQUIRED_VARIABLES = (
     "IPAI_MASTER_PASSWORD",
     "IPAI_RUNTIME_SECRET",
     "IPAI_CELL_SECRET",
+    "IPAI_MAIL_GATEWAY_KEY",
     "SUPERSET_SECRET_KEY",
     "SUPERSET_GUEST_TOKEN_SECRET",
     "SUPERSET_ADMIN_PASSWORD",
@@ -179,7 +180,10 @@ def service_text(config_text, service):
 
 def test_the_stack_has_two_odoo_runtimes_behind_one_proxy(compose_services):
     _text, services = compose_services
-    assert set(services) == {"db", "platform", "tenants", "pgbouncer", "proxy", "superset"}
+    assert set(services) == {
+        *("db", "platform", "tenants", "pgbouncer", "proxy", "superset"),
+        *("relay", "mail-policy", "mail-in"),
+    }
     assert services["platform"]["image"] == services["tenants"]["image"] == ["ipai/odoo:18.0"]
     # That image is the official one with the session store's addon, pinned
     # as the bootstrap pins it.
@@ -189,10 +193,10 @@ def test_the_stack_has_two_odoo_runtimes_behind_one_proxy(compose_services):
     for pin in ("odoo-addon-session-db==18.0.*", "dnspython==2.7.0"):
         assert f"'{pin}'" in dockerfile and pin in requirements
     assert services["proxy"]["image"][0].startswith("caddy:2")
-    # Only the proxy and Superset publish ports; the runtimes are reached
-    # through the proxy alone.
+    # Only the proxy, Superset and the inbound mail gateway (the MX) publish
+    # ports; the runtimes are reached through the proxy alone.
     published = {name for name, keys in services.items() if "ports" in keys}
-    assert published == {"proxy", "superset"}
+    assert published == {"proxy", "superset", "mail-in"}
     proxy_ports = " ".join(services["proxy"]["ports"])
     assert ":80" in proxy_ports and ":443" in proxy_ports
     # Both runtimes see the filestores; the staff's sessions stay off the
@@ -260,6 +264,30 @@ def test_pgbouncer_holds_its_cells_secret_only_and_sits_on_the_tenant_side(
     conf = configparser.RawConfigParser()
     conf.read(REPO_ROOT / "odoo.tenants.conf")
     assert conf["options"]["ipai_db_poolers"] == "db:5432=pgbouncer:6432"
+
+
+def test_the_mail_services_hold_what_their_job_needs_on_the_tenant_side(
+    compose_services, distinct_secrets
+):
+    """The relay holds no secret; the mail policy service its cell's secret
+    (to read its cell's routing view); the inbound gateway its signing key
+    only. The tenant runtime sends through the relay."""
+    text, services = compose_services
+    held = {
+        "relay": set(),
+        "mail-policy": {"IPAI_CELL_SECRET"},
+        "mail-in": {"IPAI_MAIL_GATEWAY_KEY"},
+    }
+    for service, allowed in held.items():
+        assert set(mapping(services[service]["networks"])) == {"tenant_side"}, service
+        for name, value in distinct_secrets.items():
+            assert (value in service_text(text, service)) == (name in allowed), (service, name)
+    assert "ports" not in services["relay"] and "ports" not in services["mail-policy"]
+    conf = configparser.RawConfigParser()
+    conf.read(REPO_ROOT / "odoo.tenants.conf")
+    assert (conf["options"]["smtp_server"], conf["options"]["smtp_port"]) == ("relay", "25")
+    main_cf = (REPO_ROOT / "deploy" / "postfix" / "main.cf").read_text()
+    assert "check_policy_service { inet:mail-policy:10040" in main_cf
 
 
 def test_runtime_role_password_derivation_is_the_documented_one(monkeypatch):

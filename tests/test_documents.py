@@ -28,10 +28,13 @@ from odoo.addons.ipai_tenant_runtime import credentials
 
 from .support import (
     RpcError,
+    inbound_gateway,
     mail_catcher,
+    mail_policy,
     post_invoice,
     provision,
     run_code,
+    temporary_plan,
     tenant_login,
     tenant_runtime,
 )
@@ -161,10 +164,14 @@ def test_a_document_fetches_nothing_beyond_the_node(books, listener):
 @pytest.fixture(scope="module")
 def mailing_runtime(platform_db, tmp_path_factory):
     """A node of the tenant runtime whose SMTP server is the mail catcher,
-    as under `make run`; yields the node and the catcher's Maildir."""
+    asking the cell's mail policy service about each message, as under
+    `make run`; yields the node, the catcher's Maildir and its port."""
     folder = tmp_path_factory.mktemp("documents-mail")
     node = tenant_runtime(platform_db, "documents-mail")
-    with mail_catcher(folder, runtime_url=node.url) as port:
+    with (
+        mail_policy(platform_db, tmp_path_factory.mktemp("mail-policy")) as policy_port,
+        mail_catcher(folder, runtime_url=node.url, policy_port=policy_port) as port,
+    ):
         node.options = {"smtp_server": "127.0.0.1", "smtp_port": str(port)}
         node.start()
         try:
@@ -289,7 +296,9 @@ def test_a_tenant_admins_code_sends_nothing_past_the_gate_and_reaches_no_interna
         "create",
         {"name": "internal", "smtp_host": "127.0.0.1", "smtp_port": PG_PORT},
     )
-    with pytest.raises(RpcError, match="private or local address"):
+    # Its plan has no SMTP server of its own: only the relay, whatever the
+    # address (a plan with one still reaches no private address: below).
+    with pytest.raises(RpcError, match="own SMTP server"):
         rpc.call("ir.mail_server", "test_smtp_connection", [server])
     rpc.call("ir.mail_server", "unlink", [server])
     mail = rpc.call(
@@ -359,6 +368,38 @@ def test_a_reply_to_the_quotation_lands_in_its_chatter(
     assert messages_containing(other, "GLX-4711") == []
 
 
+def test_the_production_inbound_gateway_hands_mail_to_its_tenant_only(
+    books, mailing_runtime, credentials_dir
+):
+    """The MX of tenant hosts in production (docker-compose.yml mail-in):
+    a reply to the quotation reaches its chatter; mail for a domain that
+    is no tenant's is refused, and the gateway keeps nothing."""
+    node, folder, _port = mailing_runtime
+    _rpc, _invoice, _number, order = books
+    rpc = tenant_login(node, CODE, credentials_dir)
+    [quotation] = rpc.call("sale.order", "read", [order], ["name"])
+    [sent] = quotation_mails(folder, quotation["name"])
+    reply = EmailMessage()
+    reply["From"] = "Globex Purchasing <purchasing@globex.example>"
+    reply["To"] = sent["Reply-To"]
+    reply["Subject"] = f"Re: {sent['Subject']}"
+    reply["Message-Id"] = make_msgid(domain="globex.example")
+    reply["In-Reply-To"] = sent["Message-Id"]
+    reply.set_content("Second batch by Monday, reference GLX-9000.")
+    with inbound_gateway(node.url) as port, smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+        smtp.send_message(reply)
+        stray = EmailMessage()
+        stray["From"] = "spam@elsewhere.example"
+        stray["To"] = "someone@nobody-here.example"
+        stray["Subject"] = "stray"
+        stray.set_content("not for any tenant")
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp.send_message(stray)
+        assert refused.value.smtp_code == 550, refused.value
+    [message] = messages_containing(rpc, "GLX-9000")
+    assert (message["model"], message["res_id"]) == ("sale.order", order)
+
+
 def test_only_the_cells_gateway_delivers_incoming_mail(books, mailing_runtime, credentials_dir):
     """An anonymous client posts a forged message to the inbound route, and
     a signed message is replayed to another host: both refused (403), and
@@ -391,3 +432,99 @@ def test_only_the_cells_gateway_delivers_incoming_mail(books, mailing_runtime, c
     )
     assert replayed.status_code == 403, replayed.text
     assert messages_containing(rpc, "FRG-0815") == []
+
+
+def send_plain(rpc, subject, sender, recipients, **values):
+    """A mail.mail sent now, as Odoo's queue sends it; returns its state
+    and failure reason (a sent mail is deleted: ``("sent", "")``)."""
+    mail = rpc.call(
+        "mail.mail",
+        "create",
+        {
+            "subject": subject,
+            "email_from": sender,
+            "email_to": ",".join(recipients),
+            "body_html": "<p>hello</p>",
+            "auto_delete": False,
+            **values,
+        },
+    )
+    rpc.call("mail.mail", "send", [mail])
+    [state] = rpc.call("mail.mail", "read", [mail], ["state", "failure_reason"])
+    return state["state"], state["failure_reason"] or ""
+
+
+def test_the_relay_holds_each_tenant_to_its_plans_daily_sending_limit(
+    books, mailing_runtime, admin_rpc, cli, credentials_dir
+):
+    """A tenant on a plan of 3 recipients a day: the relay's policy service
+    takes 3 and refuses the fourth, however the tenant's admin dresses it
+    (another address on its host, its own mail server record pointed at
+    the relay); another tenant still sends. A server of the tenant's own
+    is refused on this plan; once the plan includes one, the rule against
+    private addresses still holds."""
+    node, folder, port = mailing_runtime
+    code = "docs-quota"
+    host = f"{code}.localhost"
+    with temporary_plan(admin_rpc, "mail-quota", "Mail quota", "contacts", max_mails_day=3) as plan:
+        provision(cli, code, "--plan", plan)
+        rpc = tenant_login(node, code, credentials_dir)
+        sender = f"sales@{host}"
+        two = ["a@customer.example", "b@customer.example"]
+        assert send_plain(rpc, "quota-1", sender, two)[0] == "sent"
+        assert send_plain(rpc, "quota-2", sender, ["c@customer.example"])[0] == "sent"
+        state, reason = send_plain(rpc, "quota-3", sender, ["d@customer.example"])
+        assert state == "exception", reason
+        assert "daily sending limit" in reason and "3 recipients a day" in reason, reason
+        # Another local part of its host is the same tenant.
+        state, reason = send_plain(rpc, "quota-4", f"other@{host}", ["e@customer.example"])
+        assert (state, "daily sending limit" in reason) == ("exception", True), reason
+        # A mail server record of its own at the relay's address is the relay.
+        relay = rpc.call(
+            "ir.mail_server",
+            "create",
+            {"name": "relay again", "smtp_host": "127.0.0.1", "smtp_port": port},
+        )
+        state, reason = send_plain(
+            rpc, "quota-5", sender, ["f@customer.example"], mail_server_id=relay
+        )
+        assert (state, "daily sending limit" in reason) == ("exception", True), reason
+        # Any other server of its own: not on this plan.
+        outside = rpc.call(
+            "ir.mail_server",
+            "create",
+            {"name": "own", "smtp_host": "smtp.customer.example", "smtp_port": 587},
+        )
+        state, reason = send_plain(
+            rpc, "quota-6", sender, ["g@customer.example"], mail_server_id=outside
+        )
+        assert (state, "own SMTP server" in reason) == ("exception", True), reason
+        caught(folder, "quota-2")
+        subjects = {m["Subject"] for m in mailbox.Maildir(folder, create=False)}
+        assert {"quota-1", "quota-2"} <= subjects
+        assert not {"quota-3", "quota-4", "quota-5", "quota-6"} & subjects, subjects
+        # Another tenant's count is its own.
+        other = tenant_login(node, CODE, credentials_dir)
+        assert send_plain(other, "quota-elsewhere", f"sales@{CODE}.localhost", two)[0] == "sent"
+        # The plan now includes an SMTP server of the tenant's own: the
+        # runtime learns it from the routing view; a private address stays
+        # closed.
+        [plan_id] = admin_rpc.call("ipai.tenant.plan", "search", [("code", "=", plan)])
+        admin_rpc.call("ipai.tenant.plan", "write", [plan_id], {"feature_own_smtp": True})
+        internal = rpc.call(
+            "ir.mail_server",
+            "create",
+            {"name": "internal", "smtp_host": "127.0.0.1", "smtp_port": PG_PORT},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                rpc.call("ir.mail_server", "test_smtp_connection", [internal])
+            except RpcError as error:
+                if "private or local address" in str(error):
+                    break
+                assert "own SMTP server" in str(error), error
+            assert time.monotonic() < deadline, (
+                "the plan's own SMTP server never reached the runtime"
+            )
+            time.sleep(1)

@@ -164,7 +164,8 @@ class RoutingMap:
             """SELECT host, database_name, state, tenant_role, db_host, db_port,
                       plan_code, plan_name, max_users, max_users_per_company,
                       max_companies, modules, feature_bi,
-                      replica_host, replica_port, replica_max_lag
+                      replica_host, replica_port, replica_max_lag,
+                      max_mails_day, feature_own_smtp
                  FROM ipai_cell_routing"""
         )
         columns = [column[0] for column in cr.description]
@@ -240,9 +241,10 @@ def _tenant_route(row):
             "users": row["max_users"],
             "users_per_company": row["max_users_per_company"],
             "companies": row["max_companies"],
+            "mails_day": row["max_mails_day"] or 0,
         },
         modules=tuple(row["modules"] or ()),
-        features={"bi": bool(row["feature_bi"])},
+        features={"bi": bool(row["feature_bi"]), "own_smtp": bool(row["feature_own_smtp"])},
         replica_host=row["replica_host"] or None,
         replica_port=row["replica_port"] or None,
         replica_max_lag=row["replica_max_lag"] or 0,

@@ -18,7 +18,13 @@ network. In a tenant runtime, therefore:
   The mail server form's "Test Connection", which talks SMTP by hand
   without sending anything, keeps Odoo's connection for its own duration;
 - no SMTP connection opens to a private, loopback or link-local address
-  unless it is the cell's relay (``smtp_server``/``smtp_port``).
+  unless it is the cell's relay (``smtp_server``/``smtp_port``);
+- no SMTP connection opens to any server but the relay unless the tenant's
+  plan includes its own SMTP server (``own_smtp``): a mail server record of
+  the tenant's own is then refused when used, with a message saying why,
+  never silently replaced by the relay, so that a neutralized copy (whose
+  active server is Odoo's refusing one) still sends nothing. The relay
+  counts and limits what each tenant sends (scripts/mail_policy.py).
 
 Outside a tenant runtime (the control plane, the engine's processes,
 tests) nothing changes.
@@ -37,6 +43,9 @@ from .routing_map import ROUTES
 
 # Set while the mail server form's own connection test runs.
 _CONNECTION_TEST = contextvars.ContextVar("ipai_smtp_connection_test", default=False)
+# Set by connect() from the tenant's plan; unset (any other path to an
+# SMTP connection): only the relay.
+_OWN_SERVER_ALLOWED = contextvars.ContextVar("ipai_smtp_own_server", default=False)
 # Headers naming a sender besides From; each must be on the tenant's hosts.
 SENDER_HEADERS = ("Sender", "Return-Path", "Resent-From", "Resent-Sender")
 
@@ -44,6 +53,10 @@ SENDER_HEADERS = ("Sender", "Return-Path", "Resent-From", "Resent-Sender")
 class PrivateSmtpTarget(ConnectionRefusedError):
     """Refused before connecting, as a refused connection is reported
     (Odoo's sending and its connection test both handle OSError)."""
+
+
+class OwnSmtpNotInPlan(ConnectionRefusedError):
+    """A server other than the relay, on a plan without ``own_smtp``."""
 
 
 def _tenant_runtime():
@@ -94,8 +107,15 @@ class GatedConnection:
 
 def _gated_connect(original):
     def connect(self, *args, **kwargs):
-        connection = original(self, *args, **kwargs)
-        if connection is None or not _tenant_runtime() or _CONNECTION_TEST.get():
+        if not _tenant_runtime():
+            return original(self, *args, **kwargs)
+        route = ROUTES.tenant(self.env.cr.dbname)
+        token = _OWN_SERVER_ALLOWED.set(bool(route and route.features.get("own_smtp")))
+        try:
+            connection = original(self, *args, **kwargs)
+        finally:
+            _OWN_SERVER_ALLOWED.reset(token)
+        if connection is None or _CONNECTION_TEST.get():
             return connection
         return GatedConnection(connection, ROUTES.hosts_of(self.env.cr.dbname))
 
@@ -119,11 +139,18 @@ def is_relay(server, port):
 
 
 def check_target(server, port):
-    """Refuse an SMTP server on a non-public address (the relay aside). A
-    name that does not resolve fails as Odoo reports it (a neutralized
-    copy's 'invalid' host)."""
+    """Refuse an SMTP server other than the relay on a plan without its own
+    SMTP server, and one on a non-public address (the relay aside). A name
+    that does not resolve fails as Odoo reports it (a neutralized copy's
+    'invalid' host)."""
     if is_relay(server, port):
         return
+    if not _OWN_SERVER_ALLOWED.get():
+        raise OwnSmtpNotInPlan(
+            f"This database's plan does not include sending through its own SMTP server "
+            f"({server}:{port}): archive that outgoing mail server to send through the "
+            "platform, or choose a plan with your own SMTP server."
+        )
     for *_rest, address in socket.getaddrinfo(server, port, proto=socket.IPPROTO_TCP):
         if not ipaddress.ip_address(address[0].split("%")[0]).is_global:
             raise PrivateSmtpTarget(

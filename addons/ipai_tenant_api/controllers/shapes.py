@@ -171,6 +171,10 @@ PLAN = component(
                     "users_per_company": Integer(),
                     "transactions_month": Integer(),
                     "storage_gb": Number(),
+                    "mails_day": Integer(
+                        description="Recipients a tenant may send to per day (UTC) "
+                        "through the platform's relay; 0: no limit."
+                    ),
                 },
                 additional=True,
             ),

@@ -13,6 +13,8 @@ ROUTED_PLAN_FIELDS = {
     "max_companies",
     "module_ids",
     "feature_bi",
+    "max_mails_day",
+    "feature_own_smtp",
 }
 
 
@@ -46,12 +48,25 @@ class IpaiTenantPlan(models.Model):
         help="The longest validity of an API key its tenants' administrators make "
         "(platform managers are not capped); also the default validity.",
     )
+    max_mails_day = fields.Integer(
+        string="Mails per day",
+        default=200,
+        help="Recipients the platform's mail relay accepts from a tenant on this plan per "
+        "day (UTC), counted by the relay's policy service where the tenant cannot reach; "
+        "0: no limit. Mail through the tenant's own SMTP server is not counted.",
+    )
     trial_days = fields.Integer(help="Length of the free trial of tenants on this plan.")
     feature_bi = fields.Boolean(string="Embedded BI")
     feature_api = fields.Boolean(string="API access")
     feature_custom_domain = fields.Boolean(string="Custom domains")
     feature_white_label = fields.Boolean(string="White label")
     feature_sub_tenants = fields.Boolean(string="Sub-tenants")
+    feature_own_smtp = fields.Boolean(
+        string="Own SMTP server",
+        help="Tenants may send through an SMTP server of their own (Settings > Technical > "
+        "Outgoing Mail Servers). Without it, every mail goes through the platform's relay "
+        "and a mail server record of the tenant's own is refused when used.",
+    )
     module_ids = fields.Many2many(
         "ir.module.module",
         string="Modules",
@@ -83,7 +98,7 @@ class IpaiTenantPlan(models.Model):
             "AND max_transactions_month >= 0 AND max_storage_gb >= 0 AND trial_days >= 0 "
             "AND pool_size >= 0 AND backup_interval_hours >= 0 AND backup_keep_daily >= 0 "
             "AND backup_keep_weekly >= 0 AND backup_keep_monthly >= 0 "
-            "AND api_rate_limit >= 0)",
+            "AND api_rate_limit >= 0 AND max_mails_day >= 0)",
             "Plan limits must be positive: at least one company and one user.",
         ),
         (
@@ -153,6 +168,7 @@ class IpaiTenantPlan(models.Model):
             "transactions_month": self.max_transactions_month,
             "storage_gb": self.max_storage_gb,
             "api_rate_limit": self.api_rate_limit,
+            "mails_day": self.max_mails_day,
         }
 
     def _features(self):
@@ -165,4 +181,5 @@ class IpaiTenantPlan(models.Model):
             "custom_domain": self.feature_custom_domain,
             "white_label": self.feature_white_label,
             "sub_tenants": self.feature_sub_tenants,
+            "own_smtp": self.feature_own_smtp,
         }

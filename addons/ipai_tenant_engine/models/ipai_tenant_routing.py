@@ -47,6 +47,8 @@ class IpaiTenantRouting(models.Model):
     max_users_per_company = fields.Integer(readonly=True)
     max_companies = fields.Integer(readonly=True)
     feature_bi = fields.Boolean(readonly=True)
+    max_mails_day = fields.Integer(readonly=True)
+    feature_own_smtp = fields.Boolean(readonly=True)
     cell_code = fields.Char(readonly=True)
     replica_host = fields.Char(readonly=True)
     replica_port = fields.Integer(readonly=True)
@@ -67,6 +69,8 @@ class IpaiTenantRouting(models.Model):
                               COALESCE(p.name->>'en_US', p.code) AS plan_name,
                               p.max_users, p.max_users_per_company, p.max_companies,
                               COALESCE(p.feature_bi, false) AS feature_bi,
+                              p.max_mails_day,
+                              COALESCE(p.feature_own_smtp, false) AS feature_own_smtp,
                               c.code AS cell_code,
                               -- Read-only requests go there (the runtime
                               -- checks its lag, and falls back).
@@ -102,7 +106,7 @@ class IpaiTenantRouting(models.Model):
                           t.tenant_role, t.db_host, t.db_port, t.plan_code, t.plan_name,
                           t.max_users, t.max_users_per_company, t.max_companies, t.modules,
                           t.feature_bi, t.cell_code, t.replica_host, t.replica_port,
-                          t.replica_max_lag
+                          t.replica_max_lag, t.max_mails_day, t.feature_own_smtp
                      FROM tenant t
                      JOIN LATERAL (
                           SELECT t.code || '.' || base.domain AS host FROM base
@@ -122,7 +126,7 @@ class IpaiTenantRouting(models.Model):
                           NULLIF(s.host, ''),
                           CASE WHEN NULLIF(s.host, '') IS NOT NULL THEN s.port END,
                           NULL, NULL, NULL, NULL, NULL, NULL::varchar[], false, c.code,
-                          NULL, NULL, NULL
+                          NULL, NULL, NULL, NULL, false
                      FROM ipai_tenant_pool_member m
                      JOIN ipai_tenant_server s ON s.id = m.server_id
                      LEFT JOIN ipai_tenant_cell c ON c.id = m.cell_id
@@ -137,7 +141,7 @@ class IpaiTenantRouting(models.Model):
                           r.tenant_role, r.db_host, r.db_port, r.plan_code, r.plan_name,
                           r.max_users, r.max_users_per_company, r.max_companies, r.modules,
                           r.feature_bi, r.cell_code, r.replica_host, r.replica_port,
-                          r.replica_max_lag
+                          r.replica_max_lag, r.max_mails_day, r.feature_own_smtp
                      FROM route r
                     WHERE r.database_name NOT IN (
                               SELECT database_name FROM route WHERE database_name IS NOT NULL

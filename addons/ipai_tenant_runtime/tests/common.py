@@ -15,6 +15,7 @@ from odoo.addons.ipai_tenant_runtime import (
     preload,
     replicas,
     routing_map,
+    smtp_gate,
 )
 from odoo.tools import config
 
@@ -37,9 +38,11 @@ VIEW_COLUMNS = (
     "replica_host",
     "replica_port",
     "replica_max_lag",
+    "max_mails_day",
+    "feature_own_smtp",
 )
 # Every module that holds the routing map under the name ROUTES.
-_ROUTES_READERS = (connections, gates, http_routing, module_gate, preload, replicas)
+_ROUTES_READERS = (connections, gates, http_routing, module_gate, preload, replicas, smtp_gate)
 
 
 def route_row(host, database, state="active", **values):
@@ -54,6 +57,8 @@ def route_row(host, database, state="active", **values):
         plan_name="Starter",
         modules=["base"],
         feature_bi=False,
+        max_mails_day=200,
+        feature_own_smtp=False,
     )
     row.update(values)
     return row

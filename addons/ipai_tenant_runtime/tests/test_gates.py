@@ -236,11 +236,24 @@ class TestSmtpGate(TransactionCase):
         self.assertEqual(len(real.sent), 1)
 
     def test_no_smtp_connection_to_a_private_address_but_the_relay(self):
-        for host in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "localhost"):
-            with self.assertRaises(smtp_gate.PrivateSmtpTarget, msg=host):
-                smtp_gate.check_target(host, 25)
-        smtp_gate.check_target("93.184.216.34", 25)  # a public address: allowed
+        token = smtp_gate._OWN_SERVER_ALLOWED.set(True)  # a plan with its own SMTP
+        try:
+            for host in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "localhost"):
+                with self.assertRaises(smtp_gate.PrivateSmtpTarget, msg=host):
+                    smtp_gate.check_target(host, 25)
+            smtp_gate.check_target("93.184.216.34", 25)  # a public address: allowed
+            with patch.dict(config.options, {"smtp_server": "127.0.0.1", "smtp_port": 2525}):
+                smtp_gate.check_target("127.0.0.1", 2525)  # the cell's relay
+                with self.assertRaises(smtp_gate.PrivateSmtpTarget):
+                    smtp_gate.check_target("127.0.0.1", 5432)
+        finally:
+            smtp_gate._OWN_SERVER_ALLOWED.reset(token)
+
+    def test_without_its_own_smtp_in_the_plan_only_the_relay(self):
+        # The default: any path to an SMTP connection but connect() on a
+        # plan with its own server.
         with patch.dict(config.options, {"smtp_server": "127.0.0.1", "smtp_port": 2525}):
-            smtp_gate.check_target("127.0.0.1", 2525)  # the cell's relay
-            with self.assertRaises(smtp_gate.PrivateSmtpTarget):
-                smtp_gate.check_target("127.0.0.1", 5432)
+            smtp_gate.check_target("127.0.0.1", 2525)
+            for host in ("93.184.216.34", "smtp.gmail.com", "invalid"):
+                with self.assertRaises(smtp_gate.OwnSmtpNotInPlan, msg=host):
+                    smtp_gate.check_target(host, 587)

@@ -41,6 +41,8 @@ def test_the_view_becomes_hosts_and_tenant_routes():
         "max_companies": 1,
         "modules": ["sale", "crm"],
         "feature_bi": True,
+        "max_mails_day": 50,
+        "feature_own_smtp": True,
     }
     rows = [
         route_row("acme.example.com", "odoo_acme", **acme_columns),
@@ -56,14 +58,14 @@ def test_the_view_becomes_hosts_and_tenant_routes():
     assert pool == {}
     acme = tenants["odoo_acme"]
     assert (acme.role, acme.db_host, acme.db_port) == ("odoo_acme__odoo", "pg2", 5433)
-    assert acme.limits == {"users": 5, "users_per_company": None, "companies": 1}
+    assert acme.limits == {"users": 5, "users_per_company": None, "companies": 1, "mails_day": 50}
     assert acme.modules == ("sale", "crm")
-    assert acme.features == {"bi": True}
+    assert acme.features == {"bi": True, "own_smtp": True}
     assert not acme.suspended and not acme.in_maintenance
     beta = tenants["odoo_beta"]
     assert beta.suspended
     assert beta.plan_name == ""
-    assert beta.features == {"bi": False}
+    assert beta.features == {"bi": False, "own_smtp": False}
 
 
 def test_a_pool_member_is_known_by_database_and_never_routed():
