@@ -70,6 +70,13 @@ def deliver(runtime_url, key, recipients, content):
     return statuses
 
 
+async def hand_over(runtime_url, key, envelope):
+    """``deliver`` an aiosmtpd envelope, off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(
+        None, deliver, runtime_url, key, envelope.rcpt_tos, envelope.original_content
+    )
+
+
 class TenantGateway(Mailbox):
     def __init__(self, mail_dir, runtime_url=None):
         super().__init__(mail_dir)
@@ -111,14 +118,7 @@ class TenantGateway(Mailbox):
             return refused
         answer = await super().handle_DATA(server, session, envelope)
         if self.runtime_url:
-            await loop.run_in_executor(
-                None,
-                deliver,
-                self.runtime_url,
-                self.key,
-                envelope.rcpt_tos,
-                envelope.original_content,
-            )
+            await hand_over(self.runtime_url, self.key, envelope)
         return answer
 
     @classmethod
@@ -157,14 +157,7 @@ class InboundGateway:
 
     async def handle_DATA(self, server, session, envelope):
         try:
-            statuses = await asyncio.get_running_loop().run_in_executor(
-                None,
-                deliver,
-                self.runtime_url,
-                self.key,
-                envelope.rcpt_tos,
-                envelope.original_content,
-            )
+            statuses = await hand_over(self.runtime_url, self.key, envelope)
         except requests.RequestException as error:
             _logger.warning("the tenant runtime is unreachable: %s", error)
             return "451 4.3.0 The recipient's database cannot take mail now: try again later"

@@ -334,6 +334,22 @@ def messages_containing(rpc, text):
     )
 
 
+def customer_reply(rpc, folder, order, text):
+    """The customer's answer to the quotation mail of ``order``, threaded
+    as a mail client threads it."""
+    [quotation] = rpc.call("sale.order", "read", [order], ["name"])
+    [sent] = quotation_mails(folder, quotation["name"])
+    reply = EmailMessage()
+    reply["From"] = "Globex Purchasing <purchasing@globex.example>"
+    reply["To"] = sent["Reply-To"]
+    reply["Subject"] = f"Re: {sent['Subject']}"
+    reply["Message-Id"] = make_msgid(domain="globex.example")
+    reply["In-Reply-To"] = sent["Message-Id"]
+    reply["References"] = sent["Message-Id"]
+    reply.set_content(text)
+    return reply
+
+
 def test_a_reply_to_the_quotation_lands_in_its_chatter(
     books, mailing_runtime, credentials_dir, cli
 ):
@@ -345,16 +361,7 @@ def test_a_reply_to_the_quotation_lands_in_its_chatter(
     node, folder, port = mailing_runtime
     _rpc, _invoice, _number, order = books
     rpc = tenant_login(node, CODE, credentials_dir)
-    [quotation] = rpc.call("sale.order", "read", [order], ["name"])
-    [sent] = quotation_mails(folder, quotation["name"])
-    reply = EmailMessage()
-    reply["From"] = "Globex Purchasing <purchasing@globex.example>"
-    reply["To"] = sent["Reply-To"]
-    reply["Subject"] = f"Re: {sent['Subject']}"
-    reply["Message-Id"] = make_msgid(domain="globex.example")
-    reply["In-Reply-To"] = sent["Message-Id"]
-    reply["References"] = sent["Message-Id"]
-    reply.set_content("Please deliver by Friday, reference GLX-4711.")
+    reply = customer_reply(rpc, folder, order, "Please deliver by Friday, reference GLX-4711.")
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
         smtp.send_message(reply)
     deadline = time.monotonic() + 30
@@ -377,15 +384,7 @@ def test_the_production_inbound_gateway_hands_mail_to_its_tenant_only(
     node, folder, _port = mailing_runtime
     _rpc, _invoice, _number, order = books
     rpc = tenant_login(node, CODE, credentials_dir)
-    [quotation] = rpc.call("sale.order", "read", [order], ["name"])
-    [sent] = quotation_mails(folder, quotation["name"])
-    reply = EmailMessage()
-    reply["From"] = "Globex Purchasing <purchasing@globex.example>"
-    reply["To"] = sent["Reply-To"]
-    reply["Subject"] = f"Re: {sent['Subject']}"
-    reply["Message-Id"] = make_msgid(domain="globex.example")
-    reply["In-Reply-To"] = sent["Message-Id"]
-    reply.set_content("Second batch by Monday, reference GLX-9000.")
+    reply = customer_reply(rpc, folder, order, "Second batch by Monday, reference GLX-9000.")
     with inbound_gateway(node.url) as port, smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
         smtp.send_message(reply)
         stray = EmailMessage()
@@ -528,3 +527,25 @@ def test_the_relay_holds_each_tenant_to_its_plans_daily_sending_limit(
                 "the plan's own SMTP server never reached the runtime"
             )
             time.sleep(1)
+
+
+def test_a_copy_sends_nothing_until_its_owner_says_so(books, mailing_runtime, cli, credentials_dir):
+    """A clone with data is neutralized: its mail fails with a reason and
+    the relay receives nothing, whatever the source sent; once its owner
+    archives Odoo's refusing server, it sends through the relay."""
+    node, folder, _port = mailing_runtime
+    copy_code = "docs-acme-copy"
+    result = cli("clone", "--source", CODE, "--code", copy_code, "--data")
+    assert result.returncode == 0, result.stdout + result.stderr
+    copy = tenant_login(node, copy_code, credentials_dir, admin_code=CODE)
+    sender = f"sales@{copy_code}.localhost"
+    state, reason = send_plain(copy, "copy-quiet", sender, ["h@customer.example"])
+    assert state == "exception" and reason, reason
+    assert not caught(folder, "copy-quiet", timeout=2)
+    # The owner says so: the neutralization's server archived.
+    refusing = copy.call("ir.mail_server", "search", [("active", "=", True)])
+    assert refusing, "a neutralized copy has Odoo's refusing mail server"
+    copy.call("ir.mail_server", "write", refusing, {"active": False})
+    assert send_plain(copy, "copy-speaks", sender, ["h@customer.example"])[0] == "sent"
+    [message] = caught(folder, "copy-speaks")
+    assert message["From"].endswith(f"@{copy_code}.localhost>") or copy_code in message["From"]
