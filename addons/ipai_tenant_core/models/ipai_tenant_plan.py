@@ -17,6 +17,19 @@ ROUTED_PLAN_FIELDS = {
     "feature_own_smtp",
 }
 
+# The mail fields' help, as the plan form shows it (docs/operations.md,
+# "Tenants' mail").
+MAILS_DAY_HELP = (
+    "Recipients the platform's mail relay accepts from a tenant on this plan per day "
+    "(UTC), counted by the relay's policy service where the tenant cannot reach; 0: no "
+    "limit. Mail through the tenant's own SMTP server is not counted."
+)
+OWN_SMTP_HELP = (
+    "Tenants may send through an SMTP server of their own (Settings > Technical > "
+    "Outgoing Mail Servers). Without it, every mail goes through the platform's relay "
+    "and a mail server record of the tenant's own is refused when used."
+)
+
 
 class IpaiTenantPlan(models.Model):
     _name = "ipai.tenant.plan"
@@ -48,25 +61,14 @@ class IpaiTenantPlan(models.Model):
         help="The longest validity of an API key its tenants' administrators make "
         "(platform managers are not capped); also the default validity.",
     )
-    max_mails_day = fields.Integer(
-        string="Mails per day",
-        default=200,
-        help="Recipients the platform's mail relay accepts from a tenant on this plan per "
-        "day (UTC), counted by the relay's policy service where the tenant cannot reach; "
-        "0: no limit. Mail through the tenant's own SMTP server is not counted.",
-    )
+    max_mails_day = fields.Integer(string="Mails per day", default=200, help=MAILS_DAY_HELP)
     trial_days = fields.Integer(help="Length of the free trial of tenants on this plan.")
     feature_bi = fields.Boolean(string="Embedded BI")
     feature_api = fields.Boolean(string="API access")
     feature_custom_domain = fields.Boolean(string="Custom domains")
     feature_white_label = fields.Boolean(string="White label")
     feature_sub_tenants = fields.Boolean(string="Sub-tenants")
-    feature_own_smtp = fields.Boolean(
-        string="Own SMTP server",
-        help="Tenants may send through an SMTP server of their own (Settings > Technical > "
-        "Outgoing Mail Servers). Without it, every mail goes through the platform's relay "
-        "and a mail server record of the tenant's own is refused when used.",
-    )
+    feature_own_smtp = fields.Boolean(string="Own SMTP server", help=OWN_SMTP_HELP)
     module_ids = fields.Many2many(
         "ir.module.module",
         string="Modules",
