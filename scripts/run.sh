@@ -95,6 +95,11 @@ for ((node = 1; node <= NODES; node++)); do
     node_websocket+=("127.0.0.1:$((IPAI_TENANT_GEVENT_PORT + offset))")
     node_logs+=("${log#"$REPO_ROOT"/}")
 done
+# The default cell's nodes are these (the platform probes them for its
+# status page, /status).
+IPAI_CELL_CODE=main IPAI_CELL_NODES="${node_http[*]}" "$VENV/bin/click-odoo" \
+    -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB" "$REPO_ROOT/scripts/cell_nodes.py" \
+    || say "could not name the default cell's nodes; see above"
 # The proxy in front of both, as in production: slow clients wait in it, not
 # in an Odoo worker, and /websocket reaches each runtime's gevent port.
 "$REPO_ROOT/scripts/proxy.sh" "$IPAI_PROXY_PORT" \

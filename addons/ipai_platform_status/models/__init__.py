@@ -1,0 +1,1 @@
+from . import ipai_status_incident, ipai_tenant_cell, status_report
