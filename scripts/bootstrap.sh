@@ -216,6 +216,23 @@ ensure_mail_relay() {
     install_missing "for the mail relay tests" postfix
 }
 
+# The metrics tests start Debian's Prometheus on a free port and check the
+# alert rules with its promtool; the package's own service (port 9090) is
+# never started: where no policy-rc.d says otherwise, one refuses it while
+# the package installs.
+ensure_prometheus() {
+    command -v prometheus >/dev/null && command -v promtool >/dev/null && return
+    can_apt || die "prometheus is needed for the metrics tests; install it and rerun"
+    local policy=/usr/sbin/policy-rc.d added=0
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+        as_root chmod 755 "$policy"
+        added=1
+    fi
+    install_missing "for the metrics tests" prometheus
+    [[ $added -eq 0 ]] || as_root rm -f "$policy"
+}
+
 # The tests validate docker-compose.yml with Debian's docker-compose (no
 # Docker engine needed for `config`), so the check is not skipped on a fresh
 # machine.
@@ -296,6 +313,7 @@ main() {
         ensure_chromium
         ensure_deploy_validators
         ensure_mail_relay
+        ensure_prometheus
         ensure_node_tools
         ensure_s3_server
         "$REPO_ROOT/scripts/superset.sh" install

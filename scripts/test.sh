@@ -13,7 +13,7 @@ UNIT_DB="${RUN_ID}_unit"
 export IPAI_TEST_TEMPLATE_DB="${RUN_ID}_tpl"
 export IPAI_TEST_RUN_ID="$RUN_ID"
 FILESTORE="$REPO_ROOT/.local/data/filestore"
-TEST_MODULES="ipai_tenant_core,ipai_tenant_billing,ipai_tenant_notify,ipai_tenant_client,ipai_bi_superset_embed"
+TEST_MODULES="ipai_tenant_core,ipai_tenant_billing,ipai_tenant_notify,ipai_platform_metrics,ipai_tenant_client,ipai_bi_superset_embed"
 
 psql_ipai() { psql -qAtX -v ON_ERROR_STOP=1 -U "$IPAI_DB_USER" -d postgres "$@"; }
 drop_run_databases() {  # $1: a run id; drops its databases, filestores and roles
