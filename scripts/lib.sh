@@ -65,7 +65,7 @@ odoo_src() { cat "$LOCAL_DIR/odoo-src-path" 2>/dev/null || echo "$ODOO_SRC"; }
 odoo_bin() { echo "$(odoo_src)/odoo-bin"; }
 
 # The addons of the platform database (control plane, billing, notifications).
-PLATFORM_MODULES="ipai_tenant_core,ipai_tenant_billing,ipai_tenant_notify,ipai_platform_metrics"
+PLATFORM_MODULES="ipai_tenant_core,ipai_tenant_billing,ipai_tenant_notify,ipai_platform_metrics,ipai_platform_status"
 # Installed last: a platform database without it gets the missing addons.
 PLATFORM_LAST_MODULE="${PLATFORM_MODULES##*,}"
 

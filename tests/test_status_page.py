@@ -2,7 +2,9 @@
 on the platform host, without logging in; it shows each cell as its nodes
 answer (a node killed makes its cell degraded), each database server as the
 engine measured it, and the incidents platform staff post, and nothing of
-the platform's insides (no address, port or tenant)."""
+the platform's insides (no address, port or tenant). And every active
+tenant's uptime, probed through its cell's nodes, on its form and as a
+chart."""
 
 import contextlib
 from urllib.parse import urlparse
@@ -10,7 +12,8 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from .support import free_port
+from .support import free_port, paused_cron, provision
+from .test_browser_platform import login
 
 MAIN_CELL = "main"
 
@@ -153,3 +156,61 @@ def test_the_status_page_in_a_browser(
         assert page.locator(".ipai-incident").first.inner_text().startswith("Slow invoice")
         assert page.title().startswith("Status")
         page.screenshot(path=str(artifacts / "status-page.png"), full_page=True)
+
+
+def uptime(admin_rpc, tenant_id):
+    [tenant] = admin_rpc.call(
+        "ipai.tenant", "read", [tenant_id], ["uptime_30d", "response_ms_24h", "state"]
+    )
+    hours = admin_rpc.call(
+        "ipai.tenant.uptime",
+        "search_read",
+        [("tenant_id", "=", tenant_id)],
+        ["probes", "failures", "uptime_percent"],
+    )
+    return tenant, sum(h["probes"] for h in hours), sum(h["failures"] for h in hours)
+
+
+def test_each_active_tenant_is_probed_and_its_uptime_kept(
+    platform_server, tenant_server, admin_rpc, cli, platform_db
+):
+    """Probed through its cell's nodes by its host name: up while a node
+    serves it, down when none does; a suspended tenant is not probed (it
+    is suspended, not down). The minute's cron is held meanwhile, so that
+    the counts are this test's probes."""
+    with paused_cron(platform_db, "ir_cron_probe_tenants", module="ipai_platform_status"):
+        probe_one_tenant(tenant_server, admin_rpc, cli)
+
+
+def probe_one_tenant(tenant_server, admin_rpc, cli):
+    provision(cli, "uptime-one")
+    [tenant_id] = admin_rpc.call("ipai.tenant", "search", [("code", "=", "uptime-one")])
+    node = urlparse(tenant_server.url).netloc
+    dead = f"127.0.0.1:{free_port()}"
+    with cell_nodes(admin_rpc, f"{dead}\n{node}"):  # the first node is gone: failover
+        admin_rpc.call("ipai.tenant", "action_probe_now", [tenant_id])
+        tenant, probes, failures = uptime(admin_rpc, tenant_id)
+        assert (probes, failures) == (1, 0)
+        assert tenant["uptime_30d"] == 100.0 and tenant["response_ms_24h"] > 0
+    with cell_nodes(admin_rpc, dead):  # every node of its cell is gone
+        admin_rpc.call("ipai.tenant", "action_probe_now", [tenant_id])
+        tenant, probes, failures = uptime(admin_rpc, tenant_id)
+        assert (probes, failures) == (2, 1)
+        assert tenant["uptime_30d"] == 50.0
+        assert cli("suspend", "--code", "uptime-one").returncode == 0
+        admin_rpc.call("ipai.tenant", "action_probe_now", [tenant_id])
+        assert uptime(admin_rpc, tenant_id)[1:] == (2, 1)
+
+
+def test_the_tenants_uptime_chart_in_the_backend(
+    page, platform_server, admin_password, admin_rpc, artifacts
+):
+    [tenant_id] = admin_rpc.call("ipai.tenant", "search", [("code", "=", "uptime-one")])
+    login(page, platform_server, "admin", admin_password)
+    page.goto(f"{platform_server.url}/odoo/tenants/{tenant_id}")
+    button = page.locator("button[name=action_view_uptime]")
+    button.wait_for()
+    assert "50.00" in button.inner_text() and "Uptime 30 days" in button.inner_text()
+    button.click()
+    page.locator(".o_graph_renderer canvas").wait_for()
+    page.screenshot(path=str(artifacts / "tenant-uptime.png"), full_page=True)

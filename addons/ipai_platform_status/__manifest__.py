@@ -1,8 +1,8 @@
 {
     "name": "IPAI Platform Status",
-    "summary": "A public status page on the platform host: the platform, each cell "
-    "of tenant runtime nodes (probed every minute) and each database server, with "
-    "the incidents platform staff post",
+    "summary": "A public status page on the platform host (the platform, each cell "
+    "of tenant runtime nodes, each database server, the incidents staff post) and "
+    "every active tenant probed every minute: its uptime and response time",
     "version": "18.0.1.0.0",
     "category": "SaaS/Platform",
     "author": "ipai",
@@ -15,6 +15,7 @@
         "data/ipai_status_cron.xml",
         "views/ipai_status_incident_views.xml",
         "views/ipai_tenant_cell_views.xml",
+        "views/ipai_tenant_uptime_views.xml",
         "views/status_page.xml",
     ],
     "auto_install": True,
