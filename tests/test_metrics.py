@@ -139,6 +139,24 @@ def test_metrics_match_the_platform_database(
     )
     done = {"kind": "create", "state": "done"}
     assert value(after, "ipai_jobs", **done) == value(before, "ipai_jobs", **done) + 1
+    # Its steps: counted and timed by step code, as the database has them.
+    steps = query(
+        platform_db,
+        "SELECT name, count(*), sum(duration) FROM ipai_tenant_job_step "
+        "WHERE state = 'done' GROUP BY name",
+    )
+    counts = now["ipai_job_step_duration_seconds_count"]
+    assert {dict(labels)["step"]: n for labels, n in counts.items()} == {
+        name: count for name, count, _seconds in steps
+    }
+    for name, _count, seconds in steps:
+        assert value(now, "ipai_job_step_duration_seconds_sum", step=name) == pytest.approx(
+            float(seconds or 0)
+        )
+    made = after["ipai_job_step_duration_seconds_count"]
+    # None before, on a new platform: a step appears once it first finished.
+    made_before = before.get("ipai_job_step_duration_seconds_count", {})
+    assert sum(made.values()) > sum(made_before.values())
     # The new tenant has no backup yet: its age counts from its creation.
     assert 0 <= value(after, "ipai_tenant_last_backup_age_seconds", tenant=CODE) < 600
     assert CODE not in str(before.get("ipai_tenant_last_backup_age_seconds", {}))

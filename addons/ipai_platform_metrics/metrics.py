@@ -17,7 +17,7 @@ from odoo import fields
 from odoo.addons.ipai_platform_rules import jobs, lifecycle
 from odoo.addons.ipai_tenant_billing.billing import kpis
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 
 TOKEN_PARAM = "ipai_platform_metrics.token"
 PREFIX = "ipai"
@@ -74,6 +74,7 @@ class PlatformCollector:
     def collect(self):
         yield self._tenants()
         yield from self._jobs()
+        yield self._steps()
         yield from self._pool()
         yield from self._backups()
         yield self._webhook_deliveries()
@@ -111,6 +112,21 @@ class PlatformCollector:
             "How long the oldest due queued job has waited for the runner (0: none waits).",
             value=max(float(age or 0), 0.0),
         )
+
+    def _steps(self):
+        """Finished steps by step code: rate(_sum) / rate(_count) is a
+        step's mean duration."""
+        done = self.env["ipai.tenant.job.step"]._read_group(
+            [("state", "=", "done")], ["name"], ["__count", "duration:sum"]
+        )
+        family = SummaryMetricFamily(
+            f"{PREFIX}_job_step_duration_seconds",
+            "Time the engine's finished steps took, by step.",
+            labels=["step"],
+        )
+        for step, count, seconds in done:
+            family.add_metric([step], count_value=count, sum_value=seconds or 0.0)
+        return family
 
     def _pool(self):
         members = self.env["ipai.tenant.pool.member"]

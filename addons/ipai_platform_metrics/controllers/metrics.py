@@ -22,10 +22,8 @@ class PlatformMetrics(http.Controller):
         type="http",
         auth="none",
         methods=["GET"],
-        csrf=False,
         save_session=False,
         readonly=True,
-        sitemap=False,
     )
     def metrics(self):
         if runtime_config.mode() == runtime_config.TENANT:
