@@ -49,10 +49,9 @@ class IpaiTenantUptime(models.Model):
     _name = "ipai.tenant.uptime"
     _description = "Tenant probes of an hour"
     _order = "hour desc"
-    _rec_name = "hour"
 
-    tenant_id = fields.Many2one("ipai.tenant", required=True, ondelete="cascade", index=True)
     hour = fields.Datetime(required=True, readonly=True)
+    tenant_id = fields.Many2one("ipai.tenant", required=True, ondelete="cascade", index=True)
     probes = fields.Integer(readonly=True, aggregator="sum")
     failures = fields.Integer(readonly=True, aggregator="sum")
     total_ms = fields.Integer(readonly=True, aggregator="sum")
@@ -179,11 +178,9 @@ class IpaiTenant(models.Model):
 
     def action_view_uptime(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Uptime of %s", self.code),
-            "res_model": "ipai.tenant.uptime",
-            "view_mode": "graph,list",
-            "domain": [("tenant_id", "=", self.id)],
-            "context": {"graph_measure": "uptime_percent", "graph_groupbys": ["hour:day"]},
-        }
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "ipai_platform_status.ipai_tenant_uptime_action"
+        )
+        action["display_name"] = self.env._("Uptime of %s", self.code)
+        action["domain"] = [("tenant_id", "=", self.id)]
+        return action
