@@ -10,21 +10,16 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 from ..metrics import exposition, token_matches
 
 BEARER = re.compile(r"Bearer\s+(\S+)\s*", re.IGNORECASE)
+# auth="none": Prometheus has no session; the bearer token is the whole
+# check. Nothing to save, nothing to write.
+SCRAPE = {"type": "http", "auth": "none", "methods": ["GET"], "save_session": False}
 
 
 class PlatformMetrics(http.Controller):
-    # auth="none": Prometheus has no session; the bearer token is the whole
-    # check. Only the platform database has this addon, and the tenant
-    # runtime never routes to it; the mode check keeps it that way should
-    # a tenant runtime ever load the platform's registry.
-    @http.route(
-        "/metrics",
-        type="http",
-        auth="none",
-        methods=["GET"],
-        save_session=False,
-        readonly=True,
-    )
+    # Only the platform database has this addon, and the tenant runtime
+    # never routes to it; the mode check keeps it that way should a tenant
+    # runtime ever load the platform's registry.
+    @http.route("/metrics", readonly=True, **SCRAPE)
     def metrics(self):
         if runtime_config.mode() == runtime_config.TENANT:
             return request.not_found()
