@@ -926,7 +926,7 @@ def tenant_login(server, code, credentials_dir, admin_code=None, timeout=0):
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return JsonRpc(
+            rpc = JsonRpc(
                 server.url,
                 TENANT_DB_PREFIX + code,
                 f"admin@{admin_code or code}.example",
@@ -937,6 +937,12 @@ def tenant_login(server, code, credentials_dir, admin_code=None, timeout=0):
             if "restored or upgraded" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+            continue
+        if timeout:
+            # The worker that logged us in saw the new map; another worker
+            # re-reads it within its check interval (1 s), not sooner.
+            time.sleep(1.2)
+        return rpc
 
 
 def wait_for_state(platform_db, code, expected, timeout=90):
