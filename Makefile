@@ -13,6 +13,14 @@ SHELL := /bin/bash
 TENANT := @scripts/tenant.sh
 # Optional arguments, passed on only when given.
 opt = $(if $($(1)),$(2) "$($(1))")
+# A count given as $(1)=$(2) (one or more whole numbers from 1 up), checked
+# before anything runs: otherwise one line and exit 2, as the commands do.
+counts_ok = $(shell for n in $(1); do [[ "$$n" =~ ^[1-9][0-9]{0,8}$$ ]] || exit 1; done && echo ok)
+count = $(if $(call counts_ok,$(2)),$(2),$(error $(1) must be a whole number from 1 up, not '$(2)'))
+# The same, 0 allowed.
+count0 = $(if $(or $(filter 0,$(2)),$(call counts_ok,$(2))),$(2),$(error $(1) must be a whole number from 0 up, not '$(2)'))
+# A yes/no switch: 1, yes or true for yes; empty, 0, no or false for no.
+switch = $(if $(filter-out 0 1 yes no true false,$($(1))),$(error $(1) takes 1 or 0, not '$($(1))'))$(filter 1 yes true,$($(1)))
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -36,28 +44,29 @@ compose-config: ## Validate docker-compose.yml
 	@docker-compose -f docker-compose.yml --env-file .env.example config --quiet && echo "docker-compose.yml is valid"
 
 bench-provision: ## Benchmark: N signups from pool and template, BULK queued at once, fresh installs, memory (N=20 BULK=100)
-	@scripts/bench_provision.sh $(or $(N),20) $(or $(BULK),100)
+	@scripts/bench_provision.sh $(call count,N,$(or $(N),20)) $(call count,BULK,$(or $(BULK),100))
 
 bench-fanout: ## [FANOUT="100 500"] [BACKENDS=8] [REGISTRIES=0]: Benchmark: one tenant vs round-robin over many, direct and through PgBouncer
-	@BACKENDS=$(or $(BACKENDS),8) REGISTRIES=$(or $(REGISTRIES),0) scripts/bench_fanout.sh "$(or $(FANOUT),100 500)"
+	@BACKENDS=$(call count,BACKENDS,$(or $(BACKENDS),8)) REGISTRIES=$(call count0,REGISTRIES,$(or $(REGISTRIES),0)) \
+		scripts/bench_fanout.sh "$(call count,FANOUT,$(or $(FANOUT),100 500))"
 
 bench-documents: ## [ROUNDS=10]: Benchmark: p50 time to print a tenant's invoice to PDF through the tenant runtime
-	@scripts/bench_documents.sh $(or $(ROUNDS),10)
+	@scripts/bench_documents.sh $(call count,ROUNDS,$(or $(ROUNDS),10))
 
 bench-sessions: ## [ROUNDS=500]: Benchmark: what each session store costs a request (files, session_db, Redis)
 	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
-		&& "$$PY" scripts/bench_sessions.py --rounds $(or $(ROUNDS),500)
+		&& "$$PY" scripts/bench_sessions.py --rounds $(call count,ROUNDS,$(or $(ROUNDS),500))
 
 bench-move: ## [SIZE_MB=300]: Benchmark: a tenant moved to a second server and back while a client writes; downtime of each move
 	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
-		&& "$$PY" scripts/bench_move.py --size-mb $(or $(SIZE_MB),300)
+		&& "$$PY" scripts/bench_move.py --size-mb $(call count,SIZE_MB,$(or $(SIZE_MB),300))
 
 bench-failover: ## [ROUNDS=5]: Benchmark: kill -9 of the node serving a tenant, time until it answers again through the proxy
 	@scripts/bootstrap.sh >/dev/null && source scripts/lib.sh && load_local_env && ensure_platform_db >&2 \
-		&& ODOO_BIN="$$(odoo_bin)" "$$PY" scripts/bench_failover.py --rounds $(or $(ROUNDS),5)
+		&& ODOO_BIN="$$(odoo_bin)" "$$PY" scripts/bench_failover.py --rounds $(call count,ROUNDS,$(or $(ROUNDS),5))
 
 bench-cli: ## Benchmark: make list-tenants and the other listings on the platform database (ROUNDS=7)
-	@scripts/bench_cli.sh $(or $(ROUNDS),7)
+	@scripts/bench_cli.sh $(call count,ROUNDS,$(or $(ROUNDS),7))
 
 provision-tenant: ## CODE=acme [NAME= PLAN= TYPE= PARENT= EMAIL= ADMIN_NAME= COUNTRY=]: create a tenant
 	$(TENANT) provision --code "$(CODE)" $(call opt,NAME,--name) $(call opt,PLAN,--plan) \
@@ -75,7 +84,7 @@ list-tenants: ## [TYPE= STATE=]: list tenants
 	$(TENANT) list $(call opt,TYPE,--type) $(call opt,STATE,--state)
 
 clone-tenant: ## SOURCE=acme CODE=acme-copy [DATA=1]: clone a tenant
-	$(TENANT) clone --source "$(SOURCE)" --code "$(CODE)" $(if $(filter 1 yes true,$(DATA)),--data)
+	$(TENANT) clone --source "$(SOURCE)" --code "$(CODE)" $(if $(call switch,DATA),--data)
 
 suspend-tenant: ## CODE=acme: block a tenant's users, keep its data
 	$(TENANT) suspend --code "$(CODE)"
@@ -152,7 +161,7 @@ api-key: ## LOGIN=alice [NAME= DAYS=90 RATE=]: a REST API key for a user, shown 
 		$(call opt,RATE,--rate-limit)
 
 verify-audit: ## [DB=ipai_platform]: check the audit trail; exit 1 names the first bad or missing entry
-	@scripts/verify_audit.sh $(DB)
+	@scripts/verify_audit.sh $(if $(DB),"$(DB)")
 
 superset: ## Install (once), initialise and start Apache Superset 6.1 on http://127.0.0.1:8088
 	@scripts/superset.sh start

@@ -17,10 +17,13 @@
 # machine and the platform database first.
 source "$(dirname "$0")/lib.sh"
 
+# Bad input: one line, exit 2, nothing prepared or registered.
+bad_input() { echo "error: $*" >&2; exit 2; }
 NAME="${1:-}" HOST="${2:-}" PORT="${3:-5432}" CAPACITY="${4:-}"
-[[ -n "$NAME" && -n "$HOST" ]] || die "usage: make add-server NAME=db2 HOST=10.0.0.5 [PORT=5432] [CAPACITY=200]"
-[[ "$PORT" =~ ^[0-9]+$ ]] || die "PORT must be a number, not '$PORT'"
-[[ -z "$CAPACITY" || "$CAPACITY" =~ ^[1-9][0-9]*$ ]] || die "CAPACITY must be a positive number, not '$CAPACITY'"
+[[ -n "$NAME" && -n "$HOST" ]] || bad_input "usage: make add-server NAME=db2 HOST=10.0.0.5 [PORT=5432] [CAPACITY=200]"
+[[ "$PORT" =~ ^[0-9]+$ ]] && ((10#$PORT >= 1 && 10#$PORT <= 65535)) \
+    || bad_input "PORT must be a number from 1 to 65535, not '$PORT'"
+[[ -z "$CAPACITY" || "$CAPACITY" =~ ^[1-9][0-9]*$ ]] || bad_input "CAPACITY must be a positive number, not '$CAPACITY'"
 load_local_env  # IPAI_PLATFORM_DB and IPAI_ODOO_CONF from the environment win
 
 if [[ "${IPAI_PREPARE_SERVER:-1}" == "1" ]]; then

@@ -8,32 +8,37 @@ and the user it acts as. Run as the platform's operator (superuser), so any
 active internal user may get a key. Exit 2 on bad input, nothing changed.
 """
 
-import sys
-
 import click
 import click_odoo
+from cli_input import NON_EMPTY, NOT_NEGATIVE, Command, fail_input
 from odoo.exceptions import UserError, ValidationError
 
-BAD_INPUT = 2
 
-
-@click.command()
+@click.command(cls=Command)
 @click_odoo.env_options(default_log_level="warn", with_rollback=False)
-@click.option("--login", required=True, help="The user the key acts as.")
-@click.option("--name", default="command line", show_default=True, help="What it is for.")
-@click.option("--days", default=90, show_default=True, help="Validity; 0: never expires.")
-@click.option("--rate-limit", default=0, show_default=True, help="Requests/minute; 0: plan's.")
+@click.option("--login", required=True, type=NON_EMPTY, help="The user the key acts as.")
+@click.option(
+    "--name", default="command line", show_default=True, type=NON_EMPTY, help="What it is for."
+)
+@click.option(
+    "--days", default=90, show_default=True, type=NOT_NEGATIVE, help="Validity; 0: never expires."
+)
+@click.option(
+    "--rate-limit",
+    default=0,
+    show_default=True,
+    type=NOT_NEGATIVE,
+    help="Requests/minute; 0: plan's.",
+)
 def main(env, login, name, days, rate_limit):
     user = env["res.users"].search([("login", "=", login)], limit=1)
     if not user:
-        click.echo(f"error: no user with login '{login}'", err=True)
-        sys.exit(BAD_INPUT)
+        fail_input(f"no user with login '{login}'")
     try:
         key, plain = env["ipai.api.key"]._generate(user, name, days=days, rate_limit=rate_limit)
     except (UserError, ValidationError) as exc:
         env.cr.rollback()
-        click.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
-        sys.exit(BAD_INPUT)
+        fail_input(exc.args[0] if exc.args else exc)
     env.cr.commit()
     expiry = key.expires_at.isoformat() + "Z" if key.expires_at else "never"
     click.echo(f"API key for {login} (expires {expiry}); shown once, keep it now:")

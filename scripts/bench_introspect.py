@@ -17,21 +17,25 @@ import time
 
 import click
 import click_odoo
+from cli_input import NON_EMPTY, POSITIVE, Command, fail_input
 
 TARGET_SECONDS = 5.0
 
 
-@click.command()
+@click.command(cls=Command)
 @click_odoo.env_options(default_log_level="warn")
-@click.option("--code", required=True, help="The tenant to document (active or suspended).")
-@click.option("--rounds", default=5, show_default=True)
+@click.option(
+    "--code", required=True, type=NON_EMPTY, help="The tenant to document (active or suspended)."
+)
+@click.option("--rounds", default=5, show_default=True, type=POSITIVE)
 def main(env, code, rounds):
     from odoo.addons.ipai_tenant_engine.provisioning import introspect
 
     tenant = env["ipai.tenant"].search([("code", "=", code)])
     if not tenant:
-        click.echo(f"no tenant with code '{code}'", err=True)
-        sys.exit(2)
+        fail_input(f"no tenant with code '{code}'")
+    if tenant.state not in ("active", "suspended"):
+        fail_input(f"tenant '{code}' is {tenant.state}: it has no database to document")
     modules = tenant.plan_id._module_names()
     click.echo(f"tenant {code}: plan {tenant.plan_id.code} ({', '.join(modules)})")
     totals = []

@@ -8,31 +8,27 @@ a rerun, or a month after the current one, changes nothing and exits 2 with
 the reason. The monthly cron does the same (ipai_tenant_billing).
 """
 
-import sys
 from datetime import date
 
 import click
 import click_odoo
+from cli_input import Command, fail_input
 from odoo.exceptions import UserError, ValidationError
 
-BAD_INPUT = 2
 
-
-@click.command()
+@click.command(cls=Command)
 @click_odoo.env_options(default_log_level="warn", with_rollback=False)
 @click.option("--date", "day", help="A day of the month to bill (YYYY-MM-DD); default today.")
 def main(env, day):
     try:
         parsed = date.fromisoformat(day) if day else None
     except ValueError:
-        click.echo(f"error: '{day}' is not a date (YYYY-MM-DD)", err=True)
-        sys.exit(BAD_INPUT)
+        fail_input(f"'{day}' is not a date (YYYY-MM-DD)")
     try:
         run = env["ipai.billing.run"]._bill(parsed)
     except (UserError, ValidationError) as exc:
         env.cr.rollback()
-        click.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
-        sys.exit(BAD_INPUT)
+        fail_input(exc.args[0] if exc.args else exc)
     env.cr.commit()
     click.echo(run._summary())
 

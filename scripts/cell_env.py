@@ -27,15 +27,23 @@ def runtime_credentials():
     return module
 
 
+def bad_input(message):
+    """One line and exit 2, as every operator command refuses bad input."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv):
-    if len(argv) != 2:
-        sys.exit("usage: cell_env.py CELL")
+    if len(argv) != 2 or not argv[1].strip():
+        bad_input("usage: cell_env.py CELL (make cell-env CELL=main)")
     credentials = runtime_credentials()
     try:
         secret = credentials.cell_secret(argv[1])
         mail_key = credentials.mail_gateway_key(argv[1])
-    except (ValueError, credentials.MissingRuntimeSecret) as error:
-        sys.exit(f"cell-env: {error}")
+    except ValueError as error:  # not a cell code
+        bad_input(f"cell-env: {error}")
+    except credentials.MissingRuntimeSecret as error:
+        sys.exit(f"error: cell-env: {error}")
     print(f"{credentials.CELL_VARIABLE}={argv[1]}")
     print(f"{credentials.CELL_SECRET_VARIABLE}={secret}")
     print(f"IPAI_MAIL_GATEWAY_KEY={mail_key}")

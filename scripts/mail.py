@@ -9,7 +9,6 @@ welcome mail, an invoice or a reminder can be read.
 import argparse
 import email.policy
 import mailbox
-import sys
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -57,8 +56,15 @@ def text_of(message):
     return content
 
 
+class Parser(argparse.ArgumentParser):
+    """Bad arguments in one line, exit 2, as the other commands."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message}\n")
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--show", type=int, help="print message N (1 is the oldest)")
     args = parser.parse_args()
@@ -68,7 +74,7 @@ def main():
         return
     if args.show is not None:
         if not 1 <= args.show <= len(found):
-            sys.exit(f"--show takes 1 to {len(found)}, not {args.show}")
+            parser.error(f"--show takes 1 to {len(found)}, not {args.show}")
         message = found[args.show - 1]
         for header in ("Date", "From", "To", "Subject"):
             print(f"{header}: {message[header]}")

@@ -223,9 +223,12 @@ cmd_env() {
 
 # The control plane's view of this Superset: its address and administrator.
 cmd_workspace() {
-    cmd_start >&2
     ensure_platform_db >&2
     cd "$REPO_ROOT" || exit
+    # Bad input is refused (exit 2) before Superset is started, or installed.
+    "$PY" "$REPO_ROOT/scripts/superset_workspace.py" \
+        -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB" --check-only "$@" || exit
+    cmd_start >&2
     exec "$PY" "$REPO_ROOT/scripts/superset_workspace.py" \
         -c "$IPAI_ODOO_CONF" -d "$IPAI_PLATFORM_DB" "$@"
 }

@@ -3,6 +3,7 @@
     superset_workspace.py -c .local/odoo.conf -d ipai_platform --code acme
                           [--table sales --table ...] [--allowed-domain http://...]
     superset_workspace.py ... --code acme --remove
+    superset_workspace.py ... --code acme --check-only   # bad input? (exit 2) nothing else
 
 Superset's address and administrator come from the environment
 (SUPERSET_URL, SUPERSET_ADMIN_USERNAME, SUPERSET_ADMIN_PASSWORD); when they are
@@ -17,9 +18,9 @@ from pathlib import Path
 
 import click
 import click_odoo
+from cli_input import NON_EMPTY, Command, fail_input
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BAD_INPUT = 2
 FAILED = 1
 
 
@@ -36,13 +37,18 @@ def load_local_superset_env():
     os.environ.setdefault("SUPERSET_ADMIN_USERNAME", "admin")
 
 
-@click.command()
+@click.command(cls=Command)
 @click_odoo.env_options(default_log_level="warn", with_rollback=False)
-@click.option("--code", required=True, help="Tenant code.")
+@click.option("--code", required=True, type=NON_EMPTY, help="Tenant code.")
 @click.option("--table", "tables", multiple=True, help="Table or view of the analytics schema.")
 @click.option("--allowed-domain", "domains", multiple=True, help="Extra origin allowed to embed.")
 @click.option("--remove", is_flag=True, help="Delete the workspace from Superset instead.")
-def main(env, code, tables, domains, remove):
+@click.option(
+    "--check-only",
+    is_flag=True,
+    help="Only check the arguments (scripts/superset.sh, before it starts Superset).",
+)
+def main(env, code, tables, domains, remove, check_only):
     """Provision a tenant's Superset workspace."""
     from odoo.addons.ipai_tenant_core.infra.errors import ProvisioningError
     from odoo.addons.ipai_tenant_engine.provisioning import superset_workspace as workspace
@@ -50,11 +56,11 @@ def main(env, code, tables, domains, remove):
     load_local_superset_env()
     tenant = env["ipai.tenant"].search([("code", "=", code)])
     if not tenant:
-        click.echo(f"error: no tenant with code '{code}'", err=True)
-        sys.exit(BAD_INPUT)
+        fail_input(f"no tenant with code '{code}'")
     if tenant.state not in ("active", "suspended"):
-        click.echo(f"error: tenant '{code}' is {tenant.state}, it has no database", err=True)
-        sys.exit(BAD_INPUT)
+        fail_input(f"tenant '{code}' is {tenant.state}, it has no database")
+    if check_only:
+        return
     try:
         if remove:
             api = workspace.SupersetApi(

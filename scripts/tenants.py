@@ -20,7 +20,8 @@
 Each command that changes something queues a job, runs it here (or follows
 the cron worker that already took it) with a progress line per step, and
 prints the result. `list` and `list-backups` only read: see TenantCLI.
-Exit codes: 0 done, 1 the job failed, 2 bad input (nothing was changed),
+Exit codes: 0 done, 1 the job failed, 2 bad input (one line on stderr,
+checked before anything is written: nothing was changed; scripts/cli_input.py),
 3 still running after IPAI_FOLLOW_SECONDS (default 900; the job goes on).
 upgrade-tenants prints one line per tenant and exits 1 when any tenant was
 rolled back (or failed).
@@ -28,6 +29,7 @@ rolled back (or failed).
 
 import configparser
 import contextlib
+import importlib.util
 import os
 import shutil
 import sys
@@ -35,16 +37,60 @@ import time
 
 import click
 import psycopg2
+from cli_input import (
+    HOURS,
+    NON_EMPTY,
+    NOT_NEGATIVE,
+    PORT,
+    POSITIVE,
+    RECORD_ID,
+    OneLineErrors,
+    fail_input,
+)
 
-BAD_INPUT = 2
 JOB_FAILED = 1
 STILL_RUNNING = 3
 FOLLOW_SECONDS = float(os.environ.get("IPAI_FOLLOW_SECONDS") or 900)
+# ipai.tenant's tenant_type (ipai_tenant_core/models/ipai_tenant.py).
+TENANT_TYPES = ("client", "provider", "internal")
+RULES = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "addons", "ipai_platform_rules"
+)
 
 
-def fail_input(message):
-    click.echo(f"error: {message}", err=True)
-    sys.exit(BAD_INPUT)
+def platform_rule(name):
+    """ipai_platform_rules/<name>.py, loaded as a file: the listings answer
+    without importing Odoo."""
+    spec = importlib.util.spec_from_file_location(
+        f"ipai_platform_rules_{name}", os.path.join(RULES, f"{name}.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TENANT_STATES = tuple(state for state, _label in platform_rule("lifecycle").STATES)
+
+
+def check_new_file(path):
+    """``path`` can be written: a file (new or replaced) in a folder that
+    exists. Asked before anything is done, not after a long job."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        fail_input(f"{path} is a folder; name the file to write")
+    if not os.path.isdir(folder):
+        fail_input(f"no folder {folder} (make it first)")
+    if not os.access(folder, os.W_OK):
+        fail_input(f"cannot write into {folder}")
+
+
+def check_out_folder(folder):
+    """``folder`` exists and can be written: a command writes its files
+    there and never makes it (a typo would scatter files elsewhere)."""
+    if not os.path.isdir(folder):
+        fail_input(f"no folder {folder} (make it first)")
+    if not os.access(folder, os.W_OK):
+        fail_input(f"cannot write into {folder}")
 
 
 def find_tenant(env, code):
@@ -87,6 +133,8 @@ def progress(job, step, event):
     total = len(job.step_ids)
     if step is not None and event == "started":
         click.echo(f"[{step.sequence}/{total}] {step.label} ...", nl=False)
+    elif step is not None and event == "done" and step.skip_reason:
+        click.echo(f" skipped: {step.skip_reason}")
     elif step is not None and event == "done":
         click.echo(f" done ({step.duration:.2f}s)")
     elif step is not None and event == "failed":
@@ -159,7 +207,7 @@ def write_one_time_password(env, tenant):
     return path
 
 
-class TenantCLI(click.Group):
+class TenantCLI(OneLineErrors, click.Group):
     """Commands that change something, or need Odoo's code to answer, run in
     an Odoo environment of the platform database as its superuser
     (click_odoo.env_options) and go through the model methods. Importing
@@ -253,7 +301,7 @@ def platform_cursor(config, database):
 
 
 @cli.odoo_command("provision")
-@click.option("--code", required=True)
+@click.option("--code", required=True, type=NON_EMPTY)
 @click.option("--name")
 @click.option("--plan", "plan_code", default="trial", show_default=True)
 @click.option(
@@ -261,7 +309,7 @@ def platform_cursor(config, database):
     "tenant_type",
     default="client",
     show_default=True,
-    type=click.Choice(["client", "provider", "internal"]),
+    type=click.Choice(TENANT_TYPES),
 )
 @click.option("--parent", "parent_code")
 @click.option("--email")
@@ -304,8 +352,8 @@ def provision(
 
 @cli.command("list")
 @platform_db_options
-@click.option("--type", "tenant_type")
-@click.option("--state")
+@click.option("--type", "tenant_type", type=click.Choice(TENANT_TYPES))
+@click.option("--state", type=click.Choice(TENANT_STATES))
 def list_tenants(config, database, tenant_type, state):
     """List tenants."""
     with platform_cursor(config, database) as cr:
@@ -341,8 +389,8 @@ def echo_table(line_format, titles, rows, noun):
 
 
 @cli.odoo_command("clone")
-@click.option("--source", "source_code", required=True)
-@click.option("--code", required=True)
+@click.option("--source", "source_code", required=True, type=NON_EMPTY)
+@click.option("--code", required=True, type=NON_EMPTY)
 @click.option("--name")
 @click.option("--data", "with_data", is_flag=True, help="Copy business data and files too.")
 def clone(env, source_code, code, name, with_data):
@@ -358,7 +406,7 @@ def clone(env, source_code, code, name, with_data):
 
 
 def _lifecycle_command(name, action_name, help_text):
-    @click.option("--code", required=True)
+    @click.option("--code", required=True, type=NON_EMPTY)
     def command(env, code):
         tenant = find_tenant(env, code)
 
@@ -380,8 +428,8 @@ _lifecycle_command("archive", "action_archive_tenant", "Back up, then drop a ten
 
 
 @cli.odoo_command("move-cell")
-@click.option("--code", required=True)
-@click.option("--cell", "cell_code", required=True, help="The target cell's code.")
+@click.option("--code", required=True, type=NON_EMPTY)
+@click.option("--cell", "cell_code", required=True, type=NON_EMPTY, help="The target cell's code.")
 def move_cell(env, code, cell_code):
     """Move a tenant to another cell (new password, new route, the old
     cell's connections ended); prints how long the move took."""
@@ -397,11 +445,13 @@ def move_cell(env, code, cell_code):
 
 
 @cli.odoo_command("move-server")
-@click.option("--code", required=True)
-@click.option("--server", "server_name", required=True, help="The target server's name.")
+@click.option("--code", required=True, type=NON_EMPTY)
+@click.option(
+    "--server", "server_name", required=True, type=NON_EMPTY, help="The target server's name."
+)
 @click.option(
     "--grace-hours",
-    type=float,
+    type=HOURS,
     help="How long the old database is kept (default: the platform's setting).",
 )
 def move_server(env, code, server_name, grace_hours):
@@ -419,8 +469,8 @@ def move_server(env, code, server_name, grace_hours):
 
 
 @cli.odoo_command("drain-server")
-@click.option("--server", "server_name", required=True)
-@click.option("--grace-hours", type=float, help="How long each old database is kept.")
+@click.option("--server", "server_name", required=True, type=NON_EMPTY)
+@click.option("--grace-hours", type=HOURS, help="How long each old database is kept.")
 def drain_server(env, server_name, grace_hours):
     """Close a server to new tenants and queue a move of each of its tenants
     to the server the placement picks (the job runner moves them)."""
@@ -438,7 +488,7 @@ def drain_server(env, server_name, grace_hours):
 
 
 @cli.odoo_command("backup")
-@click.option("--code", required=True)
+@click.option("--code", required=True, type=NON_EMPTY)
 def backup(env, code):
     """Back a tenant up now (database and files, with their sha256)."""
     tenant = find_tenant(env, code)
@@ -461,7 +511,7 @@ def echo_backup(record):
 
 @cli.command("list-backups")
 @platform_db_options
-@click.option("--code")
+@click.option("--code", type=NON_EMPTY)
 def list_backups(config, database, code):
     """List backups, newest first (of one tenant with --code)."""
     with platform_cursor(config, database) as cr:
@@ -500,7 +550,7 @@ def list_backups(config, database, code):
 
 
 @cli.odoo_command("restore")
-@click.option("--backup", "backup_id", required=True, type=int)
+@click.option("--backup", "backup_id", required=True, type=RECORD_ID)
 @click.option("--code", help="Restore into this new tenant; without it, in place.")
 @click.option("--name")
 def restore(env, backup_id, code, name):
@@ -522,11 +572,13 @@ def restore(env, backup_id, code, name):
 
 
 @cli.odoo_command("export-backup")
-@click.option("--backup", "backup_id", required=True, type=int)
+@click.option("--backup", "backup_id", required=True, type=RECORD_ID)
 @click.option("--out", "out_path", help="Copy the zip to this file.")
 def export_backup(env, backup_id, out_path):
     """A backup as Odoo's own backup zip, which any Odoo 18 restores (an
     export job, once per backup)."""
+    if out_path:
+        check_new_file(out_path)
     record = env["ipai.tenant.backup"].browse(backup_id).exists()
     if not record:
         fail_input(f"no backup with id {backup_id}")
@@ -547,8 +599,14 @@ def export_backup(env, backup_id, out_path):
 
 
 @cli.odoo_command("import-backup")
-@click.option("--code", required=True, help="The new tenant's code.")
-@click.option("--file", "zip_path", required=True, help="Odoo's backup zip (dump.sql, filestore/).")
+@click.option("--code", required=True, type=NON_EMPTY, help="The new tenant's code.")
+@click.option(
+    "--file",
+    "zip_path",
+    required=True,
+    type=NON_EMPTY,
+    help="Odoo's backup zip (dump.sql, filestore/).",
+)
 @click.option("--name")
 @click.option("--plan", "plan_code", default="trial", show_default=True)
 @click.option("--email", help="The administrator's e-mail (its login in the imported database).")
@@ -571,11 +629,13 @@ def import_backup(env, code, zip_path, name, plan_code, email):
 
 
 @cli.odoo_command("test-restore")
-@click.option("--backup", "backup_id", type=int, help="Default: a random recent one, as the cron.")
+@click.option(
+    "--backup", "backup_id", type=RECORD_ID, help="Default: a random recent one, as the cron."
+)
 def test_restore(env, backup_id):
     """Restore a backup into a scratch database, load it, compare row counts, drop it."""
     backups = env["ipai.tenant.backup"]
-    if backup_id:
+    if backup_id is not None:
         record = backups.browse(backup_id).exists()
         if not record:
             fail_input(f"no backup with id {backup_id}")
@@ -603,13 +663,17 @@ def _cron_command(name, model, method, done_text, help_text):
     cli.odoo_command(name)(command)
 
 
-_cron_command(
-    "prune-backups",
-    "ipai.tenant.backup",
-    "_cron_prune_backups",
-    "{} backup(s) pruned",
-    "Apply the retention policies now, as the daily cron does.",
-)
+@cli.odoo_command("prune-backups")
+def prune_backups(env):
+    """Apply the retention policies now, as the daily cron does, naming
+    each backup it removes (docs/backups.md, "Retention")."""
+    pruned = env["ipai.tenant.backup"]._prune_backups()
+    env.cr.commit()
+    for backup_id, name in pruned:
+        click.echo(f"pruned backup {backup_id}: {name}")
+    click.echo(f"{len(pruned)} backup(s) pruned")
+
+
 _cron_command(
     "collect-usage",
     "ipai.tenant.metric",
@@ -639,7 +703,7 @@ def advance_run(env, run, attempts=5):
 @cli.odoo_command("upgrade-tenants")
 @click.option("--modules", default="", help="Comma-separated (default: each tenant's module set).")
 @click.option("--tenants", "codes", default="", help="Comma-separated codes (default: all).")
-@click.option("--concurrency", default=2, show_default=True, type=int)
+@click.option("--concurrency", default=2, show_default=True, type=POSITIVE)
 def upgrade_tenants(env, modules, codes, concurrency):
     """Upgrade the fleet: templates first, then each tenant (backup,
     maintenance, -u, smoke check), rolled back from its backup on failure."""
@@ -702,7 +766,7 @@ def upgrade_line(line):
 
 
 @cli.odoo_command("reveal-password")
-@click.option("--code", required=True)
+@click.option("--code", required=True, type=NON_EMPTY)
 def reveal_password(env, code):
     """Write a tenant admin's one-time password to a private file, if it was
     never shown (e.g. the provisioning command was interrupted)."""
@@ -713,7 +777,7 @@ def reveal_password(env, code):
 
 
 @cli.odoo_command("introspect", with_rollback=True)
-@click.option("--code", required=True)
+@click.option("--code", required=True, type=NON_EMPTY)
 @click.option(
     "--format",
     "fmt",
@@ -721,19 +785,21 @@ def reveal_password(env, code):
     show_default=True,
     type=click.Choice(["dbml", "md", "erd", "all"]),
 )
-@click.option("--out", "out_dir", default=".", show_default=True, help="Folder to write into.")
+@click.option(
+    "--out", "out_dir", default=".", show_default=True, help="Folder to write into (it must exist)."
+)
 def introspect(env, code, fmt, out_dir):
     """Document a tenant database's schema: DBML, Markdown, ERD JSON."""
     from odoo.addons.ipai_tenant_engine.provisioning.introspect import FORMATS
     from odoo.exceptions import UserError
 
+    check_out_folder(out_dir)
     tenant = find_tenant(env, code)
     formats = FORMATS if fmt == "all" else (fmt,)
     try:
         documents = tenant._schema_documents(formats)
     except UserError as exc:
         fail_input(str(exc))
-    os.makedirs(out_dir, exist_ok=True)
     for name, text in documents.items():
         path = os.path.join(out_dir, name)
         with open(path, "w", encoding="utf-8") as handle:
@@ -759,13 +825,15 @@ def pool_status(env):
 
 @cli.odoo_command("refill-pool")
 @click.option("--plan", "plan_code", help="Set this plan's pool size first (with --size).")
-@click.option("--size", type=int)
+@click.option("--size", type=NOT_NEGATIVE, help="Ready databases to keep (with --plan).")
 def refill_pool(env, plan_code, size):
     """Retire stale pool members and build missing ones, as the cron does."""
+    if (plan_code is None) != (size is None):
+        fail_input("--plan and --size go together: --plan CODE --size N (N >= 0)")
     if plan_code:
         plan = env["ipai.tenant.plan"].search([("code", "=", plan_code)])
-        if not plan or size is None or size < 0:
-            fail_input("--plan needs an existing plan code and --size N (N >= 0)")
+        if not plan:
+            fail_input(f"no plan with code '{plan_code}'")
         plan.pool_size = size
         env.cr.commit()
     pool = env["ipai.tenant.pool.member"]
@@ -779,10 +847,10 @@ def refill_pool(env, plan_code, size):
 
 
 @cli.odoo_command("add-server")
-@click.option("--name", required=True)
-@click.option("--host", required=True)
-@click.option("--port", type=int, default=5432, show_default=True)
-@click.option("--capacity", type=int, help="Databases it may hold (default 200).")
+@click.option("--name", required=True, type=NON_EMPTY)
+@click.option("--host", required=True, type=NON_EMPTY)
+@click.option("--port", type=PORT, default=5432, show_default=True)
+@click.option("--capacity", type=POSITIVE, help="Databases it may hold (default 200).")
 def add_server(env, name, host, port, capacity):
     """Register a PostgreSQL server for tenant databases, once it is checked
     fit (scripts/add_server.sh prepares it first)."""
@@ -791,8 +859,6 @@ def add_server(env, name, host, port, capacity):
     servers = env["ipai.tenant.server"]
     if servers.with_context(active_test=False).search_count([("name", "=", name)]):
         fail_input(f"a server named '{name}' exists already")
-    if not 0 < port < 65536 or (capacity is not None and capacity <= 0):
-        fail_input("--port must be between 1 and 65535 and --capacity positive")
     try:
         server = servers._add_checked(name, host, port, capacity)
     except (UserError, ValidationError) as exc:
@@ -803,9 +869,9 @@ def add_server(env, name, host, port, capacity):
 
 
 @cli.odoo_command("set-replica")
-@click.option("--server", "server_name", required=True)
+@click.option("--server", "server_name", required=True, type=NON_EMPTY)
 @click.option("--host", default="", help="The replica's host; empty: no replica any more.")
-@click.option("--port", type=int, default=5432, show_default=True)
+@click.option("--port", type=PORT, default=5432, show_default=True)
 @click.option("--max-lag", type=int, help="Seconds behind at most (default 30).")
 def set_replica(env, server_name, host, port, max_lag):
     """Name a streaming replica of a server (checked first: a standby the
@@ -865,7 +931,7 @@ def echo_servers(servers):
 
 
 @cli.odoo_command("run-jobs")
-@click.option("--limit", type=int, help="At most this many jobs (default: until none is due).")
+@click.option("--limit", type=POSITIVE, help="At most this many jobs (default: until none is due).")
 def run_jobs(env, limit):
     """Run due jobs and resume interrupted ones, as the cron does."""
     count = env["ipai.tenant.job"]._cron_run_jobs(limit=limit)

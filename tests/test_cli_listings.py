@@ -17,7 +17,6 @@ LISTINGS = [
     ("list", "--type", "client"),
     ("list", "--state", "suspended"),
     ("list", "--type", "provider", "--state", "draft"),
-    ("list", "--state", "no-such-state"),
     ("list-backups",),
     ("list-backups", "--code", "lst-client"),
     ("list-backups", "--code", "lst-provider"),

@@ -124,8 +124,12 @@ class IpaiApiKey(models.Model):
             raise UserError(self.env._("Give the key a name that says what it is for."))
         if days is None:
             days = self._plan_caps(user)[0] or DEFAULT_VALIDITY_DAYS
+        if int(days) < 0:
+            raise UserError(self.env._("A key is valid for 0 days (never expires) or more."))
         if not expires_at and days:
             expires_at = fields.Datetime.now() + timedelta(days=int(days))
+        if expires_at and fields.Datetime.to_datetime(expires_at) <= fields.Datetime.now():
+            raise UserError(self.env._("A key cannot expire in the past."))
         if not expires_at and not self._maker_is_platform_manager():
             raise UserError(self.env._("Only platform managers make keys that never expire."))
         if int(rate_limit or 0) < 0:

@@ -66,6 +66,8 @@ class IpaiTenant(models.Model):
         an id or a name); returns the estimate of each as text."""
         if not self._is_platform_manager():
             raise AccessError(self.env._("Only platform managers move tenants between servers."))
+        if grace_hours is not None and float(grace_hours) < 0:
+            raise UserError(self.env._("The grace period is a number of hours, 0 or more."))
         target = self._move_target(server)
         lines = []
         for tenant in self.sudo():
