@@ -1,7 +1,9 @@
 import hashlib
 
 import psycopg2
+from odoo.api import call_kw
 from odoo.exceptions import UserError
+from odoo.tests import new_test_user
 from odoo.tools import mute_logger
 
 from .common import TenantCase
@@ -75,6 +77,23 @@ class TestAuditLog(TenantCase):
         self.assertEqual(AuditLog._verify_chain(), (middle.sequence, "was changed"))
         notification = AuditLog.action_verify_chain()
         self.assertIn(f"#{middle.sequence}", notification["params"]["message"])
+
+    def test_the_verify_chain_button_answers_a_platform_manager(self):
+        """*Audit trail > Verify chain*: the list's header button, called as
+        the web client calls it (call_button: the selected ids, often none,
+        as the first argument)."""
+        tenant = self.make_tenant("acme")
+        tenant.name = "Acme 2"
+        AuditLog = self.env["ipai.audit.log"].with_user(self.manager)
+        for selected in ([], AuditLog.search([], limit=2).ids):
+            with self.subTest(selected=selected):
+                notification = call_kw(AuditLog, "action_verify_chain", [selected], {})
+                self.assertEqual(notification["tag"], "display_notification")
+                self.assertEqual(notification["params"]["message"], "The audit trail is intact.")
+        # Anyone else is refused with a message, not a crash.
+        outsider = new_test_user(self.env, login="outsider", groups="base.group_user")
+        with self.assertRaises(UserError):
+            call_kw(self.env["ipai.audit.log"].with_user(outsider), "action_verify_chain", [[]], {})
 
     def test_a_row_rewritten_with_a_recomputed_hash_is_detected(self):
         """Without the key, a forger can only recompute plain hashes."""
