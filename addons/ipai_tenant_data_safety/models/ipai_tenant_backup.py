@@ -27,6 +27,8 @@ TEST_STATES = [("untested", "Not tested"), ("passed", "Restore test passed"), ("
 BACKUP_ROOT_PARAM = "ipai_tenant_core.backup_root"
 ARCHIVED_MONTHS_PARAM = "ipai_tenant_core.archived_backup_months"
 DEFAULT_ARCHIVED_MONTHS = 12
+MANUAL_DAYS_PARAM = "ipai_tenant_core.manual_backup_days"
+DEFAULT_MANUAL_DAYS = 90
 RUNTIME_URL_PARAM = "ipai_tenant_core.runtime_url"
 RESTORE_TEST_DAYS_PARAM = "ipai_tenant_core.restore_test_days"
 DEFAULT_RESTORE_TEST_DAYS = 7
@@ -265,11 +267,19 @@ class IpaiTenantBackup(models.Model):
 
     @api.model
     def _cron_prune_backups(self, limit=500, now=None):
+        """The daily cron: ``_prune_backups``, counted."""
+        return len(self._prune_backups(limit=limit, now=now))
+
+    @api.model
+    def _prune_backups(self, limit=500, now=None):
         """Apply each tenant's retention: its plan's grandfather-father-son
         counts while it lives, the ``archived_backup_months`` setting once it
-        is archived. Files and records go together. ``now``: for tests."""
+        is archived; manual backups by their own rule (``manual_backup_days``,
+        retention.manual_kept). Files and records go together. Returns the
+        ``(id, name)`` of each backup removed. ``now``: for tests."""
         now = now or fields.Datetime.now()
         months = self._int_param(ARCHIVED_MONTHS_PARAM, DEFAULT_ARCHIVED_MONTHS)
+        manual_days = max(self._int_param(MANUAL_DAYS_PARAM, DEFAULT_MANUAL_DAYS), 0)
         in_use = self.env["ipai.tenant.job"].search([("state", "in", jobs.OPEN_STATES)])
         protected = in_use.backup_id | self.browse(
             [int(job.params.get("backup_id") or 0) for job in in_use if job.params]
@@ -277,22 +287,31 @@ class IpaiTenantBackup(models.Model):
         doomed = self.browse()
         for (tenant,) in self._read_group([], groupby=["tenant_id"]):
             backups_of = self.search([("tenant_id", "=", tenant.id)])
+            manual = backups_of.filtered(lambda b: b.kind == "manual")
+            automatic = backups_of - manual
+            archived_since = None
             if tenant.state == lifecycle.ARCHIVED:
-                limit_date = now - relativedelta(months=months)
-                doomed |= backups_of.filtered(lambda b, d=limit_date: b.backup_date < d)
-                continue
-            plan = tenant.plan_id
-            kept = retention.to_keep(
-                [(backup.id, backup.backup_date) for backup in backups_of],
-                now,
-                daily=plan.backup_keep_daily,
-                weekly=plan.backup_keep_weekly,
-                monthly=plan.backup_keep_monthly,
+                archived_since = now - relativedelta(months=months)
+                doomed |= automatic.filtered(lambda b, d=archived_since: b.backup_date < d)
+            else:
+                plan = tenant.plan_id
+                kept = retention.to_keep(
+                    [(backup.id, backup.backup_date) for backup in automatic],
+                    now,
+                    daily=plan.backup_keep_daily,
+                    weekly=plan.backup_keep_weekly,
+                    monthly=plan.backup_keep_monthly,
+                )
+                doomed |= automatic.filtered(lambda b, k=kept: b.id not in k)
+            doomed |= manual.filtered(
+                lambda b, a=archived_since: (
+                    not retention.manual_kept(b.backup_date, now, manual_days, a)
+                )
             )
-            doomed |= backups_of.filtered(lambda b, k=kept: b.id not in k)
         doomed = (doomed - protected)[:limit]
+        pruned = [(backup.id, backup.name) for backup in doomed]
         doomed._remove()
-        return len(doomed)
+        return pruned
 
     @api.model
     def _cron_test_restore(self):

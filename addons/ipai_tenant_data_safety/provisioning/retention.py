@@ -6,6 +6,10 @@ this one included) and the ``monthly`` most recent calendar months (this one
 included). In each period the newest backup is kept; the newest backup of
 all is always kept, whatever its age. Everything else may be pruned.
 docs/backups.md works an example through.
+
+Manual backups (an operator's "back up now") are outside that rotation: they
+take no period's place and are never removed to make the counts, but kept by
+their own rule (``manual_kept``).
 """
 
 from datetime import timedelta
@@ -37,3 +41,12 @@ def to_keep(backups, now, daily=7, weekly=4, monthly=12):
                 taken.add(period)
                 kept.add(key)
     return kept
+
+
+def manual_kept(taken, now, days, not_before=None):
+    """Whether a manual backup taken at ``taken`` is kept: for ``days`` days
+    (0: always), and, for an archived tenant, at least as long as its other
+    backups (those taken on or after ``not_before``)."""
+    if not days or taken >= now - timedelta(days=days):
+        return True
+    return not_before is not None and taken >= not_before

@@ -74,6 +74,15 @@ class TestRetention(TenantCase):
         self.assertEqual(retention.to_keep([("only", old)], NOW), {"only"})
         self.assertEqual(retention.to_keep([], NOW), set())
 
+    def test_manual_backups_are_kept_by_their_own_age(self):
+        week_old, old = NOW - timedelta(days=7), NOW - timedelta(days=91)
+        self.assertTrue(retention.manual_kept(week_old, NOW, 90))
+        self.assertFalse(retention.manual_kept(old, NOW, 90))
+        self.assertTrue(retention.manual_kept(old, NOW, 0))  # 0: always
+        # An archived tenant's: as long as its other backups at least.
+        self.assertTrue(retention.manual_kept(old, NOW, 90, NOW - timedelta(days=365)))
+        self.assertFalse(retention.manual_kept(old, NOW, 90, NOW - timedelta(days=30)))
+
     def test_prune_removes_files_and_records_together(self):
         tenant = self.make_tenant("keep")
         tenant._set_state_from_engine("provisioning")
