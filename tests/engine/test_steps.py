@@ -369,10 +369,11 @@ def test_the_workspace_step_is_skipped_without_superset_or_bi(context, fake_pg, 
     monkeypatch.delenv("SUPERSET_URL", raising=False)
     ctx = context(job_spec())
     superset_workspace.provision_step(ctx)
-    assert ctx.lines == ["no Superset configured (SUPERSET_URL); workspace skipped"]
+    assert ctx.lines == ["skipped: no Superset configured (SUPERSET_URL)"]
+    assert ctx.outcome.skipped == "no Superset configured (SUPERSET_URL)"
     monkeypatch.setenv("SUPERSET_URL", "http://superset.test")
     superset_workspace.provision_step(ctx)
-    assert ctx.lines[-1] == "plan starter has no embedded BI; workspace skipped"
+    assert ctx.lines[-1] == "skipped: plan starter has no embedded BI"
     assert called == []
     bi = context(job_spec(tenant=tenant_spec(plan_has_bi=True), bi_token="tok"))
     superset_workspace.provision_step(bi)

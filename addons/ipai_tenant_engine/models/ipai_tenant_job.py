@@ -492,14 +492,17 @@ class IpaiTenantJobStep(models.Model):
         required=True,
     )
     log = fields.Text()
+    skip_reason = fields.Char(
+        string="Skipped", help="Why the step did nothing (it is done all the same)."
+    )
     date_started = fields.Datetime()
     duration = fields.Float(string="Duration (s)", digits=(16, 3))
 
     def _engine_begin(self):
         self.write({"state": "running", "date_started": fields.Datetime.now()})
 
-    def _engine_done(self, log, duration):
-        self.write({"state": "done", "log": log, "duration": duration})
+    def _engine_done(self, log, duration, skip_reason=None):
+        self.write({"state": "done", "log": log, "duration": duration, "skip_reason": skip_reason})
 
     def _engine_failed(self, message, detail):
         self.write({"state": "failed", "log": f"{message}\n\n{detail}"})

@@ -83,12 +83,19 @@ class ForeignKey:
 
 @dataclass
 class Schema:
-    database: str
+    database: str  # the name clients know it by
     tables: list
     foreign_keys: list
     enums: list  # [(schema, name, [labels])]
     server_version: str
     odoo: bool
+    title: str | None = None  # what it documents (a tenant's code); default: the database
+
+    @property
+    def heading(self):
+        if not self.title or self.title == self.database:
+            return self.database
+        return f"{self.title} (database {self.database})"
 
     def table(self, schema, name):
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -160,14 +167,17 @@ _ODOO_FIELDS = """
 """
 
 
-def read_schema(server, dbname):
-    """The schema of ``dbname`` as ``server``'s role sees it."""
+def read_schema(server, dbname, title=None, documented_as=None):
+    """The schema of ``dbname`` as ``server``'s role sees it, titled
+    ``title`` and named ``documented_as`` (a pooled tenant's database has a
+    name of the pool's; its documents name the tenant and ``odoo_<code>``)."""
     with server.connect(dbname) as conn:
         conn.autocommit = False
         conn.set_session(readonly=True)
         with conn.cursor() as cr:
-            schema = _read(cr, dbname)
+            schema = _read(cr, documented_as or dbname)
         conn.rollback()
+    schema.title = title
     return schema
 
 
@@ -283,9 +293,9 @@ def _note(*parts):
 
 def to_dbml(schema):
     lines = [
-        f"Project {_q(schema.database)} {{",
+        f"Project {_q(schema.title or schema.database)} {{",
         "  database_type: 'PostgreSQL'",
-        f"  Note: {_s(f'Schema of {schema.database}, PostgreSQL {schema.server_version}')}",
+        f"  Note: {_s(f'Schema of {schema.heading}, PostgreSQL {schema.server_version}')}",
         "}",
         "",
     ]
@@ -369,7 +379,7 @@ def _md(text):
 
 def to_markdown(schema):
     out = [
-        f"# Schema of {schema.database}",
+        f"# Schema of {schema.heading}",
         "",
         f"PostgreSQL {schema.server_version}: {len(schema.tables)} tables and views, "
         f"{len(schema.foreign_keys)} foreign keys, {len(schema.enums)} enum types"
@@ -442,6 +452,7 @@ def to_markdown(schema):
 def to_erd(schema):
     return {
         "database": schema.database,
+        "title": schema.title or schema.database,
         "nodes": [
             {
                 "id": table.key,

@@ -38,6 +38,11 @@ class StepContext:
     def log(self, message):
         self.outcome.log(message)
 
+    def skip(self, reason):
+        """The step has nothing to do here: it ends done, shown as skipped
+        with ``reason`` (the command line prints it instead of "done")."""
+        self.outcome.skip(reason)
+
     def record(self, hook, *args):
         self.outcome.record(hook, *args)
 
@@ -371,7 +376,7 @@ def _copies_data(ctx):
 
 def neutralize(ctx):
     if not _copies_data(ctx):
-        ctx.log("a fresh database from a template has nothing to neutralize")
+        ctx.skip("a fresh database from a template has nothing to neutralize")
         return
     tenant_db.neutralize(ctx.as_tenant, ctx.database)
     ctx.log("neutralized the copied data (mail servers, crons, providers)")

@@ -295,7 +295,7 @@ class JobRunner:
             # What the step did reaches the records in its own transaction,
             # committed with the step: a kill before the commit loses both.
             job._engine_apply(ctx.outcome)
-            step._engine_done("\n".join(ctx.lines), time.monotonic() - started)
+            step._engine_done("\n".join(ctx.lines), time.monotonic() - started, ctx.outcome.skipped)
             if finish:
                 job._engine_finish()
                 ended = job.state

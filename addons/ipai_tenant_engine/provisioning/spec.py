@@ -181,13 +181,19 @@ class Effect:
 
 @dataclass
 class Outcome:
-    """What one step did: its log lines and the effects the runner applies."""
+    """What one step did: its log lines and the effects the runner applies;
+    ``skipped``: why it did nothing, when it did nothing."""
 
     lines: list = field(default_factory=list)
     effects: list = field(default_factory=list)
+    skipped: str | None = None
 
     def log(self, message):
         self.lines.append(message)
+
+    def skip(self, reason):
+        self.skipped = reason
+        self.lines.append(f"skipped: {reason}")
 
     def record(self, hook, *args):
         self.effects.append(Effect(hook, args))

@@ -631,10 +631,10 @@ def provision_step(ctx):
     import os
 
     if not os.environ.get("SUPERSET_URL"):
-        ctx.log("no Superset configured (SUPERSET_URL); workspace skipped")
+        ctx.skip("no Superset configured (SUPERSET_URL)")
         return
     if not ctx.tenant.plan_has_bi:
-        ctx.log(f"plan {ctx.tenant.plan_code} has no embedded BI; workspace skipped")
+        ctx.skip(f"plan {ctx.tenant.plan_code} has no embedded BI")
         return
     from odoo.addons.ipai_tenant_core.infra import crypto
 
@@ -652,7 +652,7 @@ def removal_step(ctx):
 
     url = os.environ.get("SUPERSET_URL", "").rstrip("/")
     if not (url and os.environ.get("SUPERSET_ADMIN_PASSWORD")):
-        ctx.log("no Superset configured (SUPERSET_URL); nothing to remove there")
+        ctx.skip("no Superset configured (SUPERSET_URL); nothing to remove there")
         return
     api = SupersetApi(
         url,
