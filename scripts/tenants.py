@@ -186,7 +186,15 @@ def report(env, tenant, job):
     click.echo(f"  tenant:   {tenant.code} ({tenant.state})")
     if tenant.state == "active":
         click.echo(f"  url:      {tenant.url}")
-        click.echo(f"  database: {tenant.database_name}")
+        documented = tenant._documented_database_name()
+        stored = tenant.database_name
+        if stored == documented:
+            click.echo(f"  database: {documented}")
+        else:
+            click.echo(
+                f"  database: {documented} (stored as {stored}: RPC clients may name either;"
+                " psql and pg_dump need the stored name)"
+            )
         click.echo(f"  login:    {tenant.admin_email or 'admin'}")
         if tenant.admin_password_available:
             path = write_one_time_password(env, tenant)

@@ -4,14 +4,18 @@ operator's command line, served by the real tenant runtime."""
 
 import os
 import time
+import xmlrpc.client
 from pathlib import Path
 
 import pytest
+import requests
 
 from .support import (
     FILESTORE,
     REPO_ROOT,
+    TENANT_DB_PREFIX,
     JsonRpc,
+    RpcError,
     admin_password,
     database_exists,
     owner_mark,
@@ -157,6 +161,68 @@ def test_two_signups_get_distinct_databases_from_the_pool(
         [user] = session.call("res.users", "read", [session.uid], ["login", "name"])
         assert user["login"] == f"admin@{code}.example"
         assert user["name"] == code
+
+
+def xmlrpc_call(server, host, service, method, *params):
+    """One XML-RPC call as a client library makes it, through ``host``."""
+    response = requests.post(
+        f"{server.url}/xmlrpc/2/{service}",
+        data=xmlrpc.client.dumps(params, method),
+        headers={"Host": host, "Content-Type": "text/xml"},
+        timeout=60,
+    )
+    response.raise_for_status()
+    return xmlrpc.client.loads(response.content)[0][0]
+
+
+def test_a_pooled_tenant_answers_to_its_documented_name(
+    trial_pool, platform_db, tenant_server, credentials_dir
+):
+    """pool-a's database keeps the pool's name; clients name it by the
+    documented one (<prefix><code>), over JSON-RPC and XML-RPC alike. The
+    name reaches only the host's own tenant: pool-b's host with pool-a's
+    name is refused, and nothing is read."""
+    [(stored,)] = query(platform_db, "SELECT database_name FROM ipai_tenant WHERE code = 'pool-a'")
+    documented = TENANT_DB_PREFIX + "pool-a"
+    assert stored != documented
+    login, password = "admin@pool-a.example", admin_password(credentials_dir, "pool-a")
+    session = JsonRpc(tenant_server.url, documented, login, password, host="pool-a.localhost")
+    assert session.uid and session.db == stored
+    assert session.call("res.users", "search_count", [("login", "=", login)]) == 1
+    uid = xmlrpc_call(
+        tenant_server, "pool-a.localhost", "common", "authenticate", documented, login, password, {}
+    )
+    assert uid == session.uid
+    assert (
+        xmlrpc_call(
+            tenant_server,
+            "pool-a.localhost",
+            "object",
+            "execute_kw",
+            documented,
+            uid,
+            password,
+            "res.users",
+            "search_count",
+            [[["login", "=", login]]],
+        )
+        == 1
+    )
+    # Another tenant's host: neither name of pool-a reaches it.
+    for name in (documented, stored):
+        with pytest.raises(xmlrpc.client.Fault, match="no such database"):
+            xmlrpc_call(
+                tenant_server,
+                "pool-b.localhost",
+                "common",
+                "authenticate",
+                name,
+                login,
+                password,
+                {},
+            )
+        with pytest.raises(RpcError):
+            JsonRpc(tenant_server.url, name, login, password, host="pool-b.localhost")
 
 
 def test_a_cancelled_signup_gives_its_member_back(trial_pool, cli, admin_rpc, platform_db):

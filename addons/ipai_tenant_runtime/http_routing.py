@@ -25,6 +25,7 @@ active tenants); in threaded mode, where Odoo only runs the crons of loaded
 registries, a keeper thread loads them.
 """
 
+import functools
 import hmac
 import html
 import json
@@ -212,20 +213,49 @@ def _guarded_application(original):
     return __call__
 
 
+def host_database_named(name, host_db):
+    """The host's database if ``name`` names it: by its own name or, for a
+    database stored under another (a warm-pool member keeps its name), by
+    its documented one (``odoo_<code>``). None for any other name."""
+    if not host_db or not isinstance(name, str):
+        return None
+    if name == host_db:
+        return host_db
+    route = ROUTES.tenant(host_db)
+    return host_db if route is not None and route.alias == name else None
+
+
 def _host_bound_dispatch_rpc(original):
     """/jsonrpc and /xmlrpc name their database in the call itself: only the
-    host's database is accepted, checked before any registry is loaded."""
+    host's database is accepted (by either of its names), checked before any
+    registry is loaded."""
 
     def dispatch_rpc(service_name, method, params):
         if routed() and (service_name, method) not in RPC_WITHOUT_DATABASE:
             request = http.request
             host_db = request.db if request else None
-            if service_name == "db" or not params or not host_db or params[0] != host_db:
+            named = host_database_named(params[0], host_db) if params else None
+            if service_name == "db" or named is None:
                 # Refused before any registry exists: no env to translate with.
                 raise AccessDenied("This address serves no such database.")  # pylint: disable=translation-required
+            params = [named, *params[1:]]
         return original(service_name, method, params)
 
     return dispatch_rpc
+
+
+def _documented_name_accepted(original):
+    """/web/session/authenticate names its database too (JSON-RPC clients,
+    the mobile apps): the documented name is taken for the stored one; any
+    other name is left for Odoo to refuse (db_filter admits the host's)."""
+
+    @functools.wraps(original)
+    def authenticate(self, db, *args, **kwargs):
+        if routed():
+            db = host_database_named(db, http.request.db) or db
+        return original(self, db, *args, **kwargs)
+
+    return authenticate
 
 
 def _routed_cron_db_list(original):
@@ -277,6 +307,11 @@ def install():
     from odoo.addons.base.controllers import rpc
 
     patching.patch(rpc, "dispatch_rpc", _host_bound_dispatch_rpc)
+    # functools.wraps keeps the route's definition (original_routing), read
+    # when each database's routing map is built, after this patch.
+    from odoo.addons.web.controllers import session
+
+    patching.patch(session.Session, "authenticate", _documented_name_accepted)
     # A host that routes nowhere: a plain page, never the database selector.
     patching.patch(http.Request, "_serve_nodb", _routed_serve_nodb)
     # Suspension and maintenance, from the platform's view, before the

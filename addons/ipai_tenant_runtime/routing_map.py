@@ -58,6 +58,9 @@ class TenantRoute:
     replica_host: str | None = None
     replica_port: int | None = None
     replica_max_lag: int = 0
+    # Its documented name (<prefix><code>) where the database has another
+    # one (a warm-pool member keeps its own); None otherwise.
+    alias: str | None = None
 
     @property
     def suspended(self):
@@ -165,7 +168,7 @@ class RoutingMap:
                       plan_code, plan_name, max_users, max_users_per_company,
                       max_companies, modules, feature_bi,
                       replica_host, replica_port, replica_max_lag,
-                      max_mails_day, feature_own_smtp
+                      max_mails_day, feature_own_smtp, database_alias
                  FROM ipai_cell_routing"""
         )
         columns = [column[0] for column in cr.description]
@@ -248,6 +251,7 @@ def _tenant_route(row):
         replica_host=row["replica_host"] or None,
         replica_port=row["replica_port"] or None,
         replica_max_lag=row["replica_max_lag"] or 0,
+        alias=row["database_alias"] or None,
     )
 
 

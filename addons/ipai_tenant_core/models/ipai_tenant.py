@@ -252,6 +252,13 @@ class IpaiTenant(models.Model):
         for tenant in self:
             tenant.write(tenant._derived_names())
 
+    def _documented_database_name(self):
+        """<database prefix><code>: the name clients and docs use, which the
+        tenant runtime answers to even where the database is stored under
+        another (a warm-pool member keeps its own)."""
+        self.ensure_one()
+        return naming.database_name(self.code, self._name_prefixes()[0])
+
     @api.model
     def _name_prefixes(self):
         params = self.env["ir.config_parameter"].sudo()

@@ -9,7 +9,7 @@ import logging
 import zipfile
 
 from odoo import api, fields, models
-from odoo.addons.ipai_platform_rules import cells, jobs, lifecycle, naming, roles
+from odoo.addons.ipai_platform_rules import cells, jobs, lifecycle, roles
 from odoo.addons.ipai_platform_rules.tenant_side import WELCOME_LINK_HOURS, with_tenant_side
 from odoo.addons.ipai_tenant_core.infra import crypto
 from odoo.addons.ipai_tenant_core.infra.errors import PermanentError
@@ -483,7 +483,7 @@ class IpaiTenant(models.Model):
             tenant._as_tenant_server(),
             tenant.database_name,
             title=tenant.code,
-            documented_as=naming.database_name(tenant.code, tenant._name_prefixes()[0]),
+            documented_as=tenant._documented_database_name(),
         )
 
     def _as_tenant_server(self):

@@ -15,9 +15,12 @@ and module set. Ready warm-pool members are listed without a host name
 import logging
 
 from odoo import fields, models, tools
-from odoo.addons.ipai_platform_rules import lifecycle
+from odoo.addons.ipai_platform_rules import lifecycle, naming
 from odoo.addons.ipai_platform_rules.tenant_side import with_tenant_side
-from odoo.addons.ipai_tenant_core.models.ipai_tenant import DEFAULT_PLATFORM_HOSTS
+from odoo.addons.ipai_tenant_core.models.ipai_tenant import (
+    DATABASE_PREFIX_PARAM,
+    DEFAULT_PLATFORM_HOSTS,
+)
 from odoo.addons.ipai_tenant_core.models.ipai_tenant_plan import TENANT_BASE_MODULES
 from odoo.tools import SQL
 
@@ -53,6 +56,10 @@ class IpaiTenantRouting(models.Model):
     replica_host = fields.Char(readonly=True)
     replica_port = fields.Integer(readonly=True)
     replica_max_lag = fields.Integer(readonly=True)
+    # The documented name (<database prefix><code>) where the database has
+    # another one (a warm-pool member keeps its own): clients naming it in
+    # RPC calls reach the tenant their host already chose.
+    database_alias = fields.Char(readonly=True)
 
     def init(self):
         always = with_tenant_side(TENANT_BASE_MODULES)
@@ -62,6 +69,9 @@ class IpaiTenantRouting(models.Model):
                 """CREATE VIEW ipai_tenant_routing AS
                    WITH tenant AS (
                        SELECT t.id, t.code, t.database_name, t.state,
+                              NULLIF(COALESCE((SELECT value FROM ir_config_parameter
+                                                WHERE key = %(prefix_key)s), %(prefix)s)
+                                     || t.code, t.database_name) AS database_alias,
                               t.runtime_role AS tenant_role,
                               NULLIF(s.host, '') AS db_host,
                               CASE WHEN NULLIF(s.host, '') IS NOT NULL THEN s.port END AS db_port,
@@ -106,7 +116,8 @@ class IpaiTenantRouting(models.Model):
                           t.tenant_role, t.db_host, t.db_port, t.plan_code, t.plan_name,
                           t.max_users, t.max_users_per_company, t.max_companies, t.modules,
                           t.feature_bi, t.cell_code, t.replica_host, t.replica_port,
-                          t.replica_max_lag, t.max_mails_day, t.feature_own_smtp
+                          t.replica_max_lag, t.max_mails_day, t.feature_own_smtp,
+                          t.database_alias
                      FROM tenant t
                      JOIN LATERAL (
                           SELECT t.code || '.' || base.domain AS host FROM base
@@ -126,7 +137,7 @@ class IpaiTenantRouting(models.Model):
                           NULLIF(s.host, ''),
                           CASE WHEN NULLIF(s.host, '') IS NOT NULL THEN s.port END,
                           NULL, NULL, NULL, NULL, NULL, NULL::varchar[], false, c.code,
-                          NULL, NULL, NULL, NULL, false
+                          NULL, NULL, NULL, NULL, false, NULL
                      FROM ipai_tenant_pool_member m
                      JOIN ipai_tenant_server s ON s.id = m.server_id
                      LEFT JOIN ipai_tenant_cell c ON c.id = m.cell_id
@@ -141,7 +152,8 @@ class IpaiTenantRouting(models.Model):
                           r.tenant_role, r.db_host, r.db_port, r.plan_code, r.plan_name,
                           r.max_users, r.max_users_per_company, r.max_companies, r.modules,
                           r.feature_bi, r.cell_code, r.replica_host, r.replica_port,
-                          r.replica_max_lag, r.max_mails_day, r.feature_own_smtp
+                          r.replica_max_lag, r.max_mails_day, r.feature_own_smtp,
+                          r.database_alias
                      FROM route r
                     WHERE r.database_name NOT IN (
                               SELECT database_name FROM route WHERE database_name IS NOT NULL
@@ -157,6 +169,8 @@ class IpaiTenantRouting(models.Model):
                 always=always,
                 states=ROUTED_STATES,
                 platform_hosts=DEFAULT_PLATFORM_HOSTS,
+                prefix_key=DATABASE_PREFIX_PARAM,
+                prefix=naming.DATABASE_PREFIX,
             )
         )
         # A cell's nodes see their own cell's rows: PostgreSQL filters on

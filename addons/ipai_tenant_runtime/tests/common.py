@@ -40,6 +40,7 @@ VIEW_COLUMNS = (
     "replica_max_lag",
     "max_mails_day",
     "feature_own_smtp",
+    "database_alias",
 )
 # Every module that holds the routing map under the name ROUTES.
 _ROUTES_READERS = (connections, gates, http_routing, module_gate, preload, replicas, smtp_gate)
