@@ -1,5 +1,7 @@
 """A platform admin in a real (headless Chromium) browser."""
 
+from datetime import date
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -65,3 +67,25 @@ def test_provision_button_does_the_work_and_the_form_follows_live(
     page.screenshot(path=str(artifacts / "platform-tenant-provisioned.png"), full_page=True)
     assert page.locator("button[name=action_suspend]").is_visible()
     assert "live-form" in page.locator(".o_field_widget[name=database_name]").inner_text()
+
+
+def test_the_kpi_dashboard_opens_with_this_months_figures_and_a_trend(
+    page, platform_server, admin_password, admin_rpc, artifacts
+):
+    """From the menu's address: this month's dashboard, titled with its month
+    (never a blank "New" record), with the rows it rebuilt on opening
+    (nobody pressed Recompute), and the twelve-month trend table."""
+    login(page, platform_server, "admin", admin_password)
+    page.goto(f"{platform_server.url}/odoo/saas-dashboard")
+    page.locator(".o_ipai_kpi_trend").wait_for()
+    assert page.locator(".o_breadcrumb").inner_text().strip().startswith("SaaS KPIs,")
+    shown = int(page.locator(".o_field_widget[name=tenants_active]").inner_text().strip())
+    this_month = date.today().replace(day=1).isoformat()
+    counted = admin_rpc.call(
+        "ipai.billing.kpi",
+        "search_count",
+        [("month", "=", this_month), ("tenants_active", "=", 1)],
+    )
+    assert shown == counted > 0
+    assert page.locator(".o_ipai_kpi_trend tbody tr").count() == 12
+    page.screenshot(path=str(artifacts / "platform-kpi-dashboard.png"), full_page=True)

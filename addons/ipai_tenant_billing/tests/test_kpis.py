@@ -1,7 +1,9 @@
 from datetime import date
 
+from odoo import fields
 from odoo.tests import tagged
 
+from ..billing import periods
 from .common import BillingCase
 
 
@@ -96,3 +98,34 @@ class TestKpis(BillingCase):
         self.assertAlmostEqual(in_eur.mrr, round(mrr_usd * 0.8, 2), places=1)
         row = self.env["ipai.billing.kpi"].search([("plan_id", "=", plan_eur.id)])
         self.assertEqual((row.mrr, row.mrr_company), (100.0, 125.0))
+
+    def test_the_menu_shows_this_months_figures_without_recompute(self):
+        """A tenant activated today counts as soon as the dashboard is opened
+        from the menu; nobody pressed Recompute, no cron ran."""
+        this_month = periods.month_start(fields.Date.context_today(self.env.user))
+        fresh = self.make_active("kpi-fresh", fields.Date.context_today(self.env.user))
+        fresh.plan_id = self.plan_pro
+        Kpi = self.env["ipai.billing.kpi"]
+        self.assertNotIn(fresh, Kpi.search([("month", "=", this_month)]).tenant_id)
+        action = self.env["ipai.billing.dashboard"].action_open()
+        shown = self.env["ipai.billing.dashboard"].browse(action["res_id"])
+        self.assertEqual(shown.month, this_month)
+        self.assertNotEqual(shown.display_name, "New")
+        self.assertIn(fresh, Kpi.search([("month", "=", this_month)]).tenant_id)
+        # What the nightly cron's full rebuild would show.
+        Kpi._refresh()
+        rebuilt = self.env["ipai.billing.dashboard"].create({"month": this_month})
+        self.assertAlmostEqual(shown.mrr, rebuilt.mrr)
+        self.assertEqual(shown.tenants_active, rebuilt.tenants_active)
+        self.assertGreaterEqual(shown.mrr, 199)
+        # The trend: twelve months, the last one this month's.
+        self.assertEqual(shown.trend.count("<tr><td>"), 12)
+        self.assertIn("Oct 2026", shown.trend)
+
+    def test_a_provider_opens_the_dashboard_of_its_subtree(self):
+        user = self.make_provider_manager("kpi-provider-opener", self.provider)
+        action = self.env["ipai.billing.dashboard"].with_user(user).action_open()
+        shown = self.env["ipai.billing.dashboard"].with_user(user).browse(action["res_id"])
+        october = shown.copy({"month": "2026-10-01"})
+        self.assertAlmostEqual(october.mrr, 199 + 49)
+        self.assertEqual(october.tenants_active, 3)  # provider, converted, expired

@@ -1,12 +1,18 @@
+from markupsafe import Markup, escape
 from odoo import api, fields, models
+from odoo.tools.misc import format_amount, format_date
 
 from ..billing import periods
 
+TREND_MONTHS = 12
+
 
 class IpaiBillingDashboard(models.TransientModel):
-    """The KPI dashboard: one month's figures, optionally for one plan or
-    one provider, from the KPI rows the user may read (providers see their
-    own subtree only, through the rows' record rules)."""
+    """The KPI dashboard: one month's figures and the twelve months before
+    it, optionally for one plan or one provider, from the KPI rows the user
+    may read (providers see their own subtree only, through the rows'
+    record rules). Opened from the menu, the current month's rows are
+    rebuilt first: what it shows is never older than the click."""
 
     _name = "ipai.billing.dashboard"
     _description = "SaaS KPI dashboard"
@@ -36,9 +42,36 @@ class IpaiBillingDashboard(models.TransientModel):
         string="Trial conversion (%)", compute="_compute_kpis", digits=(16, 2)
     )
 
-    def _rows(self):
+    trend = fields.Html(
+        string="Last 12 months", compute="_compute_trend", sanitize=False, readonly=True
+    )
+
+    @api.depends("month")
+    def _compute_display_name(self):
+        for dashboard in self:
+            month = format_date(self.env, dashboard.month, date_format="MMMM y")
+            dashboard.display_name = self.env._("SaaS KPIs, %s", month)
+
+    @api.model
+    def action_open(self):
+        """The menu's entry: this month's KPI rows rebuilt from the tenants'
+        histories (derived data only; the same as the nightly cron does for
+        every month), then this month's dashboard."""
+        today = periods.month_start(fields.Date.context_today(self))
+        self.env["ipai.billing.kpi"]._refresh(first_month=today, last_month=today)
+        dashboard = self.create({"month": today})
+        return {
+            "type": "ir.actions.act_window",
+            "name": dashboard.display_name,
+            "res_model": self._name,
+            "res_id": dashboard.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def _rows(self, month=None):
         self.ensure_one()
-        domain = [("month", "=", periods.month_start(self.month))]
+        domain = [("month", "=", periods.month_start(month or self.month))]
         if self.plan_id:
             domain.append(("plan_id", "=", self.plan_id.id))
         if self.provider_id:
@@ -64,6 +97,42 @@ class IpaiBillingDashboard(models.TransientModel):
             dashboard.trial_conversion_rate = (
                 float(kpi["trial_conversion_rate"]) * 100 if kpi else 0
             )
+
+    @api.depends("month", "plan_id", "provider_id", "currency_id")
+    def _compute_trend(self):
+        for dashboard in self:
+            if not (dashboard.month and dashboard.currency_id):
+                dashboard.trend = False
+                continue
+            last = periods.month_start(dashboard.month)
+            months = [periods.add_months(last, -back) for back in range(TREND_MONTHS - 1, -1, -1)]
+            dashboard.trend = dashboard._trend_table(
+                [
+                    (month, dashboard._rows(month)._summary(dashboard.currency_id))
+                    for month in months
+                ]
+            )
+
+    def _trend_table(self, summaries):
+        _ = self.env._
+        headers = (_("Month"), _("MRR"), _("Active"), _("Paying"), _("New"), _("Churned"))
+        head = Markup("").join(Markup("<th>%s</th>") % header for header in headers)
+        body = Markup("").join(
+            Markup("<tr><td>%s</td><td class='text-end'>%s</td>%s</tr>")
+            % (
+                format_date(self.env, month, date_format="MMM y"),
+                format_amount(self.env, float(kpi["mrr"]), self.currency_id),
+                Markup("").join(
+                    Markup("<td class='text-end'>%s</td>") % escape(kpi[key])
+                    for key in ("active", "paying", "new", "churned")
+                ),
+            )
+            for month, kpi in summaries
+        )
+        return Markup(
+            "<table class='table table-sm o_ipai_kpi_trend'><thead><tr>%s</tr></thead>"
+            "<tbody>%s</tbody></table>"
+        ) % (head, body)
 
     def action_refresh(self):
         """Rebuild the KPI rows from the tenants' histories (platform managers)."""
