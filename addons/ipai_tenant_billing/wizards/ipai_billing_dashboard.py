@@ -114,8 +114,14 @@ class IpaiBillingDashboard(models.TransientModel):
             )
 
     def _trend_table(self, summaries):
-        _ = self.env._
-        headers = (_("Month"), _("MRR"), _("Active"), _("Paying"), _("New"), _("Churned"))
+        headers = (
+            self.env._("Month"),
+            self.env._("MRR"),
+            self.env._("Active"),
+            self.env._("Paying"),
+            self.env._("New"),
+            self.env._("Churned"),
+        )
         head = Markup("").join(Markup("<th>%s</th>") % header for header in headers)
         body = Markup("").join(
             Markup("<tr><td>%s</td><td class='text-end'>%s</td>%s</tr>")
