@@ -16,6 +16,7 @@ import logging
 
 from odoo import fields, models, tools
 from odoo.addons.ipai_platform_rules import lifecycle, naming
+from odoo.addons.ipai_platform_rules.routes import ROUTE_COLUMNS
 from odoo.addons.ipai_platform_rules.tenant_side import with_tenant_side
 from odoo.addons.ipai_tenant_core.models.ipai_tenant import (
     DATABASE_PREFIX_PARAM,
@@ -30,6 +31,10 @@ _logger = logging.getLogger(__name__)
 
 # A tenant in maintenance stays routed: the runtime answers its maintenance page.
 ROUTED_STATES = (lifecycle.ACTIVE, lifecycle.SUSPENDED, lifecycle.MAINTENANCE)
+
+
+def _columns(table):
+    return SQL(", ").join(SQL.identifier(table, column) for column in ROUTE_COLUMNS)
 
 
 class IpaiTenantRouting(models.Model):
@@ -112,12 +117,7 @@ class IpaiTenantRouting(models.Model):
                                        'localhost') AS domain
                    )
                    , route AS (
-                   SELECT t.id AS tenant_id, hosts.host, t.database_name, t.state,
-                          t.tenant_role, t.db_host, t.db_port, t.plan_code, t.plan_name,
-                          t.max_users, t.max_users_per_company, t.max_companies, t.modules,
-                          t.feature_bi, t.cell_code, t.replica_host, t.replica_port,
-                          t.replica_max_lag, t.max_mails_day, t.feature_own_smtp,
-                          t.database_alias
+                   SELECT t.id AS tenant_id, hosts.host, %(tenant_columns)s
                      FROM tenant t
                      JOIN LATERAL (
                           SELECT t.code || '.' || base.domain AS host FROM base
@@ -148,12 +148,7 @@ class IpaiTenantRouting(models.Model):
                    -- left out, so no second row can take over a route. The
                    -- tenant table's constraints keep this from happening;
                    -- this keeps the runtime's contract whatever is stored.
-                   SELECT row_number() OVER () AS id, r.host, r.database_name, r.state,
-                          r.tenant_role, r.db_host, r.db_port, r.plan_code, r.plan_name,
-                          r.max_users, r.max_users_per_company, r.max_companies, r.modules,
-                          r.feature_bi, r.cell_code, r.replica_host, r.replica_port,
-                          r.replica_max_lag, r.max_mails_day, r.feature_own_smtp,
-                          r.database_alias
+                   SELECT row_number() OVER () AS id, r.host, %(route_columns)s
                      FROM route r
                     WHERE r.database_name NOT IN (
                               SELECT database_name FROM route WHERE database_name IS NOT NULL
@@ -169,6 +164,8 @@ class IpaiTenantRouting(models.Model):
                 always=always,
                 states=ROUTED_STATES,
                 platform_hosts=DEFAULT_PLATFORM_HOSTS,
+                tenant_columns=_columns("t"),
+                route_columns=_columns("r"),
                 prefix_key=DATABASE_PREFIX_PARAM,
                 prefix=naming.DATABASE_PREFIX,
             )

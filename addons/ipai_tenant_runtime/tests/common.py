@@ -7,6 +7,7 @@ import os
 import secrets
 from unittest import mock
 
+from odoo.addons.ipai_platform_rules.routes import ROUTE_COLUMNS
 from odoo.addons.ipai_tenant_runtime import (
     connections,
     gates,
@@ -21,27 +22,7 @@ from odoo.tools import config
 
 PLATFORM_DB = "ipai_test_platform"
 RUNTIME_SECRET = secrets.token_urlsafe(48)
-VIEW_COLUMNS = (
-    "host",
-    "database_name",
-    "state",
-    "tenant_role",
-    "db_host",
-    "db_port",
-    "plan_code",
-    "plan_name",
-    "max_users",
-    "max_users_per_company",
-    "max_companies",
-    "modules",
-    "feature_bi",
-    "replica_host",
-    "replica_port",
-    "replica_max_lag",
-    "max_mails_day",
-    "feature_own_smtp",
-    "database_alias",
-)
+VIEW_COLUMNS = ("host", *ROUTE_COLUMNS)
 # Every module that holds the routing map under the name ROUTES.
 _ROUTES_READERS = (connections, gates, http_routing, module_gate, preload, replicas, smtp_gate)
 
